@@ -104,3 +104,8 @@ function(pc_fuzz_target name)
     add_test(NAME ${name} COMMAND ${out} -seed=1 -runs=${A_RUNS} -rss_limit_mb=1024 ${scratch} ${A_CORPUS})
     set_tests_properties(${name} PROPERTIES LABELS "fuzz" TIMEOUT 600)
 endfunction()
+
+# User tasks (pc_add_task) and QEMU images/tests (pc_add_image, pc_add_qemu_test) live next to the
+# code they drive.
+include(${PC_ROOT}/libs/libc/pc_task.cmake OPTIONAL)
+include(${PC_ROOT}/tools/qemu/pc_qemu.cmake OPTIONAL)
