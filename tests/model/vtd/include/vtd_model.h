@@ -30,6 +30,11 @@ struct vtd_model_config {
     uint64_t ite_timeout_ns;  /* an unresponsive device's device-TLB invalidation times out (ITE)
                                  after this long; 0 = 1 ms */
     unsigned iotlb_entries;   /* 0 = 64 */
+    /* Additions (zero = default): */
+    uint64_t cmd_delay_ns;    /* GCMD/CCMD/IOTLB-register handshakes complete after this long;
+                                 0 = 1 us, i.e. software must poll at least once */
+    uint64_t devtlb_latency_ns; /* a present device answers a device-TLB invalidation after this
+                                   long; 0 = 2 us */
 };
 
 struct vtd_model *vtd_model_create(const struct vtd_model_config *cfg);
@@ -41,6 +46,14 @@ const struct vtd_hw *vtd_model_hw(struct vtd_model *m);
 void *vtd_model_phys(struct vtd_model *m, uint64_t pa, size_t len);
 /* Move the virtual clock forward and let the unit make progress. */
 void vtd_model_advance(struct vtd_model *m, uint64_t ns);
+/* The virtual clock, without advancing it. */
+uint64_t vtd_model_now(const struct vtd_model *m);
+/*
+ * Pages handed out by hw->alloc_page and not yet freed (leak checks). alloc_page serves the
+ * upper half of simulated memory; tests put DMA buffers in the lower half.
+ */
+size_t vtd_model_pages_in_use(const struct vtd_model *m);
+uint64_t vtd_model_alloc_base(const struct vtd_model *m);
 
 /* Devices behind the unit, by source-id (bus << 8 | dev << 3 | fn). */
 #define VTD_MODEL_DEV_ATS   (1u << 0) /* has an ATS capability and an ATC */
@@ -58,6 +71,48 @@ void vtd_model_set_ats_enabled(struct vtd_model *m, uint16_t sid, bool enabled);
  * translates (IOTLB, context cache, then a table walk). Returns 0 and the physical address, or
  * a VT-d fault reason (> 0) which the unit has recorded in its fault registers.
  */
+#define VTD_MODEL_ERR_BUS (-1) /* translated fine but the address is outside simulated memory */
+
+/* Fault reasons (VT-d 3.x 7.1.3, Table 26), as recorded in FRCD.FR. */
+enum vtd_model_fault_reason {
+    VTD_MODEL_FR_ROOT_NOT_PRESENT = 0x01,      /* root entry P = 0 */
+    VTD_MODEL_FR_CTX_NOT_PRESENT = 0x02,       /* context entry P = 0 */
+    VTD_MODEL_FR_CTX_INVALID = 0x03,           /* invalid programming of a context entry */
+    VTD_MODEL_FR_ADDR_BEYOND_AGAW = 0x04,      /* input address above min(MGAW, AGAW) */
+    VTD_MODEL_FR_WRITE = 0x05,                 /* write without write permission */
+    VTD_MODEL_FR_READ = 0x06,                  /* read without read permission */
+    VTD_MODEL_FR_PTE_ACCESS = 0x07,            /* error accessing a paging entry */
+    VTD_MODEL_FR_ROOT_ACCESS = 0x08,           /* error accessing the root entry */
+    VTD_MODEL_FR_CTX_ACCESS = 0x09,            /* error accessing the context entry */
+    VTD_MODEL_FR_ROOT_RSVD = 0x0a,             /* reserved field set in a root entry */
+    VTD_MODEL_FR_CTX_RSVD = 0x0b,              /* reserved field set in a context entry */
+    VTD_MODEL_FR_PTE_RSVD = 0x0c,              /* reserved field set in a paging entry */
+    VTD_MODEL_FR_TT_BLOCKED = 0x0d,            /* translation request blocked by TT/DTE */
+    VTD_MODEL_FR_RTA_INVALID_TTM = 0x30,       /* RTA.1: invalid translation table mode */
+    VTD_MODEL_FR_SRT_ACCESS = 0x38,            /* SRT.1 */
+    VTD_MODEL_FR_SRT_NOT_PRESENT = 0x39,       /* SRT.2: scalable root half not present */
+    VTD_MODEL_FR_SRT_RSVD = 0x3a,              /* SRT.3 */
+    VTD_MODEL_FR_SCT_ACCESS = 0x40,            /* SCT.1 */
+    VTD_MODEL_FR_SCT_NOT_PRESENT = 0x41,       /* SCT.2: scalable context entry P = 0 */
+    VTD_MODEL_FR_SCT_RSVD = 0x42,              /* SCT.3 */
+    VTD_MODEL_FR_SCT_INVALID = 0x43,           /* SCT.4: e.g. PASID beyond directory size */
+    VTD_MODEL_FR_SPD_ACCESS = 0x50,            /* SPD.1 */
+    VTD_MODEL_FR_SPD_NOT_PRESENT = 0x51,       /* SPD.2: PASID directory entry P = 0 */
+    VTD_MODEL_FR_SPD_RSVD = 0x52,              /* SPD.3 */
+    VTD_MODEL_FR_SPT_ACCESS = 0x58,            /* SPT.1 */
+    VTD_MODEL_FR_SPT_NOT_PRESENT = 0x59,       /* SPT.2: PASID entry P = 0 (blocked) */
+    VTD_MODEL_FR_SPT_RSVD = 0x5a,              /* SPT.3 */
+    VTD_MODEL_FR_SPT_INVALID = 0x5b,           /* SPT.4: bad PGTT/AW/DID */
+    VTD_MODEL_FR_SSL_ACCESS = 0x78,            /* SSS.1 */
+    VTD_MODEL_FR_SSL_NOT_PRESENT = 0x79,       /* SSS.2: R = W = 0 */
+    VTD_MODEL_FR_SSL_RSVD = 0x7a,              /* SSS.3 */
+    VTD_MODEL_FR_SGN_ADDR_BEYOND_AGAW = 0x84,  /* SGN.5 */
+    VTD_MODEL_FR_SGN_WRITE = 0x85,             /* SGN.6 */
+    VTD_MODEL_FR_SGN_READ = 0x86,              /* SGN.7 */
+};
+/* Spec name of a fault reason ("root entry not present", ...), or "unknown". */
+const char *vtd_model_fault_reason_name(unsigned reason);
+
 int vtd_model_translate(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova,
                         bool write, uint64_t *pa);
 /* The same, moving `len` bytes between `buf` and simulated memory page by page. */
@@ -72,7 +127,47 @@ struct vtd_model_page_request {
     uint16_t prgi;      /* page request group index */
     bool read, write, last;
 };
+/*
+ * Returns 0 when written to the queue, 1 when dropped by overflow (PRS.PRO set; a request with
+ * LPIG gets an automatic "success" page group response, as VT-d 7.5 describes), or -1 when the
+ * unit has no PRS capability or the request is malformed.
+ */
 int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_request *req);
+
+/* Page group responses the devices received (type 9 descriptors and automatic responses). */
+struct vtd_model_page_response {
+    uint16_t sid;
+    uint32_t pasid;     /* VTD_MODEL_NO_PASID when the response carried none */
+    uint16_t prgi;
+    uint8_t code;       /* 0 success, 1 invalid request, 0xf response failure */
+    bool automatic;     /* generated by the unit on overflow */
+};
+size_t vtd_model_page_responses(const struct vtd_model *m, struct vtd_model_page_response *out,
+                                size_t max);
+
+/* Fault injection. */
+/* The next device-TLB invalidation completion from `sid` carries a bad ITag: FSTS.ICE, the
+   completion is discarded, so the invalidation later times out (ITE). */
+void vtd_model_inject_ice(struct vtd_model *m, uint16_t sid);
+/* Global-command and register-invalidation handshakes never complete (deadline tests). */
+void vtd_model_set_commands_stuck(struct vtd_model *m, bool stuck);
+
+/*
+ * The last invalidation time-out: source-id and byte offset in the queue of the device-TLB
+ * descriptor that timed out. Real hardware reports only IQERCD.ITESID; the offset is for
+ * assertions. Returns false if no ITE has happened.
+ */
+bool vtd_model_last_ite(const struct vtd_model *m, uint16_t *sid, uint32_t *desc_off);
+
+/* IQERCD.IQEI values the model reports with FSTS.IQE. */
+enum vtd_model_iqei {
+    VTD_MODEL_IQEI_NONE = 0,
+    VTD_MODEL_IQEI_TAIL = 1,       /* tail beyond the queue, or misaligned for 256-bit */
+    VTD_MODEL_IQEI_FETCH = 2,      /* descriptor or status address outside memory */
+    VTD_MODEL_IQEI_RSVD = 3,       /* reserved field set / invalid field value (G, AM, SW+IF) */
+    VTD_MODEL_IQEI_TYPE = 4,       /* unknown or unsupported descriptor type */
+    VTD_MODEL_IQEI_WIDTH = 6,      /* 128-bit queue while the root table is in scalable mode */
+};
 
 /* What the unit did, for assertions (the model's counterpart of QEMU's trace). */
 struct vtd_model_desc_log {
@@ -87,6 +182,24 @@ struct vtd_model_stats {
     uint64_t atc_hits;
     uint64_t faults_recorded, faults_dropped;
     uint64_t page_responses;
+    /* Additions: */
+    uint64_t atc_misses;            /* ATS translation requests */
+    uint64_t ctx_hits, ctx_misses, pasid_hits, pasid_misses;
+    uint64_t faults_suppressed;     /* FPD set */
+    uint64_t fault_interrupts, completion_interrupts, prq_interrupts;
+    uint64_t iqe, ite, ice;
+    uint64_t waits_aborted;         /* pending waits aborted by ITE */
+    uint64_t wait_sw_and_if;        /* waits with both SW and IF (rejected with IQE) */
+    uint64_t page_drains;           /* waits with PD */
+    uint64_t devtlb_invalidations, devtlb_timeouts;
+    uint64_t iotlb_invalidations, cc_invalidations, pc_invalidations;
+    uint64_t page_requests, page_requests_dropped, auto_page_responses;
+    uint64_t gcmd_writes, gcmd_multi_change; /* GCMD writes changing more than one field */
+    uint64_t reg_inv_while_qi;      /* CCMD/IOTLB register invalidation attempted with QI on */
+    uint64_t qi_disable_refused;    /* QIE cleared with descriptors pending */
+    uint64_t freed_while_cached;    /* free_page of a table page a cache still references */
+    uint64_t cache_flushes;         /* hw->flush_cache calls */
+    uint64_t bad_reg_access;
 };
 void vtd_model_get_stats(const struct vtd_model *m, struct vtd_model_stats *st);
 /* Executed descriptors, oldest first; returns how many were logged (up to max). */
