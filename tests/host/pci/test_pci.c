@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "check.h"
+#include "fixture.h"
+int main(void) { return CHECK_SUMMARY(); }
