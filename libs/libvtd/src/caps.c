@@ -60,9 +60,10 @@ enum vtd_err vtd_features_decode(uint64_t cap, uint64_t ecap, struct vtd_feature
     if (!f->max_levels || f->mgaw < 30) {
         return VTD_ERR_UNSUPPORTED;
     }
-    /* Fault records and the IOTLB registers must sit inside a 64 KiB register window. */
-    if ((uint64_t)f->fro + (uint64_t)f->nfr * VTD_FRCD_SIZE > 0x10000 || f->fro < 0x100 ||
-        (uint64_t)f->iro + 16 > 0x10000 || f->iro < 0x100) {
+    /* Fault records and the IOTLB registers sit past the architectural registers (QEMU puts
+     * IVA at 0xf0) and inside a 64 KiB register window. */
+    if ((uint64_t)f->fro + (uint64_t)f->nfr * VTD_FRCD_SIZE > 0x10000 || f->fro < 0xf0 ||
+        (uint64_t)f->iro + 16 > 0x10000 || f->iro < 0xf0) {
         return VTD_ERR_UNSUPPORTED;
     }
     return VTD_OK;
