@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Kernel objects (TCB, endpoint, notification), the per-CPU state, and the kernel-internal
+ * interfaces between scheduler, IPC, capability space and invocations.
+ */
+#ifndef KERNEL_OBJECT_H
+#define KERNEL_OBJECT_H
+
+#include <arch/cpu.h>
+#include <kernel/cdt.h>
+#include <portcullis/errors.h>
+#include <portcullis/fault.h>
+#include <portcullis/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum k_thread_state {
+    K_TS_INACTIVE = 0,
+    K_TS_RUNNING,       /* runnable: current or in a ready queue */
+    K_TS_BLOCKED_SEND,  /* queued on an endpoint with a message */
+    K_TS_BLOCKED_RECV,  /* queued on an endpoint waiting for a message */
+    K_TS_BLOCKED_REPLY, /* made a call; waits for reply_from to reply */
+    K_TS_BLOCKED_NTFN,  /* waiting on a notification */
+    K_TS_IDLE,
+};
+
+/* Internal capability slots of a TCB. */
+enum k_tcb_slot { K_TCB_CSPACE = 0, K_TCB_VSPACE, K_TCB_IPC_BUFFER, K_TCB_FAULT_EP, K_TCB_SLOTS };
+
+/* k_tcb.ipc_flags: what the pending send is. */
+#define K_IPC_CALL 0x1u
+#define K_IPC_GRANT 0x2u
+#define K_IPC_GRANT_REPLY 0x4u
+#define K_IPC_FAULT 0x8u
+
+struct k_notification;
+struct k_cpu;
+
+typedef struct k_tcb {
+    k_context_t ctx; /* must be first: entry.S saves into it */
+    uint8_t state;
+    uint8_t prio;
+    uint8_t mcp;
+    uint8_t queued;      /* in a ready queue */
+    uint32_t timeslice;
+    uint32_t ipc_flags;
+    uint32_t reply_can_grant;
+    struct k_tcb *sched_next, *sched_prev;
+    struct k_tcb *q_next, *q_prev; /* endpoint / notification wait queue */
+    void *blocked_on;
+    uint64_t ipc_badge;
+    struct k_tcb *reply_to;   /* the caller I owe a reply */
+    struct k_tcb *reply_from; /* the thread that owes me a reply */
+    uint64_t deadline;        /* TSC; 0 = none */
+    struct k_tcb *to_next, *to_prev;
+    struct k_notification *bound_ntfn;
+    uint64_t ipc_buffer_vaddr;
+    uint64_t fault[PC_FAULT_LENGTH];
+    struct k_cpu *cpu;
+    uint64_t id;
+    uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
+    k_slot_t slot[K_TCB_SLOTS];
+} k_tcb_t;
+_Static_assert(offsetof(k_tcb_t, fpu) % 16 == 0, "fxsave area 16-byte aligned");
+_Static_assert(sizeof(k_tcb_t) <= (1u << PC_TCB_BITS), "TCB fits its object size");
+
+enum k_ep_state { K_EP_IDLE = 0, K_EP_SEND, K_EP_RECV };
+
+typedef struct k_endpoint {
+    k_tcb_t *head, *tail;
+    uint64_t state;
+    uint64_t pad;
+} k_endpoint_t;
+_Static_assert(sizeof(k_endpoint_t) <= (1u << PC_ENDPOINT_BITS), "endpoint size");
+
+typedef struct k_notification {
+    uint64_t word;
+    uint64_t active;
+    k_tcb_t *head, *tail; /* waiters */
+    k_tcb_t *bound;
+    uint64_t pad[3];
+} k_notification_t;
+_Static_assert(sizeof(k_notification_t) <= (1u << PC_NOTIFICATION_BITS), "notification size");
+
+#define K_NUM_PRIOS 256
+
+typedef struct k_cpu {
+    struct k_cpu *self;      /* 0: entry.S offsets */
+    uint64_t kstack_top;     /* 8 */
+    uint64_t cur_ctx_top;    /* 16 */
+    uint64_t user_rsp;       /* 24 */
+    k_tcb_t *current;        /* thread chosen to run */
+    k_tcb_t *loaded;         /* thread whose cr3/FPU/TSS are loaded */
+    k_tcb_t idle;
+    uint32_t id;
+    uint32_t resched;        /* choose again at exit (higher priority woke, slice ended) */
+    uint64_t ticks;
+    k_tcb_t *to_head;        /* timeout list, sorted by deadline */
+    uint64_t ready_bitmap[4];
+    k_tcb_t *ready_head[K_NUM_PRIOS];
+    k_tcb_t *ready_tail[K_NUM_PRIOS];
+    uint64_t loaded_cr3;
+} k_cpu_t;
+
+static inline k_cpu_t *k_cpu(void)
+{
+    k_cpu_t *c;
+    __asm__("movq %%gs:0, %0" : "=r"(c));
+    return c;
+}
+
+/* --- boot / platform --- */
+extern uint64_t k_tsc_hz;
+extern uint64_t k_timer_hz;
+extern uint64_t k_kernel_pml4_pa;
+void k_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void k_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void k_serial_init(void);
+void k_serial_putc(char c);
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* --- scheduler (sched.c) --- */
+void k_sched_init(k_cpu_t *cpu);
+void k_sched_enqueue(k_tcb_t *t);
+void k_sched_dequeue(k_tcb_t *t);
+void k_sched_wake(k_tcb_t *t);              /* make runnable; may request a reschedule */
+bool k_sched_can_switch_direct(k_tcb_t *t); /* t would be chosen over everything ready */
+k_context_t *k_sched_exit(void);            /* choose, load, return the context to restore */
+void k_sched_tick(void);
+void k_sched_yield(void);
+void k_timeout_add(k_tcb_t *t, uint64_t timeout_us);
+void k_timeout_remove(k_tcb_t *t);
+void k_sched_set_prio(k_tcb_t *t, unsigned prio);
+
+/* --- threads and IPC (ipc.c) --- */
+void k_ipc_cancel(k_tcb_t *t);    /* abort whatever t is blocked in; t stays not runnable */
+void k_thread_suspend(k_tcb_t *t);
+void k_thread_resume(k_tcb_t *t);
+void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call);
+void k_ipc_recv(k_tcb_t *r, k_cap_t *epcap, uint64_t timeout_us);
+int k_ipc_reply(k_tcb_t *r);
+void k_ntfn_signal(k_notification_t *n, uint64_t badge);
+void k_ntfn_wait(k_tcb_t *t, k_cap_t *ncap, uint64_t timeout_us);
+void k_ntfn_unbind(k_notification_t *n);
+void k_endpoint_cancel_all(k_endpoint_t *ep);
+void k_ntfn_cancel_all(k_notification_t *n);
+void k_fault_raise(k_tcb_t *t, uint64_t type, uint64_t addr, uint64_t error, uint64_t vector);
+pc_ipc_buffer_t *k_tcb_ipc_buffer(k_tcb_t *t);
+uint64_t k_get_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i);
+void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v);
+void k_tcb_init(k_tcb_t *t);
+
+/* --- capability space (cspace.c) --- */
+k_slot_t *k_lookup_slot(k_tcb_t *t, uint64_t cptr);
+k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index);
+void k_cap_delete(k_slot_t *slot);
+void k_cap_revoke(k_slot_t *slot);
+void k_cap_derive(k_slot_t *parent, k_slot_t *dst, k_cap_t cap); /* dst empty */
+
+/* --- invocations (invoke.c and arch) --- */
+void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply);
+/* Each decoder sets *nres to the number of result MRs and returns a pc_error. */
+int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
+int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
+int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+k_slot_t *k_extra_cap(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i);
+
+/* --- vspace (arch) --- */
+int k_asid_alloc(uint64_t pml4_kva, uint32_t *asid);
+bool k_asid_available(unsigned n);
+void k_asid_free(uint32_t asid);
+void k_vspace_init_pml4(uint64_t *pml4);
+void k_unmap_cap(k_cap_t *cap); /* remove the mapping a frame / table cap holds, if any */
+void k_vspace_destroyed(k_cap_t *cap);
+
+/* --- interrupts (plat) --- */
+void k_irq_handler_final(uint32_t vector);
+void k_irq_ntfn_gone(k_notification_t *n);
+void k_irq_deliver(unsigned vector);
+
+/* --- FPU --- */
+void k_fpu_init_state(uint8_t *area);
+
+#endif

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Priority scheduler: 256 FIFO ready queues with a bitmap, round robin within a priority on
+ * time slices of the LAPIC tick, and a sorted timeout list for receives/waits with a timeout.
+ * The current thread is not in a ready queue. Every kernel exit goes through k_sched_exit,
+ * which picks the next thread if needed and loads its address space, FPU state and entry stack.
+ */
+#include <arch/machine.h>
+
+#define K_TIMESLICE_TICKS 5
+
+void k_sched_init(k_cpu_t *cpu)
+{
+    memset(cpu->ready_bitmap, 0, sizeof(cpu->ready_bitmap));
+    memset(cpu->ready_head, 0, sizeof(cpu->ready_head));
+    memset(cpu->ready_tail, 0, sizeof(cpu->ready_tail));
+    memset(&cpu->idle, 0, sizeof(cpu->idle));
+    cpu->idle.state = K_TS_IDLE;
+    cpu->idle.cpu = cpu;
+    cpu->current = &cpu->idle;
+    cpu->loaded = &cpu->idle;
+    cpu->loaded_cr3 = k_kernel_pml4_pa;
+    cpu->to_head = NULL;
+}
+
+void k_sched_enqueue(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    if (t->queued) {
+        return;
+    }
+    unsigned p = t->prio;
+    t->sched_next = NULL;
+    t->sched_prev = cpu->ready_tail[p];
+    if (cpu->ready_tail[p]) {
+        cpu->ready_tail[p]->sched_next = t;
+    } else {
+        cpu->ready_head[p] = t;
+    }
+    cpu->ready_tail[p] = t;
+    cpu->ready_bitmap[p >> 6] |= 1ull << (p & 63);
+    t->queued = 1;
+}
+
+static void enqueue_head(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    unsigned p = t->prio;
+    t->sched_prev = NULL;
+    t->sched_next = cpu->ready_head[p];
+    if (cpu->ready_head[p]) {
+        cpu->ready_head[p]->sched_prev = t;
+    } else {
+        cpu->ready_tail[p] = t;
+    }
+    cpu->ready_head[p] = t;
+    cpu->ready_bitmap[p >> 6] |= 1ull << (p & 63);
+    t->queued = 1;
+}
+
+void k_sched_dequeue(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    if (!t->queued) {
+        return;
+    }
+    unsigned p = t->prio;
+    if (t->sched_prev) {
+        t->sched_prev->sched_next = t->sched_next;
+    } else {
+        cpu->ready_head[p] = t->sched_next;
+    }
+    if (t->sched_next) {
+        t->sched_next->sched_prev = t->sched_prev;
+    } else {
+        cpu->ready_tail[p] = t->sched_prev;
+    }
+    if (!cpu->ready_head[p]) {
+        cpu->ready_bitmap[p >> 6] &= ~(1ull << (p & 63));
+    }
+    t->sched_next = t->sched_prev = NULL;
+    t->queued = 0;
+}
+
+static int highest_ready(k_cpu_t *cpu)
+{
+    for (int w = 3; w >= 0; w--) {
+        if (cpu->ready_bitmap[w]) {
+            return w * 64 + 63 - __builtin_clzll(cpu->ready_bitmap[w]);
+        }
+    }
+    return -1;
+}
+
+bool k_sched_can_switch_direct(k_tcb_t *t)
+{
+    return (int)t->prio >= highest_ready(k_cpu());
+}
+
+void k_sched_wake(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    t->state = K_TS_RUNNING;
+    if (t == cpu->current) {
+        return;
+    }
+    k_sched_enqueue(t);
+    if (cpu->current->state != K_TS_RUNNING || t->prio > cpu->current->prio) {
+        cpu->resched = 1;
+    }
+}
+
+void k_sched_set_prio(k_tcb_t *t, unsigned prio)
+{
+    k_cpu_t *cpu = k_cpu();
+    if (t->queued) {
+        k_sched_dequeue(t);
+        t->prio = (uint8_t)prio;
+        k_sched_enqueue(t);
+    } else {
+        t->prio = (uint8_t)prio;
+    }
+    cpu->resched = 1;
+}
+
+static void load_thread(k_cpu_t *cpu, k_tcb_t *next)
+{
+    if (next == cpu->loaded) {
+        return;
+    }
+    if (next->state != K_TS_IDLE) {
+        k_slot_t *vs = &next->slot[K_TCB_VSPACE];
+        uint64_t cr3 = vs->cap.type == PC_OBJ_VSPACE ? k_virt_to_phys((void *)vs->cap.obj) : k_kernel_pml4_pa;
+        if (cr3 != cpu->loaded_cr3) {
+            k_write_cr3(cr3);
+            cpu->loaded_cr3 = cr3;
+        }
+        k_arch_set_kernel_entry(next);
+        k_fpu_switch(cpu->loaded, next);
+    } else {
+        k_fpu_switch(cpu->loaded, NULL);
+    }
+    cpu->loaded = next;
+}
+
+k_context_t *k_sched_exit(void)
+{
+    k_cpu_t *cpu = k_cpu();
+    k_tcb_t *cur = cpu->current;
+    if (cpu->resched || cur->state != K_TS_RUNNING) {
+        int hp = highest_ready(cpu);
+        bool cur_ok = cur->state == K_TS_RUNNING;
+        if (cur_ok && (hp < 0 || (int)cur->prio > hp || (cur->prio == hp && cur->timeslice > 0 && cpu->resched != 2))) {
+            /* keep running the current thread */
+            if (cur->timeslice == 0) {
+                cur->timeslice = K_TIMESLICE_TICKS;
+            }
+        } else {
+            if (cur_ok) {
+                if (cur->timeslice == 0) {
+                    cur->timeslice = K_TIMESLICE_TICKS;
+                    k_sched_enqueue(cur);
+                } else {
+                    enqueue_head(cur);
+                }
+            }
+            if (hp >= 0 || cur_ok) {
+                hp = highest_ready(cpu);
+                k_tcb_t *next = cpu->ready_head[hp];
+                k_sched_dequeue(next);
+                cpu->current = next;
+            } else {
+                cpu->current = &cpu->idle;
+            }
+        }
+        cpu->resched = 0;
+    }
+    k_tcb_t *next = cpu->current;
+    load_thread(cpu, next);
+    return next->state == K_TS_IDLE ? NULL : &next->ctx;
+}
+
+/* Yield: go to the back of the own priority's queue. */
+void k_sched_yield(void)
+{
+    k_cpu_t *cpu = k_cpu();
+    cpu->current->timeslice = 0;
+    cpu->resched = 2;
+}
+
+static void timeout_expire(k_cpu_t *cpu)
+{
+    uint64_t now = k_rdtsc();
+    while (cpu->to_head && cpu->to_head->deadline <= now) {
+        k_tcb_t *t = cpu->to_head;
+        k_ipc_cancel(t); /* also takes it off the timeout list */
+        t->ctx.rax = PC_ERR_TIMEOUT;
+        t->ctx.rsi = 0;
+        t->ctx.rdi = 0;
+        k_sched_wake(t);
+    }
+}
+
+void k_sched_tick(void)
+{
+    k_cpu_t *cpu = k_cpu();
+    cpu->ticks++;
+    timeout_expire(cpu);
+    k_tcb_t *cur = cpu->current;
+    if (cur->state == K_TS_RUNNING) {
+        if (cur->timeslice > 0) {
+            cur->timeslice--;
+        }
+        if (cur->timeslice == 0) {
+            cpu->resched = 2;
+        }
+    }
+}
+
+void k_timeout_add(k_tcb_t *t, uint64_t timeout_us)
+{
+    k_cpu_t *cpu = k_cpu();
+    /* deadline = now + us * tsc_hz / 1e6, saturating: an absurd timeout is "forever". */
+    uint64_t ticks;
+    if (timeout_us > (~0ull) / (k_tsc_hz ? k_tsc_hz : 1)) {
+        return;
+    }
+    ticks = timeout_us * k_tsc_hz / 1000000ull;
+    uint64_t now = k_rdtsc();
+    if (now + ticks < now) {
+        return;
+    }
+    t->deadline = now + ticks;
+    k_tcb_t **pp = &cpu->to_head, *prev = NULL;
+    while (*pp && (*pp)->deadline <= t->deadline) {
+        prev = *pp;
+        pp = &(*pp)->to_next;
+    }
+    t->to_next = *pp;
+    t->to_prev = prev;
+    if (*pp) {
+        (*pp)->to_prev = t;
+    }
+    *pp = t;
+}
+
+void k_timeout_remove(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    if (t->deadline == 0) {
+        return;
+    }
+    if (t->to_prev) {
+        t->to_prev->to_next = t->to_next;
+    } else if (cpu->to_head == t) {
+        cpu->to_head = t->to_next;
+    }
+    if (t->to_next) {
+        t->to_next->to_prev = t->to_prev;
+    }
+    t->to_next = t->to_prev = NULL;
+    t->deadline = 0;
+}
