@@ -172,7 +172,9 @@ static unsigned map_apply(struct vtd_domain *d, uint64_t *table, unsigned level,
             if (vtd_sl_present(ent)) {
                 unsigned n = map_apply(d, child_of(u, ent), level - 1, cur, sub_e, sub_pa, rights,
                                        r);
-                store64(&table[idx], vtd_sl_table_entry(ent, vtd_sl_count(ent) + n));
+                if (!u->cfg.no_sw_bits) {
+                    store64(&table[idx], vtd_sl_table_entry(ent, vtd_sl_count(ent) + n));
+                }
             } else if (superpage_ok(u, level, cur, sub_e, sub_pa)) {
                 store64(&table[idx], vtd_sl_leaf_entry(sub_pa, rights, true));
                 added++;
@@ -181,7 +183,7 @@ static unsigned map_apply(struct vtd_domain *d, uint64_t *table, unsigned level,
                 uint64_t *child = reserve_take(r, &cpa);
                 unsigned n = map_apply(d, child, level - 1, cur, sub_e, sub_pa, rights, r);
                 /* The child is complete and written back before anything points to it. */
-                store64(&table[idx], vtd_sl_table_entry(cpa, n));
+                store64(&table[idx], vtd_sl_table_entry(cpa, u->cfg.no_sw_bits ? 0 : n));
                 d->table_pages++;
                 added++;
             }
@@ -279,6 +281,17 @@ static void inv_extend(struct vtd_unmap_result *res, uint64_t s, uint64_t e)
     }
 }
 
+/* Without counts: does the table still hold a present entry? (0 or 1) */
+static unsigned table_used(const uint64_t *table)
+{
+    for (unsigned i = 0; i < VTD_SL_ENTRIES; i++) {
+        if (vtd_sl_present(load64(&table[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Perform pass of unmap; returns how many entries of `table` became not present. */
 static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned level, uint64_t s,
                             uint64_t e, struct vtd_unmap_result *res)
@@ -310,7 +323,7 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
         if (n == 0) {
             continue;
         }
-        unsigned left = vtd_sl_count(ent) - n;
+        unsigned left = u->cfg.no_sw_bits ? table_used(child) : vtd_sl_count(ent) - n;
         if (left == 0) {
             /* Unlink first; the page is freed by the caller after the invalidation. The list
              * link in its first quadword reads as a not-present entry to a stale walker. */
@@ -323,7 +336,9 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
             inv_extend(res, base, base + span);
             cleared++;
         } else {
-            store64(&table[idx], vtd_sl_table_entry(ent, left));
+            if (!u->cfg.no_sw_bits) {
+                store64(&table[idx], vtd_sl_table_entry(ent, left));
+            }
         }
     }
     if (last >= first) {

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define SCRATCH_SLOT   (VTD_STATUS_SLOTS + 4)   /* target of neutralised descriptors */
-#define MAX_ATTEMPTS   4u
+#define MAX_ATTEMPTS   (VTD_REPORT_SIDS + 2u)
 #define ALL_END        UINT64_MAX               /* range end meaning "whole address space" */
 
 _Static_assert((SCRATCH_SLOT + 1) * 4 <= VTD_PAGE_SIZE, "status words fit one page");
@@ -553,14 +553,14 @@ static void finish_completed(struct vtd_batch *b)
 
 /*
  * Write the batch's descriptors and its wait at the tail and publish them with one IQT write.
- * Device-TLB operations for fenced or failed source-ids are dropped here; from the third
- * attempt on, every device-TLB operation is dropped (and reported), so a resubmission after
- * repeated time-outs cannot time out again.
+ * Device-TLB operations for fenced or failed source-ids are dropped here; the last permitted
+ * attempt drops (and reports) every device-TLB operation, so it cannot time out again.
  */
 static enum vtd_err emit(struct vtd_batch *b)
 {
     struct vtd_unit *u = b->unit;
-    bool last_resort = b->attempts >= 2;
+    /* Each time-out removes at least one device; the last attempt sends no device-TLB work. */
+    bool last_resort = b->attempts + 1u >= MAX_ATTEMPTS;
     uint32_t count = 0;
     for (unsigned i = 0; i < b->n; i++) {
         struct vtd_op *op = &b->ops[i];
@@ -746,6 +746,12 @@ static void handle_ite(struct vtd_unit *u)
             }
         }
     }
+    for (unsigned k = 0; k < u->n_suspect && !itesid_found; k++) {
+        if (u->suspect[k] == itesid) {
+            itesid_found = true; /* the late ITE of an abandoned batch */
+            u->suspect[k] = u->suspect[--u->n_suspect];
+        }
+    }
     if (itesid_found) {
         cand[0] = itesid;
         nc = 1;
@@ -847,7 +853,15 @@ static void abandon(struct vtd_batch *b)
 {
     /* The descriptors stay queued; a late status write carries this seq, which no later
      * batch will ever wait for. */
-    b->unit->stats.timeouts++;
+    struct vtd_unit *u = b->unit;
+    u->stats.timeouts++;
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct vtd_op *op = &b->ops[i];
+        if (is_devtlb(op->kind) && !(op->flags & VTD_OPF_DROPPED) &&
+            u->n_suspect < VTD_REPORT_SIDS) {
+            u->suspect[u->n_suspect++] = op->sid;
+        }
+    }
     finish(b, VTD_ERR_TIMEOUT);
 }
 

@@ -108,6 +108,12 @@ struct vtd_unit_config {
      */
     bool (*fenced)(void *ctx, uint16_t sid);
     void *fenced_ctx;
+    /*
+     * Keep second-level entries free of software bits: find emptied tables by scanning them
+     * instead of counting in the ignored bits 61:52 (for walkers that wrongly treat those bits
+     * as reserved). Slower unmaps; same results.
+     */
+    bool no_sw_bits;
 };
 
 struct vtd_batch;
@@ -135,6 +141,10 @@ struct vtd_unit {
     void *prq_va;
     uint64_t prq_pa;
     uint32_t prq_size;
+    /* device-TLB targets of batches abandoned at their deadline: an ITE naming one later is
+     * attributed to it */
+    uint16_t suspect[VTD_REPORT_SIDS];
+    unsigned n_suspect;
     /* fenced set, one bit per source-id */
     uint64_t fenced[65536 / 64];
     /* diagnostics */
