@@ -7,15 +7,20 @@
 static uint32_t cfg_read(void *ctx, uint16_t seg, pci_sid_t sid, uint16_t off)
 {
     /* Bus 0 functions are bridges to bus (dev + 1); everything else is absent. */
-    (void)ctx; (void)seg;
+    (void)ctx;
+    (void)seg;
     if (PCI_SID_BUS(sid) > 8) {
         return 0xffffffffu;
     }
     switch (off) {
-    case 0x00: return 0x00011b36u;
-    case 0x0c: return 0x00010000u;
-    case 0x18: return (uint32_t)(PCI_SID_BUS(sid) + 1u + PCI_SID_DEV(sid) % 3u) << 8 | 0xff0000u;
-    default: return 0;
+    case 0x00:
+        return 0x00011b36u;
+    case 0x0c:
+        return 0x00010000u;
+    case 0x18:
+        return (uint32_t)(PCI_SID_BUS(sid) + 1u + PCI_SID_DEV(sid) % 3u) << 8 | 0xff0000u;
+    default:
+        return 0;
     }
 }
 
@@ -26,9 +31,18 @@ static void parse(const uint8_t *buf, size_t len)
     struct acpi_dmar_atsr atsr[4], satc[4];
     struct acpi_dmar_rhsa rhsa[4];
     struct acpi_dmar_scope scope[16];
-    struct acpi_dmar d = { .drhds = drhd, .drhd_cap = 4, .rmrrs = rmrr, .rmrr_cap = 4, .atsrs = atsr,
-                           .atsr_cap = 4, .satcs = satc, .satc_cap = 4, .rhsas = rhsa, .rhsa_cap = 4,
-                           .scopes = scope, .scope_cap = 16 };
+    struct acpi_dmar d = {.drhds = drhd,
+                          .drhd_cap = 4,
+                          .rmrrs = rmrr,
+                          .rmrr_cap = 4,
+                          .atsrs = atsr,
+                          .atsr_cap = 4,
+                          .satcs = satc,
+                          .satc_cap = 4,
+                          .rhsas = rhsa,
+                          .rhsa_cap = 4,
+                          .scopes = scope,
+                          .scope_cap = 16};
     int err = acpi_dmar_parse(buf, len, &d);
     if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
         return;

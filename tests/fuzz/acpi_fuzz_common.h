@@ -21,7 +21,8 @@ static void fuzz_both_ways(const uint8_t *data, size_t size, const char *sig, fu
     parse(raw, size);
     if (size >= 36) {
         memcpy(raw, sig, 4);
-        uint32_t len = (uint32_t)raw[4] | (uint32_t)raw[5] << 8 | (uint32_t)raw[6] << 16 | (uint32_t)raw[7] << 24;
+        uint32_t len = (uint32_t)raw[4] | (uint32_t)raw[5] << 8 | (uint32_t)raw[6] << 16 |
+                       (uint32_t)raw[7] << 24;
         size_t n = len <= size ? len : size;
         uint8_t s = 0;
         raw[9] = 0;

@@ -9,7 +9,8 @@ static void parse(const uint8_t *buf, size_t len)
     struct acpi_madt_lapic l[4];
     struct acpi_madt_ioapic io[2];
     struct acpi_madt_iso iso[4];
-    struct acpi_madt m = { .lapics = l, .lapic_cap = 4, .ioapics = io, .ioapic_cap = 2, .isos = iso, .iso_cap = 4 };
+    struct acpi_madt m = {
+        .lapics = l, .lapic_cap = 4, .ioapics = io, .ioapic_cap = 2, .isos = iso, .iso_cap = 4};
     (void)acpi_madt_parse(buf, len, &m);
 }
 

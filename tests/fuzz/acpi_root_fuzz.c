@@ -42,14 +42,15 @@ static const void *map(void *ctx, uint64_t pa, size_t len)
 
 static void unmap(void *ctx, const void *va, size_t len)
 {
-    (void)va; (void)len;
+    (void)va;
+    (void)len;
     ((struct image *)ctx)->live--;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct image im = { 0 };
-    uint8_t *copies[MAX_REGIONS] = { 0 };
+    struct image im = {0};
+    uint8_t *copies[MAX_REGIONS] = {0};
     if (size < 4) {
         return 0;
     }
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += im.len[i];
     }
     im.n = n;
-    struct acpi_phys phys = { &im, map, unmap };
+    struct acpi_phys phys = {&im, map, unmap};
     struct acpi_rsdp r;
     struct acpi_table_ref refs[8];
     size_t count = 0;
@@ -84,12 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             }
             struct acpi_madt_ioapic io[2];
-            struct acpi_madt m = { .ioapics = io, .ioapic_cap = 2 };
+            struct acpi_madt m = {.ioapics = io, .ioapic_cap = 2};
             struct acpi_mcfg_seg seg[2];
             size_t ns;
             struct acpi_dmar_drhd drhd[2];
             struct acpi_dmar_scope sc[8];
-            struct acpi_dmar d = { .drhds = drhd, .drhd_cap = 2, .scopes = sc, .scope_cap = 8 };
+            struct acpi_dmar d = {.drhds = drhd, .drhd_cap = 2, .scopes = sc, .scope_cap = 8};
             (void)acpi_madt_parse(t.data, t.len, &m);
             (void)acpi_mcfg_parse(t.data, t.len, seg, 2, &ns);
             (void)acpi_dmar_parse(t.data, t.len, &d);

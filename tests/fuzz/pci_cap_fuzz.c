@@ -33,15 +33,18 @@ static uint32_t rd(void *ctx, uint64_t off, unsigned width)
 
 static void wr(void *ctx, uint64_t off, unsigned width, uint32_t val)
 {
-    (void)ctx; (void)off; (void)width; (void)val;
+    (void)ctx;
+    (void)off;
+    (void)width;
+    (void)val;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *copy = malloc(size ? size : 1);
     memcpy(copy, data, size);
-    struct img im = { copy, size > 4096 ? 4096 : size, 0 };
-    struct pci_mmio mmio = { &im, rd, wr };
+    struct img im = {copy, size > 4096 ? 4096 : size, 0};
+    struct pci_mmio mmio = {&im, rd, wr};
     struct pci_ecam e;
     pci_ecam_init(&e, &mmio, 0, 0, 1);
     for (int ext = 0; ext < 2; ext++) {

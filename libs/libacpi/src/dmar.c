@@ -9,35 +9,35 @@
 
 #include "bytes.h"
 
-#define DMAR_HAW        36 /* Host Address Width */
-#define DMAR_FLAGS      37
-#define DMAR_STRUCTS    48 /* after 10 reserved bytes */
+#define DMAR_HAW 36 /* Host Address Width */
+#define DMAR_FLAGS 37
+#define DMAR_STRUCTS 48 /* after 10 reserved bytes */
 
 #define RS_TYPE 0 /* remapping structure header: Type (16), Length (16) */
-#define RS_LEN  2
+#define RS_LEN 2
 
 /* Fixed part of each remapping structure; device scopes follow it. */
 #define DRHD_FIXED 16 /* Flags, Size, Segment, Register Base Address */
 #define RMRR_FIXED 24 /* Reserved, Segment, Base, Limit */
 #define ATSR_FIXED 8  /* Flags, Reserved, Segment */
 #define SATC_FIXED 8  /* Flags, Reserved, Segment */
-#define RHSA_LEN   20 /* Reserved, Base, Proximity Domain */
+#define RHSA_LEN 20   /* Reserved, Base, Proximity Domain */
 #define ANDD_FIXED 8
 
 /* Device Scope Structure (8.3.1) */
-#define DS_TYPE      0
-#define DS_LEN       1
-#define DS_ENUM_ID   4
+#define DS_TYPE 0
+#define DS_LEN 1
+#define DS_ENUM_ID 4
 #define DS_START_BUS 5
-#define DS_PATH      6
-#define DS_MIN_LEN   8 /* header + one path entry */
+#define DS_PATH 6
+#define DS_MIN_LEN 8 /* header + one path entry */
 
 #define PAGE_MASK 0xfffull
 
 /* Parses the scopes in [p, p + len) into out->scopes starting at out->scope_count.
  * Returns ACPI_OK, ACPI_ERR_NOSPACE (nothing kept) or a malformation error. */
-static int parse_scopes(const uint8_t *p, size_t len, struct acpi_dmar *out, size_t *first, size_t *count,
-                        bool *dropped)
+static int parse_scopes(const uint8_t *p, size_t len, struct acpi_dmar *out, size_t *first,
+                        size_t *count, bool *dropped)
 {
     size_t start = out->scope_count, n = 0;
     bool overflow = false;
@@ -54,8 +54,10 @@ static int parse_scopes(const uint8_t *p, size_t len, struct acpi_dmar *out, siz
         if (hops > ACPI_DMAR_PATH_MAX) {
             return ACPI_ERR_MALFORMED;
         }
-        struct acpi_dmar_scope sc = { .type = s[DS_TYPE], .enum_id = s[DS_ENUM_ID], .start_bus = s[DS_START_BUS],
-                                      .path_len = (uint8_t)hops };
+        struct acpi_dmar_scope sc = {.type = s[DS_TYPE],
+                                     .enum_id = s[DS_ENUM_ID],
+                                     .start_bus = s[DS_START_BUS],
+                                     .path_len = (uint8_t)hops};
         if (sc.type == 0 || sc.type > ACPI_DMAR_SCOPE_NAMESPACE) {
             return ACPI_ERR_MALFORMED; /* reserved scope type */
         }
@@ -87,9 +89,10 @@ static int parse_scopes(const uint8_t *p, size_t len, struct acpi_dmar *out, siz
 int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
 {
     uint32_t tlen;
-    if (out == NULL || (out->drhds == NULL && out->drhd_cap) || (out->rmrrs == NULL && out->rmrr_cap) ||
-        (out->atsrs == NULL && out->atsr_cap) || (out->satcs == NULL && out->satc_cap) ||
-        (out->rhsas == NULL && out->rhsa_cap) || (out->scopes == NULL && out->scope_cap)) {
+    if (out == NULL || (out->drhds == NULL && out->drhd_cap) ||
+        (out->rmrrs == NULL && out->rmrr_cap) || (out->atsrs == NULL && out->atsr_cap) ||
+        (out->satcs == NULL && out->satc_cap) || (out->rhsas == NULL && out->rhsa_cap) ||
+        (out->scopes == NULL && out->scope_cap)) {
         return ACPI_ERR_INVALID;
     }
     int err = acpi_table_check(buf, len, "DMAR", &tlen);
@@ -125,8 +128,10 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
             if (rlen < DRHD_FIXED) {
                 return ACPI_ERR_MALFORMED;
             }
-            struct acpi_dmar_drhd d = { .flags = r[4], .size = r[5] & 0xf, .segment = acpi_le16(r + 6),
-                                        .base = acpi_le64(r + 8) };
+            struct acpi_dmar_drhd d = {.flags = r[4],
+                                       .size = r[5] & 0xf,
+                                       .segment = acpi_le16(r + 6),
+                                       .base = acpi_le64(r + 8)};
             if ((d.base & PAGE_MASK) != 0 || d.base == 0) {
                 return ACPI_ERR_MALFORMED;
             }
@@ -159,9 +164,10 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
             if (rlen < RMRR_FIXED) {
                 return ACPI_ERR_MALFORMED;
             }
-            struct acpi_dmar_rmrr m = { .segment = acpi_le16(r + 6), .base = acpi_le64(r + 8),
-                                        .limit = acpi_le64(r + 16) };
-            if ((m.base & PAGE_MASK) != 0 || m.limit < m.base || (m.limit & PAGE_MASK) != PAGE_MASK) {
+            struct acpi_dmar_rmrr m = {
+                .segment = acpi_le16(r + 6), .base = acpi_le64(r + 8), .limit = acpi_le64(r + 16)};
+            if ((m.base & PAGE_MASK) != 0 || m.limit < m.base ||
+                (m.limit & PAGE_MASK) != PAGE_MASK) {
                 return ACPI_ERR_MALFORMED;
             }
             err = parse_scopes(r + RMRR_FIXED, rlen - RMRR_FIXED, out, &first, &n, &dropped);
@@ -183,7 +189,7 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
             if (rlen < ATSR_FIXED) {
                 return ACPI_ERR_MALFORMED;
             }
-            struct acpi_dmar_atsr a = { .flags = r[4], .segment = acpi_le16(r + 6) };
+            struct acpi_dmar_atsr a = {.flags = r[4], .segment = acpi_le16(r + 6)};
             err = parse_scopes(r + ATSR_FIXED, rlen - ATSR_FIXED, out, &first, &n, &dropped);
             if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
                 return err;
@@ -206,7 +212,8 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
                 return ACPI_ERR_MALFORMED;
             }
             if (out->rhsa_count < out->rhsa_cap) {
-                out->rhsas[out->rhsa_count] = (struct acpi_dmar_rhsa){ acpi_le64(r + 8), acpi_le32(r + 16) };
+                out->rhsas[out->rhsa_count] =
+                    (struct acpi_dmar_rhsa){acpi_le64(r + 8), acpi_le32(r + 16)};
             } else {
                 dropped = true;
             }
@@ -227,8 +234,9 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
     return dropped ? ACPI_ERR_NOSPACE : ACPI_OK;
 }
 
-int acpi_dmar_scope_resolve(const struct acpi_dmar_scope *scope, uint16_t segment, acpi_cfg_read32_fn read,
-                            void *ctx, pci_sid_t *sid, uint8_t *sec_bus, uint8_t *sub_bus)
+int acpi_dmar_scope_resolve(const struct acpi_dmar_scope *scope, uint16_t segment,
+                            acpi_cfg_read32_fn read, void *ctx, pci_sid_t *sid, uint8_t *sec_bus,
+                            uint8_t *sub_bus)
 {
     if (scope == NULL || read == NULL || sid == NULL) {
         return ACPI_ERR_INVALID;
@@ -243,7 +251,7 @@ int acpi_dmar_scope_resolve(const struct acpi_dmar_scope *scope, uint16_t segmen
     for (unsigned h = 0; h + 1 < scope->path_len; h++) {
         pci_sid_t b = PCI_SID(bus, scope->path[h].dev, scope->path[h].fn);
         uint32_t id = read(ctx, segment, b, 0x00);
-        uint32_t hdr = read(ctx, segment, b, 0x0c);            /* Header Type in byte 2 */
+        uint32_t hdr = read(ctx, segment, b, 0x0c); /* Header Type in byte 2 */
         if ((id & 0xffffu) == 0xffffu || ((hdr >> 16) & 0x7fu) != 0x01) {
             return ACPI_ERR_UNRESOLVED;
         }

@@ -9,32 +9,41 @@
 #include "bytes.h"
 
 #define MADT_LAPIC_ADDR 36
-#define MADT_FLAGS      40
-#define MADT_ENTRIES    44
+#define MADT_FLAGS 40
+#define MADT_ENTRIES 44
 
 /* Interrupt Controller Structure types and their minimum lengths */
-#define MADT_LAPIC          0 /* Processor Local APIC, 8 */
-#define MADT_IOAPIC         1 /* I/O APIC, 12 */
-#define MADT_ISO            2 /* Interrupt Source Override, 10 */
-#define MADT_NMI_SRC        3 /* NMI Source, 8 */
-#define MADT_LAPIC_NMI      4 /* Local APIC NMI, 6 */
+#define MADT_LAPIC 0          /* Processor Local APIC, 8 */
+#define MADT_IOAPIC 1         /* I/O APIC, 12 */
+#define MADT_ISO 2            /* Interrupt Source Override, 10 */
+#define MADT_NMI_SRC 3        /* NMI Source, 8 */
+#define MADT_LAPIC_NMI 4      /* Local APIC NMI, 6 */
 #define MADT_LAPIC_OVERRIDE 5 /* Local APIC Address Override, 12 */
-#define MADT_X2APIC         9 /* Processor Local x2APIC, 16 */
-#define MADT_X2APIC_NMI     10 /* Local x2APIC NMI, 12 */
+#define MADT_X2APIC 9         /* Processor Local x2APIC, 16 */
+#define MADT_X2APIC_NMI 10    /* Local x2APIC NMI, 12 */
 
-#define MADT_LAPIC_ENABLED        (1u << 0)
+#define MADT_LAPIC_ENABLED (1u << 0)
 #define MADT_LAPIC_ONLINE_CAPABLE (1u << 1)
 
 static const uint8_t min_len[] = {
-    [MADT_LAPIC] = 8, [MADT_IOAPIC] = 12, [MADT_ISO] = 10, [MADT_NMI_SRC] = 8, [MADT_LAPIC_NMI] = 6,
-    [MADT_LAPIC_OVERRIDE] = 12, [6] = 2, [7] = 2, [8] = 2, [MADT_X2APIC] = 16, [MADT_X2APIC_NMI] = 12,
+    [MADT_LAPIC] = 8,
+    [MADT_IOAPIC] = 12,
+    [MADT_ISO] = 10,
+    [MADT_NMI_SRC] = 8,
+    [MADT_LAPIC_NMI] = 6,
+    [MADT_LAPIC_OVERRIDE] = 12,
+    [6] = 2,
+    [7] = 2,
+    [8] = 2,
+    [MADT_X2APIC] = 16,
+    [MADT_X2APIC_NMI] = 12,
 };
 
 int acpi_madt_parse(const void *buf, size_t len, struct acpi_madt *out)
 {
     uint32_t tlen;
-    if (out == NULL || (out->lapics == NULL && out->lapic_cap) || (out->ioapics == NULL && out->ioapic_cap) ||
-        (out->isos == NULL && out->iso_cap)) {
+    if (out == NULL || (out->lapics == NULL && out->lapic_cap) ||
+        (out->ioapics == NULL && out->ioapic_cap) || (out->isos == NULL && out->iso_cap)) {
         return ACPI_ERR_INVALID;
     }
     int err = acpi_table_check(buf, len, "APIC", &tlen);
@@ -88,7 +97,7 @@ int acpi_madt_parse(const void *buf, size_t len, struct acpi_madt *out)
         case MADT_IOAPIC:
             if (out->ioapic_count < out->ioapic_cap) {
                 out->ioapics[out->ioapic_count] =
-                    (struct acpi_madt_ioapic){ e[2], acpi_le32(e + 4), acpi_le32(e + 8) };
+                    (struct acpi_madt_ioapic){e[2], acpi_le32(e + 4), acpi_le32(e + 8)};
             } else {
                 full = true;
             }
@@ -97,7 +106,7 @@ int acpi_madt_parse(const void *buf, size_t len, struct acpi_madt *out)
         case MADT_ISO:
             if (out->iso_count < out->iso_cap) {
                 out->isos[out->iso_count] =
-                    (struct acpi_madt_iso){ e[2], e[3], acpi_le32(e + 4), acpi_le16(e + 8) };
+                    (struct acpi_madt_iso){e[2], e[3], acpi_le32(e + 4), acpi_le16(e + 8)};
             } else {
                 full = true;
             }

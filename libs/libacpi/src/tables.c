@@ -12,31 +12,43 @@
 #define RSDP_V1_LEN 20
 #define RSDP_V2_LEN 36
 /* RSDP fields (ACPI 5.2.5.3) */
-#define RSDP_CHECKSUM  8
-#define RSDP_OEMID     9
-#define RSDP_REVISION  15
-#define RSDP_RSDT      16
-#define RSDP_LENGTH    20
-#define RSDP_XSDT      24
+#define RSDP_CHECKSUM 8
+#define RSDP_OEMID 9
+#define RSDP_REVISION 15
+#define RSDP_RSDT 16
+#define RSDP_LENGTH 20
+#define RSDP_XSDT 24
 
 #define BIOS_AREA_START 0xe0000u
-#define BIOS_AREA_END   0x100000u
+#define BIOS_AREA_END 0x100000u
 
 const char *acpi_err_str(int err)
 {
     switch (err) {
-    case ACPI_OK: return "ok";
-    case ACPI_ERR_NOT_FOUND: return "not found";
-    case ACPI_ERR_MAP: return "cannot map";
-    case ACPI_ERR_SIGNATURE: return "bad signature";
-    case ACPI_ERR_CHECKSUM: return "bad checksum";
-    case ACPI_ERR_LENGTH: return "bad length";
-    case ACPI_ERR_MALFORMED: return "malformed";
-    case ACPI_ERR_NOSPACE: return "output array too small";
-    case ACPI_ERR_INVALID: return "invalid argument";
-    case ACPI_ERR_UNRESOLVED: return "scope path unresolved";
-    case ACPI_ERR_LOOP: return "scope path loops";
-    default: return "unknown error";
+    case ACPI_OK:
+        return "ok";
+    case ACPI_ERR_NOT_FOUND:
+        return "not found";
+    case ACPI_ERR_MAP:
+        return "cannot map";
+    case ACPI_ERR_SIGNATURE:
+        return "bad signature";
+    case ACPI_ERR_CHECKSUM:
+        return "bad checksum";
+    case ACPI_ERR_LENGTH:
+        return "bad length";
+    case ACPI_ERR_MALFORMED:
+        return "malformed";
+    case ACPI_ERR_NOSPACE:
+        return "output array too small";
+    case ACPI_ERR_INVALID:
+        return "invalid argument";
+    case ACPI_ERR_UNRESOLVED:
+        return "scope path unresolved";
+    case ACPI_ERR_LOOP:
+        return "scope path loops";
+    default:
+        return "unknown error";
     }
 }
 
@@ -139,9 +151,13 @@ int acpi_table_check(const void *buf, size_t len, const char *sig, uint32_t *tab
     return ACPI_OK;
 }
 
-static bool range_ok(uint64_t pa, uint64_t len) { return len != 0 && pa <= UINT64_MAX - (len - 1); }
+static bool range_ok(uint64_t pa, uint64_t len)
+{
+    return len != 0 && pa <= UINT64_MAX - (len - 1);
+}
 
-int acpi_table_map(const struct acpi_phys *phys, uint64_t pa, const char *sig, struct acpi_table *out)
+int acpi_table_map(const struct acpi_phys *phys, uint64_t pa, const char *sig,
+                   struct acpi_table *out)
 {
     if (phys == NULL || phys->map == NULL || out == NULL) {
         return ACPI_ERR_INVALID;
@@ -226,16 +242,18 @@ static void describe_entry(const struct acpi_phys *phys, uint64_t pa, struct acp
     }
 }
 
-int acpi_root_walk(const struct acpi_phys *phys, const struct acpi_rsdp *rsdp, struct acpi_table_ref *refs,
-                   size_t cap, size_t *count)
+int acpi_root_walk(const struct acpi_phys *phys, const struct acpi_rsdp *rsdp,
+                   struct acpi_table_ref *refs, size_t cap, size_t *count)
 {
-    if (phys == NULL || phys->map == NULL || rsdp == NULL || count == NULL || (refs == NULL && cap != 0)) {
+    if (phys == NULL || phys->map == NULL || rsdp == NULL || count == NULL ||
+        (refs == NULL && cap != 0)) {
         return ACPI_ERR_INVALID;
     }
     bool use_xsdt = rsdp->revision >= 2 && rsdp->xsdt_pa != 0;
     size_t esize = use_xsdt ? 8 : 4;
     struct acpi_table root;
-    int err = acpi_table_map(phys, use_xsdt ? rsdp->xsdt_pa : rsdp->rsdt_pa, use_xsdt ? "XSDT" : "RSDT", &root);
+    int err = acpi_table_map(phys, use_xsdt ? rsdp->xsdt_pa : rsdp->rsdt_pa,
+                             use_xsdt ? "XSDT" : "RSDT", &root);
     if (err != ACPI_OK) {
         return err;
     }

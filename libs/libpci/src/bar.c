@@ -10,15 +10,22 @@
 static unsigned bar_count(uint8_t header_type)
 {
     switch (header_type & PCI_HEADER_TYPE_MASK) {
-    case PCI_HEADER_TYPE_NORMAL: return 6;
-    case PCI_HEADER_TYPE_BRIDGE: return 2;
-    default: return 0;
+    case PCI_HEADER_TYPE_NORMAL:
+        return 6;
+    case PCI_HEADER_TYPE_BRIDGE:
+        return 2;
+    default:
+        return 0;
     }
 }
 
-static bool pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+static bool pow2(uint64_t v)
+{
+    return v != 0 && (v & (v - 1)) == 0;
+}
 
-int pci_bar_probe(const struct pci_ecam *ecam, pci_sid_t sid, unsigned index, struct pci_bar *out, unsigned *slots)
+int pci_bar_probe(const struct pci_ecam *ecam, pci_sid_t sid, unsigned index, struct pci_bar *out,
+                  unsigned *slots)
 {
     if (out == NULL) {
         return PCI_ERR_INVALID;
@@ -41,7 +48,8 @@ int pci_bar_probe(const struct pci_ecam *ecam, pci_sid_t sid, unsigned index, st
     }
 
     uint16_t cmd = pci_cfg_read16(ecam, sid, PCI_COMMAND);
-    pci_cfg_write16(ecam, sid, PCI_COMMAND, (uint16_t)(cmd & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY)));
+    pci_cfg_write16(ecam, sid, PCI_COMMAND,
+                    (uint16_t)(cmd & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY)));
     pci_cfg_write32(ecam, sid, off, 0xffffffffu);
     mlo = pci_cfg_read32(ecam, sid, off);
     pci_cfg_write32(ecam, sid, off, lo);

@@ -56,7 +56,8 @@ int pci_sid_parse(const char *s, pci_sid_t *sid)
     if (s[2] != ':' || s[5] != '.' || s[7] != '\0') {
         return -1;
     }
-    int b1 = hexval(s[0]), b0 = hexval(s[1]), d1 = hexval(s[3]), d0 = hexval(s[4]), f = hexval(s[6]);
+    int b1 = hexval(s[0]), b0 = hexval(s[1]), d1 = hexval(s[3]), d0 = hexval(s[4]),
+        f = hexval(s[6]);
     if (b1 < 0 || b0 < 0 || d1 < 0 || d0 < 0 || f < 0) {
         return -1;
     }

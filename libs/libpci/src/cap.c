@@ -7,10 +7,11 @@
  */
 #include <pci/pci.h>
 
-#define STD_CAP_MAX_HOPS ((PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_END) / 4)            /* 48 */
-#define EXT_CAP_MAX_HOPS ((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 4)        /* 960 */
+#define STD_CAP_MAX_HOPS ((PCI_CFG_SPACE_SIZE - PCI_STD_HEADER_END) / 4)     /* 48 */
+#define EXT_CAP_MAX_HOPS ((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 4) /* 960 */
 
-void pci_cap_iter_init(struct pci_cap_iter *it, const struct pci_ecam *ecam, pci_sid_t sid, bool ext)
+void pci_cap_iter_init(struct pci_cap_iter *it, const struct pci_ecam *ecam, pci_sid_t sid,
+                       bool ext)
 {
     it->ecam = ecam;
     it->sid = sid;
@@ -76,7 +77,8 @@ int pci_cap_iter_next(struct pci_cap_iter *it, uint16_t *off, uint16_t *id, uint
         uint32_t h = pci_cfg_read32(it->ecam, it->sid, cur);
         if (h == 0xffffffffu) {
             /* Either the function vanished or it has no extended space (conventional PCI). */
-            return iter_finish(it, pci_present(it->ecam, it->sid) ? PCI_ERR_NOT_FOUND : PCI_ERR_ABSENT);
+            return iter_finish(it,
+                               pci_present(it->ecam, it->sid) ? PCI_ERR_NOT_FOUND : PCI_ERR_ABSENT);
         }
         if (h == 0 && cur == PCI_EXT_CAP_START) {
             return iter_finish(it, PCI_ERR_NOT_FOUND); /* PCIe 7.6.3: no extended capabilities */
@@ -112,7 +114,8 @@ int pci_cap_iter_next(struct pci_cap_iter *it, uint16_t *off, uint16_t *id, uint
     return PCI_OK;
 }
 
-static int cap_find(const struct pci_ecam *ecam, pci_sid_t sid, bool ext, uint16_t want, uint16_t *off)
+static int cap_find(const struct pci_ecam *ecam, pci_sid_t sid, bool ext, uint16_t want,
+                    uint16_t *off)
 {
     struct pci_cap_iter it;
     uint16_t o, id;
@@ -156,8 +159,8 @@ int pci_pcie_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_pcie *
     out->version = version;
     out->port_type = (uint8_t)((flags & PCI_EXP_FLAGS_TYPE_MASK) >> PCI_EXP_FLAGS_TYPE_SHIFT);
     /* Slot Implemented is only defined for root ports and switch downstream ports (7.5.3.2). */
-    out->slot = (flags & PCI_EXP_FLAGS_SLOT) &&
-                (out->port_type == PCI_EXP_TYPE_ROOT_PORT || out->port_type == PCI_EXP_TYPE_DOWNSTREAM);
+    out->slot = (flags & PCI_EXP_FLAGS_SLOT) && (out->port_type == PCI_EXP_TYPE_ROOT_PORT ||
+                                                 out->port_type == PCI_EXP_TYPE_DOWNSTREAM);
     out->devcap = pci_cfg_read32(ecam, sid, (uint16_t)(off + PCI_EXP_DEVCAP));
     out->lnkcap = pci_cfg_read32(ecam, sid, (uint16_t)(off + PCI_EXP_LNKCAP));
     out->sltcap = out->slot ? pci_cfg_read32(ecam, sid, (uint16_t)(off + PCI_EXP_SLTCAP)) : 0;
@@ -192,7 +195,8 @@ static int slot_check(const struct pci_ecam *ecam, pci_sid_t sid, const struct p
     return PCI_OK;
 }
 
-int pci_slot_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *sltsta)
+int pci_slot_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                    uint16_t *sltsta)
 {
     int err = slot_check(ecam, sid, pcie);
     if (err == PCI_OK) {
@@ -201,7 +205,8 @@ int pci_slot_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci
     return err;
 }
 
-int pci_slot_ack(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t events)
+int pci_slot_ack(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                 uint16_t events)
 {
     int err = slot_check(ecam, sid, pcie);
     if (err != PCI_OK) {
@@ -214,7 +219,8 @@ int pci_slot_ack(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pc
     return PCI_OK;
 }
 
-int pci_slot_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *sltctl)
+int pci_slot_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                     uint16_t *sltctl)
 {
     int err = slot_check(ecam, sid, pcie);
     if (err == PCI_OK) {
@@ -223,11 +229,12 @@ int pci_slot_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pc
     return err;
 }
 
-#define SLTCTL_COMMANDS \
+#define SLTCTL_COMMANDS                                                                            \
     (PCI_EXP_SLTCTL_AIC_MASK | PCI_EXP_SLTCTL_PIC_MASK | PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_EIC)
 
 int pci_slot_update_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
-                            uint16_t clear, uint16_t set, const struct pci_clock *clk, uint64_t timeout_ns)
+                            uint16_t clear, uint16_t set, const struct pci_clock *clk,
+                            uint64_t timeout_ns)
 {
     int err = slot_check(ecam, sid, pcie);
     if (err != PCI_OK) {
@@ -237,7 +244,8 @@ int pci_slot_update_control(const struct pci_ecam *ecam, pci_sid_t sid, const st
     if (is_command && (clk == NULL || clk->now_ns == NULL)) {
         return PCI_ERR_INVALID; /* a command needs a deadline for its completion */
     }
-    uint16_t sta_off = (uint16_t)(pcie->off + PCI_EXP_SLTSTA), ctl_off = (uint16_t)(pcie->off + PCI_EXP_SLTCTL);
+    uint16_t sta_off = (uint16_t)(pcie->off + PCI_EXP_SLTSTA),
+             ctl_off = (uint16_t)(pcie->off + PCI_EXP_SLTCTL);
     if (is_command) {
         pci_cfg_write16(ecam, sid, sta_off, PCI_EXP_SLTSTA_CC); /* drop a stale completion */
     }
@@ -265,8 +273,8 @@ int pci_slot_update_control(const struct pci_ecam *ecam, pci_sid_t sid, const st
     }
 }
 
-int pci_slot_set_power(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, bool on,
-                       const struct pci_clock *clk, uint64_t timeout_ns)
+int pci_slot_set_power(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                       bool on, const struct pci_clock *clk, uint64_t timeout_ns)
 {
     if (pcie != NULL && pcie->slot && !(pcie->sltcap & PCI_EXP_SLTCAP_PCP)) {
         return PCI_ERR_NOT_FOUND;
@@ -276,18 +284,21 @@ int pci_slot_set_power(const struct pci_ecam *ecam, pci_sid_t sid, const struct 
 }
 
 int pci_slot_set_indicators(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
-                            unsigned power_ind, unsigned attn_ind, const struct pci_clock *clk, uint64_t timeout_ns)
+                            unsigned power_ind, unsigned attn_ind, const struct pci_clock *clk,
+                            uint64_t timeout_ns)
 {
     if (power_ind < PCI_EXP_SLTCTL_IND_ON || power_ind > PCI_EXP_SLTCTL_IND_OFF ||
         attn_ind < PCI_EXP_SLTCTL_IND_ON || attn_ind > PCI_EXP_SLTCTL_IND_OFF) {
         return PCI_ERR_INVALID;
     }
-    uint16_t set = (uint16_t)((power_ind << PCI_EXP_SLTCTL_PIC_SHIFT) | (attn_ind << PCI_EXP_SLTCTL_AIC_SHIFT));
-    return pci_slot_update_control(ecam, sid, pcie, PCI_EXP_SLTCTL_PIC_MASK | PCI_EXP_SLTCTL_AIC_MASK, set, clk,
-                                   timeout_ns);
+    uint16_t set = (uint16_t)((power_ind << PCI_EXP_SLTCTL_PIC_SHIFT) |
+                              (attn_ind << PCI_EXP_SLTCTL_AIC_SHIFT));
+    return pci_slot_update_control(
+        ecam, sid, pcie, PCI_EXP_SLTCTL_PIC_MASK | PCI_EXP_SLTCTL_AIC_MASK, set, clk, timeout_ns);
 }
 
-int pci_link_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *lnksta)
+int pci_link_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                    uint16_t *lnksta)
 {
     if (pcie == NULL) {
         return PCI_ERR_INVALID;
@@ -301,7 +312,8 @@ int pci_link_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci
 
 /* ---- ATS, PASID, PRI (PCIe 10.5) ---- */
 
-static int ext_cap_sized(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t id, uint16_t size, uint16_t *off)
+static int ext_cap_sized(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t id, uint16_t size,
+                         uint16_t *off)
 {
     int err = pci_ext_cap_find(ecam, sid, id, off);
     if (err == PCI_OK && *off + size > PCI_CFG_SPACE_EXP_SIZE) {
@@ -328,7 +340,8 @@ int pci_ats_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_ats *ou
     return PCI_OK;
 }
 
-int pci_ats_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_ats *ats, uint8_t stu)
+int pci_ats_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_ats *ats,
+                   uint8_t stu)
 {
     if (ats == NULL || stu > PCI_ATS_CTRL_STU_MASK) {
         return PCI_ERR_INVALID;
@@ -338,7 +351,8 @@ int pci_ats_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_
     }
     /* STU may only change while disabled (10.5.1.3): write it first, then Enable. */
     pci_cfg_write16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL), stu);
-    pci_cfg_write16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL), (uint16_t)(PCI_ATS_CTRL_ENABLE | stu));
+    pci_cfg_write16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL),
+                    (uint16_t)(PCI_ATS_CTRL_ENABLE | stu));
     return PCI_OK;
 }
 
@@ -351,7 +365,8 @@ int pci_ats_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci
         return PCI_ERR_ABSENT; /* nothing to disable: a vanished device has no ATC */
     }
     uint16_t ctl = pci_cfg_read16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL));
-    pci_cfg_write16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL), (uint16_t)(ctl & ~PCI_ATS_CTRL_ENABLE));
+    pci_cfg_write16(ecam, sid, (uint16_t)(ats->off + PCI_ATS_CTRL),
+                    (uint16_t)(ctl & ~PCI_ATS_CTRL_ENABLE));
     return PCI_OK;
 }
 
@@ -375,7 +390,8 @@ int pci_pasid_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_pasid
     return PCI_OK;
 }
 
-int pci_pasid_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pasid *p, bool exec, bool priv)
+int pci_pasid_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pasid *p,
+                     bool exec, bool priv)
 {
     if (p == NULL || (exec && !p->exec) || (priv && !p->priv)) {
         return PCI_ERR_INVALID;
@@ -383,7 +399,8 @@ int pci_pasid_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pc
     if (!pci_present(ecam, sid)) {
         return PCI_ERR_ABSENT;
     }
-    uint16_t ctl = PCI_PASID_CTRL_ENABLE | (exec ? PCI_PASID_CTRL_EXEC : 0) | (priv ? PCI_PASID_CTRL_PRIV : 0);
+    uint16_t ctl =
+        PCI_PASID_CTRL_ENABLE | (exec ? PCI_PASID_CTRL_EXEC : 0) | (priv ? PCI_PASID_CTRL_PRIV : 0);
     pci_cfg_write16(ecam, sid, (uint16_t)(p->off + PCI_PASID_CTRL), ctl);
     return PCI_OK;
 }
@@ -417,7 +434,8 @@ int pci_pri_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_pri *ou
     return PCI_OK;
 }
 
-int pci_pri_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pri *p, uint32_t requests)
+int pci_pri_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pri *p,
+                   uint32_t requests)
 {
     if (p == NULL || requests == 0 || requests > p->max_requests) {
         return PCI_ERR_INVALID;

@@ -10,16 +10,26 @@
 const char *pci_err_str(int err)
 {
     switch (err) {
-    case PCI_OK: return "ok";
-    case PCI_ERR_ABSENT: return "function absent";
-    case PCI_ERR_NOT_FOUND: return "not found";
-    case PCI_ERR_MALFORMED: return "malformed config space";
-    case PCI_ERR_LOOP: return "loop";
-    case PCI_ERR_INVALID: return "invalid argument";
-    case PCI_ERR_NOSPACE: return "output array too small";
-    case PCI_ERR_BUSY: return "busy";
-    case PCI_ERR_TIMEOUT: return "timeout";
-    default: return "unknown error";
+    case PCI_OK:
+        return "ok";
+    case PCI_ERR_ABSENT:
+        return "function absent";
+    case PCI_ERR_NOT_FOUND:
+        return "not found";
+    case PCI_ERR_MALFORMED:
+        return "malformed config space";
+    case PCI_ERR_LOOP:
+        return "loop";
+    case PCI_ERR_INVALID:
+        return "invalid argument";
+    case PCI_ERR_NOSPACE:
+        return "output array too small";
+    case PCI_ERR_BUSY:
+        return "busy";
+    case PCI_ERR_TIMEOUT:
+        return "timeout";
+    default:
+        return "unknown error";
     }
 }
 
@@ -31,9 +41,12 @@ static uint32_t direct_read(void *ctx, uint64_t off, unsigned width)
         return 0xffffffffu;
     }
     switch (width) {
-    case 1: return *p;
-    case 2: return *(volatile uint16_t *)p;
-    default: return *(volatile uint32_t *)p;
+    case 1:
+        return *p;
+    case 2:
+        return *(volatile uint16_t *)p;
+    default:
+        return *(volatile uint32_t *)p;
     }
 }
 
@@ -45,13 +58,20 @@ static void direct_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
         return;
     }
     switch (width) {
-    case 1: *p = (uint8_t)val; break;
-    case 2: *(volatile uint16_t *)p = (uint16_t)val; break;
-    default: *(volatile uint32_t *)p = val; break;
+    case 1:
+        *p = (uint8_t)val;
+        break;
+    case 2:
+        *(volatile uint16_t *)p = (uint16_t)val;
+        break;
+    default:
+        *(volatile uint32_t *)p = val;
+        break;
     }
 }
 
-void pci_mmio_direct_init(struct pci_mmio *mmio, struct pci_mmio_direct *d, volatile void *base, uint64_t size)
+void pci_mmio_direct_init(struct pci_mmio *mmio, struct pci_mmio_direct *d, volatile void *base,
+                          uint64_t size)
 {
     d->base = base;
     d->size = size;
@@ -60,10 +80,11 @@ void pci_mmio_direct_init(struct pci_mmio *mmio, struct pci_mmio_direct *d, vola
     mmio->write = direct_write;
 }
 
-int pci_ecam_init(struct pci_ecam *ecam, const struct pci_mmio *mmio, uint16_t segment, uint8_t bus_start,
-                  uint8_t bus_end)
+int pci_ecam_init(struct pci_ecam *ecam, const struct pci_mmio *mmio, uint16_t segment,
+                  uint8_t bus_start, uint8_t bus_end)
 {
-    if (ecam == NULL || mmio == NULL || mmio->read == NULL || mmio->write == NULL || bus_end < bus_start) {
+    if (ecam == NULL || mmio == NULL || mmio->read == NULL || mmio->write == NULL ||
+        bus_end < bus_start) {
         return PCI_ERR_INVALID;
     }
     ecam->mmio = mmio;
@@ -74,7 +95,8 @@ int pci_ecam_init(struct pci_ecam *ecam, const struct pci_mmio *mmio, uint16_t s
 }
 
 /* Offset into the window, or false if the access must not reach the hardware. */
-static bool ecam_offset(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t off, unsigned width, uint64_t *out)
+static bool ecam_offset(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t off, unsigned width,
+                        uint64_t *out)
 {
     uint8_t bus = PCI_SID_BUS(sid);
     if (ecam == NULL || ecam->mmio == NULL || bus < ecam->bus_start || bus > ecam->bus_end ||
@@ -95,7 +117,8 @@ static uint32_t cfg_read(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t of
     return ecam->mmio->read(ecam->mmio->ctx, o, width) & ones;
 }
 
-static void cfg_write(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t off, unsigned width, uint32_t val)
+static void cfg_write(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t off, unsigned width,
+                      uint32_t val)
 {
     uint64_t o;
     if (ecam_offset(ecam, sid, off, width, &o)) {
@@ -103,12 +126,30 @@ static void cfg_write(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t off, 
     }
 }
 
-uint8_t pci_cfg_read8(const struct pci_ecam *e, pci_sid_t s, uint16_t off) { return (uint8_t)cfg_read(e, s, off, 1); }
-uint16_t pci_cfg_read16(const struct pci_ecam *e, pci_sid_t s, uint16_t off) { return (uint16_t)cfg_read(e, s, off, 2); }
-uint32_t pci_cfg_read32(const struct pci_ecam *e, pci_sid_t s, uint16_t off) { return cfg_read(e, s, off, 4); }
-void pci_cfg_write8(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint8_t v) { cfg_write(e, s, off, 1, v); }
-void pci_cfg_write16(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint16_t v) { cfg_write(e, s, off, 2, v); }
-void pci_cfg_write32(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint32_t v) { cfg_write(e, s, off, 4, v); }
+uint8_t pci_cfg_read8(const struct pci_ecam *e, pci_sid_t s, uint16_t off)
+{
+    return (uint8_t)cfg_read(e, s, off, 1);
+}
+uint16_t pci_cfg_read16(const struct pci_ecam *e, pci_sid_t s, uint16_t off)
+{
+    return (uint16_t)cfg_read(e, s, off, 2);
+}
+uint32_t pci_cfg_read32(const struct pci_ecam *e, pci_sid_t s, uint16_t off)
+{
+    return cfg_read(e, s, off, 4);
+}
+void pci_cfg_write8(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint8_t v)
+{
+    cfg_write(e, s, off, 1, v);
+}
+void pci_cfg_write16(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint16_t v)
+{
+    cfg_write(e, s, off, 2, v);
+}
+void pci_cfg_write32(const struct pci_ecam *e, pci_sid_t s, uint16_t off, uint32_t v)
+{
+    cfg_write(e, s, off, 4, v);
+}
 
 uint32_t pci_ecam_read32_cb(void *ctx, uint16_t segment, pci_sid_t sid, uint16_t off)
 {

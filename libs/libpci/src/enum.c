@@ -13,20 +13,27 @@ struct enum_item {
     pci_sid_t parent;
 };
 
-static bool bit_test(const uint32_t *bm, unsigned i) { return bm[i / 32] & (1u << (i % 32)); }
-static void bit_set(uint32_t *bm, unsigned i) { bm[i / 32] |= 1u << (i % 32); }
+static bool bit_test(const uint32_t *bm, unsigned i)
+{
+    return bm[i / 32] & (1u << (i % 32));
+}
+static void bit_set(uint32_t *bm, unsigned i)
+{
+    bm[i / 32] |= 1u << (i % 32);
+}
 
-int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap, size_t *count, unsigned *loops)
+int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap, size_t *count,
+                  unsigned *loops)
 {
     struct enum_item stack[256];
-    uint32_t queued[256 / 32] = { 0 };
+    uint32_t queued[256 / 32] = {0};
     size_t sp = 0, found = 0;
     unsigned nloops = 0;
 
     if (ecam == NULL || count == NULL || (out == NULL && cap != 0)) {
         return PCI_ERR_INVALID;
     }
-    stack[sp++] = (struct enum_item){ ecam->bus_start, ecam->bus_start, ecam->bus_end, 0, 0xffffu };
+    stack[sp++] = (struct enum_item){ecam->bus_start, ecam->bus_start, ecam->bus_end, 0, 0xffffu};
     bit_set(queued, ecam->bus_start);
 
     while (sp > 0) {
@@ -53,16 +60,17 @@ int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap,
                 if (f.header_type == PCI_HEADER_TYPE_BRIDGE) {
                     f.secondary = pci_cfg_read8(ecam, sid, PCI_SECONDARY_BUS);
                     f.subordinate = pci_cfg_read8(ecam, sid, PCI_SUBORDINATE_BUS);
-                    bool ok = f.secondary > it.bus && f.secondary >= it.lo && f.subordinate >= f.secondary &&
-                              f.subordinate <= it.hi && f.secondary <= ecam->bus_end;
+                    bool ok = f.secondary > it.bus && f.secondary >= it.lo &&
+                              f.subordinate >= f.secondary && f.subordinate <= it.hi &&
+                              f.secondary <= ecam->bus_end;
                     if (ok && bit_test(queued, f.secondary)) {
                         nloops++; /* two bridges claim one bus: scan it once */
                         ok = false;
                     }
                     if (ok && sp < 256) {
                         bit_set(queued, f.secondary);
-                        stack[sp++] = (struct enum_item){ f.secondary, f.secondary, f.subordinate,
-                                                          (uint8_t)(it.depth + 1), sid };
+                        stack[sp++] = (struct enum_item){f.secondary, f.secondary, f.subordinate,
+                                                         (uint8_t)(it.depth + 1), sid};
                     } else {
                         f.unassigned = true;
                     }
@@ -84,7 +92,8 @@ int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap,
     return found > cap ? PCI_ERR_NOSPACE : PCI_OK;
 }
 
-int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t secondary, uint8_t subordinate)
+int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t secondary,
+                         uint8_t subordinate)
 {
     if (ecam == NULL) {
         return PCI_ERR_INVALID;
@@ -92,7 +101,8 @@ int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t 
     if (!pci_present(ecam, bridge)) {
         return PCI_ERR_ABSENT;
     }
-    if ((pci_cfg_read8(ecam, bridge, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK) != PCI_HEADER_TYPE_BRIDGE) {
+    if ((pci_cfg_read8(ecam, bridge, PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK) !=
+        PCI_HEADER_TYPE_BRIDGE) {
         return PCI_ERR_INVALID;
     }
     uint8_t bus = PCI_SID_BUS(bridge);

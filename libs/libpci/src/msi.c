@@ -35,11 +35,11 @@ int pci_msi_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_msi *ou
     return PCI_OK;
 }
 
-int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi, uint64_t addr,
-                   uint16_t data, unsigned vectors)
+int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi,
+                   uint64_t addr, uint16_t data, unsigned vectors)
 {
-    if (msi == NULL || vectors == 0 || vectors > msi->max_vectors || (vectors & (vectors - 1)) != 0 ||
-        (addr & 3) != 0 || (!msi->is64 && (addr >> 32) != 0)) {
+    if (msi == NULL || vectors == 0 || vectors > msi->max_vectors ||
+        (vectors & (vectors - 1)) != 0 || (addr & 3) != 0 || (!msi->is64 && (addr >> 32) != 0)) {
         return PCI_ERR_INVALID;
     }
     if (!pci_present(ecam, sid)) {
@@ -55,7 +55,8 @@ int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_
     pci_cfg_write16(ecam, sid, ctl_off, (uint16_t)(ctl & ~PCI_MSI_FLAGS_ENABLE));
     pci_cfg_write32(ecam, sid, (uint16_t)(msi->off + PCI_MSI_ADDRESS_LO), (uint32_t)addr);
     if (msi->is64) {
-        pci_cfg_write32(ecam, sid, (uint16_t)(msi->off + PCI_MSI_ADDRESS_HI), (uint32_t)(addr >> 32));
+        pci_cfg_write32(ecam, sid, (uint16_t)(msi->off + PCI_MSI_ADDRESS_HI),
+                        (uint32_t)(addr >> 32));
         pci_cfg_write16(ecam, sid, (uint16_t)(msi->off + PCI_MSI_DATA_64), data);
     } else {
         pci_cfg_write16(ecam, sid, (uint16_t)(msi->off + PCI_MSI_DATA_32), data);
@@ -67,7 +68,8 @@ int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_
         pci_cfg_write32(ecam, sid, mask_off, mask & ~used);
     }
     pci_command_update(ecam, sid, 0, PCI_COMMAND_INTX_DISABLE);
-    ctl = (uint16_t)((ctl & ~PCI_MSI_FLAGS_QSIZE) | (mme << PCI_MSI_FLAGS_QSIZE_SHIFT) | PCI_MSI_FLAGS_ENABLE);
+    ctl = (uint16_t)((ctl & ~PCI_MSI_FLAGS_QSIZE) | (mme << PCI_MSI_FLAGS_QSIZE_SHIFT) |
+                     PCI_MSI_FLAGS_ENABLE);
     pci_cfg_write16(ecam, sid, ctl_off, ctl);
     return PCI_OK;
 }
@@ -86,7 +88,8 @@ int pci_msi_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci
     return PCI_OK;
 }
 
-int pci_msi_mask(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi, unsigned vector, bool masked)
+int pci_msi_mask(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi,
+                 unsigned vector, bool masked)
 {
     if (msi == NULL || vector >= msi->max_vectors) {
         return PCI_ERR_INVALID;
@@ -135,7 +138,8 @@ int pci_msix_check_bar(const struct pci_msix *msix, uint8_t bir, uint64_t bar_si
         return PCI_ERR_INVALID;
     }
     if (msix->table_bir == bir &&
-        (uint64_t)msix->table_offset + (uint64_t)msix->table_size * PCI_MSIX_ENTRY_SIZE > bar_size) {
+        (uint64_t)msix->table_offset + (uint64_t)msix->table_size * PCI_MSIX_ENTRY_SIZE >
+            bar_size) {
         return PCI_ERR_MALFORMED;
     }
     uint64_t pba_bytes = ((uint64_t)msix->table_size + 63) / 64 * 8;
@@ -145,8 +149,8 @@ int pci_msix_check_bar(const struct pci_msix *msix, uint8_t bir, uint64_t bar_si
     return PCI_OK;
 }
 
-int pci_msix_set_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx, uint64_t addr,
-                       uint32_t data, bool masked)
+int pci_msix_set_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx,
+                       uint64_t addr, uint32_t data, bool masked)
 {
     if (table == NULL || msix == NULL || idx >= msix->table_size || (addr & 3) != 0) {
         return PCI_ERR_INVALID;
@@ -159,24 +163,28 @@ int pci_msix_set_entry(const struct pci_mmio *table, const struct pci_msix *msix
     table->write(table->ctx, e + PCI_MSIX_ENTRY_UPPER_ADDR, 4, (uint32_t)(addr >> 32));
     table->write(table->ctx, e + PCI_MSIX_ENTRY_DATA, 4, data);
     if (!masked) {
-        table->write(table->ctx, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, vctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        table->write(table->ctx, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4,
+                     vctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT);
     }
     return PCI_OK;
 }
 
-int pci_msix_mask_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx, bool masked)
+int pci_msix_mask_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx,
+                        bool masked)
 {
     if (table == NULL || msix == NULL || idx >= msix->table_size) {
         return PCI_ERR_INVALID;
     }
-    uint64_t e = (uint64_t)msix->table_offset + (uint64_t)idx * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL;
+    uint64_t e = (uint64_t)msix->table_offset + (uint64_t)idx * PCI_MSIX_ENTRY_SIZE +
+                 PCI_MSIX_ENTRY_VECTOR_CTRL;
     uint32_t vctl = table->read(table->ctx, e, 4);
     vctl = masked ? (vctl | PCI_MSIX_ENTRY_CTRL_MASKBIT) : (vctl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT);
     table->write(table->ctx, e, 4, vctl);
     return PCI_OK;
 }
 
-int pci_msix_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msix *msix, bool on)
+int pci_msix_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msix *msix,
+                    bool on)
 {
     if (msix == NULL) {
         return PCI_ERR_INVALID;

@@ -14,8 +14,8 @@
 
 #define QEMU_DMAR_BASE 0xfed90000ull
 #define QEMU_ECAM_BASE 0xb0000000ull
-#define QEMU_IOAPIC    0xfec00000u
-#define QEMU_LAPIC     0xfee00000u
+#define QEMU_IOAPIC 0xfec00000u
+#define QEMU_LAPIC 0xfee00000u
 
 static uint8_t *dup_n(const uint8_t *p, size_t n)
 {
@@ -36,12 +36,18 @@ struct dmar_out {
 static void dmar_out_init(struct dmar_out *o)
 {
     memset(o, 0, sizeof(*o));
-    o->d.drhds = o->drhd; o->d.drhd_cap = 4;
-    o->d.rmrrs = o->rmrr; o->d.rmrr_cap = 4;
-    o->d.atsrs = o->atsr; o->d.atsr_cap = 4;
-    o->d.satcs = o->satc; o->d.satc_cap = 4;
-    o->d.rhsas = o->rhsa; o->d.rhsa_cap = 4;
-    o->d.scopes = o->scope; o->d.scope_cap = 32;
+    o->d.drhds = o->drhd;
+    o->d.drhd_cap = 4;
+    o->d.rmrrs = o->rmrr;
+    o->d.rmrr_cap = 4;
+    o->d.atsrs = o->atsr;
+    o->d.atsr_cap = 4;
+    o->d.satcs = o->satc;
+    o->d.satc_cap = 4;
+    o->d.rhsas = o->rhsa;
+    o->d.rhsa_cap = 4;
+    o->d.scopes = o->scope;
+    o->d.scope_cap = 32;
 }
 
 static int parse_dmar_copy(const uint8_t *p, size_t n, struct dmar_out *o)
@@ -74,7 +80,7 @@ static void test_rsdp_found_in_bios_area_is_revision0_with_rsdt_only(void)
 
 static void test_root_walk_lists_every_qemu_table_valid(void)
 {
-    static const char *const expect[] = { "FACP", "APIC", "HPET", "MCFG", "DMAR", "WAET" };
+    static const char *const expect[] = {"FACP", "APIC", "HPET", "MCFG", "DMAR", "WAET"};
     struct capture c;
     struct acpi_phys phys;
     struct acpi_rsdp r;
@@ -217,14 +223,18 @@ static void test_revision2_rsdp_walks_xsdt(void)
     acpi_fix_checksum(x, xlen);
     /* Invalidate the RSDT: if the walk used it, it would fail. */
     rsdt->data[0] = 'X';
-    uint8_t v2[36] = { 'R', 'S', 'D', ' ', 'P', 'T', 'R', ' ', 0, 'T', 'E', 'S', 'T', ' ', ' ', 2 };
+    uint8_t v2[36] = {'R', 'S', 'D', ' ', 'P', 'T', 'R', ' ', 0, 'T', 'E', 'S', 'T', ' ', ' ', 2};
     v2[20] = 36;
-    v2[24] = 0x00; v2[25] = 0x00; v2[26] = 0x0e; /* XSDT at 0xe0000 */
+    v2[24] = 0x00;
+    v2[25] = 0x00;
+    v2[26] = 0x0e; /* XSDT at 0xe0000 */
     uint8_t s = 0;
-    for (int i = 0; i < 20; i++) s = (uint8_t)(s + v2[i]);
+    for (int i = 0; i < 20; i++)
+        s = (uint8_t)(s + v2[i]);
     v2[8] = (uint8_t)(0x100 - s);
     s = 0;
-    for (int i = 0; i < 36; i++) s = (uint8_t)(s + v2[i]);
+    for (int i = 0; i < 36; i++)
+        s = (uint8_t)(s + v2[i]);
     v2[32] = (uint8_t)(0x100 - s);
     CHECK_EQ(acpi_rsdp_parse(v2, 36, 0xf0000, &r), ACPI_OK);
     CHECK_EQ(r.xsdt_pa, 0xe0000);
@@ -249,9 +259,13 @@ static void test_table_map_rejects_truncated_and_oversized_tables(void)
     CHECK_EQ(acpi_table_map(&phys, d->pa, "APIC", &t), ACPI_ERR_SIGNATURE);
     d->data[4] = (uint8_t)(d->len + 4); /* claims more than is there: the map fails */
     CHECK_EQ(acpi_table_map(&phys, d->pa, "DMAR", &t), ACPI_ERR_MAP);
-    d->data[4] = 0; d->data[5] = 0; d->data[6] = 0; d->data[7] = 0x80; /* 2 GiB */
+    d->data[4] = 0;
+    d->data[5] = 0;
+    d->data[6] = 0;
+    d->data[7] = 0x80; /* 2 GiB */
     CHECK_EQ(acpi_table_map(&phys, d->pa, "DMAR", &t), ACPI_ERR_LENGTH);
-    d->data[7] = 0; d->data[4] = 10; /* shorter than a header */
+    d->data[7] = 0;
+    d->data[4] = 10; /* shorter than a header */
     CHECK_EQ(acpi_table_map(&phys, d->pa, "DMAR", &t), ACPI_ERR_LENGTH);
     CHECK_EQ(acpi_table_map(&phys, UINT64_MAX - 8, NULL, &t), ACPI_ERR_MAP);
     CHECK_EQ(acpi_table_map(&phys, 0, NULL, &t), ACPI_ERR_MAP);
@@ -267,7 +281,8 @@ static void test_madt_has_ioapic_and_irq0_to_gsi2_override(void)
     struct acpi_madt_lapic l[4];
     struct acpi_madt_ioapic io[4];
     struct acpi_madt_iso iso[16];
-    struct acpi_madt m = { .lapics = l, .lapic_cap = 4, .ioapics = io, .ioapic_cap = 4, .isos = iso, .iso_cap = 16 };
+    struct acpi_madt m = {
+        .lapics = l, .lapic_cap = 4, .ioapics = io, .ioapic_cap = 4, .isos = iso, .iso_cap = 16};
     capture_load(&c, "q35-iommu-iotlb");
     struct capture_blob *b = capture_table(&c, "APIC");
     CHECK_EQ(acpi_madt_parse(b->data, b->len, &m), ACPI_OK);
@@ -296,7 +311,7 @@ static void test_madt_reports_overflow_but_keeps_what_fit(void)
 {
     struct capture c;
     struct acpi_madt_iso iso[2];
-    struct acpi_madt m = { .isos = iso, .iso_cap = 2 };
+    struct acpi_madt m = {.isos = iso, .iso_cap = 2};
     capture_load(&c, "q35-iommu");
     struct capture_blob *b = capture_table(&c, "APIC");
     CHECK_EQ(acpi_madt_parse(b->data, b->len, &m), ACPI_ERR_NOSPACE);
@@ -309,7 +324,7 @@ static void test_madt_reports_overflow_but_keeps_what_fit(void)
 static void test_madt_rejects_zero_short_and_overlong_entries(void)
 {
     struct capture c;
-    struct acpi_madt m = { 0 };
+    struct acpi_madt m = {0};
     capture_load(&c, "q35-iommu");
     struct capture_blob *b = capture_table(&c, "APIC");
     uint8_t *t = dup_n(b->data, b->len);
@@ -330,7 +345,7 @@ static void test_madt_rejects_zero_short_and_overlong_entries(void)
     acpi_fix_checksum(t, b->len);
     struct acpi_madt_ioapic io[2];
     struct acpi_madt_iso iso[8];
-    m = (struct acpi_madt){ .ioapics = io, .ioapic_cap = 2, .isos = iso, .iso_cap = 8 };
+    m = (struct acpi_madt){.ioapics = io, .ioapic_cap = 2, .isos = iso, .iso_cap = 8};
     CHECK_EQ(acpi_madt_parse(t, b->len, &m), ACPI_OK);
     CHECK_EQ(m.unknown_count, 1);
     CHECK_EQ(m.lapic_count, 0);
@@ -369,12 +384,15 @@ static void test_mcfg_rejects_bad_lengths_and_bus_ranges(void)
     acpi_fix_checksum(t, b->len - 4);
     CHECK_EQ(acpi_mcfg_parse(t, b->len, s, 4, &n), ACPI_ERR_LENGTH);
     memcpy(t, b->data, b->len);
-    t[44 + 10] = 5; t[44 + 11] = 4; /* end < start */
+    t[44 + 10] = 5;
+    t[44 + 11] = 4; /* end < start */
     acpi_fix_checksum(t, b->len);
     CHECK_EQ(acpi_mcfg_parse(t, b->len, s, 4, &n), ACPI_ERR_MALFORMED);
     memcpy(t, b->data, b->len);
     memset(t + 44, 0xff, 8); /* base near 2^64: the window would wrap */
-    t[44] = 0; t[45] = 0; t[46] = 0xf0;
+    t[44] = 0;
+    t[45] = 0;
+    t[46] = 0xf0;
     acpi_fix_checksum(t, b->len);
     CHECK_EQ(acpi_mcfg_parse(t, b->len, s, 4, &n), ACPI_ERR_MALFORMED);
     memcpy(t, b->data, b->len);
@@ -398,11 +416,13 @@ static void check_qemu_drhd(struct dmar_out *o)
     CHECK_EQ(o->drhd[0].scope_count, 8);
     /* The IOAPIC (QEMU's pseudo bus 0xff), the host bridge, the three root ports as
      * sub-hierarchies, the LPC, SATA and SMBus functions as endpoints. */
-    static const struct { uint8_t type, bus, dev, fn; } want[8] = {
-        { ACPI_DMAR_SCOPE_IOAPIC, 0xff, 0, 0 },   { ACPI_DMAR_SCOPE_ENDPOINT, 0, 0, 0 },
-        { ACPI_DMAR_SCOPE_BRIDGE, 0, 1, 0 },      { ACPI_DMAR_SCOPE_BRIDGE, 0, 2, 0 },
-        { ACPI_DMAR_SCOPE_BRIDGE, 0, 3, 0 },      { ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 0 },
-        { ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 2 }, { ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 3 },
+    static const struct {
+        uint8_t type, bus, dev, fn;
+    } want[8] = {
+        {ACPI_DMAR_SCOPE_IOAPIC, 0xff, 0, 0},   {ACPI_DMAR_SCOPE_ENDPOINT, 0, 0, 0},
+        {ACPI_DMAR_SCOPE_BRIDGE, 0, 1, 0},      {ACPI_DMAR_SCOPE_BRIDGE, 0, 2, 0},
+        {ACPI_DMAR_SCOPE_BRIDGE, 0, 3, 0},      {ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 0},
+        {ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 2}, {ACPI_DMAR_SCOPE_ENDPOINT, 0, 0x1f, 3},
     };
     for (int i = 0; i < 8; i++) {
         CHECK_EQ(o->scope[i].type, want[i].type);
@@ -459,7 +479,9 @@ static void test_dmar_every_truncation_is_rejected_without_overread(void)
          * then sees a consistent table whose last structure is cut. */
         if (n >= 36) {
             uint8_t *t = dup_n(b->data, n);
-            t[4] = (uint8_t)n; t[5] = (uint8_t)(n >> 8); t[6] = t[7] = 0;
+            t[4] = (uint8_t)n;
+            t[5] = (uint8_t)(n >> 8);
+            t[6] = t[7] = 0;
             acpi_fix_checksum(t, n);
             dmar_out_init(&o);
             int err = acpi_dmar_parse(t, n, &o.d);
@@ -495,18 +517,18 @@ static void test_dmar_rejects_bad_structure_and_scope_lengths(void)
     struct dmar_out o;
     capture_load(&c, "q35-iommu-iotlb");
     struct capture_blob *b = capture_table(&c, "DMAR");
-    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 0, &o), ACPI_ERR_MALFORMED);     /* DRHD length 0 */
-    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 12, &o), ACPI_ERR_MALFORMED);    /* shorter than fixed */
-    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 0xf0, &o), ACPI_ERR_MALFORMED);  /* past the end */
-    CHECK_EQ(parse_modified(b, ATSR_OFF + 2, 0, &o), ACPI_ERR_MALFORMED);     /* ATSR length 0 */
-    CHECK_EQ(parse_modified(b, ATSR_OFF + 2, 9, &o), ACPI_ERR_MALFORMED);     /* ATSR past end */
-    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 1, 0, &o), ACPI_ERR_MALFORMED);   /* scope length 0 */
-    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 1, 7, &o), ACPI_ERR_MALFORMED);   /* odd path */
+    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 0, &o), ACPI_ERR_MALFORMED);  /* DRHD length 0 */
+    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 12, &o), ACPI_ERR_MALFORMED); /* shorter than fixed */
+    CHECK_EQ(parse_modified(b, DRHD_OFF + 2, 0xf0, &o), ACPI_ERR_MALFORMED);   /* past the end */
+    CHECK_EQ(parse_modified(b, ATSR_OFF + 2, 0, &o), ACPI_ERR_MALFORMED);      /* ATSR length 0 */
+    CHECK_EQ(parse_modified(b, ATSR_OFF + 2, 9, &o), ACPI_ERR_MALFORMED);      /* ATSR past end */
+    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 1, 0, &o), ACPI_ERR_MALFORMED);    /* scope length 0 */
+    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 1, 7, &o), ACPI_ERR_MALFORMED);    /* odd path */
     CHECK_EQ(parse_modified(b, SCOPE0_OFF + 1, 0x48, &o), ACPI_ERR_MALFORMED); /* past DRHD */
-    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 0, 0, &o), ACPI_ERR_MALFORMED);   /* reserved type */
+    CHECK_EQ(parse_modified(b, SCOPE0_OFF + 0, 0, &o), ACPI_ERR_MALFORMED);    /* reserved type */
     CHECK_EQ(parse_modified(b, SCOPE0_OFF + 8 + 6, 32, &o), ACPI_ERR_MALFORMED); /* dev 32 */
     CHECK_EQ(parse_modified(b, SCOPE0_OFF + 8 + 7, 8, &o), ACPI_ERR_MALFORMED);  /* fn 8 */
-    CHECK_EQ(parse_modified(b, DRHD_OFF + 8, 0x10, &o), ACPI_ERR_MALFORMED);  /* unaligned base */
+    CHECK_EQ(parse_modified(b, DRHD_OFF + 8, 0x10, &o), ACPI_ERR_MALFORMED); /* unaligned base */
     /* An unknown structure type is skipped by its length. */
     CHECK_EQ(parse_modified(b, ATSR_OFF, 0x42, &o), ACPI_OK);
     CHECK_EQ(o.d.unknown_count, 1);
@@ -574,17 +596,23 @@ static void test_dmar_parses_rmrr_rhsa_satc_and_multi_hop_paths(void)
     memcpy(t, b->data, 48);
     size_t off = 48;
     /* RMRR 0x000e0000-0x000fffff for endpoint 00:1f.2 */
-    uint8_t rmrr[32] = { 1, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0x0e, 0, 0, 0, 0, 0, 0xff, 0xff, 0x0f, 0, 0, 0, 0, 0,
-                         ACPI_DMAR_SCOPE_ENDPOINT, 8, 0, 0, 0, 0, 0x1f, 2 };
+    uint8_t rmrr[32] = {1,    0,    32,   0,    0,
+                        0,    0,    0,    0,    0,
+                        0x0e, 0,    0,    0,    0,
+                        0,    0xff, 0xff, 0x0f, 0,
+                        0,    0,    0,    0,    ACPI_DMAR_SCOPE_ENDPOINT,
+                        8,    0,    0,    0,    0,
+                        0x1f, 2};
     memcpy(t + off, rmrr, 32);
     off += 32;
     /* RHSA for 0xfed90000, domain 3 */
-    uint8_t rhsa[20] = { 3, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0xd9, 0xfe, 0, 0, 0, 0, 3, 0, 0, 0 };
+    uint8_t rhsa[20] = {3, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0xd9, 0xfe, 0, 0, 0, 0, 3, 0, 0, 0};
     memcpy(t + off, rhsa, 20);
     off += 20;
     /* SATC, ATC_REQUIRED, endpoint at 00:01.0 -> 00.0 (two hops) */
-    uint8_t satc[18] = { 5, 0, 18, 0, ACPI_DMAR_SATC_ATC_REQUIRED, 0, 0, 0, ACPI_DMAR_SCOPE_ENDPOINT, 10, 0, 0, 0,
-                         0, 1, 0, 0, 0 };
+    uint8_t satc[18] = {
+        5, 0, 18, 0, ACPI_DMAR_SATC_ATC_REQUIRED, 0, 0, 0, ACPI_DMAR_SCOPE_ENDPOINT, 10, 0, 0, 0, 0,
+        1, 0, 0,  0};
     memcpy(t + off, satc, 18);
     off += 18;
     t[4] = (uint8_t)off;
@@ -627,27 +655,33 @@ static void test_dmar_scopes_resolve_through_root_port_secondary_buses(void)
     uint8_t sec = 0, sub = 0;
     /* Root ports rp1, rp2, rp7 at 00:01.0, 00:02.0, 00:03.0 own buses 1, 2, 3. */
     for (int i = 0; i < 3; i++) {
-        CHECK_EQ(acpi_dmar_scope_resolve(&o.scope[2 + i], 0, pci_ecam_read32_cb, &f.ecam, &sid, &sec, &sub), ACPI_OK);
+        CHECK_EQ(acpi_dmar_scope_resolve(&o.scope[2 + i], 0, pci_ecam_read32_cb, &f.ecam, &sid,
+                                         &sec, &sub),
+                 ACPI_OK);
         CHECK_EQ(sid, PCI_SID(0, 1 + i, 0));
         CHECK_EQ(sec, 1 + i);
         CHECK_EQ(sub, 1 + i);
     }
-    CHECK_EQ(acpi_dmar_scope_resolve(&o.scope[7], 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_OK);
+    CHECK_EQ(acpi_dmar_scope_resolve(&o.scope[7], 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_OK);
     CHECK_EQ(sid, PCI_SID(0, 0x1f, 3));
     CHECK_EQ(acpi_dmar_scope_resolve(&o.scope[0], 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
              ACPI_ERR_INVALID); /* IOAPIC scopes name no PCI function */
     /* Two-hop paths through the root ports reach the virtio-rng and edu functions. */
-    struct acpi_dmar_scope s = { .type = ACPI_DMAR_SCOPE_ENDPOINT, .start_bus = 0, .path_len = 2 };
+    struct acpi_dmar_scope s = {.type = ACPI_DMAR_SCOPE_ENDPOINT, .start_bus = 0, .path_len = 2};
     s.path[0].dev = 1;
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_OK);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_OK);
     CHECK_EQ(sid, PCI_SID(1, 0, 0));
     CHECK_EQ(pci_cfg_read16(&f.ecam, sid, PCI_VENDOR_ID), 0x1af4);
     s.path[0].dev = 2;
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_OK);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_OK);
     CHECK_EQ(sid, PCI_SID(2, 0, 0));
     CHECK_EQ(pci_cfg_read16(&f.ecam, sid, PCI_DEVICE_ID), 0x11e8);
     /* A different segment reads all-ones: unresolved. */
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 1, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_ERR_UNRESOLVED);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 1, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_ERR_UNRESOLVED);
     capture_free(&c);
 }
 
@@ -659,27 +693,31 @@ static void test_dmar_scope_paths_that_loop_or_lead_nowhere_fail(void)
     fake_ecam_init(&f, 0, 255);
     fake_ecam_add_capture(&f, &c);
     pci_sid_t sid = 0x1234;
-    struct acpi_dmar_scope s = { .type = ACPI_DMAR_SCOPE_ENDPOINT, .start_bus = 0, .path_len = 3 };
+    struct acpi_dmar_scope s = {.type = ACPI_DMAR_SCOPE_ENDPOINT, .start_bus = 0, .path_len = 3};
     s.path[0].dev = 1;
     s.path[1].dev = 0;
     s.path[2].dev = 0;
     /* 00:01.0 -> bus 1, then 01:00.0 is an endpoint, not a bridge. */
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_ERR_UNRESOLVED);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_ERR_UNRESOLVED);
     /* A hop through an absent device. */
     s.path_len = 2;
     s.path[0].dev = 9;
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_ERR_UNRESOLVED);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_ERR_UNRESOLVED);
     /* A root port whose secondary bus points back at its own bus: the path would loop. */
     struct fake_fn *rp1 = fake_ecam_fn(&f, PCI_SID(0, 1, 0));
     fake_fn_set(rp1, PCI_SECONDARY_BUS, 1, 0);
     s.path[0].dev = 1;
-    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL), ACPI_ERR_LOOP);
+    CHECK_EQ(acpi_dmar_scope_resolve(&s, 0, pci_ecam_read32_cb, &f.ecam, &sid, NULL, NULL),
+             ACPI_ERR_LOOP);
     CHECK_EQ(sid, 0x1234); /* untouched on error */
     /* Sub-hierarchy scope whose target is not a bridge. */
-    struct acpi_dmar_scope e = { .type = ACPI_DMAR_SCOPE_BRIDGE, .start_bus = 0, .path_len = 1 };
+    struct acpi_dmar_scope e = {.type = ACPI_DMAR_SCOPE_BRIDGE, .start_bus = 0, .path_len = 1};
     e.path[0].dev = 0x1f;
     uint8_t sec;
-    CHECK_EQ(acpi_dmar_scope_resolve(&e, 0, pci_ecam_read32_cb, &f.ecam, &sid, &sec, NULL), ACPI_ERR_UNRESOLVED);
+    CHECK_EQ(acpi_dmar_scope_resolve(&e, 0, pci_ecam_read32_cb, &f.ecam, &sid, &sec, NULL),
+             ACPI_ERR_UNRESOLVED);
     capture_free(&c);
 }
 

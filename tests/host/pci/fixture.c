@@ -119,7 +119,8 @@ struct capture_blob *capture_cfg(struct capture *c, pci_sid_t sid)
 static const void *phys_map(void *ctx, uint64_t pa, size_t len)
 {
     struct capture *c = ctx;
-    if (pa >= CAPTURE_BIOS_START && len <= CAPTURE_BIOS_LEN && pa - CAPTURE_BIOS_START <= CAPTURE_BIOS_LEN - len) {
+    if (pa >= CAPTURE_BIOS_START && len <= CAPTURE_BIOS_LEN &&
+        pa - CAPTURE_BIOS_START <= CAPTURE_BIOS_LEN - len) {
         c->maps++;
         return c->bios + (pa - CAPTURE_BIOS_START);
     }
@@ -216,7 +217,10 @@ static void fake_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
     }
 }
 
-static uint64_t clock_now(void *ctx) { return ((struct fake_ecam *)ctx)->now_ns; }
+static uint64_t clock_now(void *ctx)
+{
+    return ((struct fake_ecam *)ctx)->now_ns;
+}
 static void clock_relax(void *ctx)
 {
     struct fake_ecam *f = ctx;

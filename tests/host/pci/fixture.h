@@ -68,7 +68,8 @@ struct fake_fn {
     uint8_t wmask[4096]; /* 1 bits are writable */
     uint8_t w1c[4096];   /* 1 bits clear when written with 1 */
     /* Called after every write that reached this function. */
-    void (*on_write)(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width, uint32_t val);
+    void (*on_write)(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width,
+                     uint32_t val);
 };
 
 struct fake_ecam {

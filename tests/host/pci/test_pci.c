@@ -12,12 +12,12 @@
 #include "check.h"
 #include "fixture.h"
 
-#define SID_HOST   PCI_SID(0, 0, 0)
-#define SID_RP1    PCI_SID(0, 1, 0)  /* slot 1: virtio-rng behind it */
-#define SID_RP2    PCI_SID(0, 2, 0)  /* slot 2: edu */
-#define SID_RP7    PCI_SID(0, 3, 0)  /* slot 7: empty */
+#define SID_HOST PCI_SID(0, 0, 0)
+#define SID_RP1 PCI_SID(0, 1, 0) /* slot 1: virtio-rng behind it */
+#define SID_RP2 PCI_SID(0, 2, 0) /* slot 2: edu */
+#define SID_RP7 PCI_SID(0, 3, 0) /* slot 7: empty */
 #define SID_VIRTIO PCI_SID(1, 0, 0)
-#define SID_EDU    PCI_SID(2, 0, 0)
+#define SID_EDU PCI_SID(2, 0, 0)
 
 static struct fake_ecam F;
 static struct capture C;
@@ -79,8 +79,8 @@ static void test_ecam_reads_all_ones_outside_window_absent_or_misaligned(void)
     CHECK_EQ(pci_cfg_read8(&w.ecam, SID_EDU, PCI_VENDOR_ID + 1), 0x12);
     unsigned reads = w.reads;
     CHECK_EQ(pci_cfg_read32(&w.ecam, PCI_SID(4, 0, 0), 0), 0xffffffffu); /* beyond bus_end */
-    CHECK_EQ(pci_cfg_read16(&w.ecam, SID_EDU, 0x1000), 0xffff);             /* beyond 4 KiB */
-    CHECK_EQ(pci_cfg_read32(&w.ecam, SID_EDU, 0x2), 0xffffffffu);          /* misaligned */
+    CHECK_EQ(pci_cfg_read16(&w.ecam, SID_EDU, 0x1000), 0xffff);          /* beyond 4 KiB */
+    CHECK_EQ(pci_cfg_read32(&w.ecam, SID_EDU, 0x2), 0xffffffffu);        /* misaligned */
     CHECK_EQ(pci_cfg_read16(&w.ecam, SID_EDU, 0x1), 0xffff);
     CHECK_EQ(w.reads, reads); /* none of these reached the window */
     CHECK_EQ(pci_cfg_read16(&w.ecam, PCI_SID(0, 5, 0), PCI_VENDOR_ID), 0xffff); /* absent */
@@ -201,9 +201,9 @@ static void test_bridge_bus_assignment_is_validated(void)
     CHECK_EQ(pci_cfg_read8(&F.ecam, SID_RP7, PCI_PRIMARY_BUS), 0);
     CHECK_EQ(pci_cfg_read8(&F.ecam, SID_RP7, PCI_SECONDARY_BUS), 5);
     CHECK_EQ(pci_cfg_read8(&F.ecam, SID_RP7, PCI_SUBORDINATE_BUS), 6);
-    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_RP7, 0, 6), PCI_ERR_INVALID);   /* not below it */
-    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_RP7, 6, 5), PCI_ERR_INVALID);   /* empty range */
-    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_EDU, 5, 6), PCI_ERR_INVALID);   /* not a bridge */
+    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_RP7, 0, 6), PCI_ERR_INVALID); /* not below it */
+    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_RP7, 6, 5), PCI_ERR_INVALID); /* empty range */
+    CHECK_EQ(pci_bridge_set_buses(&F.ecam, SID_EDU, 5, 6), PCI_ERR_INVALID); /* not a bridge */
     CHECK_EQ(pci_bridge_set_buses(&F.ecam, PCI_SID(0, 9, 0), 5, 6), PCI_ERR_ABSENT);
     CHECK_EQ(pci_cfg_read8(&F.ecam, SID_RP7, PCI_SECONDARY_BUS), 5);
 }
@@ -392,9 +392,12 @@ static void test_pcie_capability_that_does_not_fit_is_malformed(void)
 }
 
 /* Slot fake: a Slot Control write sets Command Completed (QEMU does this at once). */
-static void slot_completes(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width, uint32_t val)
+static void slot_completes(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width,
+                           uint32_t val)
 {
-    (void)f; (void)width; (void)val;
+    (void)f;
+    (void)width;
+    (void)val;
     if (off == 0x54 + PCI_EXP_SLTCTL) {
         uint16_t sta = (uint16_t)fake_fn_get(fn, 0x54 + PCI_EXP_SLTSTA, 2);
         fake_fn_set(fn, 0x54 + PCI_EXP_SLTSTA, 2, sta | PCI_EXP_SLTSTA_CC);
@@ -422,18 +425,21 @@ static void test_slot_power_off_waits_for_command_completed_and_clears_it(void)
     CHECK_EQ(pci_slot_status(&F.ecam, SID_RP1, &p, &sta), PCI_OK);
     CHECK_EQ(sta & PCI_EXP_SLTSTA_CC, 0);
     CHECK(sta & PCI_EXP_SLTSTA_PDS); /* RO bits untouched by the acknowledgement */
-    CHECK_EQ(pci_slot_set_indicators(&F.ecam, SID_RP1, &p, PCI_EXP_SLTCTL_IND_OFF, PCI_EXP_SLTCTL_IND_BLINK,
-                                     &F.clock, 1000000), PCI_OK);
+    CHECK_EQ(pci_slot_set_indicators(&F.ecam, SID_RP1, &p, PCI_EXP_SLTCTL_IND_OFF,
+                                     PCI_EXP_SLTCTL_IND_BLINK, &F.clock, 1000000),
+             PCI_OK);
     CHECK_EQ(pci_slot_control(&F.ecam, SID_RP1, &p, &ctl), PCI_OK);
     CHECK_EQ((ctl & PCI_EXP_SLTCTL_PIC_MASK) >> PCI_EXP_SLTCTL_PIC_SHIFT, PCI_EXP_SLTCTL_IND_OFF);
     CHECK_EQ((ctl & PCI_EXP_SLTCTL_AIC_MASK) >> PCI_EXP_SLTCTL_AIC_SHIFT, PCI_EXP_SLTCTL_IND_BLINK);
     CHECK(ctl & PCI_EXP_SLTCTL_PCC);
-    CHECK_EQ(pci_slot_set_indicators(&F.ecam, SID_RP1, &p, 0, 1, &F.clock, 1000000), PCI_ERR_INVALID);
+    CHECK_EQ(pci_slot_set_indicators(&F.ecam, SID_RP1, &p, 0, 1, &F.clock, 1000000),
+             PCI_ERR_INVALID);
     /* Enabling event interrupts is not a command: no wait, no clock needed. */
     CHECK_EQ(pci_slot_update_control(&F.ecam, SID_RP1, &p, 0,
-                                     PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_PDCE | PCI_EXP_SLTCTL_HPIE |
-                                         PCI_EXP_SLTCTL_DLLSCE,
-                                     NULL, 0), PCI_OK);
+                                     PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_PDCE |
+                                         PCI_EXP_SLTCTL_HPIE | PCI_EXP_SLTCTL_DLLSCE,
+                                     NULL, 0),
+             PCI_OK);
     CHECK_EQ(pci_slot_control(&F.ecam, SID_RP1, &p, &ctl), PCI_OK);
     CHECK(ctl & PCI_EXP_SLTCTL_HPIE);
     /* A command without a clock would have no deadline: refused. */
@@ -466,7 +472,8 @@ static void test_slot_ack_clears_only_the_given_events(void)
     struct fake_fn *rp = fake_ecam_fn(&F, SID_RP1);
     open_slot_registers(rp);
     fake_fn_set(rp, 0x54 + PCI_EXP_SLTSTA, 2,
-                PCI_EXP_SLTSTA_PDS | PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_DLLSC);
+                PCI_EXP_SLTSTA_PDS | PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PDC |
+                    PCI_EXP_SLTSTA_DLLSC);
     CHECK_EQ(pci_pcie_probe(&F.ecam, SID_RP1, &p), PCI_OK);
     CHECK_EQ(pci_slot_ack(&F.ecam, SID_RP1, &p, PCI_EXP_SLTSTA_PDC), PCI_OK);
     CHECK_EQ(pci_slot_status(&F.ecam, SID_RP1, &p, &sta), PCI_OK);
@@ -539,9 +546,11 @@ static void test_pasid_capability_width_and_enable(void)
     CHECK_EQ(p.off, 0x200);
     CHECK_EQ(p.max_width, 20);
     CHECK(p.exec && !p.priv);
-    CHECK_EQ(pci_pasid_enable(&F.ecam, SID_VIRTIO, &p, false, true), PCI_ERR_INVALID); /* priv unsupported */
+    CHECK_EQ(pci_pasid_enable(&F.ecam, SID_VIRTIO, &p, false, true),
+             PCI_ERR_INVALID); /* priv unsupported */
     CHECK_EQ(pci_pasid_enable(&F.ecam, SID_VIRTIO, &p, true, false), PCI_OK);
-    CHECK_EQ(pci_cfg_read16(&F.ecam, SID_VIRTIO, 0x206), PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_EXEC);
+    CHECK_EQ(pci_cfg_read16(&F.ecam, SID_VIRTIO, 0x206),
+             PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_EXEC);
     CHECK_EQ(pci_pasid_disable(&F.ecam, SID_VIRTIO, &p), PCI_OK);
     CHECK_EQ(pci_cfg_read16(&F.ecam, SID_VIRTIO, 0x206), 0);
     fake_fn_set(fake_ecam_fn(&F, SID_VIRTIO), 0x204, 2, 21u << PCI_PASID_CAP_WIDTH_SHIFT);
@@ -550,9 +559,11 @@ static void test_pasid_capability_width_and_enable(void)
 
 /* PRI fake: Stopped clears on Enable and comes back only when `stop_on_disable` is set. */
 static bool stop_on_disable;
-static void pri_behaviour(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width, uint32_t val)
+static void pri_behaviour(struct fake_ecam *f, struct fake_fn *fn, uint16_t off, unsigned width,
+                          uint32_t val)
 {
-    (void)f; (void)width;
+    (void)f;
+    (void)width;
     if (off != 0x214) {
         return;
     }
@@ -667,8 +678,8 @@ static void table_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
 static void test_root_port_msix_entry_is_masked_while_written(void)
 {
     struct pci_msix x;
-    struct table_fake tf = { 0 };
-    struct pci_mmio table = { &tf, table_read, table_write };
+    struct table_fake tf = {0};
+    struct pci_mmio table = {&tf, table_read, table_write};
     setup("q35-iommu-iotlb");
     CHECK_EQ(pci_msix_probe(&F.ecam, SID_RP1, &x), PCI_OK);
     CHECK_EQ(x.off, 0x48);
@@ -678,7 +689,7 @@ static void test_root_port_msix_entry_is_masked_while_written(void)
     CHECK_EQ(x.pba_offset, 0x800);
     CHECK_EQ(pci_msix_check_bar(&x, 0, 4096), PCI_OK);
     CHECK_EQ(pci_msix_check_bar(&x, 0, 0x800), PCI_ERR_MALFORMED); /* PBA outside */
-    tf.mem[3] = PCI_MSIX_ENTRY_CTRL_MASKBIT; /* reset state: masked */
+    tf.mem[3] = PCI_MSIX_ENTRY_CTRL_MASKBIT;                       /* reset state: masked */
     CHECK_EQ(pci_msix_set_entry(&table, &x, 0, 0xfee01000, 0x4021, false), PCI_OK);
     CHECK_EQ(tf.log_off[0], PCI_MSIX_ENTRY_VECTOR_CTRL);
     CHECK(tf.log_val[0] & PCI_MSIX_ENTRY_CTRL_MASKBIT);
@@ -694,7 +705,8 @@ static void test_root_port_msix_entry_is_masked_while_written(void)
     fake_fn_wmask(rp, 0x4a, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
     fake_fn_set(rp, 0x4a, 2, PCI_MSIX_FLAGS_MASKALL);
     CHECK_EQ(pci_msix_enable(&F.ecam, SID_RP1, &x, true), PCI_OK);
-    CHECK_EQ(pci_cfg_read16(&F.ecam, SID_RP1, 0x4a) & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL),
+    CHECK_EQ(pci_cfg_read16(&F.ecam, SID_RP1, 0x4a) &
+                 (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL),
              PCI_MSIX_FLAGS_ENABLE);
     CHECK_EQ(pci_msix_enable(&F.ecam, SID_RP1, &x, false), PCI_OK);
     CHECK_EQ(pci_cfg_read16(&F.ecam, SID_RP1, 0x4a) & PCI_MSIX_FLAGS_ENABLE, 0);

@@ -22,7 +22,10 @@
 
 typedef volatile const uint8_t *phys_ptr;
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;
@@ -75,7 +78,10 @@ static void dump_bytes(phys_ptr p, uint32_t len)
     puts_serial("END\n");
 }
 
-static uint32_t rd32(phys_ptr p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(phys_ptr p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static uint8_t sum(phys_ptr p, uint32_t len)
 {
@@ -211,7 +217,8 @@ static void dump_acpi(void)
 
 static void dump_function(uint32_t bus, uint32_t dev, uint32_t fn)
 {
-    phys_ptr cfg = (phys_ptr)(uintptr_t)(ecam_base + (((bus - ecam_bus_start) << 20) | (dev << 15) | (fn << 12)));
+    phys_ptr cfg = (phys_ptr)(uintptr_t)(ecam_base + (((bus - ecam_bus_start) << 20) | (dev << 15) |
+                                                      (fn << 12)));
     puts_serial("CFG ");
     puthex(bus, 2);
     putc_serial(' ');
@@ -238,8 +245,10 @@ static void dump_pci(void)
     for (uint32_t bus = ecam_bus_start; bus <= ecam_bus_end; bus++) {
         for (uint32_t dev = 0; dev < 32; dev++) {
             for (uint32_t fn = 0; fn < 8; fn++) {
-                volatile const uint32_t *id = (volatile const uint32_t *)(uintptr_t)(
-                    ecam_base + (((bus - ecam_bus_start) << 20) | (dev << 15) | (fn << 12)));
+                volatile const uint32_t *id =
+                    (volatile const uint32_t *)(uintptr_t)(ecam_base +
+                                                           (((bus - ecam_bus_start) << 20) |
+                                                            (dev << 15) | (fn << 12)));
                 if ((id[0] & 0xffff) == 0xffff) {
                     if (fn == 0) {
                         break;

@@ -22,24 +22,28 @@ struct pci_bdf {
 };
 
 /* Arguments are masked to their field widths, so PCI_SID never spills into a neighbour. */
-#define PCI_SID(bus, dev, fn) \
-    ((pci_sid_t)((((unsigned)(bus) & 0xffu) << 8) | (((unsigned)(dev) & 0x1fu) << 3) | ((unsigned)(fn) & 0x7u)))
-#define PCI_SID_BUS(sid)   ((uint8_t)((sid) >> 8))
-#define PCI_SID_DEV(sid)   ((uint8_t)(((sid) >> 3) & 0x1fu))
-#define PCI_SID_FN(sid)    ((uint8_t)((sid) & 0x7u))
-#define PCI_SID_DEVFN(sid) ((uint8_t)((sid) & 0xffu))
-#define PCI_DEVFN(dev, fn) ((uint8_t)((((unsigned)(dev) & 0x1fu) << 3) | ((unsigned)(fn) & 0x7u)))
+#define PCI_SID(bus, dev, fn)                                                                      \
+    ((pci_sid_t)((((unsigned)(bus)&0xffu) << 8) | (((unsigned)(dev)&0x1fu) << 3) |                 \
+                 ((unsigned)(fn)&0x7u)))
+#define PCI_SID_BUS(sid) ((uint8_t)((sid) >> 8))
+#define PCI_SID_DEV(sid) ((uint8_t)(((sid) >> 3) & 0x1fu))
+#define PCI_SID_FN(sid) ((uint8_t)((sid)&0x7u))
+#define PCI_SID_DEVFN(sid) ((uint8_t)((sid)&0xffu))
+#define PCI_DEVFN(dev, fn) ((uint8_t)((((unsigned)(dev)&0x1fu) << 3) | ((unsigned)(fn)&0x7u)))
 
 /* "bb:dd.f" plus the terminating NUL. */
 #define PCI_SID_FMT_LEN 8
 
 static inline struct pci_bdf pci_sid_to_bdf(pci_sid_t sid)
 {
-    struct pci_bdf b = { PCI_SID_BUS(sid), PCI_SID_DEV(sid), PCI_SID_FN(sid) };
+    struct pci_bdf b = {PCI_SID_BUS(sid), PCI_SID_DEV(sid), PCI_SID_FN(sid)};
     return b;
 }
 
-static inline pci_sid_t pci_bdf_to_sid(struct pci_bdf b) { return PCI_SID(b.bus, b.dev, b.fn); }
+static inline pci_sid_t pci_bdf_to_sid(struct pci_bdf b)
+{
+    return PCI_SID(b.bus, b.dev, b.fn);
+}
 
 /*
  * Writes "bb:dd.f" (lower-case hex, as lspci) into buf. Returns buf. buf_len must be at least

@@ -22,14 +22,14 @@
 /* One error enum for the library; 0 is success. */
 enum pci_err {
     PCI_OK = 0,
-    PCI_ERR_ABSENT,      /* function not present (vendor id reads all-ones) or outside the window */
-    PCI_ERR_NOT_FOUND,   /* capability / structure not implemented by the function */
-    PCI_ERR_MALFORMED,   /* config space contradicts the spec (pointer into header, bad size...) */
-    PCI_ERR_LOOP,        /* capability list or bridge topology revisits itself */
-    PCI_ERR_INVALID,     /* bad argument from the caller */
-    PCI_ERR_NOSPACE,     /* caller-provided output array too small (partial output is valid) */
-    PCI_ERR_BUSY,        /* state does not allow the operation (e.g. PRI enabled, not stopped) */
-    PCI_ERR_TIMEOUT,     /* a hardware wait passed its deadline */
+    PCI_ERR_ABSENT,    /* function not present (vendor id reads all-ones) or outside the window */
+    PCI_ERR_NOT_FOUND, /* capability / structure not implemented by the function */
+    PCI_ERR_MALFORMED, /* config space contradicts the spec (pointer into header, bad size...) */
+    PCI_ERR_LOOP,      /* capability list or bridge topology revisits itself */
+    PCI_ERR_INVALID,   /* bad argument from the caller */
+    PCI_ERR_NOSPACE,   /* caller-provided output array too small (partial output is valid) */
+    PCI_ERR_BUSY,      /* state does not allow the operation (e.g. PRI enabled, not stopped) */
+    PCI_ERR_TIMEOUT,   /* a hardware wait passed its deadline */
 };
 
 const char *pci_err_str(int err);
@@ -50,7 +50,8 @@ struct pci_mmio_direct {
     volatile void *base;
     uint64_t size;
 };
-void pci_mmio_direct_init(struct pci_mmio *mmio, struct pci_mmio_direct *d, volatile void *base, uint64_t size);
+void pci_mmio_direct_init(struct pci_mmio *mmio, struct pci_mmio_direct *d, volatile void *base,
+                          uint64_t size);
 
 /*
  * One ECAM window (PCIe 7.2.2): bus_start..bus_end of `segment`, 1 MiB per bus, mapped from the
@@ -64,8 +65,8 @@ struct pci_ecam {
 };
 
 /* Returns PCI_ERR_INVALID if bus_end < bus_start or mmio lacks read/write. */
-int pci_ecam_init(struct pci_ecam *ecam, const struct pci_mmio *mmio, uint16_t segment, uint8_t bus_start,
-                  uint8_t bus_end);
+int pci_ecam_init(struct pci_ecam *ecam, const struct pci_mmio *mmio, uint16_t segment,
+                  uint8_t bus_start, uint8_t bus_end);
 
 /*
  * Config reads. A read outside the window's buses, at off >= 4096 or misaligned for the width
@@ -112,7 +113,8 @@ struct pci_cap_iter {
     uint32_t visited[PCI_CFG_SPACE_EXP_SIZE / 4 / 32];
 };
 
-void pci_cap_iter_init(struct pci_cap_iter *it, const struct pci_ecam *ecam, pci_sid_t sid, bool ext);
+void pci_cap_iter_init(struct pci_cap_iter *it, const struct pci_ecam *ecam, pci_sid_t sid,
+                       bool ext);
 /* PCI_OK with *off, *id (and *version for extended caps; may be NULL) set; PCI_ERR_NOT_FOUND at
  * the end of the list; PCI_ERR_ABSENT, PCI_ERR_MALFORMED or PCI_ERR_LOOP on bad lists. */
 int pci_cap_iter_next(struct pci_cap_iter *it, uint16_t *off, uint16_t *id, uint8_t *version);
@@ -125,13 +127,13 @@ int pci_ext_cap_find(const struct pci_ecam *ecam, pci_sid_t sid, uint16_t cap_id
 /* ---- PCI Express capability ---- */
 
 struct pci_pcie {
-    uint16_t off;       /* of the capability */
-    uint8_t version;    /* Capability Version */
-    uint8_t port_type;  /* Device/Port Type, PCI_EXP_TYPE_* */
-    bool slot;          /* Slot Implemented (only valid for root/downstream ports) */
+    uint16_t off;      /* of the capability */
+    uint8_t version;   /* Capability Version */
+    uint8_t port_type; /* Device/Port Type, PCI_EXP_TYPE_* */
+    bool slot;         /* Slot Implemented (only valid for root/downstream ports) */
     uint32_t devcap;
     uint32_t lnkcap;
-    uint32_t sltcap;    /* 0 unless slot */
+    uint32_t sltcap; /* 0 unless slot */
 };
 
 /* Finds and decodes the PCIe capability; PCI_ERR_MALFORMED if it does not fit in config space. */
@@ -145,11 +147,14 @@ struct pci_slot_caps {
 void pci_slot_caps_decode(uint32_t sltcap, struct pci_slot_caps *out);
 
 /* Slot registers. All fail with PCI_ERR_NOT_FOUND when the port has no slot. */
-int pci_slot_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *sltsta);
+int pci_slot_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                    uint16_t *sltsta);
 /* Clears (RW1C) the given event bits only; other bits in `events` outside PCI_EXP_SLTSTA_EVENTS
  * are PCI_ERR_INVALID. */
-int pci_slot_ack(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t events);
-int pci_slot_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *sltctl);
+int pci_slot_ack(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                 uint16_t events);
+int pci_slot_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                     uint16_t *sltctl);
 
 /* A monotonic clock for deadlines (TSC on the target, a virtual clock in tests). relax() is
  * called once per poll iteration (pause, or let a fake device make progress); may be NULL. */
@@ -167,28 +172,32 @@ struct pci_clock {
  * command, so the hotplug server calls this for every command write.
  */
 int pci_slot_update_control(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
-                            uint16_t clear, uint16_t set, const struct pci_clock *clk, uint64_t timeout_ns);
+                            uint16_t clear, uint16_t set, const struct pci_clock *clk,
+                            uint64_t timeout_ns);
 /* Power controller: on = PCC 0. Indicators: PCI_EXP_SLTCTL_IND_{ON,BLINK,OFF}. */
-int pci_slot_set_power(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, bool on,
-                       const struct pci_clock *clk, uint64_t timeout_ns);
+int pci_slot_set_power(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                       bool on, const struct pci_clock *clk, uint64_t timeout_ns);
 int pci_slot_set_indicators(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
-                            unsigned power_ind, unsigned attn_ind, const struct pci_clock *clk, uint64_t timeout_ns);
+                            unsigned power_ind, unsigned attn_ind, const struct pci_clock *clk,
+                            uint64_t timeout_ns);
 /* Link Status (e.g. PCI_EXP_LNKSTA_DLLLA). */
-int pci_link_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie, uint16_t *lnksta);
+int pci_link_status(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pcie *pcie,
+                    uint16_t *lnksta);
 
 /* ---- ATS / PASID / PRI ---- */
 
 struct pci_ats {
     uint16_t off;
-    uint8_t queue_depth;  /* Invalidate Queue Depth, 1..32 */
+    uint8_t queue_depth; /* Invalidate Queue Depth, 1..32 */
     bool page_aligned;
     bool global_inv;
     bool enabled;
-    uint8_t stu;          /* current STU */
+    uint8_t stu; /* current STU */
 };
 int pci_ats_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_ats *out);
 /* Enables ATS with Smallest Translation Unit 2^(12+stu) bytes (stu <= 31). */
-int pci_ats_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_ats *ats, uint8_t stu);
+int pci_ats_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_ats *ats,
+                   uint8_t stu);
 int pci_ats_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_ats *ats);
 
 struct pci_pasid {
@@ -199,20 +208,22 @@ struct pci_pasid {
 };
 int pci_pasid_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_pasid *out);
 /* Enabling an unsupported exec/priv mode is PCI_ERR_INVALID. */
-int pci_pasid_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pasid *p, bool exec, bool priv);
+int pci_pasid_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pasid *p,
+                     bool exec, bool priv);
 int pci_pasid_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pasid *p);
 
 struct pci_pri {
     uint16_t off;
-    uint32_t max_requests;  /* Outstanding Page Request Capacity */
+    uint32_t max_requests; /* Outstanding Page Request Capacity */
     bool enabled;
     bool stopped;
-    bool pasid_required;    /* PRG Response PASID Required */
+    bool pasid_required; /* PRG Response PASID Required */
 };
 int pci_pri_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_pri *out);
 /* Resets and enables PRI with `requests` outstanding requests (1..capacity). Requires PRI
  * disabled and stopped (PCI_ERR_BUSY otherwise). */
-int pci_pri_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pri *p, uint32_t requests);
+int pci_pri_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pri *p,
+                   uint32_t requests);
 /* Clears Enable, then waits (deadline) until Stopped: all outstanding page requests answered. */
 int pci_pri_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_pri *p,
                     const struct pci_clock *clk, uint64_t timeout_ns);
@@ -231,16 +242,17 @@ int pci_msi_probe(const struct pci_ecam *ecam, pci_sid_t sid, struct pci_msi *ou
  * (INTx is disabled in the Command register). A 32-bit-only function rejects addresses >= 4 GiB
  * with PCI_ERR_INVALID. Vectors are unmasked if maskable.
  */
-int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi, uint64_t addr,
-                   uint16_t data, unsigned vectors);
+int pci_msi_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi,
+                   uint64_t addr, uint16_t data, unsigned vectors);
 int pci_msi_disable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi);
 /* Per-vector mask (PCI_ERR_NOT_FOUND without per-vector masking). */
-int pci_msi_mask(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi, unsigned vector, bool masked);
+int pci_msi_mask(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msi *msi,
+                 unsigned vector, bool masked);
 
 struct pci_msix {
     uint16_t off;
-    uint16_t table_size;  /* entries, 1..2048 */
-    uint8_t table_bir;    /* BAR index holding the table */
+    uint16_t table_size; /* entries, 1..2048 */
+    uint8_t table_bir;   /* BAR index holding the table */
     uint32_t table_offset;
     uint8_t pba_bir;
     uint32_t pba_offset;
@@ -252,11 +264,13 @@ int pci_msix_check_bar(const struct pci_msix *msix, uint8_t bir, uint64_t bar_si
  * Table entries through `table`, a pci_mmio over the BAR that holds the table (offsets are BAR
  * offsets). set_entry masks the entry, writes address and data, then applies `masked`.
  */
-int pci_msix_set_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx, uint64_t addr,
-                       uint32_t data, bool masked);
-int pci_msix_mask_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx, bool masked);
+int pci_msix_set_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx,
+                       uint64_t addr, uint32_t data, bool masked);
+int pci_msix_mask_entry(const struct pci_mmio *table, const struct pci_msix *msix, unsigned idx,
+                        bool masked);
 /* MSI-X Enable (with Function Mask cleared) / disable; enabling also sets INTx Disable. */
-int pci_msix_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msix *msix, bool on);
+int pci_msix_enable(const struct pci_ecam *ecam, pci_sid_t sid, const struct pci_msix *msix,
+                    bool on);
 
 /* ---- BARs ---- */
 
@@ -273,21 +287,22 @@ struct pci_bar {
  * BAR consumes index+1 too (*slots = 2). PCI_ERR_MALFORMED for a 64-bit BAR in the last slot or
  * a size mask that is not a contiguous power of two.
  */
-int pci_bar_probe(const struct pci_ecam *ecam, pci_sid_t sid, unsigned index, struct pci_bar *out, unsigned *slots);
+int pci_bar_probe(const struct pci_ecam *ecam, pci_sid_t sid, unsigned index, struct pci_bar *out,
+                  unsigned *slots);
 
 /* ---- enumeration ---- */
 
 struct pci_func {
     pci_sid_t sid;
-    pci_sid_t parent;        /* bridge above it; == sid for functions on the window's first bus */
+    pci_sid_t parent; /* bridge above it; == sid for functions on the window's first bus */
     uint16_t vendor;
     uint16_t device;
-    uint32_t class_rev;      /* class code << 8 | revision */
-    uint8_t header_type;     /* without the multi-function bit */
-    uint8_t secondary;       /* bridges: secondary/subordinate as programmed by firmware */
+    uint32_t class_rev;  /* class code << 8 | revision */
+    uint8_t header_type; /* without the multi-function bit */
+    uint8_t secondary;   /* bridges: secondary/subordinate as programmed by firmware */
     uint8_t subordinate;
-    uint8_t depth;           /* bridges crossed from the first bus */
-    bool unassigned;         /* bridge whose secondary bus is 0 / not below it: not descended */
+    uint8_t depth;   /* bridges crossed from the first bus */
+    bool unassigned; /* bridge whose secondary bus is 0 / not below it: not descended */
 };
 
 /*
@@ -298,13 +313,15 @@ struct pci_func {
  * also counted in *loops if loops != NULL). Writes at most `cap` entries; PCI_ERR_NOSPACE if more
  * exist (*count then says how many were found in total).
  */
-int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap, size_t *count, unsigned *loops);
+int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap, size_t *count,
+                  unsigned *loops);
 
 /*
  * Assigns bus numbers to a (hot-added) bridge: primary = its bus, secondary..subordinate inside
  * the window and strictly above the bridge's bus. The caller picks them from the range of the
  * port above it; nothing is assigned automatically.
  */
-int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t secondary, uint8_t subordinate);
+int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t secondary,
+                         uint8_t subordinate);
 
 #endif /* PCI_PCI_H */
