@@ -418,6 +418,29 @@ static void test_ite_reports_each_absent_device_in_turn(void)
     tm_fini(&t);
 }
 
+static void test_devtlb_queue_depth_holds_fetch(void)
+{
+    struct vtd_model_config cfg = {.devtlb_latency_ns = 10000};
+    struct tm t;
+    CHECK(setup(&t, &cfg, false));
+    ats_device(&t, SID_ATS, 5, 0x6000, TM_BUF_BASE);
+    uint64_t d[3][4];
+    uint64_t qdep1 = 1ull << 16; /* invalidate queue depth 1 */
+    tm_desc(d[0], d_devtlb(SID_ATS) | qdep1, 0x6000);
+    tm_desc(d[1], d_devtlb(SID_ATS) | qdep1, 0x7000);
+    tm_desc(d[2], d_wait_sw(1), STATUS_PA);
+    tm_submit(&t, d, 3);
+    CHECK_EQ(t.hw->read64(t.hw->ctx, R_IQH), 16); /* second one held */
+    vtd_model_advance(t.m, 11000);
+    CHECK_EQ(t.hw->read64(t.hw->ctx, R_IQH), 48);
+    CHECK_EQ(tm_r32(&t, STATUS_PA), 0);
+    CHECK(tm_poll32(&t, STATUS_PA, 1, 100000));
+    struct vtd_model_stats st;
+    vtd_model_get_stats(t.m, &st);
+    CHECK(st.devtlb_flow_stalls >= 1);
+    tm_fini(&t);
+}
+
 int main(void)
 {
     RUN(test_wait_writes_status_128bit);
@@ -441,6 +464,7 @@ int main(void)
     RUN(test_ice_reports_icesid_and_ends_in_ite);
     RUN(test_qi_disable_refused_while_work_pending);
     RUN(test_ite_reports_each_absent_device_in_turn);
+    RUN(test_devtlb_queue_depth_holds_fetch);
     printf("%s: %d failure(s)\n", tm_failures ? "FAILED" : "PASSED", tm_failures);
     return tm_failures ? 1 : 0;
 }

@@ -216,6 +216,9 @@ static uint64_t prq_setup(struct tm *t)
     t->hw->write64(t->hw->ctx, R_PQT, 0);
     t->hw->write64(t->hw->ctx, R_PQA, pq); /* PQS = 0: 4 KiB, 128 requests */
     vtd_model_add_device(t->m, SID, VTD_MODEL_DEV_ATS | VTD_MODEL_DEV_PASID | VTD_MODEL_DEV_PRI);
+    tm_sm_ctx(t, SID, 0, true, true);
+    uint64_t ce = tm_sm_ctx_addr(t, SID);
+    tm_w64(t, ce, tm_r64(t, ce) | (1u << 4)); /* PRE */
     return pq;
 }
 
@@ -304,6 +307,46 @@ static void test_page_group_response_and_drain_consumed_from_queue(void)
     tm_fini(&t);
 }
 
+static void test_page_request_rejected_without_pre(void)
+{
+    struct tm t;
+    CHECK(setup(&t));
+    prq_setup(&t);
+    vtd_model_add_device(t.m, 0x0108, VTD_MODEL_DEV_PRI);
+    tm_sm_ctx(&t, 0x0108, 0, true, true); /* PRE = 0 */
+    struct vtd_model_page_request req = {.sid = 0x0108, .pasid = 3, .prgi = 4, .last = true};
+    CHECK_EQ(vtd_model_page_request(t.m, &req), 2);
+    CHECK_EQ(t.hw->read64(t.hw->ctx, R_PQT), 0);
+    struct vtd_model_page_response r[1];
+    CHECK_EQ(vtd_model_page_responses(t.m, r, 1), 1);
+    CHECK_EQ(r[0].code, 1); /* invalid request */
+    tm_fini(&t);
+}
+
+static void test_page_drain_waits_for_requests_in_flight(void)
+{
+    struct tm t;
+    CHECK(setup(&t));
+    prq_setup(&t);
+    struct vtd_model_page_request req = {.sid = SID, .pasid = 9, .prgi = 1, .last = true};
+    CHECK_EQ(vtd_model_page_request_delayed(t.m, &req, 30000), 0);
+    uint64_t d[1][4];
+    tm_desc(d[0], d_wait_sw(1) | (1u << 7), STATUS_PA); /* PD */
+    tm_submit(&t, d, 1);
+    vtd_model_advance(t.m, 20000);
+    CHECK_EQ(tm_r32(&t, STATUS_PA), 0);
+    CHECK_EQ(t.hw->read64(t.hw->ctx, R_PQT), 0);
+    vtd_model_advance(t.m, 11000);
+    CHECK_EQ(t.hw->read64(t.hw->ctx, R_PQT), 32);
+    CHECK_EQ(tm_r32(&t, STATUS_PA), 1);
+    /* A wait without PD does not wait for page requests. */
+    CHECK_EQ(vtd_model_page_request_delayed(t.m, &req, 30000), 0);
+    tm_desc(d[0], d_wait_sw(2), STATUS_PA);
+    tm_submit(&t, d, 1);
+    CHECK_EQ(tm_r32(&t, STATUS_PA), 2);
+    tm_fini(&t);
+}
+
 static void test_page_request_refused_without_prs(void)
 {
     struct tm t;
@@ -326,6 +369,8 @@ int main(void)
     RUN(test_page_request_written_to_queue_with_ppr);
     RUN(test_prq_overflow_sets_pro_and_answers_last_requests);
     RUN(test_page_group_response_and_drain_consumed_from_queue);
+    RUN(test_page_request_rejected_without_pre);
+    RUN(test_page_drain_waits_for_requests_in_flight);
     RUN(test_page_request_refused_without_prs);
     printf("%s: %d failure(s)\n", tm_failures ? "FAILED" : "PASSED", tm_failures);
     return tm_failures ? 1 : 0;

@@ -154,6 +154,11 @@ uint64_t tm_sm_ctx(struct tm *t, uint16_t sid, uint32_t rid_pasid, bool dte, boo
     return dir;
 }
 
+uint64_t tm_sm_ctx_addr(struct tm *t, uint16_t sid)
+{
+    return ctx_table(t, sid) + (sid & 0x7f) * 32;
+}
+
 uint64_t tm_sm_pasid(struct tm *t, uint64_t dir, uint32_t pasid, uint16_t did, unsigned pgtt,
                      unsigned aw, uint64_t slptptr)
 {

@@ -100,6 +100,8 @@ void tm_map(struct tm *t, uint64_t pt, unsigned levels, uint64_t iova, uint64_t 
 uint64_t tm_pte_addr(struct tm *t, uint64_t pt, unsigned levels, uint64_t iova, unsigned shift);
 /* Scalable: context entry with a PASID directory; returns the directory. */
 uint64_t tm_sm_ctx(struct tm *t, uint16_t sid, uint32_t rid_pasid, bool dte, bool paside);
+/* Address of the scalable context entry of sid (after tm_sm_ctx). */
+uint64_t tm_sm_ctx_addr(struct tm *t, uint16_t sid);
 /* Scalable PASID entry; returns its address. */
 uint64_t tm_sm_pasid(struct tm *t, uint64_t dir, uint32_t pasid, uint16_t did, unsigned pgtt,
                      unsigned aw, uint64_t slptptr);

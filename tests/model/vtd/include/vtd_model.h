@@ -133,6 +133,18 @@ struct vtd_model_page_request {
  * unit has no PRS capability or the request is malformed.
  */
 int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_request *req);
+/*
+ * The request is also checked against the unit's context entry for the device (through the
+ * context cache): in legacy mode, or with the scalable context entry's PRE bit clear, the unit
+ * does not queue it and, if it was the last of its group, answers "invalid request"; this
+ * returns 2. A context fault returns 2 as well (the fault is recorded).
+ *
+ * vtd_model_page_request_delayed: the request is in flight for `delay_ns` before it reaches the
+ * unit; a page-drain wait (PD) fetched meanwhile completes only after it has been delivered
+ * (VT-d 7.10). Returns 0 when accepted into flight, -1 as above.
+ */
+int vtd_model_page_request_delayed(struct vtd_model *m, const struct vtd_model_page_request *req,
+                                   uint64_t delay_ns);
 
 /* Page group responses the devices received (type 9 descriptors and automatic responses). */
 struct vtd_model_page_response {
@@ -200,6 +212,8 @@ struct vtd_model_stats {
     uint64_t freed_while_cached;    /* free_page of a table page a cache still references */
     uint64_t cache_flushes;         /* hw->flush_cache calls */
     uint64_t bad_reg_access;
+    uint64_t page_requests_rejected; /* legacy mode or PRE = 0 */
+    uint64_t devtlb_flow_stalls;     /* fetch held: device's invalidation queue depth reached */
 };
 void vtd_model_get_stats(const struct vtd_model *m, struct vtd_model_stats *st);
 /* Executed descriptors, oldest first; returns how many were logged (up to max). */

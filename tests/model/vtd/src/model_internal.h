@@ -217,7 +217,14 @@ struct vtdm_devtlb_inv {    /* an ATS invalidation request in flight to a device
 struct vtdm_wait {
     uint64_t qw0, qw1;
     uint64_t seq;
+    uint64_t prq_seq;       /* PD: page requests issued up to this one must land first */
     uint32_t desc_off;
+};
+
+struct vtdm_prq_inflight {
+    struct vtd_model_page_request req;
+    uint64_t arrive_at;
+    uint64_t seq;
 };
 
 struct vtd_model {
@@ -280,6 +287,9 @@ struct vtd_model {
 
     /* Page request queue. */
     uint32_t pq_tail;
+    struct vtdm_prq_inflight prq_flight[VTDM_MAX_WAITS];
+    unsigned n_prq_flight;
+    uint64_t prq_seq;
     struct vtd_model_page_response responses[VTDM_MAX_RESPONSES];
     size_t n_responses;
 
@@ -314,7 +324,11 @@ void vtdm_iq_run(struct vtd_model *m);
 void vtdm_iq_disable(struct vtd_model *m);
 bool vtdm_iq_idle(const struct vtd_model *m);
 
+bool vtdm_prq_allowed(struct vtd_model *m, uint16_t sid);
+
 /* prq.c */
 void vtdm_prq_event(struct vtd_model *m, uint32_t new_bits);
+void vtdm_prq_progress(struct vtd_model *m);
+bool vtdm_prq_inflight_upto(const struct vtd_model *m, uint64_t seq);
 
 #endif /* VTD_MODEL_INTERNAL_H */

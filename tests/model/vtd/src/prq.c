@@ -14,13 +14,13 @@ static uint64_t reg64(const struct vtd_model *m, uint32_t off)
     return (uint64_t)m->regs[off / 4] | (uint64_t)m->regs[off / 4 + 1] << 32;
 }
 
-static void auto_respond(struct vtd_model *m, const struct vtd_model_page_request *req)
+static void respond(struct vtd_model *m, const struct vtd_model_page_request *req, uint8_t code)
 {
     struct vtd_model_page_response resp = {
         .sid = req->sid,
         .pasid = req->pasid,
         .prgi = req->prgi & 0x1ff,
-        .code = 0, /* success: the device retries its translation */
+        .code = code,
         .automatic = true,
     };
     if (m->n_responses == VTDM_MAX_RESPONSES) {
@@ -32,17 +32,29 @@ static void auto_respond(struct vtd_model *m, const struct vtd_model_page_reques
     m->st.auto_page_responses++;
 }
 
-int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_request *req)
+static bool request_ok(const struct vtd_model *m, const struct vtd_model_page_request *req)
 {
-    if (!(m->ecap & VTDM_ECAP_PRS) || !req ||
-        (req->pasid != VTD_MODEL_NO_PASID && req->pasid > 0xfffff) || req->prgi > 0x1ff) {
-        return -1;
-    }
-    struct vtdm_device *d = vtdm_find_device(m, req->sid);
-    if (d && (!(d->flags & VTD_MODEL_DEV_PRI) || !d->present)) {
-        return -1;
-    }
+    return (m->ecap & VTDM_ECAP_PRS) && req &&
+           (req->pasid == VTD_MODEL_NO_PASID || req->pasid <= 0xfffff) && req->prgi <= 0x1ff;
+}
+
+static bool device_ok(struct vtd_model *m, uint16_t sid)
+{
+    struct vtdm_device *d = vtdm_find_device(m, sid);
+    return !d || ((d->flags & VTD_MODEL_DEV_PRI) && d->present);
+}
+
+/* The unit receives one request: queue it, or drop it (overflow), or reject it. */
+static int deliver(struct vtd_model *m, const struct vtd_model_page_request *req)
+{
     m->st.page_requests++;
+    if (!vtdm_prq_allowed(m, req->sid)) {
+        m->st.page_requests_rejected++;
+        if (req->last) {
+            respond(m, req, 1); /* invalid request */
+        }
+        return 2;
+    }
     uint64_t pqa = reg64(m, VTDM_PQA_REG);
     uint64_t base = pqa & ~0xfffull;
     uint32_t size = 4096u << (pqa & 7);
@@ -53,7 +65,7 @@ int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_requ
         m->st.page_requests_dropped++;
         vtdm_prq_event(m, VTDM_PRS_PRO);
         if (req->last) {
-            auto_respond(m, req);
+            respond(m, req, 0); /* success: the device retries its translation */
         }
         return 1;
     }
@@ -68,4 +80,50 @@ int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_requ
     m->pq_tail = (tail + 32) % size;
     vtdm_prq_event(m, VTDM_PRS_PPR);
     return 0;
+}
+
+int vtd_model_page_request(struct vtd_model *m, const struct vtd_model_page_request *req)
+{
+    if (!request_ok(m, req) || !device_ok(m, req->sid)) {
+        return -1;
+    }
+    m->prq_seq++;
+    return deliver(m, req);
+}
+
+int vtd_model_page_request_delayed(struct vtd_model *m, const struct vtd_model_page_request *req,
+                                   uint64_t delay_ns)
+{
+    if (!request_ok(m, req) || !device_ok(m, req->sid) ||
+        m->n_prq_flight == sizeof(m->prq_flight) / sizeof(m->prq_flight[0]) ||
+        delay_ns > UINT64_MAX - m->now) {
+        return -1;
+    }
+    struct vtdm_prq_inflight *f = &m->prq_flight[m->n_prq_flight++];
+    f->req = *req;
+    f->arrive_at = m->now + delay_ns;
+    f->seq = ++m->prq_seq;
+    return 0;
+}
+
+/* Deliver the requests whose time has come, in issue order. */
+void vtdm_prq_progress(struct vtd_model *m)
+{
+    while (m->n_prq_flight > 0 && m->now >= m->prq_flight[0].arrive_at) {
+        struct vtd_model_page_request req = m->prq_flight[0].req;
+        memmove(&m->prq_flight[0], &m->prq_flight[1],
+                (m->n_prq_flight - 1) * sizeof(m->prq_flight[0]));
+        m->n_prq_flight--;
+        deliver(m, &req);
+    }
+}
+
+bool vtdm_prq_inflight_upto(const struct vtd_model *m, uint64_t seq)
+{
+    for (unsigned i = 0; i < m->n_prq_flight; i++) {
+        if (m->prq_flight[i].seq <= seq) {
+            return true;
+        }
+    }
+    return false;
 }

@@ -79,6 +79,8 @@ static void remove_inflight(struct vtd_model *m, unsigned i)
 
 static void progress_inflight(struct vtd_model *m)
 {
+    vtdm_prq_progress(m);
+
     /* Answers from devices. */
     for (unsigned i = 0; i < m->n_inflight;) {
         struct vtdm_devtlb_inv *v = &m->inflight[i];
@@ -147,7 +149,8 @@ static void progress_inflight(struct vtd_model *m)
                 break;
             }
         }
-        if (blocked) {
+        /* VT-d 7.10: a page-drain wait also waits for page requests issued before it. */
+        if (blocked || ((w->qw0 & (1u << 7)) && vtdm_prq_inflight_upto(m, w->prq_seq))) {
             break;
         }
         struct vtdm_wait done = *w;
@@ -206,7 +209,20 @@ static void send_devtlb(struct vtd_model *m, uint16_t sid, uint32_t pasid, bool 
     v->responsive = d && d->present && (d->flags & VTD_MODEL_DEV_ATS);
 }
 
-/* Returns 0, or the IQEI code for a malformed descriptor. */
+#define EXEC_STALL 0x100 /* not executed yet: flow control, fetch it again later */
+
+/* ATS invalidate queue depth: the unit keeps at most this many requests outstanding per
+   function (0 encodes 32). */
+static bool device_queue_full(const struct vtd_model *m, uint16_t sid, unsigned qdep)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->n_inflight; i++) {
+        n += m->inflight[i].sid == sid;
+    }
+    return n >= (qdep ? qdep : 32);
+}
+
+/* Returns 0, EXEC_STALL, or the IQEI code for a malformed descriptor. */
 static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint32_t off)
 {
     unsigned type = (unsigned)((qw[0] & 0xf) | (((qw[0] >> 9) & 7) << 4));
@@ -246,6 +262,9 @@ static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint
             return VTD_MODEL_IQEI_RSVD;
         }
         uint64_t base, size;
+        if (device_queue_full(m, (lo >> 32) & 0xffff, (lo >> 16) & 0x1f)) {
+            return EXEC_STALL;
+        }
         ats_range(hi, hi & 1, &base, &size);
         send_devtlb(m, (lo >> 32) & 0xffff, VTD_MODEL_NO_PASID, false, base, size, off);
         return 0;
@@ -277,14 +296,13 @@ static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint
             return VTD_MODEL_IQEI_FETCH;
         }
         if (pd) {
-            /* Page requests are written to the queue synchronously in the model, so a drain
-               has nothing in flight to wait for. */
             m->st.page_drains++;
         }
         struct vtdm_wait *w = &m->waits[m->n_waits++];
         w->qw0 = lo;
         w->qw1 = hi;
         w->seq = m->fetch_seq;
+        w->prq_seq = m->prq_seq;
         w->desc_off = off;
         return 0;
     }
@@ -319,6 +337,9 @@ static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint
             return VTD_MODEL_IQEI_RSVD;
         }
         uint64_t base, size;
+        if (device_queue_full(m, (lo >> 16) & 0xffff, (lo >> 4) & 0x1f)) {
+            return EXEC_STALL;
+        }
         ats_range(hi, hi & (1u << 11), &base, &size);
         send_devtlb(m, (lo >> 16) & 0xffff, pasid, hi & 1, base, size, off);
         return 0;
@@ -394,6 +415,11 @@ void vtdm_iq_run(struct vtd_model *m)
         }
         m->fetch_seq++;
         unsigned err = execute(m, qw, dw, m->iq_head);
+        if (err == EXEC_STALL) {
+            m->fetch_seq--;
+            m->st.devtlb_flow_stalls++;
+            break;
+        }
         if (err) {
             iqe(m, err); /* IQH stays on the bad descriptor */
             break;

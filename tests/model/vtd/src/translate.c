@@ -242,6 +242,18 @@ static int ctx_lookup(struct vtd_model *m, uint16_t sid, struct vtdm_ctx_entry *
     return 0;
 }
 
+/* Page requests are accepted only in scalable mode from a context entry with PRE set. */
+bool vtdm_prq_allowed(struct vtd_model *m, uint16_t sid)
+{
+    struct vtdm_ctx_entry *ce;
+    int r = ctx_lookup(m, sid, &ce);
+    if (r) {
+        vtdm_record_fault(m, sid, VTD_MODEL_NO_PASID, 0, (unsigned)r, false);
+        return false;
+    }
+    return ce->scalable && ce->pre;
+}
+
 /* ---------------------------------------------------------------- PASID walk */
 
 static int walk_pasid(struct vtd_model *m, const struct vtdm_ctx_entry *ce, uint32_t pasid,
