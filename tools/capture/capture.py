@@ -68,6 +68,7 @@ def run_probe(qemu, elf, args, timeout_s):
 def parse(lines):
     """Yields (kind, fields, bytes) records from the probe's line format."""
     records = []
+    bars = []
     cur = None
     done = False
     for line in lines:
@@ -86,14 +87,16 @@ def parse(lines):
         elif line == "END" and cur is not None:
             records.append(cur)
             cur = None
+        elif line.startswith("BARS "):
+            bars.append(line.split()[1:])
         elif line.startswith(("BADTABLE", "NORSDP")):
             sys.exit("probe: " + line)
     if not done:
         sys.exit("probe output truncated")
-    return records
+    return records, bars
 
 
-def write_variant(outdir, records):
+def write_variant(outdir, records, bars):
     os.makedirs(os.path.join(outdir, "acpi"), exist_ok=True)
     os.makedirs(os.path.join(outdir, "pci"), exist_ok=True)
     manifest = []
@@ -122,6 +125,9 @@ def write_variant(outdir, records):
             sys.exit("short record " + " ".join(fields))
         with open(os.path.join(outdir, name), "wb") as f:
             f.write(data)
+    for b in bars:
+        bus, dev, fn = (int(x, 16) for x in b[:3])
+        manifest.append("bars %02x:%02x.%x %s" % (bus, dev, fn, " ".join(b[3:])))
     with open(os.path.join(outdir, "MANIFEST"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     return len(manifest)
@@ -137,8 +143,8 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         elf = build_probe(work)
         for v in args.variants:
-            records = parse(run_probe(args.qemu, elf, VARIANTS[v], args.timeout))
-            n = write_variant(os.path.join(args.out, v), records)
+            records, bars = parse(run_probe(args.qemu, elf, VARIANTS[v], args.timeout))
+            n = write_variant(os.path.join(args.out, v), records, bars)
             print("%s: %d objects" % (v, n))
 
 

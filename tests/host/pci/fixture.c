@@ -68,6 +68,20 @@ void capture_load(struct capture *c, const char *variant)
             if (pci_sid_parse(b, &bl->sid) != 0) {
                 die("bad sid in manifest", b);
             }
+        } else if (sscanf(line, "bars %31s", b) == 1) {
+            unsigned m[6];
+            pci_sid_t sid;
+            struct capture_blob *cfg;
+            if (pci_sid_parse(b, &sid) != 0 ||
+                sscanf(line, "bars %*s %x %x %x %x %x %x", &m[0], &m[1], &m[2], &m[3], &m[4],
+                       &m[5]) != 6 ||
+                (cfg = capture_cfg(c, sid)) == NULL) {
+                die("bad bars line in manifest", b);
+            }
+            for (int i = 0; i < 6; i++) {
+                cfg->bar_mask[i] = m[i];
+            }
+            continue;
         } else {
             (void)kind;
             continue;
@@ -310,8 +324,24 @@ struct fake_fn *fake_ecam_add(struct fake_ecam *f, pci_sid_t sid, const uint8_t 
 void fake_ecam_add_capture(struct fake_ecam *f, struct capture *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        if (c->blobs[i].kind == CAPTURE_CFG && c->blobs[i].len == 4096) {
-            fake_ecam_add(f, c->blobs[i].sid, c->blobs[i].data);
+        struct capture_blob *bl = &c->blobs[i];
+        if (bl->kind != CAPTURE_CFG || bl->len != 4096) {
+            continue;
+        }
+        struct fake_fn *fn = fake_ecam_add(f, bl->sid, bl->data);
+        bool upper = false; /* this slot is the high half of a 64-bit memory BAR */
+        for (unsigned b = 0; b < 6; b++) {
+            uint16_t off = (uint16_t)(PCI_BASE_ADDRESS_0 + 4 * b);
+            uint32_t v = fake_fn_get(fn, off, 4), m = bl->bar_mask[b];
+            if (upper) {
+                fake_fn_wmask(fn, off, 4, m);
+                upper = false;
+            } else if (m != 0) {
+                fake_fn_wmask(fn, off, 4,
+                              m & ((v & PCI_BAR_SPACE_IO) ? PCI_BAR_IO_MASK : PCI_BAR_MEM_MASK));
+                upper =
+                    !(v & PCI_BAR_SPACE_IO) && (v & PCI_BAR_MEM_TYPE_MASK) == PCI_BAR_MEM_TYPE_64;
+            }
         }
     }
 }

@@ -28,6 +28,8 @@ struct capture_blob {
     pci_sid_t sid;
     size_t len;
     uint8_t *data;
+    /* config images: BAR read-back after writing all-ones, as the probe measured it */
+    uint32_t bar_mask[6];
 };
 
 #define CAPTURE_MAX_BLOBS 64
@@ -91,7 +93,8 @@ void fake_ecam_init(struct fake_ecam *f, uint8_t bus_start, uint8_t bus_end);
 /* Adds a function with the given image (4096 bytes) and the default writable set: Command,
  * bridge bus numbers; nothing else until the test opens it with fake_fn_wmask. */
 struct fake_fn *fake_ecam_add(struct fake_ecam *f, pci_sid_t sid, const uint8_t *image);
-/* Adds every config image of a capture. */
+/* Adds every config image of a capture, with the BARs' writable bits set from the captured
+ * size masks, so BAR sizing sees QEMU's real sizes. */
 void fake_ecam_add_capture(struct fake_ecam *f, struct capture *c);
 struct fake_fn *fake_ecam_fn(struct fake_ecam *f, pci_sid_t sid);
 void fake_fn_wmask(struct fake_fn *fn, uint16_t off, unsigned width, uint32_t mask);

@@ -725,10 +725,8 @@ static void test_bar_sizing_decodes_edu_and_virtio_and_restores_state(void)
     struct pci_bar b;
     unsigned slots = 0;
     setup("q35-iommu-iotlb");
-    struct fake_fn *e = fake_ecam_fn(&F, SID_EDU), *v = fake_ecam_fn(&F, SID_VIRTIO);
-    fake_fn_bar_size(e, 0, 1u << 20);
-    fake_fn_bar_size(v, 1, 4096);
-    fake_fn_bar_size(v, 4, 16384);
+    /* Sizes come from the BAR masks the probe read back from QEMU. */
+    struct fake_fn *e = fake_ecam_fn(&F, SID_EDU);
     fake_fn_set(e, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_BUS_MASTER);
     uint32_t edu_bar0 = fake_fn_get(e, PCI_BASE_ADDRESS_0, 4);
     CHECK_EQ(pci_bar_probe(&F.ecam, SID_EDU, 0, &b, &slots), PCI_OK);
@@ -749,6 +747,18 @@ static void test_bar_sizing_decodes_edu_and_virtio_and_restores_state(void)
     CHECK_EQ(slots, 2);
     CHECK_EQ(pci_bar_probe(&F.ecam, SID_VIRTIO, 1, &b, &slots), PCI_OK);
     CHECK_EQ(b.size, 4096);
+    CHECK_EQ(pci_bar_probe(&F.ecam, SID_VIRTIO, 0, &b, &slots), PCI_OK);
+    CHECK_EQ(b.kind, PCI_BAR_NONE); /* modern-only virtio: no legacy I/O BAR */
+    /* The root ports' MSI-X BAR, and the SATA controller's I/O BAR with a 32-bit decoder. */
+    CHECK_EQ(pci_bar_probe(&F.ecam, SID_RP7, 0, &b, &slots), PCI_OK);
+    CHECK_EQ(b.kind, PCI_BAR_MEM32);
+    CHECK_EQ(b.size, 4096);
+    CHECK_EQ(pci_bar_probe(&F.ecam, PCI_SID(0, 0x1f, 2), 4, &b, &slots), PCI_OK);
+    CHECK_EQ(b.kind, PCI_BAR_IO);
+    CHECK_EQ(b.size, 32);
+    CHECK_EQ(b.base, 0xc040);
+    CHECK_EQ(pci_bar_probe(&F.ecam, PCI_SID(0, 0x1f, 2), 5, &b, &slots), PCI_OK);
+    CHECK_EQ(b.size, 4096); /* AHCI ABAR */
     CHECK_EQ(pci_bar_probe(&F.ecam, SID_VIRTIO, 6, &b, &slots), PCI_ERR_INVALID);
     CHECK_EQ(pci_bar_probe(&F.ecam, SID_RP1, 2, &b, &slots), PCI_ERR_INVALID); /* bridges have 2 */
 }

@@ -11,6 +11,7 @@
  *   RSDP <phys> <len>             TABLE <sig> <phys> <len>          CFG <bus> <dev> <fn>
  *   D <up to 32 bytes as hex>     (repeated)
  *   END
+ * after each CFG record a "BARS <bus> <dev> <fn> <mask0..5>" line (BAR sizing read-back),
  * and finally "PROBE DONE <count>". All numbers are hexadecimal.
  */
 #include <stdint.h>
@@ -238,6 +239,34 @@ static void dump_function(uint32_t bus, uint32_t dev, uint32_t fn)
     }
     dump_bytes(buf, sizeof(buf));
     objects++;
+
+    /*
+     * BAR size masks: write all-ones, read back, restore, with decode off meanwhile. One line
+     * "BARS <bus> <dev> <fn> <mask0> .. <mask5>" (bridges have two BARs; the rest read 0).
+     */
+    volatile uint32_t *cw = (volatile uint32_t *)cfg;
+    uint32_t nbars = (buf[0x0e] & 0x7f) == 0 ? 6 : (buf[0x0e] & 0x7f) == 1 ? 2 : 0;
+    uint32_t cmd = cw[1] & 0xffff;
+    cw[1] = cmd & ~3u; /* Command: I/O and memory decode off; status bits untouched (W1C 0) */
+    puts_serial("BARS ");
+    puthex(bus, 2);
+    putc_serial(' ');
+    puthex(dev, 2);
+    putc_serial(' ');
+    puthex(fn, 1);
+    for (uint32_t i = 0; i < 6; i++) {
+        uint32_t mask = 0;
+        if (i < nbars) {
+            uint32_t orig = cw[4 + i];
+            cw[4 + i] = 0xffffffffu;
+            mask = cw[4 + i];
+            cw[4 + i] = orig;
+        }
+        putc_serial(' ');
+        puthex(mask, 8);
+    }
+    putc_serial('\n');
+    cw[1] = cmd;
 }
 
 static void dump_pci(void)
