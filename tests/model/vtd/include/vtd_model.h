@@ -50,7 +50,10 @@ void vtd_model_advance(struct vtd_model *m, uint64_t ns);
 uint64_t vtd_model_now(const struct vtd_model *m);
 /*
  * Pages handed out by hw->alloc_page and not yet freed (leak checks). alloc_page serves the
- * upper half of simulated memory; tests put DMA buffers in the lower half.
+ * upper half of simulated memory; tests put DMA buffers in the lower half. With ECAP.C = 0 the
+ * unit walks tables through its own view of memory, which only hw->flush_cache updates: a
+ * page zeroed by alloc_page still holds its old contents (all ones after a free) for the unit
+ * until software flushes it, as on real hardware.
  */
 size_t vtd_model_pages_in_use(const struct vtd_model *m);
 uint64_t vtd_model_alloc_base(const struct vtd_model *m);
@@ -115,7 +118,8 @@ const char *vtd_model_fault_reason_name(unsigned reason);
 
 int vtd_model_translate(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova,
                         bool write, uint64_t *pa);
-/* The same, moving `len` bytes between `buf` and simulated memory page by page. */
+/* The same, moving `len` bytes between `buf` and simulated memory page by page. Stops at the
+   first page that faults (earlier pages have been transferred) and returns its result. */
 int vtd_model_dma(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova, void *buf,
                   size_t len, bool write);
 
