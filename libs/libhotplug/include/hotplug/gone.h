@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The device-gone protocol between the PCIe hotplug server and device drivers, declared once.
+ * The server tells a driver that its device is going (orderly removal: stop DMA, unmap, close,
+ * then answer) or gone (surprise removal, or a driver that did not answer in time: the device
+ * is already fenced at the IOMMU, nothing the driver does can reach it), and the driver answers
+ * a going with detached. The label enum, the error enum, the encoder/decoder and the text in
+ * docs/hotplug.md all come from the two X-macro tables below.
+ *
+ * A device is named by a handle the server gives the driver when the root task's policy assigns
+ * the device: the source-id in bits 15:0 and the slot's occupant generation (never 0) in bits
+ * 31:16, so a handle of a previous occupant of the same bus/device/function is recognisably
+ * stale. All other bits are zero.
+ */
+#ifndef HOTPLUG_GONE_H
+#define HOTPLUG_GONE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pci/bdf.h>
+
+typedef uint32_t hp_handle_t;
+
+#define HP_HANDLE(sid, gen) ((hp_handle_t)(((uint32_t)(uint16_t)(gen) << 16) | (uint16_t)(sid)))
+#define HP_HANDLE_SID(h)    ((pci_sid_t)((h) & 0xffffu))
+#define HP_HANDLE_GEN(h)    ((uint16_t)((h) >> 16))
+
+/*
+ * X(name, value, text). One error enum for the protocol; 0 is success.
+ */
+#define HP_GONE_ERRORS(X)                                                                          \
+    X(HP_GONE_OK, 0, "ok")                                                                         \
+    X(HP_GONE_ERR_LABEL, 1, "unknown label, or a label the receiver does not accept")            \
+    X(HP_GONE_ERR_LENGTH, 2, "wrong number of message registers")                                \
+    X(HP_GONE_ERR_HANDLE, 3, "malformed handle (bits above 31 set, or generation 0)")            \
+    X(HP_GONE_ERR_UNKNOWN, 4, "no slot owned by this server holds that source-id")               \
+    X(HP_GONE_ERR_STALE, 5, "the handle names an earlier occupant, or a device already removed")
+
+enum hp_gone_err {
+#define HP_GONE_ERR_ENUM_(name, value, text) name = value,
+    HP_GONE_ERRORS(HP_GONE_ERR_ENUM_)
+#undef HP_GONE_ERR_ENUM_
+    HP_GONE_ERR_COUNT_
+};
+
+#define HP_GONE_ERRBIT(e) (1u << (e))
+
+/*
+ * X(name, label, direction, message registers, errors the receiver may answer, text).
+ * Server-to-driver messages are one-way sends (no reply, so no errors); detached is a call whose
+ * reply carries one hp_gone_err in MR0.
+ */
+#define HP_GONE_METHODS(X)                                                                         \
+    X(HP_GONE_DEVICE_GOING, 1, "server->driver", "MR0 handle", 0u,                                 \
+      "the device is being removed in order: it is already fenced for ATS, stop issuing DMA, "    \
+      "unmap and release it, then call detached(handle) before the server's detach deadline")    \
+    X(HP_GONE_DEVICE_GONE, 2, "server->driver", "MR0 handle", 0u,                                  \
+      "the device no longer exists (surprise removal, or the detach deadline passed): it is "     \
+      "fenced, every later unmap/close on it succeeds locally; release what is left")            \
+    X(HP_GONE_DETACHED, 3, "driver->server", "MR0 handle -> MR0 hp_gone_err",                     \
+      HP_GONE_ERRBIT(HP_GONE_ERR_LABEL) | HP_GONE_ERRBIT(HP_GONE_ERR_LENGTH) |                    \
+          HP_GONE_ERRBIT(HP_GONE_ERR_HANDLE) | HP_GONE_ERRBIT(HP_GONE_ERR_UNKNOWN) |              \
+          HP_GONE_ERRBIT(HP_GONE_ERR_STALE),                                                      \
+      "the driver no longer uses the device (answer to device_going, or a voluntary release)")
+
+enum hp_gone_label {
+#define HP_GONE_LABEL_ENUM_(name, label, dir, mrs, errs, text) name = label,
+    HP_GONE_METHODS(HP_GONE_LABEL_ENUM_)
+#undef HP_GONE_LABEL_ENUM_
+};
+
+/* Every method carries exactly this many message registers. */
+#define HP_GONE_MSG_LENGTH 1u
+
+struct hp_gone_msg {
+    enum hp_gone_label label;
+    hp_handle_t handle;
+};
+
+/* Text of an error / a label; "unknown" for values outside the tables. */
+const char *hp_gone_err_str(int err);
+const char *hp_gone_label_str(uint64_t label);
+/* Errors the receiver of `label` may answer (bit per enum hp_gone_err); 0 for unknown labels. */
+uint32_t hp_gone_label_errors(uint64_t label);
+
+/*
+ * Encodes msg into (label, mr[0..len)). mr must hold at least HP_GONE_MSG_LENGTH registers
+ * (HP_GONE_ERR_LENGTH otherwise); HP_GONE_ERR_LABEL for a label not in the table and
+ * HP_GONE_ERR_HANDLE for a malformed handle. Nothing is written on error.
+ */
+int hp_gone_encode(const struct hp_gone_msg *msg, uint64_t *label, uint64_t *mr, unsigned mr_cap,
+                   unsigned *len);
+
+/*
+ * Decodes a received message without side effects: the label must be in the table (and, if
+ * `accept` is non-zero, its bit (1u << label) set in accept), the length exactly
+ * HP_GONE_MSG_LENGTH, and MR0 a well-formed handle (bits 63:32 clear, generation non-zero).
+ * Returns HP_GONE_OK with *out filled, or the error (then *out is untouched).
+ */
+int hp_gone_decode(uint64_t label, const uint64_t *mr, unsigned len, uint32_t accept,
+                   struct hp_gone_msg *out);
+
+#endif /* HOTPLUG_GONE_H */
