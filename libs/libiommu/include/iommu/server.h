@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The IOMMU server's state and logic, independent of the kernel: remapping units handed over by
+ * init, the device index keyed by source-id with generation numbers, clients with their device
+ * and memory grants, domains with their mapping tables, PASIDs, fault routing and quarantine.
+ * The server task (drivers/iommu) is glue around this: it receives IPC, fills a struct
+ * iommu_msg, calls iommu_handle_client / iommu_handle_hotplug and sends the reply; it calls
+ * iommu_fault_service / iommu_prq_service from the units' interrupts.
+ *
+ * Every table has a fixed size (struct iommu_server is caller storage, typically static); only
+ * libvtd allocates, and only hardware pages through struct vtd_hw. Handling is decode/perform:
+ * iommu_decode_* validate a message completely without side effects, perform changes state and
+ * can fail only when hardware fails (and then says what it left behind). Not thread-safe: the
+ * server is a single thread.
+ */
+#ifndef IOMMU_SERVER_H
+#define IOMMU_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <iommu/protocol.h>
+#include <pci/pci.h>
+#include <vtd/vtd.h>
+
+/* ---- Limits (fixed tables) ----------------------------------------------------------------- */
+#define IOMMU_MAX_UNITS          4u
+#define IOMMU_MAX_SCOPES         16u  /* source-id ranges per unit */
+#define IOMMU_MAX_DEVICES        64u  /* device index entries (kept across remove/add) */
+#define IOMMU_MAX_CLIENTS        16u
+#define IOMMU_MAX_DOMAINS        (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
+#define IOMMU_MAPS_PER_DOMAIN    512u
+#define IOMMU_CLIENT_DEVICES     8u   /* device grants per client */
+#define IOMMU_CLIENT_MEMORY      8u   /* memory grants per client */
+#define IOMMU_FAULT_RING         32u  /* fault records kept per client */
+#define IOMMU_FAULT_RATE         64u  /* records accepted per client per window */
+#define IOMMU_FAULT_WINDOW_NS    10000000ull /* 10 ms */
+#define IOMMU_FAULT_BUDGET       64u  /* records read from a unit per iommu_fault_service call */
+#define IOMMU_PASID_FIRST        1u   /* PASID 0 is RID_PASID in scalable mode */
+#define IOMMU_MAX_PASIDS         32u  /* PASIDs IOMMU_PASID_FIRST .. + IOMMU_MAX_PASIDS - 1 */
+#define IOMMU_MAX_RMRR           8u
+
+/* ---- Environment ------------------------------------------------------------------------- */
+struct iommu_env {
+    void *ctx;
+    /* Config space of the segment (NULL: no ATS handling at all). */
+    const struct pci_ecam *ecam;
+    /* Signal the client's fault notification (coalesced: once until it reads). May be NULL. */
+    void (*notify_client)(void *ctx, uint64_t badge);
+    /* The pin of a transferred frame capability ended: the glue may drop the slot. May be NULL. */
+    void (*release_cap)(void *ctx, uint64_t cookie);
+};
+
+/* ---- State (fields are private; use the functions below) ---------------------------------- */
+enum iommu_dev_state {
+    IOMMU_DEV_UNUSED = 0,
+    IOMMU_DEV_PRESENT,   /* in the slot; may be attached */
+    IOMMU_DEV_FENCED,    /* hotplug said gone/going: blocked, no device-TLB traffic */
+    IOMMU_DEV_REMOVED,   /* left the slot: only the generation survives */
+};
+enum iommu_fence_kind { IOMMU_FENCE_NONE = 0, IOMMU_FENCE_KIND_ORDERLY = 1, IOMMU_FENCE_KIND_SURPRISE = 2 };
+
+struct iommu_device {
+    uint16_t sid;
+    uint8_t state;           /* enum iommu_dev_state */
+    uint8_t fence;           /* enum iommu_fence_kind */
+    uint8_t unit;
+    bool quarantined;        /* timed out: blocked, ATS off, fenced until device_added */
+    bool quarantine_done;    /* the quarantine fence completed (block + caches flushed) */
+    bool has_ats;            /* ATS capability found in config space */
+    bool ats_enabled;
+    uint8_t ats_qdep;
+    struct pci_ats ats;
+    uint32_t generation;
+    int owner;               /* client index, -1 */
+    int domain;              /* domain index, -1 */
+    int rmrr;                /* first RMRR index for this device, -1 */
+};
+
+struct iommu_mapping {
+    uint64_t iova, size, pa;
+    uint64_t cookie;         /* frame capability slot (grant == IOMMU_GRANT_CAP) */
+    uint16_t grant;          /* memory grant index, IOMMU_GRANT_CAP or IOMMU_GRANT_RESERVED */
+    uint8_t rights;
+    bool stuck;              /* removed from the page table, invalidation not confirmed */
+};
+#define IOMMU_GRANT_CAP      0xfffeu
+#define IOMMU_GRANT_RESERVED 0xffffu
+
+struct iommu_domain {
+    bool used;
+    uint8_t unit;
+    int owner;               /* client index, -1 for a server-owned (RMRR identity) domain */
+    unsigned refs;           /* holders: owner + attached devices */
+    struct vtd_domain vd;
+    unsigned n_maps;
+    struct iommu_mapping maps[IOMMU_MAPS_PER_DOMAIN]; /* sorted by iova, disjoint */
+};
+
+struct iommu_mem_grant {
+    bool used;
+    uint8_t rights;
+    uint64_t pa, size;
+    uint32_t pins;           /* mappings of this grant */
+};
+
+struct iommu_client {
+    bool used;
+    uint64_t badge;
+    int domain;
+    unsigned n_dev_grants;
+    uint16_t dev_grants[IOMMU_CLIENT_DEVICES];
+    struct iommu_mem_grant mem[IOMMU_CLIENT_MEMORY];
+    /* fault ring */
+    struct iommu_fault_rec ring[IOMMU_FAULT_RING];
+    unsigned ring_head, ring_count;
+    uint64_t dropped;        /* since the last fault_read */
+    bool notified;           /* notification sent, not yet read */
+    uint64_t window_start_ns;
+    unsigned window_count;
+};
+
+enum iommu_pasid_state { IOMMU_PASID_FREE = 0, IOMMU_PASID_BOUND, IOMMU_PASID_DRAINING };
+struct iommu_pasid {
+    uint8_t state;
+    uint16_t sid;
+    int client;
+    uint32_t generation;
+};
+
+struct iommu_rmrr {
+    uint16_t sid;
+    uint8_t unit;
+    uint64_t base, size;
+};
+
+struct iommu_unit {
+    bool used;
+    struct vtd_unit vu;
+    unsigned n_scopes;
+    struct { uint16_t first, last; } scope[IOMMU_MAX_SCOPES];
+    bool include_all;
+    int rmrr_domain;         /* identity domain for RMRR devices, -1 */
+    uint64_t did_used[1024]; /* bitmap of domain ids (up to 65536) */
+    struct iommu_pasid pasid[IOMMU_MAX_PASIDS];
+    struct vtd_prg_tracker prg;
+};
+
+/* Leak and activity accounting, exported for tests and the hotplug cycle test. */
+struct iommu_counts {
+    unsigned domains;        /* live domains */
+    unsigned mappings;       /* mapping records, reserved ones included */
+    uint64_t table_pages;    /* page-table pages of live domains */
+    unsigned pins;           /* client memory pins (non-reserved mappings) */
+    unsigned stuck;          /* mappings whose invalidation the hardware never confirmed */
+    unsigned devices_present, devices_fenced, devices_quarantined;
+    unsigned pasids_bound, pasids_draining;
+};
+struct iommu_stats {
+    uint64_t messages, errors;
+    uint64_t faults_routed, faults_dropped, faults_unowned, fault_overflows;
+    uint64_t page_requests, page_groups_answered, prq_overflows;
+    uint64_t quarantines, fences_orderly, fences_surprise;
+    uint64_t submissions;    /* invalidation batches the core submitted */
+};
+
+struct iommu_server {
+    struct iommu_env env;
+    uint64_t hotplug_badge;
+    bool started;
+    unsigned n_units;
+    struct iommu_unit units[IOMMU_MAX_UNITS];
+    struct iommu_device devices[IOMMU_MAX_DEVICES];
+    struct iommu_client clients[IOMMU_MAX_CLIENTS];
+    struct iommu_domain domains[IOMMU_MAX_DOMAINS];
+    unsigned n_rmrr;
+    struct iommu_rmrr rmrr[IOMMU_MAX_RMRR];
+    /* faults nobody owns (unattached devices), newest kept */
+    struct iommu_fault_rec unowned[8];
+    unsigned unowned_count;
+    struct iommu_stats stats;
+};
+
+/* ---- Set-up by init / the root task (not reachable over IPC) ------------------------------ */
+/*
+ * Errors of the set-up calls are plain IOMMU_ERR_* values: BAD_ARG (argument), NO_SLOTS (table
+ * full), BAD_LABEL never, HW (the unit failed).
+ */
+void iommu_server_init(struct iommu_server *s, const struct iommu_env *env, uint64_t hotplug_badge);
+/*
+ * Take over one remapping unit (a DRHD): probe, root table (empty = all DMA blocked), QI,
+ * translation on. Fail-closed from here: every source-id the unit covers is blocked until it is
+ * attached or has an RMRR. include_all = DRHD INCLUDE_PCI_ALL. *index = unit index.
+ */
+enum iommu_err iommu_server_add_unit(struct iommu_server *s, const struct vtd_hw *hw,
+                                     const struct vtd_unit_config *cfg, bool include_all,
+                                     unsigned *index);
+/* A DRHD device scope: [first, last] source-ids (one endpoint, or a bridge's bus range). */
+enum iommu_err iommu_server_add_scope(struct iommu_server *s, unsigned unit, uint16_t first,
+                                      uint16_t last);
+/* An RMRR: sid keeps an identity map of [base, base+size) whenever it is not attached. */
+enum iommu_err iommu_server_add_rmrr(struct iommu_server *s, uint16_t sid, uint64_t base,
+                                     uint64_t size);
+/* A device found by enumeration at boot (device_added is the hotplug path). */
+enum iommu_err iommu_server_add_device(struct iommu_server *s, uint16_t sid);
+/* Clients and what the root task granted them. badge != 0, != hotplug badge. */
+enum iommu_err iommu_client_register(struct iommu_server *s, uint64_t badge, unsigned unit);
+enum iommu_err iommu_client_grant_device(struct iommu_server *s, uint64_t badge, uint16_t sid);
+enum iommu_err iommu_client_grant_memory(struct iommu_server *s, uint64_t badge, uint64_t pa,
+                                         uint64_t size, unsigned rights, unsigned *grant);
+/*
+ * The client is gone (the root task says so): its devices are detached, its mappings unmapped
+ * (strictly), its PASIDs unbound, its domain destroyed, its grants dropped.
+ */
+enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge);
+
+/* ---- Messages ------------------------------------------------------------------------------ */
+/* Decode + perform one message of the client (resp. hotplug) protocol. Never fails to reply. */
+void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r);
+void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r);
+
+/* A fully validated client request: what decode hands to perform. */
+struct iommu_request {
+    uint64_t label;
+    int client;
+    int device;              /* device index, -1 */
+    int domain;              /* the client's domain */
+    unsigned map_lo, map_hi; /* unmap: mapping records [map_lo, map_hi) */
+    uint64_t pa;             /* map: physical address */
+    uint16_t grant;          /* map: grant index or IOMMU_GRANT_CAP */
+    uint64_t cookie;
+    union {
+        struct iommu_attach_args attach;
+        struct iommu_detach_args detach;
+        struct iommu_map_args map;
+        struct iommu_unmap_args unmap;
+        struct iommu_ats_flush_args ats_flush;
+        struct iommu_fault_read_args fault_read;
+        struct iommu_pasid_bind_args pasid_bind;
+        struct iommu_pasid_unbind_args pasid_unbind;
+        struct iommu_device_fence_args device_fence;
+        struct iommu_device_removed_args device_removed;
+        struct iommu_device_added_args device_added;
+    } a;
+};
+/* Validate everything; no side effects. IOMMU_OK: *req may be performed. */
+enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct iommu_msg *m,
+                                   struct iommu_request *req);
+enum iommu_hp_err iommu_decode_hotplug(const struct iommu_server *s, const struct iommu_msg *m,
+                                       struct iommu_request *req);
+/* Perform a decoded request; fills the reply (results and err). */
+void iommu_perform_client(struct iommu_server *s, const struct iommu_request *req,
+                          struct iommu_reply *r);
+void iommu_perform_hotplug(struct iommu_server *s, const struct iommu_request *req,
+                           struct iommu_reply *r);
+
+/* ---- Interrupt-driven work ------------------------------------------------------------------ */
+/*
+ * Fault event of a unit: read at most IOMMU_FAULT_BUDGET records, route each to the client
+ * owning the source-id (ring + rate limit, notification through env.notify_client), count the
+ * rest. Returns true if records may remain (call again after serving other work).
+ */
+bool iommu_fault_service(struct iommu_server *s, unsigned unit);
+/*
+ * Page request event: read the queue; each completed page group is answered "invalid" (all
+ * client memory is pinned and mapped up front, so a page request is a device bug). Groups for
+ * PASIDs being drained are left to the drain. Returns true if requests may remain.
+ */
+bool iommu_prq_service(struct iommu_server *s, unsigned unit);
+
+/*
+ * Retry what the hardware left unfinished: quarantine fences that did not complete and PASID
+ * drains that did not complete (those PASIDs stay unusable until this succeeds). Call from
+ * the event loop's idle path or a timer.
+ */
+void iommu_server_retry(struct iommu_server *s);
+
+/* ---- Introspection ------------------------------------------------------------------------ */
+void iommu_server_counts(const struct iommu_server *s, struct iommu_counts *c);
+/* A hash of all protocol-visible state (devices, clients, grants, mappings, PASIDs, rings). */
+uint64_t iommu_server_fingerprint(const struct iommu_server *s);
+/* Device index lookup: -1 if the source-id was never seen. */
+int iommu_device_find(const struct iommu_server *s, uint16_t sid);
+const struct iommu_device *iommu_device_get(const struct iommu_server *s, uint16_t sid);
+/* The unit libvtd object (for the glue's interrupt setup and for tests). */
+struct vtd_unit *iommu_server_vtd_unit(struct iommu_server *s, unsigned unit);
+
+#endif /* IOMMU_SERVER_H */

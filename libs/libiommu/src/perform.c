@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The perform half of message handling: carry out a request decode accepted. Nothing here
+ * re-checks arguments; what can still go wrong is the hardware (a page allocation, an
+ * invalidation that times out), and each such outcome is reported with what was left behind.
+ *
+ * The rules of DESIGN.md live here: fence before invalidate (a device that is fenced or
+ * quarantined never gets a device-TLB descriptor), memory is released only after the hardware
+ * let go (pins end after the invalidation completed, or after the device that failed to answer
+ * was blocked), and every unmap is one batch, one queue submission.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+static void set_rets(struct iommu_reply *r, unsigned n)
+{
+    r->len = n;
+}
+
+static enum iommu_err vtd_to_err(enum vtd_err e)
+{
+    switch (e) {
+    case VTD_OK: return IOMMU_OK;
+    case VTD_ERR_NOMEM: return IOMMU_ERR_NO_MEMORY;
+    case VTD_ERR_ITE:
+    case VTD_ERR_ICE: return IOMMU_ERR_DEVICE_TIMEOUT;
+    default: return IOMMU_ERR_HW;
+    }
+}
+
+/* Devices of the unit that timed out and whose quarantine fence has not completed yet. */
+static bool quarantine_pending(struct iommu_server *s, unsigned unit)
+{
+    bool pending = false;
+    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+        struct iommu_device *d = &s->devices[i];
+        if (d->state != IOMMU_DEV_UNUSED && d->unit == unit && d->quarantined &&
+            !d->quarantine_done) {
+            iommu_quarantine(s, unit, d->sid); /* retry the fence */
+            pending |= !d->quarantine_done;
+        }
+    }
+    return pending;
+}
+
+/* After vtd_dev_block or similar reported ITE/ICE for sid outside iommu_submit. */
+static void quarantine_if_timeout(struct iommu_server *s, unsigned unit, uint16_t sid,
+                                  enum vtd_err e)
+{
+    if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
+        iommu_quarantine(s, unit, sid);
+    }
+}
+
+/* ---- PASIDs ------------------------------------------------------------------------------- */
+
+/* Block a bound PASID and drain its page requests; free it only if the drain completed. */
+static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsigned slot)
+{
+    struct iommu_unit *u = &s->units[unit];
+    struct iommu_pasid *p = &u->pasid[slot];
+    uint32_t pasid = IOMMU_PASID_FIRST + slot;
+    int dev = iommu_device_find(s, p->sid);
+    const struct iommu_device *d = dev >= 0 ? &s->devices[dev] : NULL;
+    p->state = IOMMU_PASID_DRAINING; /* from here until the drain completes: not reusable */
+    enum vtd_err e = vtd_pasid_block(&u->vu, p->sid, pasid);
+    quarantine_if_timeout(s, unit, p->sid, e);
+    vtd_prg_mark_drained(&u->prg, p->sid, pasid);
+    int dom = p->client >= 0 ? s->clients[p->client].domain : -1;
+    uint16_t did = dom >= 0 ? s->domains[dom].vd.did : 0;
+    bool ats = d && d->ats_enabled && d->state == IOMMU_DEV_PRESENT && !d->quarantined;
+    enum vtd_err e2 = vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats,
+                                      NULL, NULL);
+    quarantine_if_timeout(s, unit, p->sid, e2);
+    if (e2 == VTD_OK) {
+        p->state = IOMMU_PASID_FREE;
+        p->client = -1;
+    }
+    return e != VTD_OK ? e : e2;
+}
+
+void iommu_device_unbind_pasids(struct iommu_server *s, int dev)
+{
+    struct iommu_device *d = &s->devices[dev];
+    struct iommu_unit *u = &s->units[d->unit];
+    for (unsigned p = 0; p < IOMMU_MAX_PASIDS; p++) {
+        if (u->pasid[p].state == IOMMU_PASID_BOUND && u->pasid[p].sid == d->sid) {
+            (void)pasid_teardown(s, d->unit, p);
+        }
+    }
+}
+
+void iommu_server_retry(struct iommu_server *s)
+{
+    for (unsigned u = 0; u < s->n_units; u++) {
+        (void)quarantine_pending(s, u);
+        for (unsigned p = 0; p < IOMMU_MAX_PASIDS; p++) {
+            if (s->units[u].pasid[p].state == IOMMU_PASID_DRAINING) {
+                (void)pasid_teardown(s, u, p);
+            }
+        }
+    }
+}
+
+/* ---- Client methods ------------------------------------------------------------------------ */
+
+static void perform_attach(struct iommu_server *s, const struct iommu_request *req,
+                           struct iommu_reply *r)
+{
+    struct iommu_device *d = &s->devices[req->device];
+    struct iommu_domain *x = &s->domains[req->domain];
+    struct iommu_unit *u = &s->units[d->unit];
+    uint64_t flags = 0;
+    for (unsigned k = 0; k < s->n_rmrr; k++) {
+        if (s->rmrr[k].sid != d->sid) {
+            continue;
+        }
+        /* Firmware keeps using the range (VT-d 8.4): it stays identity-mapped in the domain. */
+        enum iommu_err e = iommu_domain_map_reserved(s, req->domain, s->rmrr[k].base,
+                                                     s->rmrr[k].size);
+        if (e != IOMMU_OK) {
+            r->err = e;
+            return;
+        }
+        flags |= IOMMU_ATTACH_RMRR;
+    }
+    bool ats = d->has_ats && u->vu.f.dt && s->env.ecam;
+    unsigned vflags = ats ? VTD_DEV_ATS : 0;
+    if (u->vu.cfg.mode == VTD_MODE_SCALABLE && u->vu.f.pasid && u->vu.f.prs) {
+        vflags |= VTD_DEV_PASID | VTD_DEV_PRI;
+    }
+    int old = d->domain; /* the RMRR identity domain, if any */
+    enum vtd_err e = vtd_dev_attach(&u->vu, d->sid, &x->vd, vflags, d->ats_qdep);
+    quarantine_if_timeout(s, d->unit, d->sid, e);
+    if (old >= 0) {
+        d->domain = -1;
+        iommu_domain_put(s, old);
+    }
+    if (e != VTD_OK) {
+        if (!d->quarantined) {
+            (void)iommu_device_rest(s, req->device);
+        }
+        r->err = vtd_to_err(e);
+        return;
+    }
+    x->refs++;
+    d->domain = req->domain;
+    d->owner = req->client;
+    /* The entry accepts translation requests (TT=1 / DTE) before the device may send them. */
+    if (ats && pci_ats_enable(s->env.ecam, d->sid, &d->ats, 0) == PCI_OK) {
+        d->ats_enabled = true;
+        flags |= IOMMU_ATTACH_ATS;
+    }
+    r->w[0] = IOMMU_HANDLE(d->sid, d->generation);
+    r->w[1] = flags;
+    set_rets(r, 2);
+    r->err = IOMMU_OK;
+}
+
+/* Drop the device's link to its client and domain. */
+static void unlink_device(struct iommu_server *s, struct iommu_device *d)
+{
+    if (d->domain >= 0) {
+        int dom = d->domain;
+        d->domain = -1;
+        iommu_domain_put(s, dom);
+    }
+    d->owner = -1;
+}
+
+static void perform_detach(struct iommu_server *s, const struct iommu_request *req,
+                           struct iommu_reply *r)
+{
+    struct iommu_device *d = &s->devices[req->device];
+    uint64_t status = 0;
+    r->err = IOMMU_OK;
+    if (d->state != IOMMU_DEV_PRESENT || d->quarantined) {
+        /* Gone or quarantined: already blocked; nothing may be sent to its device-TLB. */
+        status |= d->quarantined ? IOMMU_STATUS_QUARANTINED : IOMMU_STATUS_DEVICE_GONE;
+        iommu_device_unbind_pasids(s, req->device);
+        unlink_device(s, d);
+    } else {
+        iommu_device_unbind_pasids(s, req->device);
+        /* Orderly: ATS off, entry blocked + caches flushed, device-TLB flushed, wait. */
+        iommu_ats_off(s, d);
+        enum vtd_err e = vtd_dev_block(&s->units[d->unit].vu, d->sid);
+        quarantine_if_timeout(s, d->unit, d->sid, e);
+        unlink_device(s, d);
+        if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
+            status |= IOMMU_STATUS_QUARANTINED;
+            r->err = IOMMU_ERR_DEVICE_TIMEOUT;
+        } else if (e != VTD_OK) {
+            r->err = IOMMU_ERR_HW;
+        } else if (iommu_device_rest(s, req->device) != VTD_OK) {
+            r->err = IOMMU_ERR_HW; /* the device stays blocked */
+        }
+    }
+    r->w[0] = status;
+    set_rets(r, 1);
+}
+
+static void perform_map(struct iommu_server *s, const struct iommu_request *req,
+                        struct iommu_reply *r)
+{
+    struct iommu_domain *x = &s->domains[req->domain];
+    const struct iommu_map_args *a = &req->a.map;
+    unsigned rights = ((a->rights & IOMMU_READ) ? VTD_R : 0) | ((a->rights & IOMMU_WRITE) ? VTD_W : 0);
+    enum vtd_err e = vtd_domain_map(&x->vd, a->iova, req->pa, a->size, rights);
+    if (e != VTD_OK) {
+        r->err = e == VTD_ERR_NOMEM ? IOMMU_ERR_NO_MEMORY : IOMMU_ERR_HW;
+        return;
+    }
+    if (vtd_domain_map_needs_flush(&x->vd)) {
+        /* Caching mode: the unit may cache not-present entries (VT-d 6.1). */
+        struct vtd_batch b;
+        vtd_batch_init(&b, x->vd.unit);
+        vtd_batch_add_iotlb_range(&b, x->vd.did, a->iova, a->size, true);
+        enum vtd_err fe = iommu_submit(s, x->unit, &b);
+        if (fe != VTD_OK && fe != VTD_ERR_ITE && fe != VTD_ERR_ICE) {
+            struct vtd_unmap_result res;
+            if (vtd_domain_unmap(&x->vd, a->iova, a->size, &res) == VTD_OK) {
+                vtd_page_list_release(x->vd.unit, &res.freed); /* never reachable: not flushed in */
+            }
+            r->err = IOMMU_ERR_HW;
+            return;
+        }
+    }
+    struct iommu_mapping m = { .iova = a->iova, .size = a->size, .pa = req->pa,
+                               .cookie = req->cookie, .grant = req->grant,
+                               .rights = (uint8_t)a->rights };
+    iommu_maps_insert(x, &m);
+    if (req->grant != IOMMU_GRANT_CAP) {
+        s->clients[req->client].mem[req->grant].pins++;
+    } else {
+        r->cap_kept = true;
+    }
+    set_rets(r, 0);
+    r->err = IOMMU_OK;
+}
+
+/* Status bits for an operation on the client's domain: are some of its devices gone? */
+static uint64_t domain_status(const struct iommu_server *s, int client, int domain)
+{
+    uint64_t status = 0;
+    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+        const struct iommu_device *d = &s->devices[i];
+        if (d->state == IOMMU_DEV_UNUSED || (d->domain != domain && d->owner != client)) {
+            continue;
+        }
+        if (d->quarantined) {
+            status |= IOMMU_STATUS_QUARANTINED;
+        } else if (d->state != IOMMU_DEV_PRESENT) {
+            status |= IOMMU_STATUS_DEVICE_GONE;
+        }
+    }
+    return status;
+}
+
+static void perform_unmap(struct iommu_server *s, const struct iommu_request *req,
+                          struct iommu_reply *r)
+{
+    struct iommu_domain *x = &s->domains[req->domain];
+    struct iommu_unit *u = &s->units[x->unit];
+    const struct iommu_unmap_args *a = &req->a.unmap;
+    struct vtd_unmap_result res;
+    memset(&res, 0, sizeof(res));
+    if (vtd_domain_unmap(&x->vd, a->iova, a->size, &res) != VTD_OK) {
+        r->err = IOMMU_ERR_HW; /* decode made this impossible; nothing changed */
+        return;
+    }
+    struct vtd_batch b;
+    vtd_batch_init(&b, &u->vu);
+    bool retry = false;
+    for (unsigned i = req->map_lo; i < req->map_hi; i++) {
+        retry |= x->maps[i].stuck;
+    }
+    if (retry) {
+        vtd_batch_add_iotlb_domain(&b, x->vd.did);
+    }
+    vtd_batch_add_unmap(&b, &x->vd, &res);
+    uint64_t inv_size = res.inv_end - res.inv_start;
+    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+        const struct iommu_device *d = &s->devices[i];
+        if (d->state == IOMMU_DEV_PRESENT && d->domain == req->domain && d->ats_enabled &&
+            !d->quarantined && (inv_size > 0 || retry)) {
+            vtd_batch_add_devtlb(&b, d->sid, d->ats_qdep, retry ? 0 : res.inv_start,
+                                 retry ? 0 : inv_size);
+        }
+    }
+    enum vtd_err e = iommu_submit(s, x->unit, &b);
+    r->err = IOMMU_OK;
+    bool released = false;
+    if (e == VTD_OK || e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
+        /*
+         * The IOTLB and every answering device-TLB dropped the range. A device that did not
+         * answer was quarantined in iommu_submit; its memory is released only once that
+         * quarantine fence (block + flush) completed.
+         */
+        released = !quarantine_pending(s, x->unit);
+        if (e != VTD_OK) {
+            r->err = IOMMU_ERR_DEVICE_TIMEOUT;
+        }
+    } else {
+        r->err = IOMMU_ERR_HW;
+    }
+    if (released) {
+        vtd_page_list_release(&u->vu, &res.freed);
+        for (unsigned i = req->map_lo; i < req->map_hi; i++) {
+            iommu_release_pin(s, req->client, &x->maps[i]);
+        }
+        iommu_maps_remove(x, req->map_lo, req->map_hi);
+    } else {
+        /*
+         * Not confirmed: the translations are gone from the tables but may still be cached.
+         * Keep the pins (the memory must not be reused) and the freed table pages (they are
+         * not returned to the allocator: a leak is safe, a reuse is not); a later unmap of the
+         * range retries with a domain-wide invalidation.
+         */
+        for (unsigned i = req->map_lo; i < req->map_hi; i++) {
+            x->maps[i].stuck = true;
+        }
+    }
+    r->w[0] = domain_status(s, req->client, req->domain);
+    r->w[1] = res.unmapped;
+    set_rets(r, 2);
+}
+
+static void perform_ats_flush(struct iommu_server *s, const struct iommu_request *req,
+                              struct iommu_reply *r)
+{
+    struct iommu_device *d = &s->devices[req->device];
+    const struct iommu_ats_flush_args *a = &req->a.ats_flush;
+    r->err = IOMMU_OK;
+    set_rets(r, 1);
+    if (d->state != IOMMU_DEV_PRESENT) {
+        r->w[0] = IOMMU_STATUS_DEVICE_GONE; /* fence before invalidate: nothing is sent */
+        return;
+    }
+    struct vtd_batch b;
+    vtd_batch_init(&b, &s->units[d->unit].vu);
+    if (vtd_batch_add_devtlb(&b, d->sid, d->ats_qdep, a->iova, a->size) != VTD_OK) {
+        r->err = IOMMU_ERR_HW;
+        return;
+    }
+    enum vtd_err e = iommu_submit(s, d->unit, &b);
+    r->err = vtd_to_err(e);
+    r->w[0] = d->quarantined ? IOMMU_STATUS_QUARANTINED : 0;
+}
+
+static void perform_fault_read(struct iommu_server *s, const struct iommu_request *req,
+                               struct iommu_reply *r)
+{
+    struct iommu_client *c = &s->clients[req->client];
+    uint64_t max = req->a.fault_read.max;
+    if (max > IOMMU_FAULTS_PER_REPLY) {
+        max = IOMMU_FAULTS_PER_REPLY;
+    }
+    unsigned n = 0;
+    while (n < max && c->ring_count > 0) {
+        iommu_fault_pack(&c->ring[c->ring_head], &r->w[2 + n * IOMMU_FAULT_WORDS]);
+        c->ring_head = (c->ring_head + 1) % IOMMU_FAULT_RING;
+        c->ring_count--;
+        n++;
+    }
+    r->w[0] = n;
+    r->w[1] = c->dropped;
+    c->dropped = 0;
+    if (c->ring_count == 0) {
+        c->notified = false; /* the next fault notifies again */
+    }
+    set_rets(r, 2 + n * IOMMU_FAULT_WORDS);
+    r->err = IOMMU_OK;
+}
+
+static void perform_pasid_bind(struct iommu_server *s, const struct iommu_request *req,
+                               struct iommu_reply *r)
+{
+    struct iommu_device *d = &s->devices[req->device];
+    struct iommu_unit *u = &s->units[d->unit];
+    unsigned slot = 0;
+    while (u->pasid[slot].state != IOMMU_PASID_FREE) {
+        slot++; /* decode found one */
+    }
+    uint32_t pasid = IOMMU_PASID_FIRST + slot;
+    enum vtd_err e = vtd_pasid_set_sl(&u->vu, d->sid, pasid, &s->domains[req->domain].vd);
+    quarantine_if_timeout(s, d->unit, d->sid, e);
+    if (e != VTD_OK) {
+        r->err = vtd_to_err(e);
+        return;
+    }
+    u->pasid[slot] = (struct iommu_pasid){ .state = IOMMU_PASID_BOUND, .sid = d->sid,
+                                           .client = req->client, .generation = d->generation };
+    r->w[0] = pasid;
+    set_rets(r, 1);
+    r->err = IOMMU_OK;
+}
+
+static void perform_pasid_unbind(struct iommu_server *s, const struct iommu_request *req,
+                                 struct iommu_reply *r)
+{
+    struct iommu_device *d = &s->devices[req->device];
+    unsigned slot = (unsigned)(req->a.pasid_unbind.pasid - IOMMU_PASID_FIRST);
+    enum vtd_err e = pasid_teardown(s, d->unit, slot);
+    r->w[0] = d->quarantined ? IOMMU_STATUS_QUARANTINED : 0;
+    set_rets(r, 1);
+    r->err = vtd_to_err(e);
+}
+
+void iommu_perform_client(struct iommu_server *s, const struct iommu_request *req,
+                          struct iommu_reply *r)
+{
+    switch (req->label) {
+    case IOMMU_LABEL_ATTACH: perform_attach(s, req, r); break;
+    case IOMMU_LABEL_DETACH: perform_detach(s, req, r); break;
+    case IOMMU_LABEL_MAP: perform_map(s, req, r); break;
+    case IOMMU_LABEL_UNMAP: perform_unmap(s, req, r); break;
+    case IOMMU_LABEL_ATS_FLUSH: perform_ats_flush(s, req, r); break;
+    case IOMMU_LABEL_FAULT_READ: perform_fault_read(s, req, r); break;
+    case IOMMU_LABEL_PASID_BIND: perform_pasid_bind(s, req, r); break;
+    case IOMMU_LABEL_PASID_UNBIND: perform_pasid_unbind(s, req, r); break;
+    default: r->err = IOMMU_ERR_BAD_LABEL; break;
+    }
+}
+
+/* ---- Hotplug methods ----------------------------------------------------------------------- */
+
+static enum iommu_hp_err fence(struct iommu_server *s, int dev, uint64_t mode, uint64_t *status)
+{
+    struct iommu_device *d = &s->devices[dev];
+    struct vtd_unit *vu = &s->units[d->unit].vu;
+    if (d->state != IOMMU_DEV_PRESENT) {
+        *status |= IOMMU_STATUS_ALREADY;
+        if (mode == IOMMU_FENCE_SURPRISE) {
+            vtd_unit_fence(vu, d->sid);
+            d->fence = IOMMU_FENCE_KIND_SURPRISE;
+        }
+        return IOMMU_HP_OK;
+    }
+    enum vtd_err e;
+    if (mode == IOMMU_FENCE_ORDERLY) {
+        s->stats.fences_orderly++;
+        /* (1) ATS off in config space: the device stops caching and asking. */
+        iommu_ats_off(s, d);
+        /* (2) entry blocked, context cache + IOTLB flushed, (3) device-TLB flushed, (4) wait:
+         * one batch, in that order, ending in one wait. */
+        e = vtd_dev_block(vu, d->sid);
+        /* From now on no device-TLB descriptor for it. */
+        vtd_unit_fence(vu, d->sid);
+        d->fence = IOMMU_FENCE_KIND_ORDERLY;
+    } else {
+        s->stats.fences_surprise++;
+        /* Fenced first: the device is gone, its ATC is never addressed (the seed-000 hang). */
+        vtd_unit_fence(vu, d->sid);
+        d->ats_enabled = false; /* config space is not touched: nothing answers there */
+        e = vtd_dev_block(vu, d->sid);
+        d->fence = IOMMU_FENCE_KIND_SURPRISE;
+    }
+    d->state = IOMMU_DEV_FENCED;
+    quarantine_if_timeout(s, d->unit, d->sid, e);
+    if (d->quarantined) {
+        *status |= IOMMU_STATUS_QUARANTINED;
+    }
+    if (d->owner < 0 && d->domain >= 0) {
+        /* Resting in the RMRR identity domain: nothing else holds it for this device. */
+        int dom = d->domain;
+        d->domain = -1;
+        iommu_domain_put(s, dom);
+    }
+    return (e == VTD_OK || e == VTD_ERR_ITE || e == VTD_ERR_ICE) ? IOMMU_HP_OK : IOMMU_HP_ERR_HW;
+}
+
+static enum iommu_hp_err removed(struct iommu_server *s, int dev)
+{
+    struct iommu_device *d = &s->devices[dev];
+    enum iommu_hp_err e = IOMMU_HP_OK;
+    if (d->state == IOMMU_DEV_REMOVED) {
+        return IOMMU_HP_OK;
+    }
+    if (d->state == IOMMU_DEV_PRESENT) {
+        uint64_t st = 0;
+        e = fence(s, dev, IOMMU_FENCE_SURPRISE, &st); /* the hotplug server skipped the fence */
+    }
+    iommu_device_unbind_pasids(s, dev);
+    if (d->domain >= 0) {
+        int dom = d->domain;
+        d->domain = -1;
+        iommu_domain_put(s, dom); /* the domain lives on while its client holds it */
+    }
+    d->state = IOMMU_DEV_REMOVED; /* owner kept: its detach says "gone" until device_added */
+    return e;
+}
+
+void iommu_perform_hotplug(struct iommu_server *s, const struct iommu_request *req,
+                           struct iommu_reply *r)
+{
+    switch (req->label) {
+    case IOMMU_LABEL_DEVICE_FENCE: {
+        uint64_t status = 0;
+        r->err = fence(s, req->device, req->a.device_fence.mode, &status);
+        r->w[0] = status;
+        set_rets(r, 1);
+        break;
+    }
+    case IOMMU_LABEL_DEVICE_REMOVED:
+        r->err = removed(s, req->device);
+        set_rets(r, 0);
+        break;
+    case IOMMU_LABEL_DEVICE_ADDED: {
+        enum iommu_hp_err e = IOMMU_HP_OK;
+        if (req->device >= 0 && s->devices[req->device].state == IOMMU_DEV_FENCED) {
+            e = removed(s, req->device);
+        }
+        int dev = -1;
+        enum iommu_hp_err e2 = iommu_device_arrive(s, (uint16_t)req->a.device_added.sid, &dev);
+        r->err = e2 != IOMMU_HP_OK ? e2 : e;
+        if (dev >= 0) {
+            r->w[0] = s->devices[dev].generation;
+            set_rets(r, 1);
+        }
+        break;
+    }
+    default:
+        r->err = IOMMU_HP_ERR_BAD_LABEL;
+        break;
+    }
+}
+
+/* ---- Entry points ---------------------------------------------------------------------------- */
+
+static void reply_init(struct iommu_reply *r)
+{
+    r->err = 0;
+    r->len = 0;
+    r->cap_kept = false;
+    memset(r->w, 0, sizeof(r->w));
+}
+
+void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
+{
+    reply_init(r);
+    s->stats.messages++;
+    struct iommu_request req;
+    enum iommu_err e = iommu_decode_client(s, m, &req);
+    if (e != IOMMU_OK) {
+        r->err = e;
+        s->stats.errors++;
+        return;
+    }
+    iommu_perform_client(s, &req, r);
+    if (r->err != IOMMU_OK) {
+        s->stats.errors++;
+    }
+}
+
+void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
+{
+    reply_init(r);
+    s->stats.messages++;
+    struct iommu_request req;
+    enum iommu_hp_err e = iommu_decode_hotplug(s, m, &req);
+    if (e != IOMMU_HP_OK) {
+        r->err = e;
+        s->stats.errors++;
+        return;
+    }
+    iommu_perform_hotplug(s, &req, r);
+    if (r->err != IOMMU_HP_OK) {
+        s->stats.errors++;
+    }
+}
+
+/* ---- Root task: a client ends --------------------------------------------------------------- */
+
+enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
+{
+    int ci = iommu_client_find(s, badge);
+    if (ci < 0) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    struct iommu_client *c = &s->clients[ci];
+    enum iommu_err result = IOMMU_OK;
+    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+        if (s->devices[i].state != IOMMU_DEV_UNUSED && s->devices[i].owner == ci) {
+            struct iommu_request req = { .label = IOMMU_LABEL_DETACH, .client = ci,
+                                         .device = (int)i, .domain = c->domain };
+            struct iommu_reply r;
+            reply_init(&r);
+            perform_detach(s, &req, &r);
+            if (r.err != IOMMU_OK && result == IOMMU_OK) {
+                result = (enum iommu_err)r.err;
+            }
+        }
+    }
+    for (unsigned u = 0; u < s->n_units; u++) {
+        for (unsigned p = 0; p < IOMMU_MAX_PASIDS; p++) {
+            if (s->units[u].pasid[p].state == IOMMU_PASID_BOUND && s->units[u].pasid[p].client == ci) {
+                (void)pasid_teardown(s, u, p);
+            }
+        }
+    }
+    struct iommu_domain *x = &s->domains[c->domain];
+    /* Unmap every client mapping strictly (one batch), as if the client had asked. */
+    unsigned lo = 0;
+    while (lo < x->n_maps) {
+        while (lo < x->n_maps && x->maps[lo].grant == IOMMU_GRANT_RESERVED) {
+            lo++;
+        }
+        unsigned hi = lo;
+        while (hi < x->n_maps && x->maps[hi].grant != IOMMU_GRANT_RESERVED) {
+            hi++;
+        }
+        if (hi > lo) {
+            struct iommu_request req = { .label = IOMMU_LABEL_UNMAP, .client = ci, .device = -1,
+                                         .domain = c->domain, .map_lo = lo, .map_hi = hi };
+            req.a.unmap.iova = x->maps[lo].iova;
+            req.a.unmap.size = x->maps[hi - 1].iova + x->maps[hi - 1].size - x->maps[lo].iova;
+            struct iommu_reply r;
+            reply_init(&r);
+            unsigned before = x->n_maps;
+            perform_unmap(s, &req, &r);
+            if (r.err != IOMMU_OK && result == IOMMU_OK) {
+                result = (enum iommu_err)r.err;
+            }
+            if (x->n_maps == before) {
+                lo = hi; /* stuck: leave them pinned */
+            }
+        }
+    }
+    /* The pins that are left are stuck; they stay with the domain, whose owner goes away. */
+    int dom = c->domain;
+    iommu_domain_put(s, dom);
+    if (s->domains[dom].used) {
+        s->domains[dom].owner = -1;
+    }
+    memset(c, 0, sizeof(*c));
+    c->domain = -1;
+    return result;
+}

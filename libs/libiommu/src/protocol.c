@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Names and metadata of the two protocols, expanded from the tables in protocol.h: the server
+ * dispatcher checks message shape against them, the documentation tool prints them, and tests
+ * check that no method ever returns an error its table does not list.
+ */
+#include <iommu/protocol.h>
+
+#include <stddef.h>
+
+#define ERR_TEXT_(name, val, text) [val] = text,
+#define ERR_NAME_(name, val, text) [val] = #name,
+static const char *const err_text[] = { IOMMU_ERRORS(ERR_TEXT_) };
+static const char *const err_name[] = { IOMMU_ERRORS(ERR_NAME_) };
+static const char *const hp_err_text[] = { IOMMU_HP_ERRORS(ERR_TEXT_) };
+static const char *const hp_err_name[] = { IOMMU_HP_ERRORS(ERR_NAME_) };
+
+const char *iommu_strerror(unsigned err)
+{
+    return err < IOMMU_ERR_COUNT_ ? err_text[err] : "unknown error";
+}
+const char *iommu_errname(unsigned err)
+{
+    return err < IOMMU_ERR_COUNT_ ? err_name[err] : "IOMMU_ERR_?";
+}
+const char *iommu_hp_strerror(unsigned err)
+{
+    return err < IOMMU_HP_ERR_COUNT_ ? hp_err_text[err] : "unknown error";
+}
+const char *iommu_hp_errname(unsigned err)
+{
+    return err < IOMMU_HP_ERR_COUNT_ ? hp_err_name[err] : "IOMMU_HP_ERR_?";
+}
+
+#define NAME_(n, d) #n,
+#define DOC_(n, d) d,
+/* Each list gets a trailing NULL so that empty lists are valid arrays. */
+#define LISTS_(U, l, v, A, R, c, E, d)                                                          \
+    static const char *const l##_arg_names[] = { A(NAME_) NULL };                               \
+    static const char *const l##_arg_docs[] = { A(DOC_) NULL };                                 \
+    static const char *const l##_ret_names[] = { R(NAME_) NULL };                               \
+    static const char *const l##_ret_docs[] = { R(DOC_) NULL };
+IOMMU_CLIENT_METHODS(LISTS_)
+IOMMU_HOTPLUG_METHODS(LISTS_)
+
+#define CLIENT_INFO_(U, l, v, A, R, c, E, d)                                                    \
+    { v, #l, d, 0 A(IOMMU_COUNT_), 0 R(IOMMU_COUNT_), c, 0 E(IOMMU_EBIT_), false,              \
+      l##_arg_names, l##_arg_docs, l##_ret_names, l##_ret_docs },
+#define HP_INFO_(U, l, v, A, R, c, E, d)                                                        \
+    { v, #l, d, 0 A(IOMMU_COUNT_), 0 R(IOMMU_COUNT_), c, 0 E(IOMMU_HP_EBIT_), true,            \
+      l##_arg_names, l##_arg_docs, l##_ret_names, l##_ret_docs },
+static const struct iommu_method_info methods[] = {
+    IOMMU_CLIENT_METHODS(CLIENT_INFO_) IOMMU_HOTPLUG_METHODS(HP_INFO_)
+};
+
+const struct iommu_method_info *iommu_methods(unsigned *n)
+{
+    *n = (unsigned)(sizeof(methods) / sizeof(methods[0]));
+    return methods;
+}
+
+const struct iommu_method_info *iommu_method_find(uint64_t label)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (methods[i].label == label) {
+            return &methods[i];
+        }
+    }
+    return NULL;
+}
