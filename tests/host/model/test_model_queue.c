@@ -270,6 +270,22 @@ static void test_translated_requests_blocked_once_context_blocks_ats(void)
     tm_fini(&t);
 }
 
+static void test_translation_request_blocked_without_device_tlb_context(void)
+{
+    struct tm t;
+    CHECK(setup(&t, NULL, false));
+    vtd_model_add_device(t.m, SID_ATS, VTD_MODEL_DEV_ATS);
+    vtd_model_set_ats_enabled(t.m, SID_ATS, true);
+    uint64_t pt = tm_legacy_ctx(&t, SID_ATS, 5, 0 /* TT: untranslated only */, 1);
+    tm_map(&t, pt, 3, 0x6000, TM_BUF_BASE, 12, true, true);
+    uint64_t pa;
+    CHECK_EQ(vtd_model_translate(t.m, SID_ATS, VTD_MODEL_NO_PASID, 0x6000, false, &pa),
+             VTD_MODEL_FR_TT_BLOCKED);
+    vtd_model_set_ats_enabled(t.m, SID_ATS, false); /* untranslated requests are fine */
+    CHECK_EQ(vtd_model_translate(t.m, SID_ATS, VTD_MODEL_NO_PASID, 0x6000, false, &pa), 0);
+    tm_fini(&t);
+}
+
 static void test_ite_on_absent_device_aborts_waits_and_stops_queue(void)
 {
     struct vtd_model_config cfg = {.ite_timeout_ns = 50000};
@@ -458,6 +474,7 @@ int main(void)
     RUN(test_atc_keeps_translation_until_devtlb_invalidation_covers_it);
     RUN(test_atc_filled_only_with_ats_enabled);
     RUN(test_translated_requests_blocked_once_context_blocks_ats);
+    RUN(test_translation_request_blocked_without_device_tlb_context);
     RUN(test_ite_on_absent_device_aborts_waits_and_stops_queue);
     RUN(test_ite_wait_survives_a_bounded_poll_loop);
     RUN(test_fence_wait_blocks_later_descriptors);

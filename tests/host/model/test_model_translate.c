@@ -455,6 +455,30 @@ static void test_freeing_a_cached_table_is_detected(void)
     tm_fini(&t);
 }
 
+static void test_recycled_table_page_must_be_flushed(void)
+{
+    struct tm t; /* C = 0 */
+    CHECK(tm_init(&t, NULL));
+    CHECK(tm_enable(&t, false));
+    uint64_t pt = tm_legacy_ctx(&t, SID_A, 1, 0, 1);
+    uint64_t pa1, pa2;
+    void *p1 = t.hw->alloc_page(t.hw->ctx, &pa1);
+    t.hw->free_page(t.hw->ctx, p1, pa1); /* poisoned */
+    void *p2 = NULL;
+    for (int i = 0; i < 100000 && (p2 = t.hw->alloc_page(t.hw->ctx, &pa2)) && pa2 != pa1; i++) {
+    }
+    CHECK(p2 != NULL && pa2 == pa1);
+    /* Link the recycled (CPU-zeroed) page as a leaf table without flushing it. */
+    tm_w64(&t, tm_pte_addr(&t, pt, 3, 0, 21), pa2 | 3);
+    uint64_t pa;
+    CHECK_EQ(vtd_model_translate(t.m, SID_A, VTD_MODEL_NO_PASID, 0x1000, false, &pa),
+             VTD_MODEL_FR_PTE_RSVD);
+    t.hw->flush_cache(t.hw->ctx, p2, 4096);
+    CHECK_EQ(vtd_model_translate(t.m, SID_A, VTD_MODEL_NO_PASID, 0x1000, false, &pa),
+             VTD_MODEL_FR_READ);
+    tm_fini(&t);
+}
+
 static void test_register_invalidation_only_while_qi_off(void)
 {
     struct tm t;
@@ -519,6 +543,7 @@ int main(void)
     RUN(test_context_cache_keeps_old_domain_until_invalidated);
     RUN(test_noncoherent_walk_needs_cache_flush);
     RUN(test_freeing_a_cached_table_is_detected);
+    RUN(test_recycled_table_page_must_be_flushed);
     RUN(test_register_invalidation_only_while_qi_off);
     RUN(test_bad_config_is_refused);
     printf("%s: %d failure(s)\n", tm_failures ? "FAILED" : "PASSED", tm_failures);
