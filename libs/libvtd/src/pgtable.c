@@ -199,6 +199,37 @@ static bool range_in_domain(const struct vtd_domain *d, uint64_t iova, uint64_t 
     return iova + size >= iova && iova + size <= d->limit;
 }
 
+/*
+ * Fast path for the common single-page case: every table exists and the slot is free. Returns
+ * false (having changed nothing) whenever the general path is needed.
+ */
+static bool map_one_fast(struct vtd_domain *d, uint64_t iova, uint64_t pa, unsigned rights)
+{
+    const struct vtd_unit *u = d->unit;
+    uint64_t *table = d->top_va;
+    uint64_t *link = NULL;
+    for (unsigned level = d->levels; level > 1; level--) {
+        link = &table[level_index(iova, level)];
+        uint64_t ent = load64(link);
+        if (!vtd_sl_present(ent) || (ent & VTD_SL_PS)) {
+            return false;
+        }
+        table = child_of(u, ent);
+    }
+    uint64_t *leaf = &table[level_index(iova, 1)];
+    if (vtd_sl_present(load64(leaf))) {
+        return false; /* overlap: reported by the general path */
+    }
+    store64(leaf, vtd_sl_leaf_entry(pa, rights, false));
+    flush(u, leaf, sizeof(*leaf));
+    if (!u->cfg.no_sw_bits) {
+        uint64_t ent = load64(link);
+        store64(link, vtd_sl_table_entry(ent, vtd_sl_count(ent) + 1));
+    }
+    d->mapped_bytes += VTD_PAGE_SIZE;
+    return true;
+}
+
 enum vtd_err vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t pa, uint64_t size,
                             unsigned rights)
 {
@@ -210,6 +241,9 @@ enum vtd_err vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t pa, ui
     }
     if (!range_in_domain(d, iova, size) || pa + size < pa || pa + size > (1ull << 52)) {
         return VTD_ERR_RANGE;
+    }
+    if (size == VTD_PAGE_SIZE && map_one_fast(d, iova, pa, rights)) {
+        return VTD_OK;
     }
     struct vtd_unit *u = d->unit;
     uint64_t need = 0;
@@ -347,6 +381,37 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
     return cleared;
 }
 
+/* Fast path: one 4 KiB leaf whose table stays non-empty. false = nothing changed. */
+static bool unmap_one_fast(struct vtd_domain *d, uint64_t iova, struct vtd_unmap_result *res)
+{
+    const struct vtd_unit *u = d->unit;
+    if (u->cfg.no_sw_bits) {
+        return false;
+    }
+    uint64_t *table = d->top_va;
+    uint64_t *link = NULL;
+    for (unsigned level = d->levels; level > 1; level--) {
+        link = &table[level_index(iova, level)];
+        uint64_t ent = load64(link);
+        if (!vtd_sl_present(ent) || (ent & VTD_SL_PS)) {
+            return false;
+        }
+        table = child_of(u, ent);
+    }
+    uint64_t *leaf = &table[level_index(iova, 1)];
+    uint64_t ent = load64(link);
+    if (!vtd_sl_present(load64(leaf)) || vtd_sl_count(ent) < 2) {
+        return false;
+    }
+    store64(leaf, 0);
+    flush(u, leaf, sizeof(*leaf));
+    store64(link, vtd_sl_table_entry(ent, vtd_sl_count(ent) - 1));
+    *res = (struct vtd_unmap_result){ .unmapped = VTD_PAGE_SIZE, .inv_start = iova,
+                                      .inv_end = iova + VTD_PAGE_SIZE };
+    d->mapped_bytes -= VTD_PAGE_SIZE;
+    return true;
+}
+
 enum vtd_err vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size,
                               struct vtd_unmap_result *res)
 {
@@ -358,6 +423,9 @@ enum vtd_err vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size
     }
     if (!range_in_domain(d, iova, size)) {
         return VTD_ERR_RANGE;
+    }
+    if (size == VTD_PAGE_SIZE && unmap_one_fast(d, iova, res)) {
+        return VTD_OK;
     }
     *res = (struct vtd_unmap_result){ 0 };
     enum vtd_err e = unmap_check(d->unit, d->top_va, d->levels, iova, iova + size);
