@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task's internal interfaces: object creation from untyped memory with accounting,
+ * mappings (creating the paging structures on demand), the per-task "keep" CNode that holds the
+ * capabilities a task's memory depends on, PCI discovery, and task construction.
+ */
+#ifndef INIT_INIT_H
+#define INIT_INIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <init/policy.h>
+#include <init/ut_pool.h>
+#include <portcullis/portcullis.h>
+#include <task/start_info.h>
+
+/* What a task (or the root task itself, id 0) consumed. */
+typedef struct init_acct {
+    uint64_t untyped_bytes; /* bytes of objects retyped for it (alignment padding excluded) */
+    uint32_t objects;       /* objects retyped for it */
+    uint32_t frames;        /* 4 KiB + 2 MiB frames mapped for it */
+    uint32_t tables;        /* paging structures created for it */
+    uint32_t keep_slots;    /* slots used in its keep CNode */
+    uint32_t task_slots;    /* slots filled in its own CNode */
+    uint32_t device_pages;  /* device frames mapped into it */
+} init_acct_t;
+
+/*
+ * A CNode held by the root task (never granted) that keeps the capabilities a task's existence
+ * depends on: frames, paging structures, TCB, VSpace, the IPC buffer. Caps are moved there after
+ * use so the root task's own CNode stays small.
+ */
+typedef struct init_keep {
+    pc_cptr_t cnode; /* slot of the keep CNode in the root task's CNode */
+    uint32_t next;
+    uint32_t size;
+} init_keep_t;
+
+/* ---- objects.c ---- */
+
+extern ut_pool_t g_pool;
+extern slot_map_t g_slots;
+extern uint64_t g_device_padding_bytes;
+
+/* Fill the pool and slot map from the boot information. */
+void obj_init(const pc_bootinfo_t *bi);
+
+/*
+ * Retypes `count` objects into a fresh run of root-CNode slots; *slot receives the first.
+ * Charges `acct` (may be NULL). Returns a pc_error (PC_ERR_NOT_ENOUGH_MEMORY when no region fits,
+ * PC_ERR_RANGE when the CNode is full).
+ */
+pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct, pc_cptr_t *slot);
+
+/* Device frames covering [paddr, paddr + 4 KiB * count) into a fresh run of slots. */
+pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, pc_cptr_t *slot);
+
+/* Deletes the cap in `slot` and frees the slot. */
+void obj_delete(pc_cptr_t slot);
+
+/* Creates a keep CNode of 2^bits slots. */
+pc_word_t keep_create(init_keep_t *k, unsigned bits, init_acct_t *acct);
+/* Moves the cap in root-CNode `slot` to the keep CNode and frees `slot`. */
+pc_word_t keep_move(init_keep_t *k, pc_cptr_t slot, init_acct_t *acct);
+
+/*
+ * Maps `frame` at vaddr in `vspace`, creating missing paging structures from untyped memory.
+ * The structures' caps are moved into `keep` (or stay in the root CNode if keep is NULL).
+ */
+pc_word_t vs_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr, unsigned rights, unsigned attrs,
+                 init_keep_t *keep, init_acct_t *acct);
+
+/* The root task's window for filling frames before they are mapped into a task. */
+void *scratch_map(pc_cptr_t frame);
+void scratch_unmap(pc_cptr_t frame);
+
+/* ---- pci_port.c ---- */
+
+#define INIT_PCI_MAX 64
+
+typedef struct init_pci_dev {
+    uint16_t sid;
+    uint16_t vendor;
+    uint16_t device;
+    uint8_t header_type;
+    bool claimed;
+} init_pci_dev_t;
+
+/* Enumerates PCI through the legacy configuration ports (the root task holds all I/O ports). */
+unsigned pci_port_scan(void);
+unsigned pci_port_count(void);
+const init_pci_dev_t *pci_port_dev(unsigned i);
+/* The first unclaimed function with vendor:device; claims it. NULL if none. */
+init_pci_dev_t *pci_port_claim(uint16_t vendor, uint16_t device);
+/* Sizes memory BAR `index`. Returns a libpci error (PCI_OK = 0). */
+int pci_port_bar(uint16_t sid, unsigned index, uint64_t *base, uint64_t *size);
+
+/* ---- elf_sym.c ---- */
+
+/* Value of symbol `name` in an ELF64 image's .symtab; false if absent or the tables are bad. */
+bool elf_sym_lookup(const void *image, uint64_t size, const char *name, uint64_t *value);
+
+/* ---- spawn.c ---- */
+
+#define INIT_MAX_TASKS 16
+
+enum init_task_state { TASK_LOADED = 1, TASK_RUNNING, TASK_DONE, TASK_FAULTED, TASK_SKIPPED };
+
+typedef struct init_task {
+    unsigned id;                 /* 1.. ; also the badge of its fault and init endpoint caps */
+    char name[TASK_NAME_MAX];
+    char role[32];
+    const init_role_t *policy;
+    enum init_task_state state;
+    char skip_reason[96];
+    pc_cptr_t tcb;               /* in the root CNode, for suspend / inspection */
+    init_keep_t keep;
+    init_acct_t acct;
+    unsigned caps_granted;
+    uint64_t entry;
+    uint32_t passed, failed;     /* from TASK_LABEL_DONE */
+    uint64_t fault_vector;       /* last fault */
+} init_task_t;
+
+extern init_task_t g_tasks[INIT_MAX_TASKS];
+extern unsigned g_task_count;
+extern pc_cptr_t g_init_ep;      /* the root task's endpoint (faults, reports) */
+extern uint64_t g_tsc_hz;
+
+/* Builds and starts the task in boot module `mod`; records a skip reason on failure. */
+void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index);
+
+#endif /* INIT_INIT_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task's policy: which role gets which capabilities. A boot module names its role on its
+ * command line (`ktest_ping.elf role=ping`); the role's entry in the table below lists, as data,
+ * every capability the task receives and under which name it appears in the task's start
+ * information. Nothing else grants authority: a module without a known role is not started.
+ *
+ * Grant kinds and their arguments (a, b):
+ *   ENDPOINT / NOTIFICATION  a shared object called `object` (created on first use; NULL = a
+ *                            fresh object for this task only), copied with `rights`, minted with
+ *                            `badge` (| the task id if GRANT_BADGE_TASK_ID)
+ *   INIT_ENDPOINT            the root task's own endpoint (reports, echo), badge = task id
+ *   IRQ_ISA                  ISA interrupt a (through the MADT overrides) -> an IRQHandler and a
+ *                            notification it signals (badge b, default 1)
+ *   IRQ_MSI                  an MSI vector -> IRQHandler + notification; address/data in start info
+ *   IOPORT                   ports a..b
+ *   PCI_CONFIG               the 4 KiB ECAM page of the role's PCI function, mapped uncached
+ *   PCI_BAR                  memory BAR a of the role's PCI function, mapped uncached
+ *                            (at most b bytes, 0 = the whole BAR)
+ *   UNTYPED                  an untyped region of 2^a bytes (RAM)
+ *   OWN_TCB / OWN_CNODE / OWN_VSPACE   the task's own objects
+ *   SPARE_TCB                a second thread object, not configured
+ */
+#ifndef INIT_POLICY_H
+#define INIT_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum init_grant_kind {
+    GRANT_ENDPOINT = 1,
+    GRANT_NOTIFICATION,
+    GRANT_INIT_ENDPOINT,
+    GRANT_IRQ_ISA,
+    GRANT_IRQ_MSI,
+    GRANT_IOPORT,
+    GRANT_PCI_CONFIG,
+    GRANT_PCI_BAR,
+    GRANT_UNTYPED,
+    GRANT_OWN_TCB,
+    GRANT_OWN_CNODE,
+    GRANT_OWN_VSPACE,
+    GRANT_SPARE_TCB,
+    GRANT_KIND_COUNT_
+};
+
+#define GRANT_BADGE_TASK_ID (1u << 0) /* badge |= task id (one distinct client badge per task) */
+
+typedef struct init_grant {
+    const char *name;   /* the name in the task's start information */
+    uint8_t kind;       /* enum init_grant_kind */
+    uint8_t rights;     /* PC_RIGHT_* of the task's copy */
+    uint16_t flags;     /* GRANT_* flags */
+    const char *object; /* shared object name (ENDPOINT, NOTIFICATION) */
+    uint64_t badge;
+    uint64_t a;
+    uint64_t b;
+} init_grant_t;
+
+/* Role flags. */
+#define ROLE_TEST (1u << 0)         /* reports results (TASK_LABEL_DONE); counted in the SUMMARY */
+#define ROLE_EXPECT_FAULT (1u << 1) /* is meant to fault as its cmdline `fault=` says; the fault
+                                       is its result (it never reports) */
+
+typedef struct init_role {
+    const char *role;
+    uint8_t priority;
+    uint8_t mcp;
+    uint8_t cnode_bits;  /* log2 slots of the task's root CNode */
+    uint32_t flags;
+    uint16_t pci_vendor; /* the PCI function this role drives (0 = none) */
+    uint16_t pci_device;
+    const init_grant_t *grants;
+    size_t grant_count;
+} init_role_t;
+
+/* The role named `name`, or NULL. */
+const init_role_t *init_policy_find(const char *name);
+/* Every role, for checks and printing. */
+const init_role_t *init_policy_roles(size_t *count);
+/* "endpoint", "irq-isa", ... */
+const char *init_grant_kind_name(unsigned kind);
+
+/*
+ * Checks the table itself: unique role names, names that fit the start information, kinds in
+ * range, at most TASK_MAX_CAPS entries (IRQ grants count twice), CNode big enough for the grants,
+ * PCI grants only in roles that name a device. Returns NULL if sound, else a static description
+ * of the first problem (the root task refuses to start anything with a broken policy).
+ */
+const char *init_policy_check(void);
+
+#endif /* INIT_POLICY_H */

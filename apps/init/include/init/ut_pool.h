@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task's picture of its untyped memory and of its CNode's free slots. The kernel places
+ * each retyped object at its untyped's watermark rounded up to the object's size; this module
+ * mirrors that rule so the root task can choose an untyped that will fit before asking, place
+ * device frames at exact physical addresses, and account every byte and slot it hands out.
+ * Pure bookkeeping: the kernel calls live in objects.c, and the host tests drive this directly.
+ */
+#ifndef INIT_UT_POOL_H
+#define INIT_UT_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define UT_POOL_MAX 192
+
+typedef struct ut_region {
+    uint64_t paddr;
+    uint64_t watermark; /* bytes from paddr already handed out (as the kernel counts them) */
+    uint32_t slot;      /* the untyped cap in the root task's CNode */
+    uint8_t size_bits;
+    bool device;
+    bool exhausted;     /* the kernel refused an allocation the mirror allowed: never use again */
+} ut_region_t;
+
+typedef struct ut_pool {
+    ut_region_t r[UT_POOL_MAX];
+    unsigned count;
+} ut_pool_t;
+
+/* Log2 of the bytes an object of `type` (enum pc_object_type) and `size_bits` occupies; 0 for
+ * an invalid combination. */
+unsigned ut_object_bits(unsigned type, unsigned size_bits);
+
+void ut_pool_init(ut_pool_t *pool);
+/* Adds a region; false if full, misaligned or of an impossible size. */
+bool ut_pool_add(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, bool device, uint32_t slot);
+
+/*
+ * Chooses a RAM region for `count` objects of 2^obj_bits bytes each: the smallest region whose
+ * aligned watermark leaves room (keeps big regions for big objects). Returns the region index
+ * and the offset of the first object, or -1 if nothing fits. Does not change the pool.
+ */
+int ut_pool_plan(const ut_pool_t *pool, unsigned obj_bits, uint64_t count, uint64_t *offset);
+/* Records that the plan was carried out: watermark = offset + count << obj_bits. */
+void ut_pool_commit(ut_pool_t *pool, int index, uint64_t offset, unsigned obj_bits, uint64_t count);
+
+/*
+ * A device region covering [paddr, paddr + size): its index, or -1 if none covers it all or its
+ * watermark is already past paddr (device frames can only be carved in ascending order).
+ */
+int ut_pool_find_device(const ut_pool_t *pool, uint64_t paddr, uint64_t size);
+
+/*
+ * The padding needed to bring region `index`'s watermark to exactly `target` (an offset): the
+ * number of 2 MiB frames and then 4 KiB frames to retype first. False if target is below the
+ * watermark, not page aligned, or beyond the region.
+ */
+bool ut_pool_padding(const ut_pool_t *pool, int index, uint64_t target, uint64_t *large, uint64_t *small);
+
+/* Total and free RAM bytes (device regions excluded). */
+uint64_t ut_pool_ram_total(const ut_pool_t *pool);
+uint64_t ut_pool_ram_free(const ut_pool_t *pool);
+
+/* ---- slots of the root task's CNode ---- */
+
+#define SLOT_MAP_MAX 65536u
+
+typedef struct slot_map {
+    uint32_t first; /* managed range [first, end) */
+    uint32_t end;
+    uint32_t used;
+    uint32_t high_water;
+    uint64_t bits[SLOT_MAP_MAX / 64];
+} slot_map_t;
+
+void slot_map_init(slot_map_t *m, uint32_t first, uint32_t end);
+/* The lowest run of `count` free slots; its first slot, or 0 (never a valid slot) if none. */
+uint32_t slot_map_alloc(slot_map_t *m, uint32_t count);
+/* Frees [slot, slot + count); slots outside the range or already free are ignored. */
+void slot_map_free(slot_map_t *m, uint32_t slot, uint32_t count);
+
+#endif /* INIT_UT_POOL_H */

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Creating kernel objects from untyped memory (seL4 style: the kernel never allocates after boot,
+ * the root task retypes), placing device frames at exact physical addresses, mapping frames with
+ * the paging structures created on demand, and parking capabilities in per-task keep CNodes.
+ * Every object is charged to the task it is for, so the summary can say what each task costs.
+ */
+#include <stdio.h>
+
+#include <init/init.h>
+
+ut_pool_t g_pool;
+slot_map_t g_slots;
+uint64_t g_device_padding_bytes;
+
+/* The root task's window for filling a frame before it goes to a task (one page at a time). */
+#define INIT_SCRATCH_VADDR 0x00007d0000000000ull
+
+/* Largest count one Untyped_Retype accepts. */
+#define RETYPE_MAX 256u
+
+void obj_init(const pc_bootinfo_t *bi)
+{
+    ut_pool_init(&g_pool);
+    uint32_t n = bi->untyped_count <= PC_BOOTINFO_MAX_UNTYPED ? bi->untyped_count : PC_BOOTINFO_MAX_UNTYPED;
+    for (uint32_t i = 0; i < n; i++) {
+        const pc_bootinfo_untyped_t *u = &bi->untyped[i];
+        if (!ut_pool_add(&g_pool, u->paddr, u->size_bits, u->is_device != 0, u->slot)) {
+            printf("init: ignoring untyped %u (paddr %#llx, %u bits): malformed\n", i,
+                   (unsigned long long)u->paddr, u->size_bits);
+        }
+    }
+    uint32_t end = bi->end_free_slot;
+    uint32_t cn_slots = bi->cnode_size_bits < 17 ? (1u << bi->cnode_size_bits) : SLOT_MAP_MAX;
+    if (end > cn_slots) {
+        end = cn_slots;
+    }
+    slot_map_init(&g_slots, bi->first_free_slot, end);
+}
+
+static void charge(init_acct_t *acct, unsigned bits, uint32_t count)
+{
+    if (acct != NULL) {
+        acct->untyped_bytes += (uint64_t)count << bits;
+        acct->objects += count;
+    }
+}
+
+/* Retypes `count` objects into [slot, slot+count) (slots already reserved). */
+static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, uint32_t count, pc_cptr_t slot)
+{
+    for (;;) {
+        uint64_t off;
+        int idx = ut_pool_plan(&g_pool, bits, count, &off);
+        if (idx < 0) {
+            return PC_ERR_NOT_ENOUGH_MEMORY;
+        }
+        pc_word_t err = pc_untyped_retype(g_pool.r[idx].slot, type, size_bits, PC_NULL_CPTR, slot, count);
+        if (err == PC_ERR_NOT_ENOUGH_MEMORY) {
+            /* The kernel knows better than the mirror (e.g. it carved boot objects there). */
+            g_pool.r[idx].exhausted = true;
+            continue;
+        }
+        if (err != PC_OK) {
+            return err;
+        }
+        ut_pool_commit(&g_pool, idx, off, bits, count);
+        return PC_OK;
+    }
+}
+
+pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct, pc_cptr_t *slot)
+{
+    unsigned bits = ut_object_bits(type, size_bits);
+    if (bits == 0 || count == 0 || count > RETYPE_MAX) {
+        return PC_ERR_INVALID_ARGUMENT;
+    }
+    uint32_t s = slot_map_alloc(&g_slots, count);
+    if (s == 0) {
+        return PC_ERR_RANGE;
+    }
+    pc_word_t err = retype_into(type, size_bits, bits, count, s);
+    if (err != PC_OK) {
+        slot_map_free(&g_slots, s, count);
+        return err;
+    }
+    charge(acct, bits, count);
+    *slot = s;
+    return PC_OK;
+}
+
+/* Retypes n frames of 2^bits from device region idx into fresh slots (in chunks). */
+static pc_word_t device_retype(int idx, unsigned type, unsigned bits, uint64_t n, pc_cptr_t *first)
+{
+    if (n == 0) {
+        *first = 0;
+        return PC_OK;
+    }
+    if (n > SLOT_MAP_MAX) {
+        return PC_ERR_RANGE;
+    }
+    uint32_t s = slot_map_alloc(&g_slots, (uint32_t)n);
+    if (s == 0) {
+        return PC_ERR_RANGE;
+    }
+    ut_region_t *r = &g_pool.r[idx];
+    for (uint64_t done = 0; done < n;) {
+        uint32_t k = (n - done) > RETYPE_MAX ? RETYPE_MAX : (uint32_t)(n - done);
+        pc_word_t err = pc_untyped_retype(r->slot, type, 0, PC_NULL_CPTR, s + done, k);
+        if (err != PC_OK) {
+            for (uint64_t i = 0; i < done; i++) {
+                (void)pc_cnode_delete(PC_SLOT_CNODE, s + i);
+            }
+            slot_map_free(&g_slots, s, (uint32_t)n);
+            return err;
+        }
+        r->watermark = ((r->watermark + (1ull << bits) - 1) & ~((1ull << bits) - 1)) + ((uint64_t)k << bits);
+        done += k;
+    }
+    *first = s;
+    return PC_OK;
+}
+
+static void delete_run(pc_cptr_t first, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        (void)pc_cnode_delete(PC_SLOT_CNODE, first + i);
+    }
+    slot_map_free(&g_slots, (uint32_t)first, (uint32_t)n);
+}
+
+pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, pc_cptr_t *slot)
+{
+    if (count == 0 || (paddr & ((1ull << PC_PAGE_BITS) - 1)) != 0) {
+        return PC_ERR_ALIGNMENT;
+    }
+    uint64_t size = (uint64_t)count << PC_PAGE_BITS;
+    int idx = ut_pool_find_device(&g_pool, paddr, size);
+    if (idx < 0) {
+        return PC_ERR_FAILED_LOOKUP; /* no device untyped covers it, or it is already used */
+    }
+    uint64_t target = paddr - g_pool.r[idx].paddr;
+    uint64_t large = 0, small = 0;
+    if (!ut_pool_padding(&g_pool, idx, target, &large, &small)) {
+        return PC_ERR_FAILED_LOOKUP;
+    }
+    /* Padding frames move the kernel's watermark to the target; they are deleted once the target
+     * frames exist (with children left, the watermark does not move back). */
+    pc_cptr_t pad_small = 0, pad_large = 0;
+    uint64_t w0 = g_pool.r[idx].watermark;
+    uint64_t big = 1ull << PC_LARGE_PAGE_BITS;
+    uint64_t lead = 0; /* 4 KiB frames before the first 2 MiB boundary, when large ones are used */
+    if (large > 0) {
+        uint64_t w = (w0 + 0xfff) & ~0xfffull;
+        lead = (((w + big - 1) & ~(big - 1)) - w) >> PC_PAGE_BITS;
+    }
+    pc_cptr_t pad_lead = 0;
+    pc_word_t err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, lead, &pad_lead);
+    if (err == PC_OK) {
+        err = device_retype(idx, PC_OBJ_FRAME_2M, PC_LARGE_PAGE_BITS, large, &pad_large);
+    }
+    if (err == PC_OK) {
+        err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, small - lead, &pad_small);
+    }
+    pc_cptr_t first = 0;
+    if (err == PC_OK) {
+        err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, count, &first);
+    }
+    if (pad_lead) {
+        delete_run(pad_lead, lead);
+    }
+    if (pad_large) {
+        delete_run(pad_large, large);
+    }
+    if (pad_small) {
+        delete_run(pad_small, small - lead);
+    }
+    if (err != PC_OK) {
+        return err;
+    }
+    g_device_padding_bytes += target - w0;
+    if (acct != NULL) {
+        acct->objects += count;
+    }
+    *slot = first;
+    return PC_OK;
+}
+
+void obj_delete(pc_cptr_t slot)
+{
+    (void)pc_cnode_delete(PC_SLOT_CNODE, slot);
+    slot_map_free(&g_slots, (uint32_t)slot, 1);
+}
+
+pc_word_t keep_create(init_keep_t *k, unsigned bits, init_acct_t *acct)
+{
+    pc_cptr_t s;
+    pc_word_t err = obj_new(PC_OBJ_CNODE, bits, 1, acct, &s);
+    if (err != PC_OK) {
+        return err;
+    }
+    k->cnode = s;
+    k->next = 1; /* slot 0 stays the null cptr */
+    k->size = 1u << bits;
+    return PC_OK;
+}
+
+pc_word_t keep_move(init_keep_t *k, pc_cptr_t slot, init_acct_t *acct)
+{
+    if (k->next >= k->size) {
+        return PC_ERR_RANGE;
+    }
+    pc_word_t err = pc_cnode_move(k->cnode, k->next, PC_SLOT_CNODE, slot);
+    if (err != PC_OK) {
+        return err;
+    }
+    k->next++;
+    slot_map_free(&g_slots, (uint32_t)slot, 1);
+    if (acct != NULL) {
+        acct->keep_slots++;
+    }
+    return PC_OK;
+}
+
+pc_word_t vs_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr, unsigned rights, unsigned attrs,
+                 init_keep_t *keep, init_acct_t *acct)
+{
+    /* At most three structures can be missing (PDPT, PD, PT); one more try maps the frame. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        pc_word_t a[3] = {vaddr, rights, attrs};
+        pc_word_t missing = 0;
+        pc_word_t err = pc_invoke(frame, PC_FRAME_MAP, 3, a, 1, &vspace, &missing, 1);
+        if (err != PC_ERR_FAILED_LOOKUP || (missing != PC_OBJ_PDPT && missing != PC_OBJ_PD &&
+                                            missing != PC_OBJ_PT)) {
+            return err;
+        }
+        pc_cptr_t table;
+        err = obj_new((unsigned)missing, 0, 1, acct, &table);
+        if (err != PC_OK) {
+            return err;
+        }
+        err = pc_page_table_map(table, vspace, vaddr);
+        if (err != PC_OK) {
+            obj_delete(table);
+            return err;
+        }
+        if (acct != NULL) {
+            acct->tables++;
+        }
+        if (keep != NULL) {
+            err = keep_move(keep, table, acct);
+            if (err != PC_OK) {
+                return err; /* the table stays in the root CNode: still mapped, still kept */
+            }
+        }
+    }
+    return PC_ERR_FAILED_LOOKUP;
+}
+
+void *scratch_map(pc_cptr_t frame)
+{
+    if (vs_map(frame, PC_SLOT_VSPACE, INIT_SCRATCH_VADDR, PC_VM_READ | PC_VM_WRITE, 0, NULL, NULL) != PC_OK) {
+        return NULL;
+    }
+    return (void *)(uintptr_t)INIT_SCRATCH_VADDR;
+}
+
+void scratch_unmap(pc_cptr_t frame)
+{
+    (void)pc_frame_unmap(frame);
+}

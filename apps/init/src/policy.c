@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The policy table: every role the root task knows and the capabilities each receives. This is
+ * the one place that decides authority; the loader only carries it out. Roles for the kernel test
+ * suite and the benchmark live here next to the demo roles, so what each test task can do is as
+ * visible as what a driver can do.
+ */
+#include <string.h>
+
+#include <init/policy.h>
+#include <portcullis/types.h>
+#include <task/start_info.h>
+
+#define RW (PC_RIGHT_READ | PC_RIGHT_WRITE)
+#define N(arr) (sizeof(arr) / sizeof((arr)[0]))
+
+/* Every task may report to the root task (and is its fault-handling client). */
+#define INIT_EP {.name = "init", .kind = GRANT_INIT_ENDPOINT, .rights = PC_RIGHT_WRITE}
+
+/* ping: calls pong with its badge and hands over a notification of its own. */
+static const init_grant_t g_ping[] = {
+    {.name = "ep", .kind = GRANT_ENDPOINT, .object = "pingpong",
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = 0x100, .flags = GRANT_BADGE_TASK_ID},
+    {.name = "reply_ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHTS_ALL},
+    INIT_EP,
+};
+
+/* pong: serves the ping-pong endpoint; receives capabilities into its free slots. */
+static const init_grant_t g_pong[] = {
+    {.name = "ep", .kind = GRANT_ENDPOINT, .object = "pingpong", .rights = PC_RIGHT_READ},
+    INIT_EP,
+};
+
+/* irq_rtc: the CMOS RTC's periodic interrupt (ISA IRQ 8) and its index/data ports. */
+static const init_grant_t g_irq_rtc[] = {
+    {.name = "rtc_irq", .kind = GRANT_IRQ_ISA, .a = 8, .b = 1},
+    {.name = "rtc_ports", .kind = GRANT_IOPORT, .a = 0x70, .b = 0x71},
+    INIT_EP,
+};
+
+/* msi_edu: QEMU's edu device: its config page (to enable MSI), BAR0 and one MSI vector. */
+static const init_grant_t g_msi_edu[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0, .b = 0},
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    INIT_EP,
+};
+
+/* faulter: does one bad thing (cmdline fault=pf|gp|de|ud); holds nothing else. */
+static const init_grant_t g_faulter[] = {
+    INIT_EP,
+};
+
+/* nocap: probes the kernel's refusals: read-only copies, a small untyped, its own CNode/VSpace. */
+static const init_grant_t g_nocap[] = {
+    {.name = "ntfn_ro", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHT_READ},
+    {.name = "ep_ro", .kind = GRANT_ENDPOINT, .rights = PC_RIGHT_READ},
+    {.name = "ntfn", .kind = GRANT_NOTIFICATION, .rights = RW},
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 16},
+    {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
+    {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
+    {.name = "ports", .kind = GRANT_IOPORT, .a = 0x80, .b = 0x80},
+    INIT_EP,
+};
+
+/* fuzz: a sandbox of objects of every kind to throw random invocations at. */
+static const init_grant_t g_fuzz[] = {
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20},
+    {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
+    {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
+    {.name = "spare_tcb", .kind = GRANT_SPARE_TCB, .rights = PC_RIGHTS_ALL},
+    {.name = "ep", .kind = GRANT_ENDPOINT, .rights = PC_RIGHTS_ALL},
+    {.name = "ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHTS_ALL},
+    {.name = "ports", .kind = GRANT_IOPORT, .a = 0x80, .b = 0x80},
+    INIT_EP,
+};
+
+/* bench: builds a second thread of its own; calls bench_peer across address spaces. */
+static const init_grant_t g_bench[] = {
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 16},
+    {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
+    {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
+    {.name = "tcb", .kind = GRANT_OWN_TCB, .rights = PC_RIGHTS_ALL},
+    {.name = "peer", .kind = GRANT_ENDPOINT, .object = "bench", .rights = PC_RIGHT_WRITE, .badge = 1},
+    INIT_EP,
+};
+
+static const init_grant_t g_bench_peer[] = {
+    {.name = "ep", .kind = GRANT_ENDPOINT, .object = "bench", .rights = PC_RIGHT_READ},
+    INIT_EP,
+};
+
+#define ROLE(name_, prio_, mcp_, bits_, flags_, grants_)                                           \
+    {.role = name_, .priority = prio_, .mcp = mcp_, .cnode_bits = bits_, .flags = flags_,          \
+     .grants = grants_, .grant_count = N(grants_)}
+
+static const init_role_t g_roles[] = {
+    ROLE("ping", 100, 100, 6, ROLE_TEST, g_ping),
+    ROLE("pong", 100, 100, 6, ROLE_TEST, g_pong),
+    ROLE("irq_rtc", 120, 120, 6, ROLE_TEST, g_irq_rtc),
+    {.role = "msi_edu", .priority = 120, .mcp = 120, .cnode_bits = 6, .flags = ROLE_TEST,
+     .pci_vendor = 0x1234, .pci_device = 0x11e8, .grants = g_msi_edu, .grant_count = N(g_msi_edu)},
+    ROLE("faulter", 90, 90, 4, ROLE_EXPECT_FAULT, g_faulter),
+    ROLE("nocap", 100, 100, 8, ROLE_TEST, g_nocap),
+    ROLE("fuzz", 80, 80, 10, ROLE_TEST, g_fuzz),
+    ROLE("bench", 100, 101, 8, ROLE_TEST, g_bench),
+    ROLE("bench_peer", 100, 100, 4, 0, g_bench_peer),
+};
+
+const init_role_t *init_policy_roles(size_t *count)
+{
+    *count = N(g_roles);
+    return g_roles;
+}
+
+const init_role_t *init_policy_find(const char *name)
+{
+    if (name == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < N(g_roles); i++) {
+        if (strcmp(g_roles[i].role, name) == 0) {
+            return &g_roles[i];
+        }
+    }
+    return NULL;
+}
+
+const char *init_grant_kind_name(unsigned kind)
+{
+    static const char *const names[GRANT_KIND_COUNT_] = {
+        [GRANT_ENDPOINT] = "endpoint",     [GRANT_NOTIFICATION] = "notification",
+        [GRANT_INIT_ENDPOINT] = "init-ep", [GRANT_IRQ_ISA] = "irq-isa",
+        [GRANT_IRQ_MSI] = "irq-msi",       [GRANT_IOPORT] = "ioport",
+        [GRANT_PCI_CONFIG] = "pci-config", [GRANT_PCI_BAR] = "pci-bar",
+        [GRANT_UNTYPED] = "untyped",       [GRANT_OWN_TCB] = "own-tcb",
+        [GRANT_OWN_CNODE] = "own-cnode",   [GRANT_OWN_VSPACE] = "own-vspace",
+        [GRANT_SPARE_TCB] = "spare-tcb",
+    };
+    return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
+}
+
+/* Slots a grant occupies in the task's CNode (device mappings occupy none). */
+static unsigned grant_slots(const init_grant_t *g)
+{
+    switch (g->kind) {
+    case GRANT_IRQ_ISA:
+    case GRANT_IRQ_MSI:
+        return 2;
+    case GRANT_PCI_CONFIG:
+    case GRANT_PCI_BAR:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+const char *init_policy_check(void)
+{
+    for (size_t i = 0; i < N(g_roles); i++) {
+        const init_role_t *r = &g_roles[i];
+        if (r->role == NULL || r->role[0] == '\0' || strlen(r->role) >= 32) {
+            return "role name empty or too long";
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(g_roles[j].role, r->role) == 0) {
+                return "duplicate role name";
+            }
+        }
+        if (r->cnode_bits < 2 || r->cnode_bits > 16 || r->priority > r->mcp) {
+            return "role CNode size or priority out of range";
+        }
+        if (r->grant_count > TASK_MAX_CAPS) {
+            return "role has more grants than a start info holds";
+        }
+        unsigned slots = 1; /* slot 0 is the null cptr */
+        for (size_t k = 0; k < r->grant_count; k++) {
+            const init_grant_t *g = &r->grants[k];
+            if (g->name == NULL || g->name[0] == '\0' || strlen(g->name) >= TASK_CAP_NAME_MAX) {
+                return "grant name empty or too long";
+            }
+            for (size_t m = 0; m < k; m++) {
+                if (strcmp(r->grants[m].name, g->name) == 0) {
+                    return "duplicate grant name in a role";
+                }
+            }
+            if (g->kind == 0 || g->kind >= GRANT_KIND_COUNT_) {
+                return "grant kind out of range";
+            }
+            if ((g->kind == GRANT_PCI_CONFIG || g->kind == GRANT_PCI_BAR ||
+                 g->kind == GRANT_IRQ_MSI) && r->pci_vendor == 0) {
+                return "PCI grant in a role without a PCI device";
+            }
+            if (g->kind == GRANT_IOPORT && (g->a > g->b || g->b > 0xffff)) {
+                return "I/O port range invalid";
+            }
+            if (g->kind == GRANT_UNTYPED && (g->a < 12 || g->a > 30)) {
+                return "untyped grant size out of range";
+            }
+            if ((g->kind == GRANT_ENDPOINT || g->kind == GRANT_NOTIFICATION) &&
+                (g->rights & ~PC_RIGHTS_ALL) != 0) {
+                return "grant rights out of range";
+            }
+            slots += grant_slots(g);
+        }
+        if (slots > (1u << r->cnode_bits)) {
+            return "role CNode too small for its grants";
+        }
+    }
+    return NULL;
+}

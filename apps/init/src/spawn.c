@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Building a task from a boot module, as its role's policy says: validate the ELF (libelf) before
+ * anything is created, then retype and map its segments (with a guard page at the bottom of the
+ * runtime's stack), give it its own CNode, VSpace, TCB and IPC buffer, carry out every grant of
+ * its role into its CNode, write its start information, make the root task its fault handler and
+ * start it. A module that fails any step is reported with the reason and skipped; the objects
+ * already made for it stay charged to it (the summary shows them) and nothing runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <elf/loader.h>
+#include <init/init.h>
+#include <pci/pci.h>
+#include <task/layout.h>
+
+init_task_t g_tasks[INIT_MAX_TASKS];
+unsigned g_task_count;
+pc_cptr_t g_init_ep;
+uint64_t g_tsc_hz;
+uint64_t g_ecam_base = 0xb0000000ull; /* q35 MCFG; overridable with init.ecam= */
+
+/* Objects shared between tasks by name (e.g. the ping-pong endpoint). */
+#define SHARED_MAX 16
+static struct {
+    const char *name;
+    unsigned type;
+    pc_cptr_t slot;
+} g_shared[SHARED_MAX];
+static unsigned g_shared_count;
+
+static task_start_info_t g_si; /* the start info being built */
+
+#define PAGE 4096ull
+#define LARGE (1ull << PC_LARGE_PAGE_BITS)
+
+typedef struct spawn_ctx {
+    init_task_t *t;
+    pc_cptr_t cnode;     /* the task's CNode (root-CNode slot) */
+    pc_cptr_t vspace;
+    pc_cptr_t tcb;
+    uint32_t next_slot;  /* next free slot in the task's CNode */
+    uint32_t cnode_slots;
+    uint64_t device_vaddr;
+    const init_pci_dev_t *pci;
+    uint64_t guard;      /* vaddr of the stack guard page, 0 if none */
+} spawn_ctx_t;
+
+static const char *fail(spawn_ctx_t *c, const char *what, pc_word_t err)
+{
+    static char buf[96];
+    snprintf(buf, sizeof(buf), "%s (error %llu)", what, (unsigned long long)err);
+    (void)c;
+    return buf;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/* ---- segments ---- */
+
+static unsigned vm_rights(uint32_t elf_rights)
+{
+    unsigned r = 0;
+    if (elf_rights & ELF_RIGHT_R) {
+        r |= PC_VM_READ;
+    }
+    if (elf_rights & ELF_RIGHT_W) {
+        r |= PC_VM_WRITE | PC_VM_READ;
+    }
+    if (elf_rights & ELF_RIGHT_X) {
+        r |= PC_VM_EXEC | PC_VM_READ;
+    }
+    return r;
+}
+
+/* Copies the file bytes of `seg` that fall into [page, page + size) into the frame. */
+static pc_word_t fill_page(pc_cptr_t frame, const elf_segment_t *seg, uint64_t page)
+{
+    uint64_t file_end = seg->vaddr + seg->filesz;
+    uint64_t lo = page > seg->vaddr ? page : seg->vaddr;
+    uint64_t hi = (page + PAGE) < file_end ? (page + PAGE) : file_end;
+    if (lo >= hi) {
+        return PC_OK; /* zero-filled by the retype */
+    }
+    uint8_t *dst = scratch_map(frame);
+    if (dst == NULL) {
+        return PC_ERR_FAILED_LOOKUP;
+    }
+    memcpy(dst + (lo - page), seg->file + (lo - seg->vaddr), hi - lo);
+    scratch_unmap(frame);
+    return PC_OK;
+}
+
+static const char *load_segment(spawn_ctx_t *c, const elf_segment_t *seg)
+{
+    init_acct_t *acct = &c->t->acct;
+    unsigned rights = vm_rights(seg->rights);
+    uint64_t start = seg->vaddr & ~(PAGE - 1);
+    uint64_t end = align_up(seg->vaddr + seg->memsz, PAGE);
+    uint64_t file_end_page = align_up(seg->vaddr + seg->filesz, PAGE);
+    for (uint64_t page = start; page < end;) {
+        /* A whole 2 MiB of zero-filled memory (the heap arena) takes one large frame. */
+        if ((page & (LARGE - 1)) == 0 && page + LARGE <= end && page >= file_end_page &&
+            !(c->guard >= page && c->guard < page + LARGE)) {
+            pc_cptr_t f;
+            if (obj_new(PC_OBJ_FRAME_2M, 0, 1, acct, &f) == PC_OK) {
+                if (vs_map(f, c->vspace, page, rights, 0, &c->t->keep, acct) == PC_OK &&
+                    keep_move(&c->t->keep, f, acct) == PC_OK) {
+                    acct->frames++;
+                    page += LARGE;
+                    continue;
+                }
+                (void)pc_frame_unmap(f);
+                obj_delete(f); /* fall back to 4 KiB frames for this range */
+            }
+        }
+        if (page == c->guard) {
+            page += PAGE; /* left unmapped: a stack overflow faults here */
+            continue;
+        }
+        pc_cptr_t f;
+        pc_word_t err = obj_new(PC_OBJ_FRAME_4K, 0, 1, acct, &f);
+        if (err != PC_OK) {
+            return fail(c, "no memory for a segment frame", err);
+        }
+        err = fill_page(f, seg, page);
+        if (err == PC_OK) {
+            err = vs_map(f, c->vspace, page, rights, 0, &c->t->keep, acct);
+        }
+        if (err == PC_OK) {
+            err = keep_move(&c->t->keep, f, acct);
+        }
+        if (err != PC_OK) {
+            return fail(c, "mapping a segment frame failed", err);
+        }
+        acct->frames++;
+        page += PAGE;
+    }
+    return NULL;
+}
+
+/* ---- grants ---- */
+
+static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acct, pc_cptr_t *slot)
+{
+    for (unsigned i = 0; i < g_shared_count; i++) {
+        if (strcmp(g_shared[i].name, name) == 0) {
+            if (g_shared[i].type != type) {
+                return PC_ERR_INVALID_CAPABILITY;
+            }
+            *slot = g_shared[i].slot;
+            return PC_OK;
+        }
+    }
+    if (g_shared_count >= SHARED_MAX) {
+        return PC_ERR_RANGE;
+    }
+    pc_word_t err = obj_new(type, 0, 1, acct, slot);
+    if (err == PC_OK) {
+        g_shared[g_shared_count].name = name;
+        g_shared[g_shared_count].type = type;
+        g_shared[g_shared_count].slot = *slot;
+        g_shared_count++;
+    }
+    return err;
+}
+
+static pc_word_t take_task_slot(spawn_ctx_t *c, uint32_t *slot)
+{
+    if (c->next_slot >= c->cnode_slots) {
+        return PC_ERR_RANGE;
+    }
+    *slot = c->next_slot++;
+    c->t->acct.task_slots++;
+    return PC_OK;
+}
+
+/* Copy (or mint, if badge != 0) root-CNode `src` into the task's next slot. */
+static pc_word_t give_copy(spawn_ctx_t *c, pc_cptr_t src, unsigned rights, uint64_t badge, uint32_t *slot)
+{
+    pc_word_t err = take_task_slot(c, slot);
+    if (err != PC_OK) {
+        return err;
+    }
+    return badge ? pc_cnode_mint(c->cnode, *slot, PC_SLOT_CNODE, src, rights, badge)
+                 : pc_cnode_copy(c->cnode, *slot, PC_SLOT_CNODE, src, rights);
+}
+
+/* Move root-CNode `src` into the task's next slot (the task gets the only cap). */
+static pc_word_t give_move(spawn_ctx_t *c, pc_cptr_t src, uint32_t *slot)
+{
+    pc_word_t err = take_task_slot(c, slot);
+    if (err == PC_OK) {
+        err = pc_cnode_move(c->cnode, *slot, PC_SLOT_CNODE, src);
+    }
+    if (err == PC_OK) {
+        slot_map_free(&g_slots, (uint32_t)src, 1);
+    }
+    return err;
+}
+
+/* Device frames [paddr, paddr + size) mapped uncached into the task's device window. */
+static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task_cap_t *e)
+{
+    init_acct_t *acct = &c->t->acct;
+    uint64_t pages = align_up(size, PAGE) / PAGE;
+    if (pages == 0 || pages > 4096 || c->device_vaddr + pages * PAGE > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
+        return PC_ERR_RANGE;
+    }
+    uint64_t vaddr = c->device_vaddr;
+    pc_cptr_t first;
+    for (uint64_t done = 0; done < pages;) {
+        uint32_t n = (pages - done) > 256 ? 256 : (uint32_t)(pages - done);
+        pc_word_t err = obj_device_frames(paddr + done * PAGE, n, acct, &first);
+        if (err != PC_OK) {
+            return err;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            err = vs_map(first + i, c->vspace, vaddr + (done + i) * PAGE, PC_VM_READ | PC_VM_WRITE,
+                         PC_VM_ATTR_UNCACHED, &c->t->keep, acct);
+            if (err == PC_OK) {
+                err = keep_move(&c->t->keep, first + i, acct);
+            }
+            if (err != PC_OK) {
+                return err;
+            }
+            acct->device_pages++;
+        }
+        done += n;
+    }
+    c->device_vaddr += pages * PAGE + PAGE; /* an unmapped page between regions */
+    e->paddr = paddr;
+    e->vaddr = vaddr;
+    e->size = pages * PAGE;
+    return PC_OK;
+}
+
+/* An IRQHandler (already in root slot `handler`) wired to a fresh notification; the task gets
+ * the handler and a READ copy of the notification. */
+static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, task_cap_t *e)
+{
+    init_acct_t *acct = &c->t->acct;
+    pc_cptr_t ntfn, minted;
+    pc_word_t err = obj_new(PC_OBJ_NOTIFICATION, 0, 1, acct, &ntfn);
+    if (err != PC_OK) {
+        return err;
+    }
+    minted = slot_map_alloc(&g_slots, 1);
+    if (minted == 0) {
+        return PC_ERR_RANGE;
+    }
+    err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE, badge ? badge : 1);
+    if (err == PC_OK) {
+        err = pc_irq_handler_set_notification(handler, minted);
+    }
+    uint32_t hslot = 0, nslot = 0;
+    if (err == PC_OK) {
+        err = give_move(c, handler, &hslot);
+    }
+    if (err == PC_OK) {
+        err = give_copy(c, ntfn, PC_RIGHT_READ, 0, &nslot);
+    }
+    if (err == PC_OK) {
+        err = keep_move(&c->t->keep, minted, acct);
+    }
+    if (err == PC_OK) {
+        err = keep_move(&c->t->keep, ntfn, acct);
+    }
+    if (err != PC_OK) {
+        return err;
+    }
+    e->type = PC_CAP_IRQ_HANDLER;
+    e->slot = hslot;
+    e->aux_slot = nslot;
+    e->badge = badge ? badge : 1;
+    return PC_OK;
+}
+
+static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
+{
+    init_task_t *t = c->t;
+    init_acct_t *acct = &t->acct;
+    pc_word_t err = PC_OK;
+    uint32_t slot = 0;
+    uint64_t badge = g->badge | ((g->flags & GRANT_BADGE_TASK_ID) ? t->id : 0);
+    task_cap_t *e;
+
+    switch (g->kind) {
+    case GRANT_ENDPOINT:
+    case GRANT_NOTIFICATION: {
+        unsigned type = g->kind == GRANT_ENDPOINT ? PC_OBJ_ENDPOINT : PC_OBJ_NOTIFICATION;
+        e = task_start_add_cap(&g_si, g->name, g->kind == GRANT_ENDPOINT ? TASK_CAP_ENDPOINT : TASK_CAP_NOTIFICATION);
+        if (e == NULL) {
+            return "start info full";
+        }
+        pc_cptr_t obj;
+        bool fresh = g->object == NULL;
+        err = fresh ? obj_new(type, 0, 1, acct, &obj) : shared_object(g->object, type, acct, &obj);
+        if (err == PC_OK) {
+            err = give_copy(c, obj, g->rights, badge, &slot);
+        }
+        if (err == PC_OK && fresh) {
+            err = keep_move(&t->keep, obj, acct);
+        }
+        e->type = type;
+        e->slot = slot;
+        e->rights = g->rights;
+        e->badge = badge;
+        break;
+    }
+    case GRANT_INIT_ENDPOINT:
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_ENDPOINT);
+        if (e == NULL) {
+            return "start info full";
+        }
+        err = give_copy(c, g_init_ep, g->rights, t->id, &slot);
+        e->type = PC_OBJ_ENDPOINT;
+        e->slot = slot;
+        e->rights = g->rights;
+        e->badge = t->id;
+        break;
+    case GRANT_IRQ_ISA: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_IRQ);
+        pc_cptr_t h = slot_map_alloc(&g_slots, 1);
+        if (e == NULL || h == 0) {
+            return "start info or root CNode full";
+        }
+        pc_word_t vector = 0;
+        err = pc_irq_control_get(PC_SLOT_IRQ_CONTROL, (unsigned)g->a, PC_IRQ_ISA, h, &vector);
+        if (err != PC_OK) {
+            slot_map_free(&g_slots, (uint32_t)h, 1);
+            return fail(c, "IRQControl_Get refused", err);
+        }
+        err = give_irq(c, h, g->b, e);
+        e->arg0 = vector;
+        e->arg1 = g->a;
+        break;
+    }
+    case GRANT_IRQ_MSI: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_MSI);
+        pc_cptr_t h = slot_map_alloc(&g_slots, 1);
+        if (e == NULL || h == 0) {
+            return "start info or root CNode full";
+        }
+        pc_word_t res[3] = {0, 0, 0};
+        err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
+        if (err != PC_OK) {
+            slot_map_free(&g_slots, (uint32_t)h, 1);
+            return fail(c, "IRQControl_GetMSI refused", err);
+        }
+        err = give_irq(c, h, g->b, e);
+        e->arg0 = res[0];
+        e->arg1 = res[1];
+        e->arg2 = res[2];
+        break;
+    }
+    case GRANT_IOPORT: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_IOPORT);
+        pc_cptr_t p = slot_map_alloc(&g_slots, 1);
+        if (e == NULL || p == 0) {
+            return "start info or root CNode full";
+        }
+        err = pc_ioport_issue(PC_SLOT_IOPORT, (uint16_t)g->a, (uint16_t)g->b, p);
+        if (err == PC_OK) {
+            err = give_move(c, p, &slot);
+        } else {
+            slot_map_free(&g_slots, (uint32_t)p, 1);
+        }
+        e->type = PC_CAP_IOPORT;
+        e->slot = slot;
+        e->arg0 = g->a;
+        e->arg1 = g->b;
+        break;
+    }
+    case GRANT_PCI_CONFIG:
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DEVICE_REGION);
+        if (e == NULL || c->pci == NULL) {
+            return "start info full or no PCI function";
+        }
+        err = give_device(c, g_ecam_base + ((uint64_t)c->pci->sid << 12), PAGE, e);
+        e->arg0 = c->pci->sid;
+        break;
+    case GRANT_PCI_BAR: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DEVICE_REGION);
+        if (e == NULL || c->pci == NULL) {
+            return "start info full or no PCI function";
+        }
+        uint64_t base = 0, size = 0;
+        int perr = pci_port_bar(c->pci->sid, (unsigned)g->a, &base, &size);
+        if (perr != PCI_OK) {
+            static char buf[64];
+            snprintf(buf, sizeof(buf), "BAR %llu unusable: %s", (unsigned long long)g->a, pci_err_str(perr));
+            return buf;
+        }
+        if (g->b != 0 && size > g->b) {
+            size = g->b;
+        }
+        err = give_device(c, base, size, e);
+        e->arg0 = c->pci->sid;
+        e->arg1 = g->a;
+        break;
+    }
+    case GRANT_UNTYPED: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_UNTYPED);
+        if (e == NULL) {
+            return "start info full";
+        }
+        pc_cptr_t u;
+        err = obj_new(PC_OBJ_UNTYPED, (unsigned)g->a, 1, acct, &u);
+        if (err == PC_OK) {
+            err = give_move(c, u, &slot);
+        }
+        e->type = PC_OBJ_UNTYPED;
+        e->slot = slot;
+        e->size = 1ull << g->a;
+        break;
+    }
+    case GRANT_OWN_TCB:
+    case GRANT_OWN_CNODE:
+    case GRANT_OWN_VSPACE: {
+        uint32_t kind = g->kind == GRANT_OWN_TCB ? TASK_CAP_OWN_TCB
+                        : g->kind == GRANT_OWN_CNODE ? TASK_CAP_OWN_CNODE : TASK_CAP_OWN_VSPACE;
+        pc_cptr_t src = g->kind == GRANT_OWN_TCB ? c->tcb : g->kind == GRANT_OWN_CNODE ? c->cnode : c->vspace;
+        e = task_start_add_cap(&g_si, g->name, kind);
+        if (e == NULL) {
+            return "start info full";
+        }
+        err = give_copy(c, src, g->rights, 0, &slot);
+        e->type = g->kind == GRANT_OWN_TCB ? PC_OBJ_TCB : g->kind == GRANT_OWN_CNODE ? PC_OBJ_CNODE : PC_OBJ_VSPACE;
+        e->slot = slot;
+        e->rights = g->rights;
+        if (g->kind == GRANT_OWN_CNODE) {
+            e->arg0 = t->policy->cnode_bits;
+        }
+        break;
+    }
+    case GRANT_SPARE_TCB: {
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_TCB);
+        if (e == NULL) {
+            return "start info full";
+        }
+        pc_cptr_t tcb;
+        err = obj_new(PC_OBJ_TCB, 0, 1, acct, &tcb);
+        if (err == PC_OK) {
+            err = give_move(c, tcb, &slot);
+        }
+        e->type = PC_OBJ_TCB;
+        e->slot = slot;
+        e->rights = PC_RIGHTS_ALL;
+        break;
+    }
+    default:
+        return "unknown grant kind";
+    }
+    if (err != PC_OK) {
+        static char buf[80];
+        snprintf(buf, sizeof(buf), "grant '%s' (%s) failed: error %llu", g->name,
+                 init_grant_kind_name(g->kind), (unsigned long long)err);
+        return buf;
+    }
+    t->caps_granted++;
+    return NULL;
+}
+
+/* ---- the whole task ---- */
+
+static unsigned log2_ceil(uint64_t v)
+{
+    unsigned b = 0;
+    while ((1ull << b) < v) {
+        b++;
+    }
+    return b;
+}
+
+/* Pages the segments need (an upper bound for the keep CNode). */
+static uint64_t count_pages(const elf_image_t *img)
+{
+    uint64_t pages = 0;
+    size_t cur = 0;
+    elf_segment_t seg;
+    while (elf_segment_next(img, &cur, &seg)) {
+        pages += (align_up(seg.vaddr + seg.memsz, PAGE) - (seg.vaddr & ~(PAGE - 1))) / PAGE;
+    }
+    return pages;
+}
+
+static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const char *cmdline)
+{
+    init_task_t *t = c->t;
+    init_acct_t *acct = &t->acct;
+    const init_role_t *r = t->policy;
+
+    /* 1. The module is untrusted: validate all of it before creating anything. */
+    elf_limits_t limits;
+    elf_limits_default(&limits);
+    limits.user_min = TASK_ELF_MIN;
+    limits.user_max = TASK_ELF_MAX;
+    elf_image_t img;
+    elf_error_t eerr = elf_parse(&img, (const void *)(uintptr_t)mod->vaddr, mod->size, &limits);
+    if (eerr != ELF_OK) {
+        static char buf[96];
+        snprintf(buf, sizeof(buf), "invalid ELF: %s", elf_strerror(eerr));
+        return buf;
+    }
+    t->entry = img.entry;
+    uint64_t stack_bottom = 0, stack_top = 0;
+    if (elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_bottom", &stack_bottom) &&
+        elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_top", &stack_top) &&
+        (stack_bottom & (PAGE - 1)) == 0 && stack_top >= stack_bottom + 2 * PAGE &&
+        stack_bottom >= img.lowest && stack_top <= img.highest) {
+        c->guard = stack_bottom;
+    } else {
+        stack_bottom = stack_top = 0;
+    }
+
+    /* 2. The device this role drives, if any. */
+    uint64_t device_pages = 0;
+    if (r->pci_vendor != 0) {
+        init_pci_dev_t *d = pci_port_claim(r->pci_vendor, r->pci_device);
+        if (d == NULL) {
+            static char buf[64];
+            snprintf(buf, sizeof(buf), "PCI device %04x:%04x not present", r->pci_vendor, r->pci_device);
+            return buf;
+        }
+        c->pci = d;
+        for (size_t i = 0; i < r->grant_count; i++) {
+            if (r->grants[i].kind == GRANT_PCI_BAR) {
+                uint64_t base, size;
+                if (pci_port_bar(d->sid, (unsigned)r->grants[i].a, &base, &size) == PCI_OK) {
+                    device_pages += align_up(size, PAGE) / PAGE;
+                }
+            } else if (r->grants[i].kind == GRANT_PCI_CONFIG) {
+                device_pages += 1;
+            }
+        }
+    }
+
+    /* 3. Its objects: keep CNode, CNode, VSpace, TCB. */
+    uint64_t keep_need = count_pages(&img) + device_pages + 64;
+    unsigned keep_bits = log2_ceil(keep_need);
+    if (keep_bits > PC_CNODE_MAX_BITS) {
+        return "task too large for a keep CNode";
+    }
+    pc_word_t err = keep_create(&t->keep, keep_bits, acct);
+    if (err != PC_OK) {
+        return fail(c, "no memory for the keep CNode", err);
+    }
+    err = obj_new(PC_OBJ_CNODE, r->cnode_bits, 1, acct, &c->cnode);
+    if (err == PC_OK) {
+        err = obj_new(PC_OBJ_VSPACE, 0, 1, acct, &c->vspace);
+    }
+    if (err == PC_OK) {
+        err = obj_new(PC_OBJ_TCB, 0, 1, acct, &c->tcb);
+    }
+    if (err != PC_OK) {
+        return fail(c, "no memory for CNode/VSpace/TCB", err);
+    }
+    t->tcb = c->tcb;
+    c->cnode_slots = 1u << r->cnode_bits;
+    c->next_slot = 1;
+    c->device_vaddr = TASK_DEVICE_VADDR;
+
+    /* 4. Segments. */
+    size_t cur = 0;
+    elf_segment_t seg;
+    while (elf_segment_next(&img, &cur, &seg)) {
+        const char *why = load_segment(c, &seg);
+        if (why != NULL) {
+            return why;
+        }
+    }
+
+    /* 5. IPC buffer. */
+    pc_cptr_t ipc;
+    err = obj_new(PC_OBJ_FRAME_4K, 0, 1, acct, &ipc);
+    if (err == PC_OK) {
+        err = vs_map(ipc, c->vspace, TASK_IPC_BUFFER_VADDR, PC_VM_READ | PC_VM_WRITE, 0, &t->keep, acct);
+    }
+    if (err != PC_OK) {
+        return fail(c, "IPC buffer", err);
+    }
+    acct->frames++;
+
+    /* 6. Grants, into the start information as they are made. */
+    task_start_init(&g_si);
+    for (size_t i = 0; i < r->grant_count; i++) {
+        const char *why = do_grant(c, &r->grants[i]);
+        if (why != NULL) {
+            return why;
+        }
+    }
+    g_si.tsc_hz = g_tsc_hz;
+    g_si.ipc_buffer_vaddr = TASK_IPC_BUFFER_VADDR;
+    g_si.stack_bottom = stack_bottom ? stack_bottom + PAGE : 0;
+    g_si.stack_top = stack_top;
+    g_si.task_id = t->id;
+    g_si.cnode_size_bits = r->cnode_bits;
+    g_si.first_free_slot = c->next_slot;
+    g_si.end_free_slot = c->cnode_slots;
+    g_si.priority = r->priority;
+    g_si.mcp = r->mcp;
+    snprintf(g_si.name, sizeof(g_si.name), "%s", t->name);
+    snprintf(g_si.cmdline, sizeof(g_si.cmdline), "%s", cmdline);
+    if (task_start_validate(&g_si) != TASK_START_OK) {
+        return "start information does not validate";
+    }
+
+    /* 7. The start information page, read-only in the task. */
+    pc_cptr_t si;
+    err = obj_new(PC_OBJ_FRAME_4K, 0, 1, acct, &si);
+    if (err != PC_OK) {
+        return fail(c, "start info frame", err);
+    }
+    void *p = scratch_map(si);
+    if (p == NULL) {
+        return "cannot map the start info frame";
+    }
+    memcpy(p, &g_si, sizeof(g_si));
+    scratch_unmap(si);
+    err = vs_map(si, c->vspace, TASK_START_INFO_VADDR, PC_VM_READ, 0, &t->keep, acct);
+    if (err == PC_OK) {
+        err = keep_move(&t->keep, si, acct);
+    }
+    if (err != PC_OK) {
+        return fail(c, "mapping the start info", err);
+    }
+    acct->frames++;
+
+    /* 8. The thread: configured, prioritised, faults to the root task, started. */
+    pc_cptr_t fault_ep = slot_map_alloc(&g_slots, 1);
+    if (fault_ep == 0) {
+        return "root CNode full";
+    }
+    err = pc_cnode_mint(PC_SLOT_CNODE, fault_ep, PC_SLOT_CNODE, g_init_ep, PC_RIGHT_WRITE, t->id);
+    if (err != PC_OK) {
+        return fail(c, "minting the fault endpoint", err);
+    }
+    err = pc_tcb_configure(c->tcb, c->cnode, c->vspace, ipc, TASK_IPC_BUFFER_VADDR);
+    if (err != PC_OK) {
+        return fail(c, "TCB_Configure", err);
+    }
+    err = pc_tcb_set_mcp(c->tcb, PC_SLOT_TCB, r->mcp);
+    if (err == PC_OK) {
+        err = pc_tcb_set_priority(c->tcb, PC_SLOT_TCB, r->priority);
+    }
+    if (err != PC_OK) {
+        return fail(c, "TCB priority", err);
+    }
+    err = pc_tcb_set_fault_ep(c->tcb, fault_ep);
+    if (err != PC_OK) {
+        return fail(c, "TCB_SetFaultEP", err);
+    }
+    (void)keep_move(&t->keep, fault_ep, acct);
+    (void)keep_move(&t->keep, ipc, acct);
+    uint64_t rsp = stack_top ? (stack_top & ~0xfull) : 0;
+    err = pc_tcb_start(c->tcb, img.entry, rsp, TASK_START_INFO_VADDR, 1);
+    if (err != PC_OK) {
+        return fail(c, "starting the thread", err);
+    }
+    /* The root task keeps only the TCB in its own CNode; the rest lives in the keep CNode. */
+    (void)keep_move(&t->keep, c->cnode, acct);
+    (void)keep_move(&t->keep, c->vspace, acct);
+    return NULL;
+}
+
+void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)
+{
+    if (g_task_count >= INIT_MAX_TASKS) {
+        printf("init: module %u skipped: more than %u tasks\n", module_index, INIT_MAX_TASKS);
+        return;
+    }
+    init_task_t *t = &g_tasks[g_task_count];
+    memset(t, 0, sizeof(*t));
+    t->id = g_task_count + 1;
+    g_task_count++;
+
+    char cmdline[PC_BOOTINFO_MODULE_NAME_MAX + 1];
+    memcpy(cmdline, mod->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);
+    cmdline[PC_BOOTINFO_MODULE_NAME_MAX] = '\0';
+    task_cmdline_program(cmdline, t->name, sizeof(t->name));
+    if (t->name[0] == '\0') {
+        snprintf(t->name, sizeof(t->name), "module%u", module_index);
+    }
+    const char *why = NULL;
+    if (!task_cmdline_get(cmdline, "role", t->role, sizeof(t->role)) || t->role[0] == '\0') {
+        why = "no role= on its command line";
+    } else if ((t->policy = init_policy_find(t->role)) == NULL) {
+        why = "unknown role";
+    } else if (mod->size == 0 || mod->vaddr == 0 || mod->vaddr + mod->size < mod->vaddr) {
+        why = "empty or unmapped module";
+    } else {
+        spawn_ctx_t c;
+        memset(&c, 0, sizeof(c));
+        c.t = t;
+        why = build(&c, mod, cmdline);
+    }
+    if (why != NULL) {
+        t->state = TASK_SKIPPED;
+        snprintf(t->skip_reason, sizeof(t->skip_reason), "%s", why);
+        printf("init: module %u (%s) SKIPPED: %s\n", module_index, t->name, why);
+        return;
+    }
+    t->state = TASK_RUNNING;
+    printf("init: started task %u %s role=%s entry=%#llx caps=%u\n", t->id, t->name, t->role,
+           (unsigned long long)t->entry, t->caps_granted);
+}

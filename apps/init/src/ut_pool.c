@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Bookkeeping of untyped regions and free slots for the root task (see ut_pool.h). It mirrors
+ * the kernel's placement rule (each object at the watermark rounded up to its own size), so its
+ * arithmetic is checked against overflow: region sizes come from the boot information.
+ */
+#include <string.h>
+
+#include <init/ut_pool.h>
+#include <portcullis/types.h>
+
+unsigned ut_object_bits(unsigned type, unsigned size_bits)
+{
+    switch (type) {
+    case PC_OBJ_UNTYPED:
+        return (size_bits >= PC_UNTYPED_MIN_BITS && size_bits <= PC_UNTYPED_MAX_BITS) ? size_bits : 0;
+    case PC_OBJ_TCB:
+        return PC_TCB_BITS;
+    case PC_OBJ_ENDPOINT:
+        return PC_ENDPOINT_BITS;
+    case PC_OBJ_NOTIFICATION:
+        return PC_NOTIFICATION_BITS;
+    case PC_OBJ_CNODE:
+        return (size_bits >= 1 && size_bits <= PC_CNODE_MAX_BITS) ? size_bits + PC_SLOT_BITS : 0;
+    case PC_OBJ_VSPACE:
+    case PC_OBJ_PDPT:
+    case PC_OBJ_PD:
+    case PC_OBJ_PT:
+    case PC_OBJ_FRAME_4K:
+        return PC_PAGE_BITS;
+    case PC_OBJ_FRAME_2M:
+        return PC_LARGE_PAGE_BITS;
+    default:
+        return 0;
+    }
+}
+
+void ut_pool_init(ut_pool_t *pool)
+{
+    memset(pool, 0, sizeof(*pool));
+}
+
+bool ut_pool_add(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, bool device, uint32_t slot)
+{
+    if (pool->count >= UT_POOL_MAX || size_bits < PC_UNTYPED_MIN_BITS || size_bits > PC_UNTYPED_MAX_BITS) {
+        return false;
+    }
+    uint64_t size = 1ull << size_bits;
+    if ((paddr & (size - 1)) != 0 || paddr + size < paddr) {
+        return false;
+    }
+    ut_region_t *r = &pool->r[pool->count++];
+    memset(r, 0, sizeof(*r));
+    r->paddr = paddr;
+    r->size_bits = (uint8_t)size_bits;
+    r->device = device;
+    r->slot = slot;
+    return true;
+}
+
+/* Offset where `count` objects of 2^bits would go in r, or false if they do not fit. */
+static bool fit(const ut_region_t *r, unsigned bits, uint64_t count, uint64_t *offset)
+{
+    if (bits > r->size_bits || count == 0) {
+        return false;
+    }
+    uint64_t size = 1ull << r->size_bits;
+    uint64_t align = 1ull << bits;
+    uint64_t off = (r->watermark + align - 1) & ~(align - 1);
+    if (off < r->watermark || off > size) {
+        return false;
+    }
+    uint64_t room = (size - off) >> bits;
+    if (count > room) {
+        return false;
+    }
+    *offset = off;
+    return true;
+}
+
+int ut_pool_plan(const ut_pool_t *pool, unsigned obj_bits, uint64_t count, uint64_t *offset)
+{
+    int best = -1;
+    uint64_t best_off = 0;
+    for (unsigned i = 0; i < pool->count; i++) {
+        const ut_region_t *r = &pool->r[i];
+        uint64_t off;
+        if (r->device || r->exhausted || !fit(r, obj_bits, count, &off)) {
+            continue;
+        }
+        if (best < 0 || r->size_bits < pool->r[best].size_bits) {
+            best = (int)i;
+            best_off = off;
+        }
+    }
+    if (best >= 0) {
+        *offset = best_off;
+    }
+    return best;
+}
+
+void ut_pool_commit(ut_pool_t *pool, int index, uint64_t offset, unsigned obj_bits, uint64_t count)
+{
+    if (index < 0 || (unsigned)index >= pool->count) {
+        return;
+    }
+    pool->r[index].watermark = offset + (count << obj_bits);
+}
+
+int ut_pool_find_device(const ut_pool_t *pool, uint64_t paddr, uint64_t size)
+{
+    uint64_t end = paddr + size;
+    if (size == 0 || end < paddr) {
+        return -1;
+    }
+    for (unsigned i = 0; i < pool->count; i++) {
+        const ut_region_t *r = &pool->r[i];
+        uint64_t rend = r->paddr + (1ull << r->size_bits);
+        if (!r->device || paddr < r->paddr || end > rend) {
+            continue;
+        }
+        return (paddr - r->paddr >= r->watermark) ? (int)i : -1;
+    }
+    return -1;
+}
+
+bool ut_pool_padding(const ut_pool_t *pool, int index, uint64_t target, uint64_t *large, uint64_t *small)
+{
+    if (index < 0 || (unsigned)index >= pool->count) {
+        return false;
+    }
+    const ut_region_t *r = &pool->r[index];
+    uint64_t w = r->watermark;
+    if (target < w || (target & ((1ull << PC_PAGE_BITS) - 1)) != 0 || target > (1ull << r->size_bits)) {
+        return false;
+    }
+    /* The watermark is page aligned after any frame; round it up like the kernel would. */
+    w = (w + (1ull << PC_PAGE_BITS) - 1) & ~((1ull << PC_PAGE_BITS) - 1);
+    if (w > target) {
+        return false;
+    }
+    uint64_t n_small = 0, n_large = 0;
+    /* 4 KiB frames up to the next 2 MiB boundary (or the target), then 2 MiB frames, then 4 KiB. */
+    uint64_t big = 1ull << PC_LARGE_PAGE_BITS;
+    uint64_t next_big = (w + big - 1) & ~(big - 1);
+    if (next_big + big <= target) {
+        n_small += (next_big - w) >> PC_PAGE_BITS;
+        n_large = (target - next_big) >> PC_LARGE_PAGE_BITS;
+        w = next_big + (n_large << PC_LARGE_PAGE_BITS);
+    }
+    n_small += (target - w) >> PC_PAGE_BITS;
+    *large = n_large;
+    *small = n_small;
+    return true;
+}
+
+uint64_t ut_pool_ram_total(const ut_pool_t *pool)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < pool->count; i++) {
+        if (!pool->r[i].device) {
+            t += 1ull << pool->r[i].size_bits;
+        }
+    }
+    return t;
+}
+
+uint64_t ut_pool_ram_free(const ut_pool_t *pool)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < pool->count; i++) {
+        const ut_region_t *r = &pool->r[i];
+        if (!r->device && !r->exhausted) {
+            t += (1ull << r->size_bits) - r->watermark;
+        }
+    }
+    return t;
+}
+
+/* ---- slots ---- */
+
+static bool slot_is_used(const slot_map_t *m, uint32_t s)
+{
+    return (m->bits[s / 64] >> (s % 64)) & 1u;
+}
+
+void slot_map_init(slot_map_t *m, uint32_t first, uint32_t end)
+{
+    memset(m, 0, sizeof(*m));
+    if (end > SLOT_MAP_MAX) {
+        end = SLOT_MAP_MAX;
+    }
+    if (first == 0) {
+        first = 1; /* slot 0 is the null cptr */
+    }
+    m->first = first;
+    m->end = first < end ? end : first;
+}
+
+uint32_t slot_map_alloc(slot_map_t *m, uint32_t count)
+{
+    if (count == 0 || count > m->end - m->first) {
+        return 0;
+    }
+    uint32_t run = 0;
+    for (uint32_t s = m->first; s < m->end; s++) {
+        run = slot_is_used(m, s) ? 0 : run + 1;
+        if (run == count) {
+            uint32_t start = s + 1 - count;
+            for (uint32_t k = start; k <= s; k++) {
+                m->bits[k / 64] |= 1ull << (k % 64);
+            }
+            m->used += count;
+            if (s + 1 - m->first > m->high_water) {
+                m->high_water = s + 1 - m->first;
+            }
+            return start;
+        }
+    }
+    return 0;
+}
+
+void slot_map_free(slot_map_t *m, uint32_t slot, uint32_t count)
+{
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t s = slot + k;
+        if (s < m->first || s >= m->end || !slot_is_used(m, s)) {
+            continue;
+        }
+        m->bits[s / 64] &= ~(1ull << (s % 64));
+        m->used--;
+    }
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// Host tests for the root task's pure parts: the policy table is internally consistent and every
+// kernel-test role exists; the untyped mirror places objects where the kernel would (aligned to
+// their size, smallest fitting region first), refuses what does not fit, and computes the padding
+// that brings a device region to an exact address; the slot map hands out and reuses runs; the
+// ELF symbol lookup finds symbols in a real ELF and never reads outside a truncated or corrupted
+// one (run under AddressSanitizer).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <init/init.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("  check failed: %s (line %d)\n", #cond, __LINE__);                             \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static void test_policy_table_is_consistent_and_has_test_roles(void)
+{
+    CHECK(init_policy_check() == NULL);
+    const char *roles[] = {"ping", "pong", "irq_rtc", "msi_edu", "faulter", "nocap", "fuzz", "bench", "bench_peer"};
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        CHECK(init_policy_find(roles[i]) != NULL);
+    }
+    CHECK(init_policy_find("no_such_role") == NULL);
+    CHECK(init_policy_find(NULL) == NULL);
+    const init_role_t *f = init_policy_find("faulter");
+    CHECK(f != NULL && (f->flags & ROLE_EXPECT_FAULT) && f->grant_count == 1);
+    const init_role_t *e = init_policy_find("msi_edu");
+    CHECK(e != NULL && e->pci_vendor == 0x1234 && e->pci_device == 0x11e8);
+    CHECK(strcmp(init_grant_kind_name(GRANT_IRQ_MSI), "irq-msi") == 0);
+    CHECK(strcmp(init_grant_kind_name(0), "?") == 0);
+}
+
+static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
+{
+    ut_pool_t p;
+    ut_pool_init(&p);
+    CHECK(ut_pool_add(&p, 0x100000, 20, false, 8));  /* 1 MiB */
+    CHECK(ut_pool_add(&p, 0x200000, 16, false, 9));  /* 64 KiB */
+    CHECK(ut_pool_add(&p, 0x800000, 23, false, 10)); /* 8 MiB */
+    CHECK(!ut_pool_add(&p, 0x1000, 16, false, 11));  /* misaligned */
+    CHECK(ut_pool_add(&p, 0xb0000000, 28, true, 12));
+    CHECK(ut_pool_ram_total(&p) == (1u << 20) + (1u << 16) + (1u << 23));
+
+    uint64_t off = 99;
+    int i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_ENDPOINT, 0), 1, &off);
+    CHECK(i == 1 && off == 0); /* smallest region that fits */
+    ut_pool_commit(&p, i, off, PC_ENDPOINT_BITS, 1);
+    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_TCB, 0), 2, &off);
+    CHECK(i == 1 && off == 2048); /* TCB aligned to 2 KiB after the 32-byte endpoint */
+    ut_pool_commit(&p, i, off, PC_TCB_BITS, 2);
+    CHECK(p.r[1].watermark == 6144);
+    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 1, &off);
+    CHECK(i == 2 && off == 0); /* only the 8 MiB region holds a 2 MiB frame */
+    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 5, &off);
+    CHECK(i < 0); /* 10 MiB fits nowhere */
+    CHECK(ut_object_bits(PC_OBJ_CNODE, 8) == 14);
+    CHECK(ut_object_bits(PC_OBJ_CNODE, 0) == 0);
+    CHECK(ut_object_bits(PC_OBJ_UNTYPED, 48) == 0);
+    CHECK(ut_object_bits(99, 0) == 0);
+    p.r[1].exhausted = true;
+    i = ut_pool_plan(&p, PC_ENDPOINT_BITS, 1, &off);
+    CHECK(i == 0); /* exhausted regions are skipped */
+}
+
+static void test_device_padding_reaches_exact_addresses_in_order(void)
+{
+    ut_pool_t p;
+    ut_pool_init(&p);
+    CHECK(ut_pool_add(&p, 0x80000000ull, 30, true, 8));
+    int i = ut_pool_find_device(&p, 0xb0000000ull, 4096);
+    CHECK(i == 0);
+    uint64_t large = 0, small = 0;
+    CHECK(ut_pool_padding(&p, i, 0x30000000ull, &large, &small));
+    CHECK(large == 0x30000000ull >> 21 && small == 0);
+    p.r[0].watermark = 0x3000; /* three pages used */
+    CHECK(ut_pool_padding(&p, i, 0x30001000ull, &large, &small));
+    /* 509 pages to the first 2 MiB boundary, then 2 MiB frames, then one page */
+    CHECK(small == 509 + 1 && large == (0x30000000ull - 0x200000) >> 21);
+    CHECK(0x3000 + small * 4096 + large * (2ull << 20) == 0x30001000ull);
+    CHECK(ut_pool_padding(&p, i, 0x5000, &large, &small) && large == 0 && small == 2);
+    CHECK(!ut_pool_padding(&p, i, 0x2000, &large, &small));     /* below the watermark */
+    CHECK(!ut_pool_padding(&p, i, 0x3000800, &large, &small));  /* not page aligned */
+    CHECK(!ut_pool_padding(&p, i, 1ull << 31, &large, &small)); /* beyond the region */
+    p.r[0].watermark = 0x30002000ull;
+    CHECK(ut_pool_find_device(&p, 0xb0000000ull, 4096) < 0); /* already carved past it */
+    CHECK(ut_pool_find_device(&p, 0xc0000000ull, 4096) < 0); /* no region */
+    CHECK(ut_pool_find_device(&p, 0xbffff000ull, 0x2000) < 0); /* crosses the end */
+    CHECK(ut_pool_find_device(&p, ~0ull - 10, 4096) < 0);      /* wraps */
+}
+
+static void test_slot_map_hands_out_runs_and_reuses_freed_slots(void)
+{
+    static slot_map_t m;
+    slot_map_init(&m, 0, 64);
+    uint32_t a = slot_map_alloc(&m, 10);
+    CHECK(a == 1); /* slot 0 is never handed out */
+    uint32_t b = slot_map_alloc(&m, 1);
+    CHECK(b == 11);
+    slot_map_free(&m, a + 2, 3);
+    CHECK(slot_map_alloc(&m, 4) == 12);  /* the 3-slot hole is too small */
+    CHECK(slot_map_alloc(&m, 3) == a + 2);
+    CHECK(slot_map_alloc(&m, 100) == 0);
+    CHECK(slot_map_alloc(&m, 0) == 0);
+    uint32_t used = m.used;
+    slot_map_free(&m, 200, 5); /* out of range: ignored */
+    slot_map_free(&m, b, 1);
+    slot_map_free(&m, b, 1); /* double free: ignored */
+    CHECK(m.used == used - 1);
+    CHECK(m.high_water == 15);
+}
+
+static void test_elf_symbol_lookup_is_bounded(void)
+{
+    const char *path = getenv("INIT_TEST_ELF");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *img = malloc((size_t)size);
+    CHECK(fread(img, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    uint64_t v = 0;
+    CHECK(elf_sym_lookup(img, (uint64_t)size, "elf_sym_lookup", &v) && v != 0);
+    CHECK(!elf_sym_lookup(img, (uint64_t)size, "no_such_symbol_anywhere", &v));
+    CHECK(!elf_sym_lookup(NULL, 100, "main", &v));
+    /* Every truncation: the tables end up outside the image and the lookup fails cleanly. */
+    for (long cut = 0; cut < size; cut += (cut < 4096 ? 7 : 4093)) {
+        uint8_t *part = malloc((size_t)cut + 1);
+        memcpy(part, img, (size_t)cut);
+        (void)elf_sym_lookup(part, (uint64_t)cut, "elf_sym_lookup", &v);
+        free(part);
+    }
+    /* Corrupted section header table offset and count. */
+    uint8_t *bad = malloc((size_t)size);
+    memcpy(bad, img, (size_t)size);
+    uint64_t huge = ~0ull - 16;
+    memcpy(bad + 0x28, &huge, 8);
+    CHECK(!elf_sym_lookup(bad, (uint64_t)size, "elf_sym_lookup", &v));
+    memcpy(bad, img, (size_t)size);
+    uint16_t many = 0xffff;
+    memcpy(bad + 0x3c, &many, 2);
+    CHECK(!elf_sym_lookup(bad, (uint64_t)size, "elf_sym_lookup", &v));
+    free(bad);
+    free(img);
+}
+
+int main(void)
+{
+    test_policy_table_is_consistent_and_has_test_roles();
+    test_untyped_mirror_aligns_and_prefers_small_regions();
+    test_device_padding_reaches_exact_addresses_in_order();
+    test_slot_map_hands_out_runs_and_reuses_freed_slots();
+    test_elf_symbol_lookup_is_bounded();
+    printf("init pure parts: %s (%d failed checks)\n", failures ? "FAIL" : "PASS", failures);
+    return failures ? 1 : 0;
+}
