@@ -402,8 +402,9 @@ enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint
  * invalidation failed (everything else in the batch completed; the failed source-ids are put in
  * the unit's fenced set: quarantine them, then vtd_unit_unfence), VTD_ERR_IQE (a descriptor was
  * rejected and skipped; see u->last_iqe), VTD_ERR_TIMEOUT, VTD_ERR_STATE (QI off), VTD_ERR_FULL
- * (queue full of earlier asynchronous work). A time-out recovery resubmits the rest at most
- * twice; total time never exceeds the deadline.
+ * (queue full of earlier asynchronous work). After an ITE the aborted batch is resubmitted
+ * without the failed device(s); every time-out removes at least one device, the last permitted
+ * attempt sends no device-TLB work at all, and total time never exceeds the deadline.
  */
 enum vtd_err vtd_batch_submit(struct vtd_batch *b, uint64_t timeout_ns);
 /*
