@@ -471,13 +471,7 @@ void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply)
     unsigned nres = 0;
     int err;
     k_cap_t *cap = &slot->cap;
-    if (label == PC_CAP_IDENTIFY) {
-        k_set_mr(t, buf, 0, cap->type);
-        k_set_mr(t, buf, 1, cap->rights);
-        k_set_mr(t, buf, 2, (cap->type == PC_OBJ_ENDPOINT || cap->type == PC_OBJ_NOTIFICATION) ? cap->w2 : 0);
-        nres = 3;
-        err = PC_OK;
-    } else {
+    {
         switch (cap->type) {
         case PC_OBJ_UNTYPED:
             err = k_decode_untyped(t, slot, label, buf);

@@ -121,6 +121,20 @@ k_context_t *k_syscall_handler(void)
         t->ctx.rax = PC_ERR_INVALID_SYSCALL;
 #endif
         break;
+    case PC_SYS_IDENTIFY: {
+        k_slot_t *s = k_lookup_slot(t, t->ctx.rdi);
+        if (!s || k_slot_empty(s)) {
+            t->ctx.rax = PC_ERR_FAILED_LOOKUP;
+            t->ctx.r10 = t->ctx.r8 = t->ctx.r9 = 0;
+            break;
+        }
+        t->ctx.rax = PC_OK;
+        t->ctx.r10 = s->cap.type;
+        t->ctx.r8 = s->cap.rights;
+        t->ctx.r9 = (s->cap.type == PC_OBJ_ENDPOINT || s->cap.type == PC_OBJ_NOTIFICATION) ? s->cap.w2 : 0;
+        t->ctx.rsi = pc_msginfo(0, 0, 0, 3);
+        break;
+    }
     case PC_SYS_THREAD_EXIT:
         k_thread_suspend(t);
         break;

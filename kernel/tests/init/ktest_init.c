@@ -1,2 +1,649 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Kernel self-test root task. Freestanding (no C runtime): it exercises the system calls and
+ * object invocations through libportcullis, prints one line per test ("ok <name>" or
+ * "FAIL <name>: ...") and a final "ktest: N passed, M failed", then ends QEMU through
+ * pc_debug_halt with the failure count as exit code.
+ */
 #include <portcullis/portcullis.h>
-void ktest_main(pc_bootinfo_t *bi) { (void)bi; pc_debug_write("hello from init\n", 16); pc_debug_halt(0); }
+
+static pc_bootinfo_t *bi;
+static pc_word_t next_free;
+static pc_cptr_t ut_slot;   /* the largest RAM untyped */
+static int passed, failed;
+
+/* ---- tiny output helpers ---- */
+static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+static void puts_(const char *s) { pc_debug_write(s, slen(s)); }
+static void putx(uint64_t v)
+{
+    char b[19] = "0x";
+    for (int i = 0; i < 16; i++) {
+        unsigned d = (v >> (60 - 4 * i)) & 15;
+        b[2 + i] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+    }
+    pc_debug_write(b, 18);
+}
+static void putu(uint64_t v)
+{
+    char b[21];
+    int i = 20;
+    b[i] = 0;
+    do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    puts_(&b[i]);
+}
+
+static int cur_ok;
+static const char *cur_name;
+static void begin(const char *name) { cur_name = name; cur_ok = 1; }
+static void check(int cond, const char *what, uint64_t val)
+{
+    if (!cond && cur_ok) {
+        puts_("FAIL ");
+        puts_(cur_name);
+        puts_(": ");
+        puts_(what);
+        puts_(" (");
+        putx(val);
+        puts_(")\n");
+        cur_ok = 0;
+    }
+}
+static void end(void)
+{
+    if (cur_ok) {
+        puts_("ok ");
+        puts_(cur_name);
+        puts_("\n");
+        passed++;
+    } else {
+        failed++;
+    }
+}
+
+static pc_cptr_t sleep_ep;
+/* Block for `us` microseconds so that lower-priority threads get to run. */
+static void sleep_us(uint64_t us)
+{
+    pc_msg_t m = {0};
+    (void)pc_recv(sleep_ep, &m, us);
+}
+
+/* ---- object helpers ---- */
+static pc_cptr_t retype(unsigned type, unsigned bits)
+{
+    pc_cptr_t s = next_free++;
+    pc_word_t err = pc_untyped_retype(ut_slot, type, bits, 0, s, 1);
+    if (err) {
+        puts_("retype failed: ");
+        putu(err);
+        puts_("\n");
+        pc_debug_halt(99);
+    }
+    return s;
+}
+
+static uint64_t next_va = 0x0000010000000000ull; /* 1 TiB: PML4 slot 2, nothing mapped yet */
+static pc_cptr_t pdpt, pd, pt;
+
+/* Map a fresh RW frame at the next free address of our test window; returns the vaddr. */
+static uint64_t map_new_frame(pc_cptr_t *frame_out)
+{
+    pc_cptr_t f = retype(PC_OBJ_FRAME_4K, 0);
+    uint64_t va = next_va;
+    next_va += 0x2000; /* leave an unmapped guard page after each */
+    pc_word_t err = pc_frame_map(f, PC_SLOT_VSPACE, va, PC_VM_READ | PC_VM_WRITE, 0);
+    if (err) {
+        puts_("map failed: ");
+        putu(err);
+        puts_("\n");
+        pc_debug_halt(98);
+    }
+    if (frame_out) {
+        *frame_out = f;
+    }
+    return va;
+}
+
+/* A thread in our address space and cspace. */
+typedef struct thread {
+    pc_cptr_t tcb;
+    pc_cptr_t ipc_frame;
+    pc_ipc_buffer_t *ipc;
+    uint64_t stack_top;
+} thread_t;
+
+static void thread_create(thread_t *t, void (*fn)(void), unsigned prio, pc_cptr_t cspace)
+{
+    t->tcb = retype(PC_OBJ_TCB, 0);
+    uint64_t stack = map_new_frame(NULL);
+    t->stack_top = stack + 4096 - 8;
+    uint64_t ipc_va = map_new_frame(&t->ipc_frame);
+    t->ipc = (pc_ipc_buffer_t *)ipc_va;
+    pc_word_t err = pc_tcb_configure(t->tcb, cspace, PC_SLOT_VSPACE, t->ipc_frame, ipc_va);
+    check(err == PC_OK, "tcb configure", err);
+    err = pc_tcb_set_priority(t->tcb, PC_SLOT_TCB, prio);
+    check(err == PC_OK, "set priority", err);
+    err = pc_tcb_start(t->tcb, (uint64_t)fn, t->stack_top, 0, 1);
+    check(err == PC_OK, "start", err);
+}
+
+/* ---- shared state with the helper threads ---- */
+static pc_cptr_t ep, ep_badged, ntfn, fault_ep, recv_slot;
+static volatile uint64_t server_seen_badge, server_seen_label, server_seen_len, server_seen_mr6;
+static volatile uint64_t server_notifications, server_caps, server_cap_type;
+static thread_t server;
+
+/* Helper threads share the task's global IPC-buffer pointer with the main thread, so they never
+ * set it; they reach their own buffer explicitly. */
+static void server_main(void)
+{
+    pc_msg_t m = {0};
+    pc_word_t err = pc_recv(ep, &m, PC_TIMEOUT_FOREVER);
+    for (;;) {
+        if (err != PC_OK) {
+            m.info = pc_msginfo(0xEEE, 0, 0, 1);
+            m.mr[0] = err;
+            err = pc_reply_recv(ep, &m, PC_TIMEOUT_FOREVER);
+            continue;
+        }
+        uint64_t label = pc_msginfo_label(m.info);
+        if (label == PC_LABEL_NOTIFICATION) {
+            server_notifications = m.badge;
+            err = pc_recv(ep, &m, PC_TIMEOUT_FOREVER);
+            continue;
+        }
+        server_seen_badge = m.badge;
+        server_seen_label = label;
+        server_seen_len = pc_msginfo_length(m.info);
+        server_seen_mr6 = server.ipc->mr[6];
+        server_caps = pc_msginfo_extra_caps(m.info);
+        if (server_caps) {
+            pc_word_t r[3] = {0};
+            pc_cap_identify(recv_slot, r);
+            server_cap_type = r[0];
+            server.ipc->receive_index = 0;
+        }
+        /* reply: echo MR0 + 1 and MR5 * 2 */
+        uint64_t a = m.mr[0];
+        server.ipc->mr[5] = server.ipc->mr[5] * 2;
+        m.info = pc_msginfo(label + 1, 0, 0, 6);
+        m.mr[0] = a + 1;
+        err = pc_reply_recv(ep, &m, PC_TIMEOUT_FOREVER);
+    }
+}
+
+static volatile uint64_t faulter_progress;
+static void faulter_main(void)
+{
+    faulter_progress = 1;
+    *(volatile uint64_t *)0x0000020000000000ull = 42; /* nothing is mapped there */
+    faulter_progress = 2;
+    pc_task_exit(0);
+}
+
+/* ---- tests ---- */
+
+static void test_bootinfo_describes_root_task(void)
+{
+    begin("test_bootinfo_describes_root_task");
+    check(bi->magic == PC_BOOTINFO_MAGIC, "magic", bi->magic);
+    check(bi->version == PC_BOOTINFO_VERSION && bi->size == sizeof(*bi), "version/size", bi->size);
+    check(bi->tsc_hz > 1000000, "tsc_hz", bi->tsc_hz);
+    check(bi->rsdp_paddr >= 0xE0000 && bi->rsdp_paddr < 0x100000, "rsdp in BIOS area", bi->rsdp_paddr);
+    check(bi->num_cpus == 1, "cpus", bi->num_cpus);
+    check(bi->untyped_count > 0 && bi->first_free_slot > PC_SLOT_FIRST_UNTYPED, "untypeds", bi->untyped_count);
+    check(bi->module_count >= 1, "modules", bi->module_count);
+    check(bi->ipc_buffer_vaddr == PC_ROOT_IPC_BUFFER_VADDR, "ipc buffer", bi->ipc_buffer_vaddr);
+    int have_dmar = 0, have_ecam = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        pc_bootinfo_untyped_t *u = &bi->untyped[i];
+        uint64_t e = u->paddr + (1ull << u->size_bits);
+        if (u->is_device && u->paddr <= 0xfed90000 && e > 0xfed90000) have_dmar = 1;
+        if (u->is_device && u->paddr <= 0xb0000000 && e > 0xb0000000) have_ecam = 1;
+    }
+    check(have_dmar && have_ecam, "device untypeds cover DMAR and ECAM", (uint64_t)have_dmar << 1 | have_ecam);
+    pc_word_t r[3] = {0};
+    check(pc_cap_identify(PC_SLOT_TCB, r) == PC_OK && r[0] == PC_OBJ_TCB, "tcb slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_CNODE, r) == PC_OK && r[0] == PC_OBJ_CNODE, "cnode slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_VSPACE, r) == PC_OK && r[0] == PC_OBJ_VSPACE, "vspace slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_IRQ_CONTROL, r) == PC_OK && r[0] == PC_CAP_IRQ_CONTROL, "irqc slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_IOPORT, r) == PC_OK && r[0] == PC_CAP_IOPORT, "ioport slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_IPC_BUFFER, r) == PC_OK && r[0] == PC_OBJ_FRAME_4K, "ipc slot", r[0]);
+    end();
+}
+
+static void test_frame_map_needs_paging_structures_and_reports_level(void)
+{
+    begin("test_frame_map_needs_paging_structures_and_reports_level");
+    pc_cptr_t f = retype(PC_OBJ_FRAME_4K, 0);
+    pc_word_t a[3] = {next_va, PC_VM_READ | PC_VM_WRITE, 0}, res[1] = {0};
+    pc_cptr_t vs = PC_SLOT_VSPACE;
+    pc_word_t err = pc_invoke(f, PC_FRAME_MAP, 3, a, 1, &vs, res, 1);
+    check(err == PC_ERR_FAILED_LOOKUP && res[0] == PC_OBJ_PDPT, "missing PDPT reported", err << 8 | res[0]);
+    pdpt = retype(PC_OBJ_PDPT, 0);
+    pd = retype(PC_OBJ_PD, 0);
+    pt = retype(PC_OBJ_PT, 0);
+    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_FAILED_LOOKUP, "PT before PD fails", 0);
+    check(pc_page_table_map(pdpt, PC_SLOT_VSPACE, next_va) == PC_OK, "map PDPT", 0);
+    check(pc_page_table_map(pd, PC_SLOT_VSPACE, next_va) == PC_OK, "map PD", 0);
+    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_OK, "map PT", 0);
+    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_ILLEGAL_OPERATION, "PT cap already mapped", 0);
+    err = pc_frame_map(f, PC_SLOT_VSPACE, next_va + 1, PC_VM_READ, 0);
+    check(err == PC_ERR_ALIGNMENT, "unaligned vaddr", err);
+    err = pc_frame_map(f, PC_SLOT_VSPACE, 0x0000800000000000ull, PC_VM_READ, 0);
+    check(err == PC_ERR_RANGE, "kernel half refused", err);
+    err = pc_frame_map(f, PC_SLOT_VSPACE, next_va, PC_VM_READ | PC_VM_WRITE, 0);
+    check(err == PC_OK, "map frame", err);
+    volatile uint64_t *p = (volatile uint64_t *)next_va;
+    *p = 0x1234;
+    check(*p == 0x1234, "frame readable/writable", *p);
+    pc_cptr_t f2 = retype(PC_OBJ_FRAME_4K, 0);
+    err = pc_frame_map(f2, PC_SLOT_VSPACE, next_va, PC_VM_READ, 0);
+    check(err == PC_ERR_DELETE_FIRST, "occupied vaddr", err);
+    uint64_t pa = 0;
+    err = pc_frame_get_address(f, &pa);
+    check(err == PC_OK && pa != 0 && (pa & 0xfff) == 0, "frame address", pa);
+    int inside = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (bi->untyped[i].slot == ut_slot && pa >= bi->untyped[i].paddr &&
+            pa < bi->untyped[i].paddr + (1ull << bi->untyped[i].size_bits)) inside = 1;
+    }
+    check(inside, "frame address inside its untyped", pa);
+    check(pc_frame_unmap(f) == PC_OK, "unmap", 0);
+    err = pc_frame_map(f2, PC_SLOT_VSPACE, next_va, PC_VM_READ | PC_VM_WRITE, 0);
+    check(err == PC_OK, "vaddr free again after unmap", err);
+    check(*p == 0, "new frame is zeroed", *p);
+    check(pc_frame_unmap(f2) == PC_OK, "unmap 2", 0);
+    next_va += 0x2000;
+    end();
+}
+
+static void test_call_reply_with_long_message_and_badge(void)
+{
+    begin("test_call_reply_with_long_message_and_badge");
+    ep = retype(PC_OBJ_ENDPOINT, 0);
+    ep_badged = next_free++;
+    check(pc_cnode_mint(PC_SLOT_CNODE, ep_badged, 0, ep, PC_RIGHTS_ALL, 0x5eed) == PC_OK, "mint", 0);
+    check(pc_cnode_mint(PC_SLOT_CNODE, next_free, 0, ep_badged, PC_RIGHTS_ALL, 7) == PC_ERR_ILLEGAL_OPERATION,
+          "re-badging refused", 0);
+    recv_slot = next_free++;
+    thread_create(&server, server_main, 200, PC_SLOT_CNODE);
+    pc_ipc_buffer_t *me = pc_ipc_buffer();
+    me->mr[5] = 21;
+    me->mr[6] = 0xabcdef;
+    pc_msg_t m = {.info = pc_msginfo(0x77, 0, 0, 7), .mr = {41, 0, 0, 0}};
+    pc_word_t err = pc_call(ep_badged, &m);
+    check(err == PC_OK, "call", err);
+    check(pc_msginfo_label(m.info) == 0x78 && m.mr[0] == 42, "reply label/MR0", m.mr[0]);
+    check(pc_msginfo_length(m.info) == 6 && me->mr[5] == 42, "reply MR5 via IPC buffer", me->mr[5]);
+    check(server_seen_badge == 0x5eed && server_seen_len == 7 && server_seen_mr6 == 0xabcdef, "server saw badge/len/MR6",
+          server_seen_badge);
+    m = (pc_msg_t){.info = pc_msginfo(PC_LABEL_FAULT, 0, 0, 0)};
+    err = pc_call(ep, &m);
+    check(err == PC_ERR_INVALID_ARGUMENT, "reserved label refused", err);
+    end();
+}
+
+static void test_capability_transfer_needs_grant(void)
+{
+    begin("test_capability_transfer_needs_grant");
+    pc_cptr_t n = retype(PC_OBJ_NOTIFICATION, 0);
+    pc_ipc_buffer_t *me = pc_ipc_buffer();
+    server.ipc->receive_index = recv_slot;
+    me->caps_or_badges[0] = n;
+    pc_msg_t m = {.info = pc_msginfo(1, 0, 1, 1)};
+    pc_word_t err = pc_call(ep, &m);
+    pc_word_t r[3] = {0};
+    check(err == PC_OK, "call with cap", err);
+    check(server_caps == 1 && server_cap_type == PC_OBJ_NOTIFICATION, "cap arrived", server_caps << 8 | server_cap_type);
+    check(pc_cap_identify(recv_slot, r) == PC_OK && r[0] == PC_OBJ_NOTIFICATION, "in receive slot", r[0]);
+    pc_cnode_delete(PC_SLOT_CNODE, recv_slot);
+    /* without GRANT: message arrives, cap does not */
+    pc_cptr_t nogrant = next_free++;
+    check(pc_cnode_copy(PC_SLOT_CNODE, nogrant, 0, ep, PC_RIGHT_WRITE) == PC_OK, "copy w/o grant", 0);
+    server.ipc->receive_index = recv_slot;
+    me->caps_or_badges[0] = n;
+    m = (pc_msg_t){.info = pc_msginfo(1, 0, 1, 1)};
+    err = pc_call(nogrant, &m);
+    check(err == PC_OK && server_caps == 0, "no cap without grant", server_caps);
+    check(pc_cap_identify(recv_slot, r) == PC_ERR_FAILED_LOOKUP, "receive slot still empty", r[0]);
+    server.ipc->receive_index = 0;
+    end();
+}
+
+static void test_recv_timeout_and_poll(void)
+{
+    begin("test_recv_timeout_and_poll");
+    pc_cptr_t e2 = retype(PC_OBJ_ENDPOINT, 0);
+    pc_msg_t m = {0};
+    pc_word_t err = pc_nb_recv(e2, &m);
+    check(err == PC_ERR_TIMEOUT, "poll empty endpoint", err);
+    err = pc_recv(e2, &m, 0);
+    check(err == PC_ERR_TIMEOUT, "timeout 0 polls", err);
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    err = pc_recv(e2, &m, 20000); /* 20 ms */
+    uint64_t dt = __builtin_ia32_rdtsc() - t0;
+    check(err == PC_ERR_TIMEOUT, "timed out", err);
+    check(dt >= bi->tsc_hz / 100, "waited at least ~10 ms", dt);
+    end();
+}
+
+static void test_notification_signal_wait_and_bound(void)
+{
+    begin("test_notification_signal_wait_and_bound");
+    ntfn = retype(PC_OBJ_NOTIFICATION, 0);
+    pc_cptr_t b1 = next_free++, b2 = next_free++;
+    check(pc_cnode_mint(PC_SLOT_CNODE, b1, 0, ntfn, PC_RIGHTS_ALL, 0x1) == PC_OK, "mint b1", 0);
+    check(pc_cnode_mint(PC_SLOT_CNODE, b2, 0, ntfn, PC_RIGHTS_ALL, 0x4) == PC_OK, "mint b2", 0);
+    pc_word_t w = 0;
+    check(pc_poll(ntfn, &w) == PC_ERR_TIMEOUT, "poll idle", w);
+    pc_signal(b1);
+    pc_signal(b2);
+    check(pc_wait(ntfn, 1000, &w) == PC_OK && w == 0x5, "badges ORed", w);
+    check(pc_wait(ntfn, 5000, &w) == PC_ERR_TIMEOUT, "wait times out", w);
+    /* bound: the server blocked on its endpoint wakes for the notification */
+    pc_cptr_t n2 = retype(PC_OBJ_NOTIFICATION, 0), n2b = next_free++;
+    check(pc_cnode_mint(PC_SLOT_CNODE, n2b, 0, n2, PC_RIGHTS_ALL, 0x80) == PC_OK, "mint n2b", 0);
+    check(pc_tcb_bind_notification(server.tcb, n2) == PC_OK, "bind", 0);
+    check(pc_tcb_bind_notification(server.tcb, n2) == PC_ERR_ILLEGAL_OPERATION, "double bind", 0);
+    pc_signal(n2b);
+    sleep_us(2000); /* the server (prio 200) runs while we sleep */
+    check(server_notifications == 0x80, "server got bound signal", server_notifications);
+    end();
+}
+
+static void test_fault_goes_to_fault_endpoint(void)
+{
+    begin("test_fault_goes_to_fault_endpoint");
+    fault_ep = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cptr_t fe_badged = next_free++;
+    check(pc_cnode_mint(PC_SLOT_CNODE, fe_badged, 0, fault_ep, PC_RIGHTS_ALL, 0xfa) == PC_OK, "mint", 0);
+    thread_t f;
+    f.tcb = retype(PC_OBJ_TCB, 0);
+    uint64_t stack = map_new_frame(NULL);
+    uint64_t ipc_va = map_new_frame(&f.ipc_frame);
+    check(pc_tcb_configure(f.tcb, PC_SLOT_CNODE, PC_SLOT_VSPACE, f.ipc_frame, ipc_va) == PC_OK, "configure", 0);
+    check(pc_tcb_set_fault_ep(f.tcb, fe_badged) == PC_OK, "fault ep", 0);
+    check(pc_tcb_set_priority(f.tcb, PC_SLOT_TCB, 100) == PC_OK, "prio", 0);
+    check(pc_tcb_start(f.tcb, (uint64_t)faulter_main, stack + 4088, 0, 1) == PC_OK, "start", 0);
+    pc_msg_t m = {0};
+    pc_ipc_buffer_t *me = pc_ipc_buffer();
+    pc_word_t err = pc_recv(fault_ep, &m, 1000000);
+    check(err == PC_OK, "fault message received", err);
+    check(pc_msginfo_label(m.info) == PC_LABEL_FAULT && m.badge == 0xfa, "label/badge", m.badge);
+    check(m.mr[PC_FAULT_MR_TYPE] == PC_FAULT_VM && m.mr[PC_FAULT_MR_ADDR] == 0x0000020000000000ull, "type/addr",
+          m.mr[PC_FAULT_MR_ADDR]);
+    check(me->mr[PC_FAULT_MR_VECTOR] == 14 && (me->mr[PC_FAULT_MR_ERROR] & (PC_PF_WRITE | PC_PF_USER)) ==
+          (PC_PF_WRITE | PC_PF_USER), "vector/error", me->mr[PC_FAULT_MR_ERROR]);
+    check(faulter_progress == 1, "faulting thread stopped", faulter_progress);
+    /* Fix the fault by moving rip past... instead: rewrite registers to run the exit path. */
+    pc_word_t regs[PC_REG_COUNT] = {0};
+    check(pc_invoke(f.tcb, PC_TCB_READ_REGISTERS, 0, NULL, 0, NULL, regs, PC_REG_COUNT) == PC_OK &&
+          regs[PC_REG_RIP] == m.mr[PC_FAULT_MR_RIP], "read registers", regs[PC_REG_RIP]);
+    check(pc_tcb_suspend(f.tcb) == PC_OK, "suspend", 0);
+    /* A thread without a fault endpoint is suspended with a kernel message; the system runs on. */
+    thread_t g;
+    g.tcb = retype(PC_OBJ_TCB, 0);
+    uint64_t st2 = map_new_frame(NULL);
+    check(pc_tcb_configure(g.tcb, PC_SLOT_CNODE, PC_SLOT_VSPACE, 0, 0) == PC_OK, "configure g", 0);
+    check(pc_tcb_set_priority(g.tcb, PC_SLOT_TCB, 250) == PC_OK, "prio g", 0);
+    faulter_progress = 0;
+    check(pc_tcb_start(g.tcb, (uint64_t)faulter_main, st2 + 4088, 0, 1) == PC_OK, "start g", 0);
+    sleep_us(2000);
+    check(faulter_progress == 1, "g ran and stopped at the fault", faulter_progress);
+    end();
+}
+
+static void test_delete_endpoint_cancels_waiter(void)
+{
+    begin("test_delete_endpoint_cancels_waiter");
+    pc_cptr_t e = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cptr_t copy = next_free++;
+    check(pc_cnode_copy(PC_SLOT_CNODE, copy, 0, e, PC_RIGHTS_ALL) == PC_OK, "copy", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, e) == PC_OK, "delete original", 0);
+    pc_word_t r[3] = {0};
+    check(pc_cap_identify(copy, r) == PC_OK && r[0] == PC_OBJ_ENDPOINT, "copy survives", r[0]);
+    check(pc_cap_identify(e, r) == PC_ERR_FAILED_LOOKUP, "slot empty", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, e) == PC_OK, "deleting empty slot is fine", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, 1u << PC_ROOT_CNODE_BITS) == PC_ERR_RANGE, "index out of range", 0);
+    end();
+}
+
+static void test_revoke_untyped_makes_memory_reusable(void)
+{
+    begin("test_revoke_untyped_makes_memory_reusable");
+    pc_cptr_t child = next_free++;
+    pc_word_t err = pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 16, 0, child, 1);
+    check(err == PC_OK, "child untyped", err);
+    pc_cptr_t objs = next_free;
+    next_free += 16;
+    err = pc_untyped_retype(child, PC_OBJ_FRAME_4K, 0, 0, objs, 16);
+    check(err == PC_OK, "fill with 16 frames", err);
+    err = pc_untyped_retype(child, PC_OBJ_ENDPOINT, 0, 0, next_free, 1);
+    check(err == PC_ERR_NOT_ENOUGH_MEMORY, "full", err);
+    uint64_t pa0 = 0;
+    pc_frame_get_address(objs, &pa0);
+    pc_cptr_t cpy = next_free++;
+    check(pc_cnode_copy(PC_SLOT_CNODE, cpy, 0, objs, PC_RIGHTS_ALL) == PC_OK, "copy frame", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, next_free, 0, child, PC_RIGHTS_ALL) == PC_ERR_ILLEGAL_OPERATION,
+          "untyped cannot be copied", 0);
+    err = pc_cnode_revoke(PC_SLOT_CNODE, child);
+    check(err == PC_OK, "revoke", err);
+    pc_word_t r[3] = {0};
+    check(pc_cap_identify(objs, r) == PC_ERR_FAILED_LOOKUP && pc_cap_identify(cpy, r) == PC_ERR_FAILED_LOOKUP,
+          "children and grandchildren gone", 0);
+    err = pc_untyped_retype(child, PC_OBJ_FRAME_4K, 0, 0, objs, 16);
+    check(err == PC_OK, "retype again from the start", err);
+    uint64_t pa1 = 1;
+    pc_frame_get_address(objs, &pa1);
+    check(pa0 == pa1, "same memory reused", pa1);
+    err = pc_untyped_retype(child, PC_OBJ_TCB, 0, 0, 0, 1);
+    check(err == PC_ERR_RANGE, "slot 0 refused", err);
+    err = pc_untyped_retype(child, 99, 0, 0, next_free, 1);
+    check(err == PC_ERR_INVALID_ARGUMENT, "bad type", err);
+    err = pc_untyped_retype(child, PC_OBJ_ENDPOINT, 0, 0, objs, 1);
+    check(err == PC_ERR_DELETE_FIRST, "occupied destination", err);
+    end();
+}
+
+static void test_priority_bounded_by_mcp(void)
+{
+    begin("test_priority_bounded_by_mcp");
+    pc_cptr_t t = retype(PC_OBJ_TCB, 0);
+    check(pc_tcb_set_priority(t, PC_SLOT_TCB, 255) == PC_OK, "root may give 255", 0);
+    check(pc_tcb_set_priority(t, PC_SLOT_TCB, 256) == PC_ERR_RANGE, "256 out of range", 0);
+    check(pc_tcb_set_mcp(t, PC_SLOT_TCB, 10) == PC_OK, "mcp 10", 0);
+    check(pc_tcb_set_priority(t, t, 11) == PC_ERR_RANGE, "above authority's mcp", 0);
+    check(pc_tcb_set_priority(t, t, 10) == PC_OK, "at mcp", 0);
+    check(pc_tcb_resume(t) == PC_ERR_ILLEGAL_OPERATION, "resume without vspace refused", 0);
+    end();
+}
+
+static void test_ioport_ranges(void)
+{
+    begin("test_ioport_ranges");
+    pc_cptr_t io = next_free++;
+    check(pc_ioport_issue(PC_SLOT_IOPORT, 0x70, 0x71, io) == PC_OK, "issue CMOS ports", 0);
+    uint8_t v = 0xff;
+    check(pc_ioport_out8(io, 0x70, 0x0a) == PC_OK && pc_ioport_in8(io, 0x71, &v) == PC_OK, "CMOS reg A", v);
+    check(pc_ioport_in8(io, 0x72, &v) == PC_ERR_RANGE, "outside range", 0);
+    check(pc_ioport_issue(io, 0x60, 0x71, next_free) == PC_ERR_RANGE, "cannot widen", 0);
+    end();
+}
+
+static void test_irq_handlers(void)
+{
+    begin("test_irq_handlers");
+    pc_cptr_t h = next_free++, h2 = next_free++, m = next_free++;
+    pc_word_t vec = 0;
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 0, PC_IRQ_ISA, h, &vec) == PC_OK && vec == 0x30 + 2,
+          "ISA IRQ0 follows the MADT override to GSI 2", vec);
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 2, 0, h2, &vec) == PC_ERR_REVOKE_FIRST, "GSI issued once", 0);
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 200, 0, h2, &vec) == PC_ERR_RANGE, "GSI out of range", 0);
+    pc_word_t r[3] = {0};
+    check(pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, m, r) == PC_OK && r[0] >= 0x60 &&
+          (r[1] & 0xfff00000) == 0xfee00000 && r[2] == r[0], "MSI vector/address/data", r[0]);
+    check(pc_irq_handler_set_notification(m, ntfn) == PC_OK, "bind MSI to notification", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, h) == PC_OK, "delete handler", 0);
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 2, 0, h, &vec) == PC_OK, "GSI free again", 0);
+    end();
+}
+
+/* ---- robustness: a thread throwing random system calls ---- */
+static volatile uint64_t fuzz_iters;
+static thread_t fuzzer;
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
+
+static void fuzz_main(void)
+{
+    for (;;) {
+        uint64_t sys = rnd() % 15;
+        if (sys == PC_SYS_DEBUG_HALT || sys == PC_SYS_DEBUG_WRITE) {
+            sys = PC_SYS_CALL;
+        }
+        for (unsigned i = 4; i < 12; i++) {
+            fuzzer.ipc->mr[i] = (rnd() & 1) ? rnd() % 64 : rnd();
+        }
+        for (unsigned i = 0; i < 3; i++) {
+            fuzzer.ipc->caps_or_badges[i] = rnd() % 40;
+        }
+        fuzzer.ipc->receive_index = rnd() % 40;
+        uint64_t pick = rnd() % 8;
+        uint64_t label = pick < 5 ? rnd() % 64 : rnd();
+        pc_msg_t m = {.info = pc_msginfo(label, 0, (unsigned)(rnd() % 4), (unsigned)(rnd() % 80)),
+                      .mr = {rnd() % 64, (rnd() & 1) ? rnd() % 32 : rnd(), rnd() % 64, rnd() % 300}};
+        uint64_t cptr = (rnd() & 3) ? rnd() % 40 : rnd();
+        uint64_t timeout = (rnd() % 8 == 0) ? rnd() % 300 : 0;
+        pc_syscall(sys, cptr, timeout, &m);
+        fuzz_iters++;
+    }
+}
+
+static void test_random_syscalls_do_not_hurt_the_kernel(void)
+{
+    begin("test_random_syscalls_do_not_hurt_the_kernel");
+    /* The fuzzer gets its own CNode with a few caps it may destroy at will. */
+    pc_cptr_t cn = retype(PC_OBJ_CNODE, 6);
+    pc_word_t err = pc_cnode_copy(cn, 1, PC_SLOT_CNODE, cn, PC_RIGHTS_ALL);
+    check(err == PC_OK, "cnode self", err);
+    pc_cnode_copy(cn, 2, PC_SLOT_CNODE, ep, PC_RIGHTS_ALL);
+    pc_cnode_copy(cn, 3, PC_SLOT_CNODE, ntfn, PC_RIGHTS_ALL);
+    pc_cptr_t ut = next_free++;
+    pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 18, 0, ut, 1);
+    err = pc_cnode_move(cn, 4, PC_SLOT_CNODE, ut);
+    check(err == PC_OK, "move untyped", err);
+    pc_cnode_copy(cn, 5, PC_SLOT_CNODE, fault_ep, PC_RIGHTS_ALL);
+    pc_cptr_t port80 = next_free++;
+    pc_ioport_issue(PC_SLOT_IOPORT, 0x80, 0x80, port80);
+    pc_cnode_move(cn, 6, PC_SLOT_CNODE, port80);
+    pc_cptr_t fr = retype(PC_OBJ_FRAME_4K, 0);
+    pc_cnode_move(cn, 7, PC_SLOT_CNODE, fr);
+    pc_cnode_copy(cn, 8, PC_SLOT_CNODE, PC_SLOT_VSPACE, PC_RIGHTS_ALL);
+    pc_cptr_t pt2 = retype(PC_OBJ_PT, 0);
+    pc_cnode_move(cn, 9, PC_SLOT_CNODE, pt2);
+    thread_create(&fuzzer, fuzz_main, 50, cn);
+    pc_cnode_copy(cn, 10, PC_SLOT_CNODE, fuzzer.tcb, PC_RIGHTS_ALL);
+    uint64_t last = 0;
+    const uint64_t target = 10000;
+    for (unsigned rounds = 0; rounds < 6000 && fuzz_iters < target; rounds++) {
+        sleep_us(1000); /* let the fuzzer run */
+        if (rounds % 1000 == 0) {
+            puts_("ktest: fuzz progress ");
+            putu(fuzz_iters);
+            puts_("\n");
+        }
+        if (fuzz_iters == last) {
+            /* it blocked or suspended itself: kick it */
+            pc_tcb_suspend(fuzzer.tcb);
+            pc_tcb_resume(fuzzer.tcb);
+        }
+        last = fuzz_iters;
+    }
+    pc_tcb_suspend(fuzzer.tcb);
+    puts_("ktest: fuzzer made ");
+    putu(fuzz_iters);
+    puts_(" random system calls\n");
+    check(fuzz_iters >= target, "enough iterations", fuzz_iters);
+    /* the kernel still works */
+    pc_msg_t m = {.info = pc_msginfo(0x10, 0, 0, 1), .mr = {1}};
+    server.ipc->receive_index = 0;
+    err = pc_call(ep, &m);
+    check(err == PC_OK && m.mr[0] == 2, "IPC still works", err);
+    end();
+}
+
+/* ---- benchmark: null syscall vs IPC round trip ---- */
+static thread_t echo;
+static pc_cptr_t bench_ep;
+static void echo_main(void)
+{
+    pc_msg_t m = {0};
+    pc_recv(bench_ep, &m, PC_TIMEOUT_FOREVER);
+    for (;;) {
+        m.info = pc_msginfo(0, 0, 0, 1);
+        pc_reply_recv(bench_ep, &m, PC_TIMEOUT_FOREVER);
+    }
+}
+
+static void bench(void)
+{
+    bench_ep = retype(PC_OBJ_ENDPOINT, 0);
+    thread_create(&echo, echo_main, 254, PC_SLOT_CNODE);
+    const unsigned n = 20000;
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    for (unsigned i = 0; i < n; i++) {
+        pc_null_syscall();
+    }
+    uint64_t t1 = __builtin_ia32_rdtsc();
+    pc_msg_t m = {0};
+    for (unsigned i = 0; i < n; i++) {
+        m.info = pc_msginfo(0, 0, 0, 1);
+        pc_call(bench_ep, &m);
+    }
+    uint64_t t2 = __builtin_ia32_rdtsc();
+    uint64_t nul = (t1 - t0) / n, ipc = (t2 - t1) / n;
+    puts_("bench: null syscall ");
+    putu(nul);
+    puts_(" cycles, IPC round trip ");
+    putu(ipc);
+    puts_(" cycles, ratio x");
+    putu(nul ? ipc * 10 / nul : 0);
+    puts_("/10\n");
+}
+
+void ktest_main(pc_bootinfo_t *bootinfo)
+{
+    bi = bootinfo;
+    pc_set_ipc_buffer((pc_ipc_buffer_t *)bi->ipc_buffer_vaddr);
+    next_free = bi->first_free_slot;
+    uint32_t best = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (!bi->untyped[i].is_device && bi->untyped[i].size_bits > bi->untyped[best].size_bits) best = i;
+        if (bi->untyped[best].is_device) best = i;
+    }
+    ut_slot = bi->untyped[best].slot;
+    puts_("ktest: starting\n");
+    sleep_ep = retype(PC_OBJ_ENDPOINT, 0);
+    test_bootinfo_describes_root_task();
+    test_frame_map_needs_paging_structures_and_reports_level();
+    test_call_reply_with_long_message_and_badge();
+    test_capability_transfer_needs_grant();
+    test_recv_timeout_and_poll();
+    test_notification_signal_wait_and_bound();
+    test_fault_goes_to_fault_endpoint();
+    test_delete_endpoint_cancels_waiter();
+    test_revoke_untyped_makes_memory_reusable();
+    test_priority_bounded_by_mcp();
+    test_ioport_ranges();
+    test_irq_handlers();
+    test_random_syscalls_do_not_hurt_the_kernel();
+    bench();
+    puts_("ktest: ");
+    putu((uint64_t)passed);
+    puts_(" passed, ");
+    putu((uint64_t)failed);
+    puts_(" failed\n");
+    pc_debug_halt(failed);
+}

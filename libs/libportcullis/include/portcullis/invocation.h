@@ -66,9 +66,7 @@
     X(PC_IOPORT_OUT16, 54, "IOPort", "MR0 port, MR1 value")                                        \
     X(PC_IOPORT_OUT32, 55, "IOPort", "MR0 port, MR1 value")                                        \
     X(PC_IOPORT_ISSUE, 56, "IOPort", "MR0 first, MR1 last (inclusive, within the invoked range), " \
-      "MR2 dest index: a narrower IOPort cap, a child of the invoked one")                         \
-    /* Any capability */                                                                           \
-    X(PC_CAP_IDENTIFY, 60, "any", "-> MR0 cap type (pc_object_type), MR1 rights, MR2 badge")
+      "MR2 dest index: a narrower IOPort cap, a child of the invoked one")
 
 enum pc_invocation_label {
 #define PC_INVOCATION_ENUM_(name, value, cap, doc) name = value,

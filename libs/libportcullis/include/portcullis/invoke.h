@@ -199,10 +199,16 @@ static inline pc_word_t pc_ioport_issue(pc_cptr_t io, uint16_t first, uint16_t l
     return pc_invoke(io, PC_IOPORT_ISSUE, 3, a, 0, NULL, NULL, 0);
 }
 
-/* res[0] = cap type, res[1] = rights, res[2] = badge */
+/* Works on every cap type (a CALL on an endpoint would be IPC): res[0] = cap type,
+ * res[1] = rights, res[2] = badge. */
 static inline pc_word_t pc_cap_identify(pc_cptr_t cap, pc_word_t res[3])
 {
-    return pc_invoke(cap, PC_CAP_IDENTIFY, 0, NULL, 0, NULL, res, 3);
+    pc_msg_t m = {0};
+    pc_word_t err = pc_syscall(PC_SYS_IDENTIFY, cap, 0, &m);
+    res[0] = m.mr[0];
+    res[1] = m.mr[1];
+    res[2] = m.mr[2];
+    return err;
 }
 
 #endif /* PORTCULLIS_INVOKE_H */
