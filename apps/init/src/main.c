@@ -171,6 +171,29 @@ static void handle_fault(init_task_t *t, const pc_msg_t *m)
     }
 }
 
+/* One line of text from a task (TASK_LABEL_LOG), printed whole. */
+static void print_log(const pc_msg_t *m)
+{
+    const pc_ipc_buffer_t *buf = pc_ipc_buffer();
+    unsigned len = pc_msginfo_length(m->info);
+    if (len < 1) {
+        return;
+    }
+    uint64_t n = m->mr[0];
+    if (n > TASK_LOG_MAX || (n + 7) / 8 > len - 1) {
+        n = (uint64_t)(len - 1) * 8 < TASK_LOG_MAX ? (uint64_t)(len - 1) * 8 : TASK_LOG_MAX;
+    }
+    char line[TASK_LOG_MAX + 1];
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned w = 1 + (unsigned)(i / 8);
+        pc_word_t word = w < PC_MSG_REG_COUNT ? m->mr[w] : buf->mr[w];
+        char ch = (char)(word >> (8 * (i % 8)));
+        line[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+    }
+    line[n] = '\0';
+    printf("%s\n", line);
+}
+
 static bool all_finished(void)
 {
     for (unsigned i = 0; i < g_task_count; i++) {
@@ -181,6 +204,42 @@ static bool all_finished(void)
         if (t->policy->flags & (ROLE_TEST | ROLE_EXPECT_FAULT)) {
             return false;
         }
+    }
+    return true;
+}
+
+/* Handles one received message; returns whether to reply with *m. */
+static bool handle_message(pc_msg_t *m)
+{
+    init_task_t *t = task_by_badge(m->badge);
+    uint64_t label = pc_msginfo_label(m->info);
+    if (label == PC_LABEL_FAULT && t != NULL) {
+        handle_fault(t, m);
+        return false; /* no reply: the faulting thread stays blocked */
+    }
+    if (t != NULL && label == TASK_LABEL_DONE && pc_msginfo_length(m->info) >= 2) {
+        t->passed = (uint32_t)m->mr[0];
+        t->failed = (uint32_t)m->mr[1];
+        if (t->state == TASK_RUNNING) {
+            t->state = TASK_DONE;
+        }
+        printf("init: %s finished: %u passed, %u failed\n", t->name, t->passed, t->failed);
+        m->info = pc_msginfo(0, 0, 0, 1);
+        m->mr[0] = PC_OK;
+    } else if (t != NULL && label == TASK_LABEL_LOG) {
+        print_log(m);
+        m->info = pc_msginfo(0, 0, 0, 1);
+        m->mr[0] = PC_OK;
+    } else if (t != NULL && label == TASK_LABEL_ECHO) {
+        pc_word_t a = m->mr[0], b = m->mr[1], c = m->mr[2], d = m->mr[3];
+        m->info = pc_msginfo(0, 0, 0, 4);
+        m->mr[0] = d;
+        m->mr[1] = c;
+        m->mr[2] = b;
+        m->mr[3] = a;
+    } else {
+        m->info = pc_msginfo(0, 0, 0, 1);
+        m->mr[0] = PC_ERR_INVALID_ARGUMENT;
     }
     return true;
 }
@@ -226,33 +285,7 @@ static void serve(bool halt, uint64_t deadline_ms)
             memset(&m, 0, sizeof(m));
             continue;
         }
-        init_task_t *t = task_by_badge(m.badge);
-        uint64_t label = pc_msginfo_label(m.info);
-        if (label == PC_LABEL_FAULT && t != NULL) {
-            handle_fault(t, &m);
-            continue; /* no reply: the faulting thread stays blocked */
-        }
-        if (t != NULL && label == TASK_LABEL_DONE && pc_msginfo_length(m.info) >= 2) {
-            t->passed = (uint32_t)m.mr[0];
-            t->failed = (uint32_t)m.mr[1];
-            if (t->state == TASK_RUNNING) {
-                t->state = TASK_DONE;
-            }
-            printf("init: %s finished: %u passed, %u failed\n", t->name, t->passed, t->failed);
-            m.info = pc_msginfo(0, 0, 0, 1);
-            m.mr[0] = PC_OK;
-        } else if (t != NULL && label == TASK_LABEL_ECHO) {
-            pc_word_t a = m.mr[0], b = m.mr[1], c = m.mr[2], d = m.mr[3];
-            m.info = pc_msginfo(0, 0, 0, 4);
-            m.mr[0] = d;
-            m.mr[1] = c;
-            m.mr[2] = b;
-            m.mr[3] = a;
-        } else {
-            m.info = pc_msginfo(0, 0, 0, 1);
-            m.mr[0] = PC_ERR_INVALID_ARGUMENT;
-        }
-        reply = true;
+        reply = handle_message(&m);
     }
 
     /* Results: tasks that never reported are failures. */
@@ -286,15 +319,7 @@ static void serve(bool halt, uint64_t deadline_ms)
         if (err != PC_OK) {
             continue;
         }
-        init_task_t *t = task_by_badge(m.badge);
-        if (pc_msginfo_label(m.info) == PC_LABEL_FAULT && t != NULL) {
-            handle_fault(t, &m);
-            continue;
-        }
-        bool done = t != NULL && pc_msginfo_label(m.info) == TASK_LABEL_DONE;
-        m.info = pc_msginfo(0, 0, 0, 1);
-        m.mr[0] = done ? PC_OK : PC_ERR_INVALID_ARGUMENT;
-        reply = true;
+        reply = handle_message(&m);
     }
 }
 

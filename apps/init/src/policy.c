@@ -21,7 +21,8 @@
 static const init_grant_t g_ping[] = {
     {.name = "ep", .kind = GRANT_ENDPOINT, .object = "pingpong",
      .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = 0x100, .flags = GRANT_BADGE_TASK_ID},
-    {.name = "reply_ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHTS_ALL},
+    /* badged: whoever signals a copy of it sets these bits (ktest pingpong.h PP_SIGNAL_BITS) */
+    {.name = "reply_ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHTS_ALL, .badge = 0x5a0},
     INIT_EP,
 };
 

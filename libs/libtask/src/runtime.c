@@ -4,6 +4,8 @@
  * crt0 saved and points libportcullis at the thread's IPC buffer before main() runs; the rest are
  * small services every task needs: reporting to the root task and starting a second thread.
  */
+#include <string.h>
+
 #include <portcullis/bootinfo.h>
 #include <portcullis/invoke.h>
 #include <portcullis/syscall.h>
@@ -64,6 +66,29 @@ pc_word_t task_report_done(unsigned passed, unsigned failed)
         return err;
     }
     return pc_msginfo_length(m.info) >= 1 ? m.mr[0] : PC_ERR_TRUNCATED_MESSAGE;
+}
+
+pc_word_t task_log(const char *line)
+{
+    size_t n = strlen(line);
+    uint32_t ep = task_cap_slot(g_start, "init", TASK_CAP_ENDPOINT);
+    if (ep == 0 || pc_ipc_buffer() == NULL) {
+        pc_debug_write(line, n);
+        pc_debug_write("\n", 1);
+        return PC_OK;
+    }
+    if (n > TASK_LOG_MAX) {
+        n = TASK_LOG_MAX;
+    }
+    pc_word_t w[64] = {0};
+    w[0] = n;
+    for (size_t i = 0; i < n; i++) {
+        w[1 + i / 8] |= (pc_word_t)(unsigned char)line[i] << (8 * (i % 8));
+    }
+    unsigned words = 1 + (unsigned)((n + 7) / 8);
+    pc_word_t res = PC_OK;
+    pc_word_t err = pc_invoke(ep, TASK_LABEL_LOG, words, w, 0, NULL, &res, 1);
+    return err != PC_OK ? err : res;
 }
 
 static pc_word_t take_slot(uint32_t *next_slot, uint32_t end_slot, pc_cptr_t *slot)

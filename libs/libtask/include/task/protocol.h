@@ -8,11 +8,20 @@
  *                    Reply: MR0 = PC_OK.
  *   TASK_LABEL_ECHO  MR0..MR3 = any words. Reply: the same words, in reverse order (a liveness and
  *                    sanity check of IPC from the caller's side).
+ *   TASK_LABEL_LOG   MR0 = n (bytes, <= TASK_LOG_MAX), MR1.. = the bytes, 8 per word, little-endian:
+ *                    one line of text the root task prints whole (control characters replaced),
+ *                    followed by a newline. The console takes at most 40 bytes per kernel call, so
+ *                    lines printed by several tasks directly can interleave mid-line; lines that
+ *                    go through the root task (which runs above every task) cannot.
+ *                    Reply: MR0 = PC_OK.
  */
 #ifndef TASK_PROTOCOL_H
 #define TASK_PROTOCOL_H
 
 #define TASK_LABEL_DONE 0x7a5d0e1ull
 #define TASK_LABEL_ECHO 0x7a5ec40ull
+#define TASK_LABEL_LOG 0x7a5e106ull
+
+#define TASK_LOG_MAX ((64 - 1) * 8)
 
 #endif /* TASK_PROTOCOL_H */

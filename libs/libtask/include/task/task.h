@@ -33,6 +33,14 @@ task_start_error_t task_start_status(void);
 pc_word_t task_report_done(unsigned passed, unsigned failed);
 
 /*
+ * Prints one line through the root task (TASK_LABEL_LOG on the "init" cap), so it cannot be
+ * interleaved with other tasks' output; longer lines are cut at TASK_LOG_MAX bytes. Without an
+ * "init" cap the line goes straight to the console. Uses the IPC buffer: call it from the thread
+ * that owns pc_ipc_buffer().
+ */
+pc_word_t task_log(const char *line);
+
+/*
  * A second thread in the caller's own address space, built from the caller's untyped memory.
  * The caller provides: an untyped cap, its own CNode, VSpace and TCB caps (the TCB is the
  * authority for the priority), free slots starting at *next_slot (advanced past those used: a
