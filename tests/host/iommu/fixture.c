@@ -296,14 +296,26 @@ unsigned fx_desc_type(const struct vtd_model_desc_log *d)
     return (unsigned)((d->qw[0] & 0xf) | ((d->qw[0] >> 5) & 0x70));
 }
 
+uint32_t fx_desc_sid(const struct vtd_model_desc_log *d)
+{
+    switch (fx_desc_type(d)) {
+    case 1: /* context-cache */
+    case 3: /* device-TLB */
+        return (uint32_t)((d->qw[0] >> 32) & 0xffff);
+    case 8: /* PASID-based device-TLB */
+        return (uint32_t)((d->qw[0] >> 16) & 0xffff);
+    default:
+        return 0xffffffffu;
+    }
+}
+
 unsigned fx_count_desc(struct fx *f, size_t from, unsigned type, uint32_t sid)
 {
     static struct vtd_model_desc_log log[8192];
     size_t n = fx_log(f, log, 8192);
     unsigned c = 0;
     for (size_t i = from; i < n; i++) {
-        if (fx_desc_type(&log[i]) == type &&
-            (sid == 0xffffffffu || ((log[i].qw[0] >> 16) & 0xffff) == sid)) {
+        if (fx_desc_type(&log[i]) == type && (sid == 0xffffffffu || fx_desc_sid(&log[i]) == sid)) {
             c++;
         }
     }

@@ -118,6 +118,8 @@ bool fx_same(struct fx *f, uint64_t pa, const void *buf, size_t len);
    (sid 0xffffffff = any). Types: 1 context-cache, 2 IOTLB, 3 device-TLB, 5 wait, 8 PASID dev-TLB. */
 size_t fx_log(struct fx *f, struct vtd_model_desc_log *out, size_t max);
 unsigned fx_desc_type(const struct vtd_model_desc_log *d);
+/* Source-id a context-cache / device-TLB / PASID device-TLB descriptor names (else ~0). */
+uint32_t fx_desc_sid(const struct vtd_model_desc_log *d);
 unsigned fx_count_desc(struct fx *f, size_t from, unsigned type, uint32_t sid);
 
 int fx_report(void);

@@ -86,6 +86,29 @@ out:
     fx_fini(&f);
 }
 
+static void test_unmap_flushes_the_device_tlb_of_an_ats_device(void)
+{
+    struct fx f;
+    uint16_t sids[] = { DEV1 };
+    uint8_t buf[64];
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, DEV1, VTD_MODEL_DEV_ATS, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, NULL), IOMMU_OK);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x40000, 0, 0, 0x2000, IOMMU_READ | IOMMU_WRITE), IOMMU_OK);
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x40000, buf, sizeof(buf), false), 0);
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x40000, buf, sizeof(buf), false), 0);
+    struct vtd_model_stats st;
+    vtd_model_get_stats(f.m, &st);
+    CHECK(st.atc_hits > 0); /* the second DMA was served by the device's own ATC */
+    CHECK_EQ(fx_unmap(&f, CLIENT_A, 0x40000, 0x2000, NULL), IOMMU_OK);
+    CHECK_EQ(fx_count_desc(&f, 0, 3, DEV1), 1);
+    CHECK(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x40000, buf, sizeof(buf), false) > 0);
+    CHECK(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x41000, buf, sizeof(buf), false) > 0);
+out:
+    fx_fini(&f);
+}
+
 static void test_unattached_device_cannot_dma(void)
 {
     struct fx f;
@@ -356,6 +379,7 @@ int main(void)
 {
     RUN(test_map_then_dma_moves_the_right_bytes);
     RUN(test_unmap_then_dma_faults_and_fault_reaches_owner);
+    RUN(test_unmap_flushes_the_device_tlb_of_an_ats_device);
     RUN(test_unattached_device_cannot_dma);
     RUN(test_client_cannot_map_memory_it_does_not_hold);
     RUN(test_client_cannot_touch_other_clients_device_or_iovas);
