@@ -57,7 +57,7 @@ struct pcie_model_port {
     bool notified;
     unsigned irq_pending; /* MSIs raised and not yet taken by the test */
     /* counters */
-    unsigned irqs, sltctl_writes, reverted_clears, removals, plugs;
+    unsigned irqs, sltctl_writes, reverted_clears, removals, plugs, cc_acks;
     uint64_t last_sltctl_write_ns;
 };
 

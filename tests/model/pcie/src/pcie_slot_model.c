@@ -130,6 +130,8 @@ static void port_write(struct pcie_model *m, int i, unsigned off, unsigned width
             uint16_t sta = get16(p->cfg, SLTSTA_OFF);
             set16(p->cfg, SLTSTA_OFF, (uint16_t)((sta & ~SLOT_EVENTS) | (old_sta & SLOT_EVENTS)));
             p->reverted_clears++;
+        } else if (v & old_sta & PCI_EXP_SLTSTA_CC) {
+            p->cc_acks++;
         }
         update_status(p);
     }
@@ -139,10 +141,10 @@ static void port_write(struct pcie_model *m, int i, unsigned off, unsigned width
     uint16_t ctl = get16(p->cfg, SLTCTL_OFF);
     uint16_t sta = get16(p->cfg, SLTSTA_OFF);
     p->sltctl_writes++;
-    p->last_sltctl_write_ns = m->now_ns;
     if (m->on_sltctl != NULL) {
         m->on_sltctl(m->hook_ctx, i, old_ctl, ctl);
     }
+    p->last_sltctl_write_ns = m->now_ns;
     if (ctl & PCI_EXP_SLTCTL_EIC) {
         set16(p->cfg, SLTCTL_OFF, (uint16_t)(ctl & ~PCI_EXP_SLTCTL_EIC));
         sta ^= PCI_EXP_SLTSTA_EIS;
