@@ -288,6 +288,10 @@ bool fx_same(struct fx *f, uint64_t pa, const void *buf, size_t len)
 
 size_t fx_log(struct fx *f, struct vtd_model_desc_log *out, size_t max)
 {
+    static struct vtd_model_desc_log scratch[4096];
+    if (!out) {
+        return vtd_model_desc_log(f->m, scratch, 4096); /* just the count */
+    }
     return vtd_model_desc_log(f->m, out, max);
 }
 
