@@ -3,13 +3,15 @@
 #
 # Builds the capture probe (a 32-bit multiboot kernel, see probe/probe.c), boots it under QEMU
 # q35 in the three configurations the host tests use, and turns its serial hex dump into the
-# binary blobs under tests/data/<variant>/ plus a MANIFEST naming each blob's physical address.
+# binary blobs under tests/data/<variant>/ plus a MANIFEST naming each blob's physical address,
+# and the seeds of the fuzz_acpi_root target (tests/fuzz/acpi_root_seeds/).
 # Not part of the default build: run it by hand when QEMU or the device set changes.
 #
 #   tools/capture/capture.py [--out tests/data] [--qemu qemu-system-x86_64] [variant...]
 
 import argparse
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -133,6 +135,28 @@ def write_variant(outdir, records, bars):
     return len(manifest)
 
 
+def write_root_seed(variant_dir, seed_path):
+    """Seed for fuzz_acpi_root: u32 count, (u64 pa, u32 len) per region, then the bytes; the
+    RSDP first, then every table except the (large, unparsed) DSDT and FACS."""
+    regions = []
+    with open(os.path.join(variant_dir, "MANIFEST")) as f:
+        for line in f:
+            fields = line.split()
+            if fields[0] == "rsdp":
+                regions.insert(0, (int(fields[1], 16), fields[3]))
+            elif fields[0] == "table" and fields[1] not in ("DSDT", "FACS"):
+                regions.append((int(fields[2], 16), fields[4]))
+    head, body = struct.pack("<I", len(regions)), b""
+    for pa, name in regions:
+        with open(os.path.join(variant_dir, name), "rb") as f:
+            data = f.read()
+        head += struct.pack("<QI", pa, len(data))
+        body += data
+    os.makedirs(os.path.dirname(seed_path), exist_ok=True)
+    with open(seed_path, "wb") as f:
+        f.write(head + body)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data"))
@@ -146,6 +170,9 @@ def main():
             records, bars = parse(run_probe(args.qemu, elf, VARIANTS[v], args.timeout))
             n = write_variant(os.path.join(args.out, v), records, bars)
             print("%s: %d objects" % (v, n))
+            if v in ("q35-iommu-iotlb", "q35-plain"):
+                write_root_seed(os.path.join(args.out, v),
+                                os.path.join(REPO, "tests", "fuzz", "acpi_root_seeds", v + ".bin"))
 
 
 if __name__ == "__main__":
