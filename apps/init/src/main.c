@@ -123,7 +123,7 @@ static bool expected_vector(const char *cmdline, uint64_t *vector, char *kind, s
     if (!task_cmdline_get(cmdline, "fault", kind, kind_size)) {
         return false;
     }
-    static const struct { const char *k; uint64_t v; } map[] = {{"pf", 14}, {"gp", 13}, {"de", 0}, {"ud", 6}};
+    static const struct { const char *k; uint64_t v; } map[] = {{"pf", 14}, {"gp", 13}, {"de", 0}, {"ud", 6}, {"stack", 14}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strcmp(kind, map[i].k) == 0) {
             *vector = map[i].v;
@@ -158,13 +158,17 @@ static void handle_fault(init_task_t *t, const pc_msg_t *m)
         uint64_t want = 0, want_addr = 0;
         bool known = expected_vector(cmdline, &want, kind, sizeof(kind));
         bool addr_ok = true;
-        if (known && want == 14 && task_cmdline_get_u64(cmdline, "addr", &want_addr)) {
+        if (known && strcmp(kind, "stack") == 0) {
+            /* a stack overflow must land in the guard page below the runtime's stack */
+            addr_ok = t->guard != 0 && mr[PC_FAULT_MR_ADDR] >= t->guard && mr[PC_FAULT_MR_ADDR] < t->guard + 4096;
+        } else if (known && want == 14 && task_cmdline_get_u64(cmdline, "addr", &want_addr)) {
             addr_ok = mr[PC_FAULT_MR_ADDR] == want_addr;
         }
         snprintf(name, sizeof(name), "fault_%s_reported_and_task_stopped", known ? kind : "unknown");
         snprintf(detail, sizeof(detail), "(%s: vector %llu, expected %llu%s)", t->name,
                  (unsigned long long)vector, (unsigned long long)want, addr_ok ? "" : ", wrong address");
-        test_line(known && vector == want && addr_ok && mr[PC_FAULT_MR_RIP] >= t->entry - 0x100000, name, detail);
+        test_line(known && vector == want && addr_ok && mr[PC_FAULT_MR_RIP] >= TASK_ELF_MIN &&
+                      mr[PC_FAULT_MR_RIP] < TASK_ELF_MAX, name, detail);
     } else if (t->policy != NULL && (t->policy->flags & ROLE_TEST)) {
         snprintf(name, sizeof(name), "%s_runs_without_faulting", t->name);
         test_line(false, name, "(unexpected fault)");

@@ -101,7 +101,8 @@ static const init_role_t g_roles[] = {
     ROLE("irq_rtc", 120, 120, 6, ROLE_TEST, g_irq_rtc),
     {.role = "msi_edu", .priority = 120, .mcp = 120, .cnode_bits = 6, .flags = ROLE_TEST,
      .pci_vendor = 0x1234, .pci_device = 0x11e8, .grants = g_msi_edu, .grant_count = N(g_msi_edu)},
-    ROLE("faulter", 90, 90, 4, ROLE_EXPECT_FAULT, g_faulter),
+    /* above the other test tasks: its fault happens while they run */
+    ROLE("faulter", 110, 110, 4, ROLE_EXPECT_FAULT, g_faulter),
     ROLE("nocap", 100, 100, 8, ROLE_TEST, g_nocap),
     ROLE("fuzz", 80, 80, 10, ROLE_TEST, g_fuzz),
     ROLE("bench", 100, 101, 8, ROLE_TEST, g_bench),

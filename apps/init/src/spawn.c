@@ -514,6 +514,7 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
         (stack_bottom & (PAGE - 1)) == 0 && stack_top >= stack_bottom + 2 * PAGE &&
         stack_bottom >= img.lowest && stack_top <= img.highest) {
         c->guard = stack_bottom;
+        t->guard = stack_bottom;
     } else {
         stack_bottom = stack_top = 0;
     }

@@ -119,6 +119,7 @@ typedef struct init_task {
     init_acct_t acct;
     unsigned caps_granted;
     uint64_t entry;
+    uint64_t guard;              /* its stack guard page (unmapped), 0 if none */
     uint32_t passed, failed;     /* from TASK_LABEL_DONE */
     uint64_t fault_vector;       /* last fault */
 } init_task_t;
