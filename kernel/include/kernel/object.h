@@ -100,6 +100,8 @@ typedef struct k_cpu {
     k_tcb_t *ready_head[K_NUM_PRIOS];
     k_tcb_t *ready_tail[K_NUM_PRIOS];
     uint64_t loaded_cr3;
+    k_tcb_t *fpu_owner;      /* thread whose FPU state is in the registers */
+    uint64_t fpu_ts;         /* CR0.TS is set */
 } k_cpu_t;
 
 static inline k_cpu_t *k_cpu(void)
@@ -132,6 +134,9 @@ bool k_sched_can_switch_direct(k_tcb_t *t); /* t would be chosen over everything
 k_context_t *k_sched_exit(void);            /* choose, load, return the context to restore */
 void k_sched_tick(void);
 void k_sched_yield(void);
+void k_sched_load(k_cpu_t *cpu, k_tcb_t *next);
+k_context_t *k_fastpath_call(k_tcb_t *s);
+k_context_t *k_fastpath_reply_recv(k_tcb_t *t);
 void k_timeout_add(k_tcb_t *t, uint64_t timeout_us);
 void k_timeout_remove(k_tcb_t *t);
 void k_sched_set_prio(k_tcb_t *t, unsigned prio);

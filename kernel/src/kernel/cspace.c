@@ -55,8 +55,9 @@ static void finalise(k_cap_t cap)
             }
         }
         if (cpu->loaded == t) {
-            cpu->loaded = &cpu->idle; /* its FPU state is not saved anywhere any more */
+            cpu->loaded = &cpu->idle;
         }
+        k_fpu_forget(t); /* its FPU registers belong to nobody now */
         break;
     }
     case PC_OBJ_CNODE: {

@@ -123,7 +123,7 @@ void k_sched_set_prio(k_tcb_t *t, unsigned prio)
     cpu->resched = 1;
 }
 
-static void load_thread(k_cpu_t *cpu, k_tcb_t *next)
+void k_sched_load(k_cpu_t *cpu, k_tcb_t *next)
 {
     if (next == cpu->loaded) {
         return;
@@ -176,7 +176,7 @@ k_context_t *k_sched_exit(void)
         cpu->resched = 0;
     }
     k_tcb_t *next = cpu->current;
-    load_thread(cpu, next);
+    k_sched_load(cpu, next);
     return next->state == K_TS_IDLE ? NULL : &next->ctx;
 }
 

@@ -75,6 +75,12 @@ k_context_t *k_syscall_handler(void)
         t->ctx.rax = PC_OK;
         return &t->ctx;
     }
+    if (sys == PC_SYS_CALL || sys == PC_SYS_REPLY_RECV) {
+        k_context_t *next = sys == PC_SYS_CALL ? k_fastpath_call(t) : k_fastpath_reply_recv(t);
+        if (next) {
+            return next;
+        }
+    }
     switch (sys) {
     case PC_SYS_CALL:
         do_send(t, true, true);

@@ -60,13 +60,45 @@ void k_fpu_init_state(uint8_t *area)
     memcpy(area, fpu_template, 512);
 }
 
+/*
+ * Lazy FPU switching: entering a thread that does not own the FPU registers sets CR0.TS, and its
+ * first FPU/SSE instruction traps (#NM) to k_fpu_claim. Threads that never touch the FPU (most
+ * IPC-heavy servers) never pay for saving and restoring 512 bytes of state.
+ */
 void k_fpu_switch(k_tcb_t *from, k_tcb_t *to)
 {
-    if (from != NULL && from->state != K_TS_IDLE) {
-        __asm__ volatile("fxsave64 (%0)" : : "r"(from->fpu) : "memory");
+    (void)from;
+    k_cpu_t *cpu = k_cpu();
+    bool want_ts = to != NULL && to != cpu->fpu_owner;
+    if (want_ts != (bool)cpu->fpu_ts) {
+        uint64_t cr0;
+        __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+        cr0 = want_ts ? (cr0 | 8) : (cr0 & ~(uint64_t)8);
+        __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+        cpu->fpu_ts = want_ts;
     }
-    if (to != NULL && to->state != K_TS_IDLE) {
-        __asm__ volatile("fxrstor64 (%0)" : : "r"(to->fpu) : "memory");
+}
+
+void k_fpu_claim(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    __asm__ volatile("clts");
+    cpu->fpu_ts = 0;
+    if (cpu->fpu_owner == t) {
+        return;
+    }
+    if (cpu->fpu_owner != NULL) {
+        __asm__ volatile("fxsave64 (%0)" : : "r"(cpu->fpu_owner->fpu) : "memory");
+    }
+    __asm__ volatile("fxrstor64 (%0)" : : "r"(t->fpu) : "memory");
+    cpu->fpu_owner = t;
+}
+
+void k_fpu_forget(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    if (cpu->fpu_owner == t) {
+        cpu->fpu_owner = NULL;
     }
 }
 

@@ -26,7 +26,9 @@ k_context_t *k_trap_handler(void)
     k_cpu_t *cpu = k_cpu();
     k_tcb_t *t = cpu->current;
     unsigned v = (unsigned)t->ctx.vector;
-    if (v < 32) {
+    if (v == 7) {
+        k_fpu_claim(t); /* #NM: first FPU use since the switch (CR0.TS) */
+    } else if (v < 32) {
         if (v == 14) {
             k_fault_raise(t, PC_FAULT_VM, k_read_cr2(), t->ctx.error, v);
         } else {

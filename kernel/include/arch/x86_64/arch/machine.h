@@ -15,6 +15,8 @@
 k_cpu_t *k_cpu_init(void);
 void k_arch_set_kernel_entry(k_tcb_t *t);
 void k_fpu_switch(k_tcb_t *from, k_tcb_t *to);
+void k_fpu_claim(k_tcb_t *t);
+void k_fpu_forget(k_tcb_t *t);
 k_context_t *k_trap_handler(void);
 k_context_t *k_kernel_trap_handler(k_context_t *frame);
 void k_fatal_trap_handler(k_context_t *frame);
