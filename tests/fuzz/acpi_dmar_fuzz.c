@@ -43,9 +43,8 @@ static void parse(const uint8_t *buf, size_t len)
                           .rhsa_cap = 4,
                           .scopes = scope,
                           .scope_cap = 16};
-    int err = acpi_dmar_parse(buf, len, &d);
-    if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
-        return;
+    if (acpi_dmar_parse(buf, len, &d) != ACPI_OK) {
+        return; /* on NOSPACE the arrays' contents are unspecified */
     }
     size_t n = d.scope_count < 16 ? d.scope_count : 16;
     for (size_t i = 0; i < n; i++) {

@@ -2,8 +2,8 @@
 /*
  * DMAR parsing (Intel VT-d 4.1, chapter 8) and device-scope resolution. The IOMMU server builds
  * its unit list and its device-to-unit map from this, so a wrong answer here means a device
- * escapes isolation: the parser rejects any structure it cannot account for exactly, and a
- * structure whose scopes do not all fit in the caller's array is dropped, not truncated.
+ * escapes isolation: the parser rejects any structure it cannot account for exactly, and when
+ * the caller's arrays are too small it reports the sizes needed instead of a partial answer.
  */
 #include <acpi/acpi.h>
 
@@ -76,6 +76,7 @@ static int parse_scopes(const uint8_t *p, size_t len, struct acpi_dmar *out, siz
         n++;
         off += slen;
     }
+    *count = n;
     if (overflow) {
         *dropped = true;
         return ACPI_ERR_NOSPACE;
@@ -108,6 +109,7 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
     out->drhd_count = out->rmrr_count = out->atsr_count = out->satc_count = out->rhsa_count = 0;
     out->scope_count = out->andd_count = out->unknown_count = 0;
     bool dropped = false;
+    size_t scope_total = 0;
     /* Segments that already had an INCLUDE_PCI_ALL unit; it must be the last DRHD there. We
      * track a small number of segments; more distinct catch-all segments are rejected. */
     uint16_t catchall[16];
@@ -147,6 +149,7 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
                 catchall[ncatchall++] = d.segment;
             }
             err = parse_scopes(r + DRHD_FIXED, rlen - DRHD_FIXED, out, &first, &n, &dropped);
+            scope_total += n;
             if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
                 return err;
             }
@@ -171,6 +174,7 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
                 return ACPI_ERR_MALFORMED;
             }
             err = parse_scopes(r + RMRR_FIXED, rlen - RMRR_FIXED, out, &first, &n, &dropped);
+            scope_total += n;
             if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
                 return err;
             }
@@ -191,6 +195,7 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
             }
             struct acpi_dmar_atsr a = {.flags = r[4], .segment = acpi_le16(r + 6)};
             err = parse_scopes(r + ATSR_FIXED, rlen - ATSR_FIXED, out, &first, &n, &dropped);
+            scope_total += n;
             if (err != ACPI_OK && err != ACPI_ERR_NOSPACE) {
                 return err;
             }
@@ -231,7 +236,11 @@ int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
         }
         off += rlen;
     }
-    return dropped ? ACPI_ERR_NOSPACE : ACPI_OK;
+    if (dropped) {
+        out->scope_count = scope_total; /* how many the caller must provide room for */
+        return ACPI_ERR_NOSPACE;
+    }
+    return ACPI_OK;
 }
 
 int acpi_dmar_scope_resolve(const struct acpi_dmar_scope *scope, uint16_t segment,

@@ -565,7 +565,7 @@ static void test_dmar_include_pci_all_must_be_last_for_its_segment(void)
     capture_free(&c);
 }
 
-static void test_dmar_unit_whose_scopes_do_not_fit_is_dropped_not_truncated(void)
+static void test_dmar_too_small_arrays_report_the_sizes_needed(void)
 {
     struct capture c;
     struct dmar_out o;
@@ -574,13 +574,20 @@ static void test_dmar_unit_whose_scopes_do_not_fit_is_dropped_not_truncated(void
     dmar_out_init(&o);
     o.d.scope_cap = 5;
     CHECK_EQ(acpi_dmar_parse(b->data, b->len, &o.d), ACPI_ERR_NOSPACE);
-    CHECK_EQ(o.d.drhd_count, 1);  /* counted ... */
-    CHECK_EQ(o.d.scope_count, 0); /* ... but nothing of it kept */
+    CHECK_EQ(o.d.drhd_count, 1);
+    CHECK_EQ(o.d.scope_count, 8); /* the size needed, not the 5 that would have fit */
     CHECK_EQ(o.d.atsr_count, 1);
-    CHECK(o.atsr[0].flags & ACPI_DMAR_ATSR_ALL_PORTS);
     dmar_out_init(&o);
     o.d.drhd_cap = 0;
     CHECK_EQ(acpi_dmar_parse(b->data, b->len, &o.d), ACPI_ERR_NOSPACE);
+    CHECK_EQ(o.d.drhd_count, 1);
+    /* Retrying with the reported sizes succeeds. */
+    dmar_out_init(&o);
+    o.d.scope_cap = 8;
+    o.d.drhd_cap = 1;
+    o.d.atsr_cap = 1;
+    CHECK_EQ(acpi_dmar_parse(b->data, b->len, &o.d), ACPI_OK);
+    CHECK_EQ(o.drhd[0].scope_count, 8);
     capture_free(&c);
 }
 
@@ -741,7 +748,7 @@ int main(void)
     RUN(test_dmar_every_truncation_is_rejected_without_overread);
     RUN(test_dmar_rejects_bad_structure_and_scope_lengths);
     RUN(test_dmar_include_pci_all_must_be_last_for_its_segment);
-    RUN(test_dmar_unit_whose_scopes_do_not_fit_is_dropped_not_truncated);
+    RUN(test_dmar_too_small_arrays_report_the_sizes_needed);
     RUN(test_dmar_parses_rmrr_rhsa_satc_and_multi_hop_paths);
     RUN(test_dmar_scopes_resolve_through_root_port_secondary_buses);
     RUN(test_dmar_scope_paths_that_loop_or_lead_nowhere_fail);

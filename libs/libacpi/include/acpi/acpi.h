@@ -234,10 +234,11 @@ struct acpi_dmar {
 };
 
 /*
- * Parses a DMAR table. The caller sets the array pointers and caps; counts are totals.
- * ACPI_ERR_NOSPACE if an array overflowed: structures that did not fit are dropped, and a
- * structure whose scopes did not all fit is dropped too (a unit with a partial scope list would
- * claim the wrong devices). Every other error means the table is unusable as a whole.
+ * Parses a DMAR table. The caller sets the array pointers and caps. ACPI_ERR_NOSPACE if any
+ * array (units or scopes) is too small: then every *_count, scope_count included, is the total
+ * the table needs and the arrays' contents are unspecified — call again with arrays that large.
+ * A partial answer is never given: a unit missing from the list, or with a cut scope list,
+ * would leave devices outside isolation. On ACPI_OK, counts are the numbers stored.
  * Rejected: remapping structures with length 0, shorter than their fixed part or past the end;
  * scopes shorter than 8 bytes, odd path lengths, scopes past their structure, dev > 31, fn > 7,
  * paths longer than ACPI_DMAR_PATH_MAX; DRHD bases not 4 KiB aligned; RMRR with limit < base;
