@@ -47,7 +47,7 @@ _READ_WRITE_RETURN_TYPE _write(int fd, const void *buf, size_t len)
         return -1;
     }
     if (len > INT32_MAX) {
-        len = INT32_MAX;  // the return value must fit; newlib's __swrite loops on short writes
+        len = INT32_MAX; // the return value must fit; newlib's __swrite loops on short writes
     }
     if (len != 0 && buf == NULL) {
         errno = EFAULT;
@@ -68,13 +68,13 @@ _READ_WRITE_RETURN_TYPE _read(int fd, void *buf, size_t len)
 {
     (void)buf;
     (void)len;
-    errno = fd == STDIN_FILENO ? ENOSYS : EBADF;  // no console input is wired
+    errno = fd == STDIN_FILENO ? ENOSYS : EBADF; // no console input is wired
     return -1;
 }
 
 void *_sbrk(ptrdiff_t incr)
 {
-    static uintptr_t brk;  // current break; 0 until first use
+    static uintptr_t brk; // current break; 0 until first use
     const uintptr_t start = (uintptr_t)__pc_heap_start;
     const uintptr_t end = (uintptr_t)__pc_heap_end;
     if (brk == 0) {
@@ -127,7 +127,7 @@ int _close(int fd)
         errno = EBADF;
         return -1;
     }
-    return 0;  // the console stays available to anyone else holding the fd number
+    return 0; // the console stays available to anyone else holding the fd number
 }
 
 int _fstat(int fd, struct stat *st)
@@ -142,7 +142,7 @@ int _fstat(int fd, struct stat *st)
     }
     *st = (struct stat){0};
     st->st_mode = S_IFCHR | 0620;
-    st->st_blksize = 0;  // unbuffered-size hint: newlib then picks BUFSIZ and line-buffers ttys
+    st->st_blksize = 0; // unbuffered-size hint: newlib then picks BUFSIZ and line-buffers ttys
     return 0;
 }
 
@@ -179,16 +179,16 @@ int _kill(pid_t pid, int sig)
         return -1;
     }
     if (sig == 0) {
-        return 0;  // existence probe
+        return 0; // existence probe
     }
-    _exit(128 + sig);  // default action of every deliverable signal here: terminate
+    _exit(128 + sig); // default action of every deliverable signal here: terminate
 }
 
 int _open(const char *path, int flags, ...)
 {
     (void)path;
     (void)flags;
-    errno = ENOSYS;  // no file system
+    errno = ENOSYS; // no file system
     return -1;
 }
 
@@ -240,7 +240,7 @@ pid_t _wait(int *status)
 clock_t _times(struct tms *buf)
 {
     (void)buf;
-    errno = ENOSYS;  // no clock service in the runtime; tasks use the kernel timer directly
+    errno = ENOSYS; // no clock service in the runtime; tasks use the kernel timer directly
     return (clock_t)-1;
 }
 

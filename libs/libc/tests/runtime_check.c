@@ -32,14 +32,14 @@ static void say_bye(void)
 int main(void)
 {
     int failures = 0;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
     printf("ctor: %d\n", ctor_ran);
@@ -83,7 +83,7 @@ int main(void)
             break;
         }
         got += 64 * 1024;
-        *(void **)q = last;  // chain them so they can be freed
+        *(void **)q = last; // chain them so they can be freed
         last = q;
     }
     printf("heap_exhausted_after_kib: %s\n", got >= arena / 2 && got <= arena ? "ok" : "bad");
@@ -117,5 +117,5 @@ int main(void)
     fprintf(stderr, "stderr: works\n");
     atexit(say_bye);
     printf("failures: %d\n", failures);
-    return failures == 0 ? 7 : 1;  // 7: proves main's return value reaches pc_task_exit
+    return failures == 0 ? 7 : 1; // 7: proves main's return value reaches pc_task_exit
 }

@@ -18,8 +18,8 @@
 #define ELFDATA2LSB 1
 #define EV_CURRENT 1
 
-#define ET_EXEC 2      // e_type: executable
-#define EM_X86_64 62   // e_machine
+#define ET_EXEC 2    // e_type: executable
+#define EM_X86_64 62 // e_machine
 
 // p_type
 #define PT_NULL 0
@@ -116,7 +116,7 @@ static void read_phdr(const elf_image_t *img, size_t i, elf64_phdr_t *ph)
 // A PT_LOAD's page-rounded extent [*lo, *hi), or false if rounding up wraps.
 static bool page_extent(const elf64_phdr_t *ph, uint64_t page, uint64_t *lo, uint64_t *hi)
 {
-    uint64_t end = ph->p_vaddr + ph->p_memsz;  // wrap excluded by the caller
+    uint64_t end = ph->p_vaddr + ph->p_memsz; // wrap excluded by the caller
     if (end > UINT64_MAX - (page - 1)) {
         return false;
     }
@@ -153,7 +153,7 @@ static elf_error_t check_header(const elf64_ehdr_t *eh, size_t size)
     if (eh->e_phnum == 0 || eh->e_phnum > ELF_MAX_PHDRS) {
         return ELF_ERR_PHDR_COUNT;
     }
-    uint64_t table = (uint64_t)eh->e_phnum * sizeof(elf64_phdr_t);  // <= 64 * 56: no overflow
+    uint64_t table = (uint64_t)eh->e_phnum * sizeof(elf64_phdr_t); // <= 64 * 56: no overflow
     if (eh->e_phoff > size || table > size - eh->e_phoff) {
         return ELF_ERR_PHDR_BOUNDS;
     }
@@ -169,7 +169,7 @@ static elf_error_t check_load(const elf64_phdr_t *ph, size_t size, const elf_lim
         return ELF_ERR_SEG_FILESZ;
     }
     if (ph->p_memsz == 0) {
-        return ELF_OK;  // occupies no memory: nothing to place, skipped by the iteration
+        return ELF_OK; // occupies no memory: nothing to place, skipped by the iteration
     }
     if (ph->p_memsz > UINT64_MAX - ph->p_vaddr) {
         return ELF_ERR_SEG_WRAP;
@@ -235,7 +235,7 @@ static elf_error_t parse(elf_image_t *img, const uint8_t *data, size_t size,
             return ELF_ERR_TLS;
         }
         if (ph.p_type != PT_LOAD) {
-            continue;  // PT_NOTE, PT_GNU_STACK, PT_PHDR, ...: nothing to load
+            continue; // PT_NOTE, PT_GNU_STACK, PT_PHDR, ...: nothing to load
         }
         err = check_load(&ph, size, lim);
         if (err != ELF_OK) {
@@ -246,7 +246,7 @@ static elf_error_t parse(elf_image_t *img, const uint8_t *data, size_t size,
         }
         uint64_t lo = 0;
         uint64_t hi = 0;
-        (void)page_extent(&ph, lim->page_size, &lo, &hi);  // checked in check_load
+        (void)page_extent(&ph, lim->page_size, &lo, &hi); // checked in check_load
         // Pages are mapped with one set of rights each: no two segments may share a page.
         for (size_t j = 0; j < i; j++) {
             elf64_phdr_t other;
@@ -345,7 +345,7 @@ elf_error_t elf_segment_get(const elf_image_t *img, size_t index, elf_segment_t 
         seg->rights = rights_of(ph.p_flags);
         return ELF_OK;
     }
-    return ELF_ERR_INDEX;  // unreachable for an image elf_parse accepted
+    return ELF_ERR_INDEX; // unreachable for an image elf_parse accepted
 }
 
 bool elf_segment_next(const elf_image_t *img, size_t *cursor, elf_segment_t *seg)

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             require(s.vaddr + s.memsz > s.vaddr);
             require(lim.allow_wx || !((s.rights & ELF_RIGHT_W) && (s.rights & ELF_RIGHT_X)));
             for (uint64_t i = 0; i < s.filesz; i++) {
-                sum += s.file[i];  // every byte the loader would copy is readable
+                sum += s.file[i]; // every byte the loader would copy is readable
             }
             if ((s.rights & ELF_RIGHT_X) && im.entry >= s.vaddr && im.entry - s.vaddr < s.filesz) {
                 entry_seen = 1;

@@ -16,25 +16,25 @@
 static int failures;
 static int checks;
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        checks++;                                                                                 \
-        if (!(cond)) {                                                                            \
-            failures++;                                                                           \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
             fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
-        }                                                                                         \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_ERR(got, want)                                                                      \
-    do {                                                                                          \
-        elf_error_t g_ = (got);                                                                   \
-        elf_error_t w_ = (want);                                                                  \
-        checks++;                                                                                 \
-        if (g_ != w_) {                                                                           \
-            failures++;                                                                           \
-            fprintf(stderr, "%s:%d: %s: got %s, want %s\n", __FILE__, __LINE__, __func__,         \
-                    elf_error_name(g_), elf_error_name(w_));                                      \
-        }                                                                                         \
+#define CHECK_ERR(got, want)                                                                       \
+    do {                                                                                           \
+        elf_error_t g_ = (got);                                                                    \
+        elf_error_t w_ = (want);                                                                   \
+        checks++;                                                                                  \
+        if (g_ != w_) {                                                                            \
+            failures++;                                                                            \
+            fprintf(stderr, "%s:%d: %s: got %s, want %s\n", __FILE__, __LINE__, __func__,          \
+                    elf_error_name(g_), elf_error_name(w_));                                       \
+        }                                                                                          \
     } while (0)
 
 // ---- a synthetic executable --------------------------------------------------------------------
@@ -56,9 +56,18 @@ typedef struct {
 
 static uint8_t img[IMG_SIZE];
 
-static void put16(size_t off, uint16_t v) { memcpy(img + off, &v, 2); }
-static void put32(size_t off, uint32_t v) { memcpy(img + off, &v, 4); }
-static void put64(size_t off, uint64_t v) { memcpy(img + off, &v, 8); }
+static void put16(size_t off, uint16_t v)
+{
+    memcpy(img + off, &v, 2);
+}
+static void put32(size_t off, uint32_t v)
+{
+    memcpy(img + off, &v, 4);
+}
+static void put64(size_t off, uint64_t v)
+{
+    memcpy(img + off, &v, 8);
+}
 
 static void set_phdr(unsigned i, phdr_t ph)
 {
@@ -78,15 +87,15 @@ static void build_valid(void)
     memset(img, 0, sizeof(img));
     const uint8_t ident[16] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
     memcpy(img, ident, 16);
-    put16(16, 2);      // ET_EXEC
-    put16(18, 62);     // EM_X86_64
-    put32(20, 1);      // EV_CURRENT
-    put64(24, ENTRY);  // e_entry
-    put64(32, 64);     // e_phoff
-    put64(40, 0);      // e_shoff
-    put16(52, 64);     // e_ehsize
-    put16(54, 56);     // e_phentsize
-    put16(56, 3);      // e_phnum
+    put16(16, 2);     // ET_EXEC
+    put16(18, 62);    // EM_X86_64
+    put32(20, 1);     // EV_CURRENT
+    put64(24, ENTRY); // e_entry
+    put64(32, 64);    // e_phoff
+    put64(40, 0);     // e_shoff
+    put16(52, 64);    // e_ehsize
+    put16(54, 56);    // e_phentsize
+    put16(56, 3);     // e_phnum
     set_phdr(0, (phdr_t){1, 5, TEXT_OFF, TEXT_VA, TEXT_VA, TEXT_SZ, TEXT_SZ, 0x1000});
     set_phdr(1, (phdr_t){1, 6, DATA_OFF, DATA_VA, DATA_VA, DATA_FILESZ, DATA_MEMSZ, 0x1000});
     set_phdr(2, (phdr_t){0x6474e551, 6, 0, 0, 0, 0, 0, 16});
@@ -107,19 +116,19 @@ static elf_error_t parse_img(size_t size)
     elf_error_t err = elf_parse(&im, img, size, &lim);
     if (err != ELF_OK) {
         static const elf_image_t zero;
-        CHECK(memcmp(&im, &zero, sizeof(im)) == 0);  // a refused image leaves nothing behind
+        CHECK(memcmp(&im, &zero, sizeof(im)) == 0); // a refused image leaves nothing behind
     }
     return err;
 }
 
 // Applies one change to program header i of a fresh valid image and parses it.
-#define WITH_PHDR(i, field, value)                                                                \
-    ({                                                                                            \
-        build_valid();                                                                            \
-        phdr_t p_ = get_phdr(i);                                                                  \
-        p_.field = (value);                                                                       \
-        set_phdr(i, p_);                                                                          \
-        parse_img(IMG_SIZE);                                                                      \
+#define WITH_PHDR(i, field, value)                                                                 \
+    ({                                                                                             \
+        build_valid();                                                                             \
+        phdr_t p_ = get_phdr(i);                                                                   \
+        p_.field = (value);                                                                        \
+        set_phdr(i, p_);                                                                           \
+        parse_img(IMG_SIZE);                                                                       \
     })
 
 // ---- tests -------------------------------------------------------------------------------------
@@ -163,12 +172,12 @@ static void test_unaligned_image_buffer_is_accepted(void)
 static void test_truncation_at_every_length_is_refused(void)
 {
     build_valid();
-    const size_t needed = DATA_OFF + DATA_FILESZ;  // last file byte any segment uses
+    const size_t needed = DATA_OFF + DATA_FILESZ; // last file byte any segment uses
     for (size_t len = 0; len < needed; len++) {
         elf_error_t err = parse_img(len);
-        elf_error_t want = len < 64                  ? ELF_ERR_TRUNCATED
-                           : len < 64 + 3 * 56       ? ELF_ERR_PHDR_BOUNDS
-                                                     : ELF_ERR_SEG_FILE_BOUNDS;
+        elf_error_t want = len < 64            ? ELF_ERR_TRUNCATED
+                           : len < 64 + 3 * 56 ? ELF_ERR_PHDR_BOUNDS
+                                               : ELF_ERR_SEG_FILE_BOUNDS;
         if (err != want) {
             CHECK_ERR(err, want);
             fprintf(stderr, "  at length %zu\n", len);
@@ -185,10 +194,10 @@ static void test_bad_identification_is_refused(void)
     img[1] = 'X';
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_MAGIC);
     build_valid();
-    img[4] = 1;  // ELFCLASS32
+    img[4] = 1; // ELFCLASS32
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_CLASS);
     build_valid();
-    img[5] = 2;  // big-endian
+    img[5] = 2; // big-endian
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_DATA);
     build_valid();
     img[6] = 0;
@@ -197,16 +206,16 @@ static void test_bad_identification_is_refused(void)
     put32(20, 2);
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_VERSION);
     build_valid();
-    put16(16, 3);  // ET_DYN
+    put16(16, 3); // ET_DYN
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_TYPE);
     build_valid();
-    put16(18, 3);  // EM_386
+    put16(18, 3); // EM_386
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_MACHINE);
     build_valid();
-    put16(52, 52);  // e_ehsize of ELF32
+    put16(52, 52); // e_ehsize of ELF32
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_HEADER_SIZE);
     build_valid();
-    put16(54, 64);  // e_phentsize
+    put16(54, 64); // e_phentsize
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_HEADER_SIZE);
 }
 
@@ -219,16 +228,16 @@ static void test_program_header_table_out_of_bounds_is_refused(void)
     put16(56, ELF_MAX_PHDRS + 1);
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_PHDR_COUNT);
     build_valid();
-    put16(56, 0xffff);  // PN_XNUM
+    put16(56, 0xffff); // PN_XNUM
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_PHDR_COUNT);
     build_valid();
-    put64(32, IMG_SIZE - 56);  // table of 3 starts inside, ends outside
+    put64(32, IMG_SIZE - 56); // table of 3 starts inside, ends outside
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_PHDR_BOUNDS);
     build_valid();
     put64(32, IMG_SIZE + 8);
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_PHDR_BOUNDS);
     build_valid();
-    put64(32, UINT64_MAX - 16);  // phoff + table wraps
+    put64(32, UINT64_MAX - 16); // phoff + table wraps
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_PHDR_BOUNDS);
 }
 
@@ -236,7 +245,7 @@ static void test_segment_file_bytes_out_of_bounds_are_refused(void)
 {
     CHECK_ERR(WITH_PHDR(1, filesz, IMG_SIZE - DATA_OFF + 1), ELF_ERR_SEG_FILE_BOUNDS);
     CHECK_ERR(WITH_PHDR(1, offset, IMG_SIZE + 0x1000), ELF_ERR_SEG_FILE_BOUNDS);
-    CHECK_ERR(WITH_PHDR(1, offset, UINT64_MAX - 0x10), ELF_ERR_SEG_FILE_BOUNDS);  // wraps
+    CHECK_ERR(WITH_PHDR(1, offset, UINT64_MAX - 0x10), ELF_ERR_SEG_FILE_BOUNDS); // wraps
 }
 
 static void test_filesz_larger_than_memsz_is_refused(void)
@@ -262,21 +271,21 @@ static void test_kernel_half_and_out_of_range_addresses_are_refused(void)
 {
     CHECK_ERR(WITH_PHDR(1, vaddr, 0xffffffff80000000ull), ELF_ERR_SEG_RANGE);
     CHECK_ERR(WITH_PHDR(1, vaddr, 0xffff800000000000ull), ELF_ERR_SEG_RANGE);
-    CHECK_ERR(WITH_PHDR(1, vaddr, 0x0000800000000000ull), ELF_ERR_SEG_RANGE);  // non-canonical
-    CHECK_ERR(WITH_PHDR(0, vaddr, 0x1000), ELF_ERR_SEG_RANGE);                 // below user_min
+    CHECK_ERR(WITH_PHDR(1, vaddr, 0x0000800000000000ull), ELF_ERR_SEG_RANGE); // non-canonical
+    CHECK_ERR(WITH_PHDR(0, vaddr, 0x1000), ELF_ERR_SEG_RANGE);                // below user_min
     // A segment ending exactly at user_max is inside; one byte (one page) more is not.
     CHECK_ERR(WITH_PHDR(1, vaddr, lim.user_max - DATA_MEMSZ), ELF_OK);
     CHECK_ERR(WITH_PHDR(1, vaddr, lim.user_max - DATA_MEMSZ + 0x1000), ELF_ERR_SEG_RANGE);
     // Narrower caller limits apply.
     elf_limits_t saved = lim;
     lim.user_max = DATA_VA + 0x1000;
-    CHECK_ERR(WITH_PHDR(2, type, 0x6474e551), ELF_ERR_SEG_RANGE);  // bss runs past the limit
+    CHECK_ERR(WITH_PHDR(2, type, 0x6474e551), ELF_ERR_SEG_RANGE); // bss runs past the limit
     lim = saved;
 }
 
 static void test_overlapping_segments_are_refused(void)
 {
-    CHECK_ERR(WITH_PHDR(1, vaddr, TEXT_VA), ELF_ERR_SEG_OVERLAP);  // identical start
+    CHECK_ERR(WITH_PHDR(1, vaddr, TEXT_VA), ELF_ERR_SEG_OVERLAP); // identical start
     // Different bytes, same page: rights could not be honoured.
     build_valid();
     phdr_t p = get_phdr(1);
@@ -298,15 +307,15 @@ static void test_overlapping_segments_are_refused(void)
 
 static void test_misaligned_segments_are_refused(void)
 {
-    CHECK_ERR(WITH_PHDR(0, align, 0x1001), ELF_ERR_SEG_ALIGN);             // not a power of two
-    CHECK_ERR(WITH_PHDR(1, vaddr, DATA_VA + 0x10), ELF_ERR_SEG_ALIGN);     // vaddr !≡ offset
-    CHECK_ERR(WITH_PHDR(0, align, 0), ELF_OK);                             // 0 means no constraint
+    CHECK_ERR(WITH_PHDR(0, align, 0x1001), ELF_ERR_SEG_ALIGN);         // not a power of two
+    CHECK_ERR(WITH_PHDR(1, vaddr, DATA_VA + 0x10), ELF_ERR_SEG_ALIGN); // vaddr !≡ offset
+    CHECK_ERR(WITH_PHDR(0, align, 0), ELF_OK);                         // 0 means no constraint
 }
 
 static void test_bad_rights_are_refused(void)
 {
-    CHECK_ERR(WITH_PHDR(1, flags, 7), ELF_ERR_SEG_RIGHTS);  // RWX
-    CHECK_ERR(WITH_PHDR(1, flags, 0), ELF_ERR_SEG_RIGHTS);  // nothing
+    CHECK_ERR(WITH_PHDR(1, flags, 7), ELF_ERR_SEG_RIGHTS); // RWX
+    CHECK_ERR(WITH_PHDR(1, flags, 0), ELF_ERR_SEG_RIGHTS); // nothing
     lim.allow_wx = true;
     CHECK_ERR(WITH_PHDR(1, flags, 7), ELF_OK);
     lim.allow_wx = false;
@@ -315,13 +324,13 @@ static void test_bad_rights_are_refused(void)
 static void test_entry_outside_executable_file_bytes_is_refused(void)
 {
     build_valid();
-    put64(24, DATA_VA);  // data is not executable
+    put64(24, DATA_VA); // data is not executable
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_ENTRY);
     build_valid();
     put64(24, 0);
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_ENTRY);
     build_valid();
-    put64(24, TEXT_VA + TEXT_SZ);  // one past the file bytes
+    put64(24, TEXT_VA + TEXT_SZ); // one past the file bytes
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_ENTRY);
     // In an executable segment, but in its zero-filled tail.
     build_valid();
@@ -331,16 +340,16 @@ static void test_entry_outside_executable_file_bytes_is_refused(void)
     put64(24, TEXT_VA + 0x400);
     CHECK_ERR(parse_img(IMG_SIZE), ELF_ERR_ENTRY);
     build_valid();
-    put64(24, TEXT_VA + TEXT_SZ - 1);  // last file byte is fine
+    put64(24, TEXT_VA + TEXT_SZ - 1); // last file byte is fine
     CHECK_ERR(parse_img(IMG_SIZE), ELF_OK);
 }
 
 static void test_dynamic_and_tls_images_are_refused(void)
 {
-    CHECK_ERR(WITH_PHDR(2, type, 3), ELF_ERR_DYNAMIC);  // PT_INTERP
-    CHECK_ERR(WITH_PHDR(2, type, 2), ELF_ERR_DYNAMIC);  // PT_DYNAMIC
-    CHECK_ERR(WITH_PHDR(2, type, 7), ELF_ERR_TLS);      // PT_TLS
-    CHECK_ERR(WITH_PHDR(2, type, 4), ELF_OK);           // PT_NOTE is ignored
+    CHECK_ERR(WITH_PHDR(2, type, 3), ELF_ERR_DYNAMIC); // PT_INTERP
+    CHECK_ERR(WITH_PHDR(2, type, 2), ELF_ERR_DYNAMIC); // PT_DYNAMIC
+    CHECK_ERR(WITH_PHDR(2, type, 7), ELF_ERR_TLS);     // PT_TLS
+    CHECK_ERR(WITH_PHDR(2, type, 4), ELF_OK);          // PT_NOTE is ignored
 }
 
 static void test_image_without_loadable_bytes_is_refused(void)

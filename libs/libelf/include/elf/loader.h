@@ -50,7 +50,7 @@ typedef enum elf_error {
 #define ELF_X_ENUM(name, text) name,
     ELF_ERROR_LIST(ELF_X_ENUM)
 #undef ELF_X_ENUM
-    ELF_ERROR_COUNT
+        ELF_ERROR_COUNT
 } elf_error_t;
 
 /* Human-readable name of an error; "unknown error" for values outside the enum. */
@@ -100,11 +100,11 @@ typedef struct elf_image {
 /* One loadable segment. */
 typedef struct elf_segment {
     uint64_t vaddr;
-    uint64_t memsz;        /* bytes in memory; [filesz, memsz) are zero */
-    uint64_t filesz;       /* bytes taken from the file */
-    uint64_t offset;       /* file offset of those bytes */
-    const uint8_t *file;   /* data + offset: filesz readable bytes */
-    uint32_t rights;       /* ELF_RIGHT_* */
+    uint64_t memsz;      /* bytes in memory; [filesz, memsz) are zero */
+    uint64_t filesz;     /* bytes taken from the file */
+    uint64_t offset;     /* file offset of those bytes */
+    const uint8_t *file; /* data + offset: filesz readable bytes */
+    uint32_t rights;     /* ELF_RIGHT_* */
 } elf_segment_t;
 
 /*

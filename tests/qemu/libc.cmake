@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# The user runtime (newlib + glue) on the real kernel, booted as the root task.
+pc_add_image(libc_runtime MODULES libc_runtime_test MACHINE iommu)
+pc_add_qemu_test(qemu_libc_runtime IMAGE libc_runtime TIMEOUT 60 LABELS libc)
