@@ -25,7 +25,7 @@ enum acpi_err {
     ACPI_ERR_CHECKSUM,  /* bytes do not sum to zero */
     ACPI_ERR_LENGTH,    /* length field too small, larger than the buffer, or overflowing */
     ACPI_ERR_MALFORMED, /* sub-structure inconsistent (bad type length, bad path, ...) */
-    ACPI_ERR_NOSPACE,   /* caller's output array too small (what fit is valid; counts are totals) */
+    ACPI_ERR_NOSPACE,   /* caller's output array too small; counts are totals (see each parser) */
     ACPI_ERR_INVALID,   /* bad argument */
     ACPI_ERR_UNRESOLVED, /* device-scope path crosses a bridge that is absent or not a bridge */
     ACPI_ERR_LOOP,       /* device-scope path revisits a bus (bus numbers must increase) */
