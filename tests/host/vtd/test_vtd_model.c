@@ -444,6 +444,46 @@ static void test_async_batch_completes_through_the_interrupt(void)
     rig_down(&r);
 }
 
+static void test_async_batch_with_absent_device_reports_ite_without_blocking(void)
+{
+    struct rig r = { 0 };
+    struct vtd_model_config mc = { .ite_timeout_ns = 3000000 };
+    if (!rig_up(&r, &mc, NULL)) {
+        rig_down(&r);
+        return;
+    }
+    vtd_model_add_device(r.m, SID_B, VTD_MODEL_DEV_ATS);
+    vtd_model_set_ats_enabled(r.m, SID_B, true);
+    vtd_model_set_device_present(r.m, SID_B, false);
+    static struct vtd_batch slow, other;
+    vtd_batch_init(&slow, &r.u);
+    CHECK_ERR(vtd_batch_add_iotlb_domain(&slow, 1), VTD_OK);
+    CHECK_ERR(vtd_batch_add_devtlb(&slow, SID_B, 8, 0, 0), VTD_OK);
+    CHECK_ERR(vtd_batch_submit_async(&slow, 0), VTD_OK);
+    /* Another client's work queued behind it is not lost either. */
+    vtd_batch_init(&other, &r.u);
+    CHECK_ERR(vtd_batch_add_iotlb_domain(&other, 2), VTD_OK);
+    CHECK_ERR(vtd_batch_submit_async(&other, 0), VTD_OK);
+    CHECK_ERR(vtd_batch_poll(&slow), VTD_ERR_PENDING);
+    unsigned done = 0;
+    for (unsigned i = 0; i < 100 && (slow.state != VTD_BATCH_DONE ||
+                                    other.state != VTD_BATCH_DONE); i++) {
+        vtd_model_advance(r.m, 100000);
+        done += vtd_unit_qi_event(&r.u);
+    }
+    CHECK_EQ(done, 2);
+    CHECK_ERR(vtd_batch_poll(&slow), VTD_ERR_ITE);
+    CHECK_EQ(slow.n_failed, 1);
+    CHECK_EQ(slow.failed_sid[0], SID_B);
+    CHECK_ERR(vtd_batch_poll(&other), VTD_OK);
+    CHECK(vtd_unit_is_fenced(&r.u, SID_B));
+    struct vtd_model_stats st;
+    vtd_model_get_stats(r.m, &st);
+    CHECK_EQ(st.wait_sw_and_if, 0);
+    CHECK_EQ(st.ite, 1);
+    rig_down(&r);
+}
+
 static void test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait(void)
 {
     struct rig r = { 0 };
@@ -658,6 +698,7 @@ int main(void)
     RUN(test_ice_reports_device_and_queue_recovers);
     RUN(test_iqe_bad_descriptor_is_reported_and_skipped);
     RUN(test_async_batch_completes_through_the_interrupt);
+    RUN(test_async_batch_with_absent_device_reports_ite_without_blocking);
     RUN(test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait);
     RUN(test_fault_overflow_is_reported_and_cleared);
     RUN(test_reattach_moves_device_to_new_domain);
