@@ -79,6 +79,29 @@ static void test_scalable_rid_pasid_translates_and_blocks(void)
     rig_down(&s.r);
 }
 
+static void test_scalable_unmap_then_dma_faults(void)
+{
+    struct srig s;
+    if (!sm_up(&s, VTD_MODEL_DEV_ATS, VTD_DEV_ATS)) {
+        rig_down(&s.r);
+        return;
+    }
+    CHECK_ERR(vtd_domain_map(&s.r.d, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
+    uint32_t v;
+    CHECK_EQ(dma_read(&s.r, SID, VTD_MODEL_NO_PASID, IOVA, &v), 0);
+    struct vtd_unmap_result res;
+    CHECK_ERR(vtd_domain_unmap(&s.r.d, IOVA, 0x1000, &res), VTD_OK);
+    CHECK_EQ(dma_read(&s.r, SID, VTD_MODEL_NO_PASID, IOVA, &v), 0); /* stale until flushed */
+    static struct vtd_batch b;
+    vtd_batch_init(&b, &s.r.u);
+    CHECK_ERR(vtd_batch_add_unmap(&b, &s.r.d, &res), VTD_OK);
+    CHECK_ERR(vtd_batch_add_devtlb(&b, SID, 8, IOVA, 0x1000), VTD_OK);
+    CHECK_ERR(vtd_batch_submit(&b, 0), VTD_OK);
+    vtd_page_list_release(&s.r.u, &res.freed);
+    CHECK(dma_read(&s.r, SID, VTD_MODEL_NO_PASID, IOVA, &v) > 0);
+    rig_down(&s.r);
+}
+
 static void test_scalable_pasid_entries_second_level_passthrough_blocked(void)
 {
     struct srig s;
@@ -313,6 +336,36 @@ static void test_pasid_drain_repeats_after_overflow(void)
     rig_down(&s.r);
 }
 
+static void test_pasid_drain_waits_for_requests_in_flight(void)
+{
+    struct srig s;
+    if (!prq_up(&s)) {
+        rig_down(&s.r);
+        return;
+    }
+    /* A request the device sent before the teardown, still on its way to the unit. */
+    struct vtd_model_page_request rq = { .sid = SID, .pasid = 5, .addr = 0x30000, .prgi = 4,
+                                         .read = true, .last = true };
+    CHECK_EQ(vtd_model_page_request_delayed(s.r.m, &rq, 500000), 0);
+    CHECK_ERR(vtd_pasid_block(&s.r.u, SID, 5), VTD_OK);
+    CHECK_ERR(vtd_pasid_drain(&s.r.u, SID, 5, s.d2.did, 8, true, NULL, NULL), VTD_OK);
+    /* The page-drain wait completed only after the request arrived; the drain answered it. */
+    struct vtd_model_page_response resp[4];
+    size_t nr = vtd_model_page_responses(s.r.m, resp, 4);
+    CHECK_EQ(nr, 1);
+    if (nr == 1) {
+        CHECK_EQ(resp[0].prgi, 4);
+        CHECK_EQ(resp[0].pasid, 5);
+        CHECK_EQ(resp[0].code, VTD_PRG_INVALID);
+    }
+    struct vtd_page_req reqs[4];
+    size_t n;
+    bool ovf;
+    CHECK_ERR(vtd_prq_read(&s.r.u, reqs, 4, &n, &ovf), VTD_OK);
+    CHECK_EQ(n, 0); /* nothing of the old PASID is left for its next user */
+    rig_down(&s.r);
+}
+
 static void test_drain_refused_without_page_request_support(void)
 {
     struct rig r = { 0 };
@@ -331,12 +384,14 @@ static void test_drain_refused_without_page_request_support(void)
 int main(void)
 {
     RUN(test_scalable_rid_pasid_translates_and_blocks);
+    RUN(test_scalable_unmap_then_dma_faults);
     RUN(test_scalable_pasid_entries_second_level_passthrough_blocked);
     RUN(test_pasid_requests_refused_without_pasid_enable);
     RUN(test_pasid_unmap_needs_pasid_iotlb_and_pasid_devtlb);
     RUN(test_prq_read_group_and_respond);
     RUN(test_pasid_drain_with_page_requests_pending);
     RUN(test_pasid_drain_repeats_after_overflow);
+    RUN(test_pasid_drain_waits_for_requests_in_flight);
     RUN(test_drain_refused_without_page_request_support);
     VT_MAIN_END();
 }
