@@ -201,6 +201,13 @@ static void fence(struct hp_slot *s, enum hp_fence_kind kind, uint64_t now)
         }
     }
     s->fenced = true;
+    s->fenced_surprise |= kind == HP_FENCE_SURPRISE;
+}
+
+static bool power_off_written(const struct hp_slot *s)
+{
+    uint16_t ctl = pci_cfg_read16(s->srv->ecam, s->cfg.port, cap_off(s, PCI_EXP_SLTCTL));
+    return ctl != 0xffffu && (ctl & PCI_EXP_SLTCTL_PCC);
 }
 
 static void tell_gone(struct hp_slot *s, uint64_t now)
@@ -237,7 +244,7 @@ enum action {
     A_ABORT_BRINGUP,
     A_FAULT_CLEAR,
     A_DEFER_PRESENT,
-    A_CLEAR_DEFERRED,
+    A_LOST_WHILE_OFFING, /* presence lost during a power-off: expected, unless it came first */
 };
 
 /*
@@ -257,7 +264,7 @@ static const unsigned char hp_table[HP_STATE_COUNT_][HP_EVENT_COUNT_] = {
                             A_ORDERLY, A_BUSY },
     [HP_ST_WAIT_DETACH] = { A_IGNORE, A_SURPRISE, A_IGNORE, A_DETACH_TIMEOUT, A_DETACH_DONE,
                             A_SURPRISE, A_OK, A_BUSY },
-    [HP_ST_POWERING_OFF] = { A_DEFER_PRESENT, A_CLEAR_DEFERRED, A_IGNORE, A_NONE, A_IGNORE, A_OK,
+    [HP_ST_POWERING_OFF] = { A_DEFER_PRESENT, A_LOST_WHILE_OFFING, A_IGNORE, A_NONE, A_IGNORE, A_OK,
                              A_OK, A_BUSY },
     [HP_ST_FAULTED] = { A_POWER_ON, A_FAULT_CLEAR, A_POWER_ON_IF_PRESENT, A_NONE, A_IGNORE, A_OK,
                         A_OK, A_POWER_ON_IF_PRESENT },
@@ -318,6 +325,7 @@ static void device_answered(struct hp_slot *s, uint32_t id, uint64_t now)
     s->vendor = (uint16_t)id;
     s->device = (uint16_t)(id >> 16);
     s->fenced = false;
+    s->fenced_surprise = false;
     s->driver_told = false;
     s->driver_bound = false;
     set_state(s, HP_ST_ON, now);
@@ -391,6 +399,7 @@ static void power_off_done(struct hp_slot *s, uint64_t now)
         slog(s, HP_LOG_REMOVED, 0, now);
     }
     s->fenced = false;
+    s->fenced_surprise = false;
     set_state(s, s->off_next, now);
     if (s->deferred_present) {
         s->deferred_present = false;
@@ -479,8 +488,16 @@ static int perform(struct hp_slot *s, enum hp_event ev, uint64_t now)
     case A_DEFER_PRESENT:
         s->deferred_present = true;
         return HP_OK;
-    case A_CLEAR_DEFERRED:
+    case A_LOST_WHILE_OFFING:
         s->deferred_present = false;
+        /* QEMU takes the device away inside the power-off write, so absence after that write
+         * is the expected result. Before it (the command still queued behind an incomplete
+         * one, or a slot without a power controller) the card left on its own: a surprise. */
+        if (s->added && !s->fenced_surprise && (!s->caps.pcp || !power_off_written(s))) {
+            fence(s, HP_FENCE_SURPRISE, now);
+            slog(s, HP_LOG_SURPRISE, 0, now);
+            tell_gone(s, now);
+        }
         return HP_OK;
     }
     return HP_ERR_INVALID;

@@ -74,6 +74,7 @@ static int io_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
             hh_violation(h, "fence of %04x that is not up", sid);
         }
         d->fenced = true;
+        d->surprise_fenced |= kind == HP_FENCE_SURPRISE;
     }
     if (kind == HP_FENCE_ORDERLY && h->fence_orderly_rc != 0) {
         d->fenced = false;
@@ -100,6 +101,7 @@ static int io_removed(void *ctx, pci_sid_t sid)
         d->up = false;
         d->added_ok = false;
         d->fenced = false;
+        d->surprise_fenced = false;
         d->going = false;
         d->dead_handle = d->handle;
         d->handle = 0;
@@ -121,6 +123,8 @@ static int io_added(void *ctx, pci_sid_t sid)
             hh_violation(h, "added(%04x) for a device that does not answer", sid);
         }
         d->up = true;
+        d->vanished = false;
+        d->surprise_fenced = false;
         d->added_ok = h->added_rc == 0;
         d->fenced = false;
         d->handle = 0;
@@ -223,12 +227,18 @@ static void on_vanish(void *ctx, int port, pci_sid_t sid, int why)
     struct harness *h = ctx;
     struct hh_dev *d = &h->dev[port];
     record(h, HH_VANISH, sid, (uint32_t)why);
+    /* Only the occupant the library brought up counts; a card inserted after it left (and
+     * never brought up) may vanish without the occupant's bookkeeping being finished. */
+    if (!d->up || d->vanished) {
+        return;
+    }
+    d->vanished = true;
     if (why == 0) {
         /* software powered it off: only allowed once the occupant is fenced */
-        if (d->up && !d->fenced && h->fence_rc == 0) {
+        if (!d->fenced && h->fence_rc == 0) {
             hh_violation(h, "populated slot powered off before its device was fenced");
         }
-    } else if (d->up) {
+    } else if (!d->surprise_fenced) {
         d->vanished_unfenced = true;
     }
 }
@@ -426,7 +436,7 @@ void hh_check_settled(struct harness *h)
         break;
     case HP_ST_OFF:
     case HP_ST_FAULTED:
-        if (d->up) {
+        if (d->up && d->added_ok) {
             hh_violation(h, "slot %s but the IOMMU still holds the device", hp_state_str(s->state));
         }
         if (pcie_model_powered(&h->m, 0)) {

@@ -50,6 +50,8 @@ struct hh_dev {
     bool up;            /* device_added called and device_removed not yet */
     bool added_ok;      /* ... and it succeeded */
     bool fenced;
+    bool surprise_fenced;
+    bool vanished;      /* the occupant left the model since added */
     bool vanished_unfenced; /* vanished under a live occupant: next call must be fence(surprise) */
     hp_handle_t handle; /* assigned handle (0 none) */
     hp_handle_t dead_handle; /* handle of the last removed occupant */
@@ -60,7 +62,9 @@ struct hh_dev {
     bool wrote_sltctl;
 };
 
+#ifndef HH_TRACE_MAX
 #define HH_TRACE_MAX 8192
+#endif
 #define HH_MAX_PORTS PCIE_MODEL_MAX_PORTS
 
 struct harness {

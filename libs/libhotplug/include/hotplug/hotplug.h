@@ -235,6 +235,7 @@ struct hp_slot {
     uint16_t gen;               /* generation of the current/last occupant; never 0 once used */
     bool added;                 /* device_added succeeded and device_removed not yet called */
     bool fenced;                /* device_fence called for the current occupant */
+    bool fenced_surprise;       /* ... and the last one was a surprise fence */
     bool driver_bound;          /* assign took it and the driver has not detached */
     bool driver_told;           /* device_going or device_gone sent for this occupant */
     uint16_t vendor, device;    /* IDs read when it was added (to recognise a spurious PDC) */
