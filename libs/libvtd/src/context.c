@@ -208,7 +208,7 @@ static enum vtd_err pasid_clear(struct vtd_unit *u, uint16_t sid, uint32_t pasid
         vtd_batch_add_iotlb_domain(&b, did);
     }
     if (dte && u->f.dt) {
-        if (pasid == rid_pasid) {
+        if (pasid == rid_pasid || !u->f.pasid) {
             vtd_batch_add_devtlb(&b, sid, 1, 0, 0);  /* requests without PASID */
         } else {
             vtd_batch_add_pdevtlb(&b, sid, pasid, 1, 0, 0);

@@ -282,10 +282,15 @@ enum vtd_err vtd_batch_add_devtlb(struct vtd_batch *b, uint16_t sid, unsigned qd
                                       .end = end });
 }
 
-static enum vtd_err pasid_ok(struct vtd_batch *b, uint32_t pasid)
+/*
+ * PASID-granular IOTLB and PASID-cache invalidations exist wherever the unit runs in scalable
+ * mode (RID_PASID entries are cached like any other, ECAP.PASID or not); PASID device-TLB
+ * invalidations only where devices can use PASIDs.
+ */
+static enum vtd_err pasid_ok(struct vtd_batch *b, uint32_t pasid, bool needs_pasid_cap)
 {
     const struct vtd_unit *u = b->unit;
-    if (!u->cfg.qi_256 || !u->f.pasid) {
+    if (!u->cfg.qi_256 || u->cfg.mode != VTD_MODE_SCALABLE || (needs_pasid_cap && !u->f.pasid)) {
         return VTD_ERR_UNSUPPORTED;
     }
     if (pasid >> 20) {
@@ -297,7 +302,7 @@ static enum vtd_err pasid_ok(struct vtd_batch *b, uint32_t pasid)
 enum vtd_err vtd_batch_add_piotlb(struct vtd_batch *b, uint16_t did, uint32_t pasid, uint64_t iova,
                                   uint64_t size)
 {
-    enum vtd_err e = pasid_ok(b, pasid);
+    enum vtd_err e = pasid_ok(b, pasid, false);
     if (e != VTD_OK) {
         return e;
     }
@@ -319,7 +324,7 @@ enum vtd_err vtd_batch_add_piotlb(struct vtd_batch *b, uint16_t did, uint32_t pa
 enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32_t pasid)
 {
     if (pasid == VTD_NO_PASID) {
-        if (!b->unit->cfg.qi_256 || !b->unit->f.pasid) {
+        if (!b->unit->cfg.qi_256 || b->unit->cfg.mode != VTD_MODE_SCALABLE) {
             return VTD_ERR_UNSUPPORTED;
         }
         if ((uint32_t)did >> b->unit->f.nd_bits) {
@@ -327,7 +332,7 @@ enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32
         }
         return add_op(b, (struct vtd_op){ .kind = VTD_OP_PC_DOMAIN, .did = did });
     }
-    enum vtd_err e = pasid_ok(b, pasid);
+    enum vtd_err e = pasid_ok(b, pasid, false);
     if (e != VTD_OK) {
         return e;
     }
@@ -339,7 +344,7 @@ enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32
 
 enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b)
 {
-    if (!b->unit->cfg.qi_256) {
+    if (!b->unit->cfg.qi_256 || b->unit->cfg.mode != VTD_MODE_SCALABLE) {
         return VTD_ERR_UNSUPPORTED;
     }
     return add_op(b, (struct vtd_op){ .kind = VTD_OP_PC_GLOBAL });
@@ -348,7 +353,7 @@ enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b)
 enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
                                    unsigned qdep, uint64_t iova, uint64_t size)
 {
-    enum vtd_err e = pasid_ok(b, pasid);
+    enum vtd_err e = pasid_ok(b, pasid, true);
     if (e != VTD_OK) {
         return e;
     }

@@ -324,7 +324,7 @@ enum vtd_err vtd_unit_enable_translation(struct vtd_unit *u)
         struct vtd_batch b;
         vtd_batch_init(&b, u);
         vtd_batch_add_cc_global(&b);
-        if (u->cfg.mode == VTD_MODE_SCALABLE && u->f.pasid) {
+        if (u->cfg.mode == VTD_MODE_SCALABLE) {
             vtd_batch_add_pasid_cache_global(&b);
         }
         vtd_batch_add_iotlb_global(&b);

@@ -79,6 +79,42 @@ static void test_scalable_rid_pasid_translates_and_blocks(void)
     rig_down(&s.r);
 }
 
+/* QEMU's x-scalable-mode without x-pasid-mode: no ECAP.PASID, RID_PASID entries only. */
+static void test_scalable_without_pasid_cap_reattach_leaves_nothing_stale(void)
+{
+    struct rig r = { 0 };
+    struct vtd_model_config mc = { .ecap = 0x0000000000f00f5eull | VTD_ECAP_SMTS |
+                                           VTD_ECAP_SLTS };
+    struct vtd_unit_config uc = { .mode = VTD_MODE_SCALABLE };
+    if (!rig_up(&r, &mc, &uc)) {
+        rig_down(&r);
+        return;
+    }
+    struct vtd_domain d1, d2;
+    CHECK_ERR(vtd_domain_init(&d1, &r.u, 1, 0), VTD_OK);
+    CHECK_ERR(vtd_domain_init(&d2, &r.u, 2, 0), VTD_OK);
+    vtd_model_add_device(r.m, SID, 0);
+    poke(&r, BUF_PA(1), 0x1111);
+    poke(&r, BUF_PA(2), 0x2222);
+    CHECK_ERR(vtd_domain_map(&d1, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
+    CHECK_ERR(vtd_domain_map(&d2, IOVA, BUF_PA(2), 0x1000, VTD_R), VTD_OK);
+    CHECK_ERR(vtd_dev_attach(&r.u, SID, &d1, 0, 0), VTD_OK);
+    CHECK_ERR(vtd_dev_attach(&r.u, SID, &d1, VTD_DEV_PASID, 0), VTD_ERR_UNSUPPORTED);
+    uint32_t v = 0;
+    CHECK_EQ(dma_read(&r, SID, VTD_MODEL_NO_PASID, IOVA, &v), 0);
+    CHECK_EQ(v, 0x1111);
+    CHECK_ERR(vtd_dev_attach(&r.u, SID, &d2, 0, 0), VTD_OK);
+    CHECK_EQ(dma_read(&r, SID, VTD_MODEL_NO_PASID, IOVA, &v), 0);
+    CHECK_EQ(v, 0x2222);
+    CHECK_ERR(vtd_dev_block(&r.u, SID), VTD_OK);
+    CHECK(dma_read(&r, SID, VTD_MODEL_NO_PASID, IOVA, &v) > 0);
+    struct vtd_model_stats ms;
+    vtd_model_get_stats(r.m, &ms);
+    CHECK_EQ(ms.iqe, 0);
+    CHECK(ms.pc_invalidations > 0);
+    rig_down(&r);
+}
+
 static void test_scalable_unmap_then_dma_faults(void)
 {
     struct srig s;
@@ -384,6 +420,7 @@ static void test_drain_refused_without_page_request_support(void)
 int main(void)
 {
     RUN(test_scalable_rid_pasid_translates_and_blocks);
+    RUN(test_scalable_without_pasid_cap_reattach_leaves_nothing_stale);
     RUN(test_scalable_unmap_then_dma_faults);
     RUN(test_scalable_pasid_entries_second_level_passthrough_blocked);
     RUN(test_pasid_requests_refused_without_pasid_enable);
