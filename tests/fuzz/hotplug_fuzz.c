@@ -37,8 +37,8 @@ static void fail(const char *what)
 {
     const struct harness *h = &H;
     for (unsigned i = 0; i < h->n; i++) {
-        fprintf(stderr, "  trace %2u: op %d sid %04x arg %08x at %llu\n", i, h->trace[i].op, h->trace[i].sid,
-                h->trace[i].arg, (unsigned long long)h->trace[i].now);
+        fprintf(stderr, "  trace %2u: op %d sid %04x arg %llx at %llu\n", i, h->trace[i].op, h->trace[i].sid,
+                (unsigned long long)h->trace[i].arg, (unsigned long long)h->trace[i].now);
     }
     fprintf(stderr, "hotplug fuzz: %s\n", what);
     abort();
@@ -52,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t setup = next(&in);
 
     hh_init(h, setup & 1);
+    h->iommu_generations = setup & 32;
+    h->iommu_gen = (uint32_t)(setup & 64 ? 0xfffffff0u : 100);
     h->print_logs = getenv("HP_FUZZ_VERBOSE") != NULL;
     if (setup & 2) {
         pcie_model_set_nccs(&h->m, 0, true);

@@ -61,7 +61,7 @@ static bool label_known(uint64_t label)
 
 static bool handle_ok(uint64_t h)
 {
-    return h <= 0xffffffffull && HP_HANDLE_GEN((hp_handle_t)h) != 0;
+    return h <= HP_HANDLE_MAX && HP_HANDLE_GEN(h) != 0;
 }
 
 int hp_gone_encode(const struct hp_gone_msg *msg, uint64_t *label, uint64_t *mr, unsigned mr_cap,

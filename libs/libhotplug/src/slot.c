@@ -318,10 +318,7 @@ static void device_answered(struct hp_slot *s, uint32_t id, uint64_t now)
     const struct hp_driver_ops *d = &s->srv->drv;
     int rc;
 
-    s->gen = (uint16_t)(s->gen + 1u);
-    if (s->gen == 0) {
-        s->gen = 1; /* 0 marks "no handle" */
-    }
+    uint32_t gen = 0;
     s->vendor = (uint16_t)id;
     s->device = (uint16_t)(id >> 16);
     s->fenced = false;
@@ -329,8 +326,13 @@ static void device_answered(struct hp_slot *s, uint32_t id, uint64_t now)
     s->driver_told = false;
     s->driver_bound = false;
     set_state(s, HP_ST_ON, now);
-    rc = io->device_added(io->ctx, s->dev_sid);
+    rc = io->device_added(io->ctx, s->dev_sid, &gen);
     s->added = rc == 0;
+    if (s->added && gen != 0 && gen != s->gen) {
+        s->gen = gen; /* the IOMMU's generation: one handle for both protocols */
+    } else {
+        s->gen = s->gen + 1u == 0 ? 1 : s->gen + 1u; /* 0 marks "no handle" */
+    }
     s->n_added++;
     slog(s, HP_LOG_ADDED, id, now);
     if (!s->added) {

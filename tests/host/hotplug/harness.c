@@ -30,7 +30,7 @@ static int port_of_dev(pci_sid_t sid)
     }
 }
 
-static void record(struct harness *h, enum hh_op op, pci_sid_t sid, uint32_t arg)
+static void record(struct harness *h, enum hh_op op, pci_sid_t sid, uint64_t arg)
 {
     h->n_total++;
     h->op_count[op]++;
@@ -109,7 +109,7 @@ static int io_removed(void *ctx, pci_sid_t sid)
     return h->removed_rc;
 }
 
-static int io_added(void *ctx, pci_sid_t sid)
+static int io_added(void *ctx, pci_sid_t sid, uint32_t *generation)
 {
     struct harness *h = ctx;
     struct hh_dev *d = dev_call(h, HH_ADDED, sid);
@@ -128,6 +128,9 @@ static int io_added(void *ctx, pci_sid_t sid)
         d->added_ok = h->added_rc == 0;
         d->fenced = false;
         d->handle = 0;
+        if (h->added_rc == 0 && h->iommu_generations) {
+            *generation = ++h->iommu_gen; /* as the IOMMU server: its own counter */
+        }
     }
     return h->added_rc;
 }
@@ -142,10 +145,11 @@ static void check_handle_msg(struct harness *h, enum hh_op op, hp_handle_t hd)
         return;
     }
     if (hd == d->dead_handle && d->handle != hd) {
-        hh_violation(h, "op %d for handle %08x after its device was removed", op, hd);
+        hh_violation(h, "op %d for handle %llx after its device was removed", op, (unsigned long long)hd);
     }
     if (hd != d->handle) {
-        hh_violation(h, "op %d for handle %08x, assigned is %08x", op, hd, d->handle);
+        hh_violation(h, "op %d for handle %llx, assigned is %llx", op, (unsigned long long)hd,
+                     (unsigned long long)d->handle);
     }
     if (!d->fenced && h->fence_rc == 0) {
         hh_violation(h, "op %d before the fence", op);
@@ -191,7 +195,7 @@ static int drv_assign(void *ctx, hp_handle_t hd, uint16_t vendor, uint16_t devic
         hh_violation(h, "assign before a successful added");
     }
     if (HP_HANDLE_GEN(hd) == 0 || hd == d->dead_handle) {
-        hh_violation(h, "assign with handle %08x (generation 0 or reused)", hd);
+        hh_violation(h, "assign with handle %llx (generation 0 or reused)", (unsigned long long)hd);
     }
     if (vendor != h->m.ports[p].vendor || device != h->m.ports[p].device) {
         hh_violation(h, "assign with ids %04x:%04x, device is %04x:%04x", vendor, device,
@@ -226,7 +230,7 @@ static void on_vanish(void *ctx, int port, pci_sid_t sid, int why)
 {
     struct harness *h = ctx;
     struct hh_dev *d = &h->dev[port];
-    record(h, HH_VANISH, sid, (uint32_t)why);
+    record(h, HH_VANISH, sid, (uint64_t)why);
     /* Only the occupant the library brought up counts; a card inserted after it left (and
      * never brought up) may vanish without the occupant's bookkeeping being finished. */
     if (!d->up || d->vanished) {

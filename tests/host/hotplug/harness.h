@@ -42,7 +42,7 @@ enum hh_op {
 struct hh_rec {
     enum hh_op op;
     pci_sid_t sid;
-    uint32_t arg; /* handle for GOING/GONE/ASSIGN, why for VANISH */
+    uint64_t arg; /* handle for GOING/GONE/ASSIGN, why for VANISH */
     uint64_t now;
 };
 
@@ -81,6 +81,8 @@ struct harness {
     struct hh_dev dev[HH_MAX_PORTS];
     /* failure injection */
     int fence_rc, fence_orderly_rc, added_rc, removed_rc, going_rc, gone_rc, assign_rc;
+    bool iommu_generations; /* device_added reports a generation (from iommu_gen) */
+    uint32_t iommu_gen;
     /* timeouts the checks compare against (copied from the slot config of port 0) */
     uint64_t cc_timeout_ns, detach_timeout_ns;
     unsigned violations;

@@ -572,7 +572,7 @@ static void test_hundred_unplug_replug_cycles_leave_no_state_behind(void)
     for (int i = 0; i < 100; i++) {
         CHECK(plug(h) == 0);
         hp_handle_t hd = hp_slot_handle(hh_slot(h));
-        CHECK(HP_HANDLE_GEN(hd) == (uint16_t)(i + 1));
+        CHECK(HP_HANDLE_GEN(hd) == (uint32_t)(i + 1));
         h->now += 5 * SEC; /* QEMU's device_del guard */
         h->m.now_ns = h->now;
         CHECK(pcie_model_device_del(&h->m, 0) == PCIE_MODEL_OK);
@@ -630,6 +630,25 @@ static void test_faulted_slot_retries_on_request_and_button(void)
     CHECK_CLEAN(h);
 }
 
+static void test_handle_carries_the_iommu_generation(void)
+{
+    struct harness *h = &H;
+    hh_init(h, false);
+    h->iommu_generations = true;
+    h->iommu_gen = 41;
+    CHECK(hh_add_slot(h, NULL) == HP_OK);
+    CHECK(plug(h) == 0);
+    hp_handle_t hd = hp_slot_handle(hh_slot(h));
+    CHECK(hd == HP_HANDLE(HH_SID_DEV0, 42)); /* the IOMMU protocol's handle for this occupant */
+    CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_POWER_OFF, h->now) == HP_OK);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(plug(h) == 0);
+    CHECK(hp_slot_handle(hh_slot(h)) == HP_HANDLE(HH_SID_DEV0, 43));
+    CHECK(hh_detached(h, hd) == HP_GONE_ERR_STALE);
+    hh_check_settled(h);
+    CHECK_CLEAN(h);
+}
+
 static void test_gone_protocol_codec_rejects_malformed_messages(void)
 {
     struct hp_gone_msg msg = { HP_GONE_DETACHED, HP_HANDLE(HH_SID_DEV0, 3) }, out;
@@ -648,7 +667,7 @@ static void test_gone_protocol_codec_rejects_malformed_messages(void)
     CHECK(hp_gone_decode(HP_GONE_DEVICE_GONE, mr, 1, accept, &out) == HP_GONE_ERR_LABEL);
     CHECK(hp_gone_decode(label, mr, 0, accept, &out) == HP_GONE_ERR_LENGTH);
     CHECK(hp_gone_decode(label, mr, 2, accept, &out) == HP_GONE_ERR_LENGTH);
-    mr[0] = 1ull << 40 | msg.handle;
+    mr[0] = 1ull << 48 | msg.handle;
     CHECK(hp_gone_decode(label, mr, 1, accept, &out) == HP_GONE_ERR_HANDLE);
     mr[0] = HP_HANDLE(HH_SID_DEV0, 0);
     CHECK(hp_gone_decode(label, mr, 1, accept, &out) == HP_GONE_ERR_HANDLE);
@@ -712,6 +731,7 @@ int main(void)
         T(test_failed_added_gets_no_driver_and_no_removed),
         T(test_hundred_unplug_replug_cycles_leave_no_state_behind),
         T(test_faulted_slot_retries_on_request_and_button),
+        T(test_handle_carries_the_iommu_generation),
         T(test_gone_protocol_codec_rejects_malformed_messages),
         T(test_model_matches_qemu_capture_of_empty_root_port),
 #undef T

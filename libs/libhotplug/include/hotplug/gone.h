@@ -8,9 +8,10 @@
  * docs/hotplug.md all come from the two X-macro tables below.
  *
  * A device is named by a handle the server gives the driver when the root task's policy assigns
- * the device: the source-id in bits 15:0 and the slot's occupant generation (never 0) in bits
- * 31:16, so a handle of a previous occupant of the same bus/device/function is recognisably
- * stale. All other bits are zero.
+ * the device: the source-id in bits 15:0 and the occupant's generation (never 0) in bits 47:16 -
+ * the same layout and, when the IOMMU server reports one, the same generation as the IOMMU
+ * protocol's device handle (IOMMU_HANDLE) - so a handle of a previous occupant of the same
+ * bus/device/function is recognisably stale. Bits 63:48 are zero.
  */
 #ifndef HOTPLUG_GONE_H
 #define HOTPLUG_GONE_H
@@ -20,11 +21,12 @@
 
 #include <pci/bdf.h>
 
-typedef uint32_t hp_handle_t;
+typedef uint64_t hp_handle_t;
 
-#define HP_HANDLE(sid, gen) ((hp_handle_t)(((uint32_t)(uint16_t)(gen) << 16) | (uint16_t)(sid)))
+#define HP_HANDLE(sid, gen) ((hp_handle_t)(((uint64_t)(uint32_t)(gen) << 16) | (uint16_t)(sid)))
 #define HP_HANDLE_SID(h)    ((pci_sid_t)((h) & 0xffffu))
-#define HP_HANDLE_GEN(h)    ((uint16_t)((h) >> 16))
+#define HP_HANDLE_GEN(h)    ((uint32_t)((h) >> 16))
+#define HP_HANDLE_MAX       ((1ull << 48) - 1)
 
 /*
  * X(name, value, text). One error enum for the protocol; 0 is success.
@@ -33,7 +35,7 @@ typedef uint32_t hp_handle_t;
     X(HP_GONE_OK, 0, "ok")                                                                         \
     X(HP_GONE_ERR_LABEL, 1, "unknown label, or a label the receiver does not accept")            \
     X(HP_GONE_ERR_LENGTH, 2, "wrong number of message registers")                                \
-    X(HP_GONE_ERR_HANDLE, 3, "malformed handle (bits above 31 set, or generation 0)")            \
+    X(HP_GONE_ERR_HANDLE, 3, "malformed handle (bits 63:48 set, or generation 0)")            \
     X(HP_GONE_ERR_UNKNOWN, 4, "no slot owned by this server holds that source-id")               \
     X(HP_GONE_ERR_STALE, 5, "the handle names an earlier occupant, or a device already removed")
 
@@ -95,7 +97,7 @@ int hp_gone_encode(const struct hp_gone_msg *msg, uint64_t *label, uint64_t *mr,
 /*
  * Decodes a received message without side effects: the label must be in the table (and, if
  * `accept` is non-zero, its bit (1u << label) set in accept), the length exactly
- * HP_GONE_MSG_LENGTH, and MR0 a well-formed handle (bits 63:32 clear, generation non-zero).
+ * HP_GONE_MSG_LENGTH, and MR0 a well-formed handle (bits 63:48 clear, generation non-zero).
  * Returns HP_GONE_OK with *out filled, or the error (then *out is untouched).
  */
 int hp_gone_decode(uint64_t label, const uint64_t *mr, unsigned len, uint32_t accept,

@@ -57,9 +57,10 @@ const char *hp_err_str(int err);
 
 /* ---- the IOMMU server's hotplug role (libiommu's protocol), called through this table ---- */
 
+/* Values as the IOMMU protocol's device_fence modes (IOMMU_FENCE_ORDERLY/SURPRISE). */
 enum hp_fence_kind {
-    HP_FENCE_ORDERLY = 0,  /* device still there: ATS shutdown, then block */
-    HP_FENCE_SURPRISE = 1, /* device gone: block without ever touching its ATC */
+    HP_FENCE_ORDERLY = 1,  /* device still there: ATS shutdown, then block */
+    HP_FENCE_SURPRISE = 2, /* device gone: block without ever touching its ATC */
 };
 
 struct hp_iommu_ops {
@@ -69,7 +70,9 @@ struct hp_iommu_ops {
      * order is fenced as surprise instead, and one it could not add is not given a driver. */
     int (*device_fence)(void *ctx, pci_sid_t sid, enum hp_fence_kind kind);
     int (*device_removed)(void *ctx, pci_sid_t sid);
-    int (*device_added)(void *ctx, pci_sid_t sid);
+    /* On success *generation (preset to 0) may receive the IOMMU's generation of the new
+     * occupant; the device-gone handle then carries it. Otherwise the slot counts its own. */
+    int (*device_added)(void *ctx, pci_sid_t sid, uint32_t *generation);
 };
 
 /* ---- drivers: the device-gone protocol (server side) and the root task's policy ---- */
@@ -232,7 +235,7 @@ struct hp_slot {
     bool cmd_queued;
     struct hp_cmd queued;
     /* the occupant */
-    uint16_t gen;               /* generation of the current/last occupant; never 0 once used */
+    uint32_t gen;               /* generation of the current/last occupant; never 0 once used */
     bool added;                 /* device_added succeeded and device_removed not yet called */
     bool fenced;                /* device_fence called for the current occupant */
     bool fenced_surprise;       /* ... and the last one was a surprise fence */
