@@ -12,4 +12,4 @@ pc_fuzz_target(fuzz_iommu_decode
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
              ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
-    RUNS 100000)
+    RUNS 20000)
