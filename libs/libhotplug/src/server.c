@@ -118,6 +118,13 @@ int hp_server_irq(struct hp_server *srv, pci_sid_t port, uint64_t now_ns)
     return hp_slot_irq(s, now_ns);
 }
 
+void hp_server_poll(struct hp_server *srv, uint64_t now_ns)
+{
+    for (unsigned i = 0; i < srv->n_slots; i++) {
+        hp_slot_irq(&srv->slots[i], now_ns);
+    }
+}
+
 void hp_server_timer(struct hp_server *srv, uint64_t now_ns)
 {
     for (unsigned i = 0; i < srv->n_slots; i++) {

@@ -292,6 +292,15 @@ struct hp_slot *hp_server_slot_by_device(struct hp_server *srv, pci_sid_t sid);
  */
 int hp_server_irq(struct hp_server *srv, pci_sid_t port, uint64_t now_ns);
 
+/*
+ * Polls every slot as if its interrupt had fired. The slot interrupt is an edge: one lost MSI
+ * (or an event that does not interrupt, like DLLSC on QEMU's ports) leaves a status bit set
+ * that never interrupts again. The server calls this at a slow interval (HP_POLL_INTERVAL_NS)
+ * so such a slot is noticed within a bounded time.
+ */
+void hp_server_poll(struct hp_server *srv, uint64_t now_ns);
+#define HP_POLL_INTERVAL_NS 1000000000ull
+
 /* Runs every deadline that has passed at now_ns. */
 void hp_server_timer(struct hp_server *srv, uint64_t now_ns);
 

@@ -58,6 +58,7 @@ struct pcie_model_port {
     unsigned irq_pending; /* MSIs raised and not yet taken by the test */
     /* counters */
     unsigned irqs, sltctl_writes, reverted_clears, removals, plugs, cc_acks;
+    unsigned cfg_reads, cfg_writes; /* config accesses to the port and to its device */
     uint64_t last_sltctl_write_ns;
 };
 

@@ -214,6 +214,7 @@ static uint32_t mmio_read(void *ctx, uint64_t off, unsigned width)
         if (i < 0) {
             return ones;
         }
+        m->ports[i].cfg_reads++;
         uint32_t v = 0;
         for (unsigned b = 0; b < width; b++) {
             v |= (uint32_t)m->ports[i].cfg[reg + b] << (8 * b);
@@ -221,6 +222,9 @@ static uint32_t mmio_read(void *ctx, uint64_t off, unsigned width)
         return v;
     }
     i = port_of_bus(m, bus);
+    if (i >= 0) {
+        m->ports[i].cfg_reads++;
+    }
     if (i < 0 || devfn != 0 || !pcie_model_device_answers(m, i)) {
         return ones;
     }
@@ -237,6 +241,7 @@ static void mmio_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
     }
     i = port_of_sid(m, PCI_SID(0, devfn >> 3, devfn & 7));
     if (i >= 0) {
+        m->ports[i].cfg_writes++;
         port_write(m, i, (unsigned)(off & 0xfff), width, val);
     }
 }
