@@ -19,7 +19,7 @@
 
 struct fake {
     uint32_t regs[0x400];
-    uint8_t *mem;            /* POOL pages */
+    uint8_t *mem; /* POOL pages */
     bool used[POOL];
     unsigned in_use;
     uint64_t now;
@@ -142,8 +142,8 @@ static void relax(void *c)
     F.now += 1000;
 }
 
-static const struct vtd_hw HW = { NULL, rd32, rd64, wr32, wr64, alloc, release, p2v, flush, now,
-                                  relax };
+static const struct vtd_hw HW = {NULL,    rd32, rd64,  wr32, wr64, alloc,
+                                 release, p2v,  flush, now,  relax};
 
 struct input {
     const uint8_t *p;
@@ -169,10 +169,10 @@ static void decoders(struct input *in)
                                  !vtd_fault_reason_name(f.reason))) {
         abort();
     }
-    uint64_t qw[4] = { take(in, 8), take(in, 8), take(in, 8), take(in, 8) };
+    uint64_t qw[4] = {take(in, 8), take(in, 8), take(in, 8), take(in, 8)};
     struct vtd_page_req r;
-    if (vtd_page_req_decode(qw, &r) && (r.prgi > 0x1ff || r.addr & 0xfff ||
-                                        (r.pasid_present && r.pasid > 0xfffff))) {
+    if (vtd_page_req_decode(qw, &r) &&
+        (r.prgi > 0x1ff || r.addr & 0xfff || (r.pasid_present && r.pasid > 0xfffff))) {
         abort();
     }
     /* device-TLB size encoding covers the requested block */
@@ -220,7 +220,8 @@ static void tables(struct vtd_unit *u, struct input *in)
         uint64_t iova = page << 12, size = pages << 12;
         if (op & 1) {
             uint64_t pa = ((op & 0x80) ? 0x40000000ull : (0x10000000ull + (take(in, 1) << 12)));
-            enum vtd_err e = vtd_domain_map(&d, iova, pa, size, VTD_R | ((op >> 1) & 1 ? VTD_W : 0));
+            enum vtd_err e =
+                vtd_domain_map(&d, iova, pa, size, VTD_R | ((op >> 1) & 1 ? VTD_W : 0));
             bool free_range = true;
             for (uint64_t i = 0; i < pages; i++) {
                 free_range &= shadow[page + i] == 0;
@@ -259,8 +260,7 @@ static void tables(struct vtd_unit *u, struct input *in)
                         abort();
                     }
                 }
-                if (vtd_batch_add_unmap(&b, &d, &res) == VTD_ERR_FULL ||
-                    b.n == VTD_BATCH_OPS) {
+                if (vtd_batch_add_unmap(&b, &d, &res) == VTD_ERR_FULL || b.n == VTD_BATCH_OPS) {
                     if (vtd_batch_submit(&b, 0) != VTD_OK) {
                         abort();
                     }
@@ -301,16 +301,36 @@ static void batches(struct vtd_unit *u, struct input *in)
         uint64_t size = take(in, 3) << 12;
         uint32_t pasid = (uint32_t)take(in, 3);
         switch (op) {
-        case 0: vtd_batch_add_iotlb_range(&b, id, iova, size, op & 1); break;
-        case 1: vtd_batch_add_iotlb_domain(&b, id); break;
-        case 2: vtd_batch_add_devtlb(&b, id, id & 63, iova, size); break;
-        case 3: vtd_batch_add_cc_device(&b, id, (uint16_t)pasid); break;
-        case 4: vtd_batch_add_piotlb(&b, id, pasid, iova, size); break;
-        case 5: vtd_batch_add_pdevtlb(&b, id, pasid, id & 63, iova, size); break;
-        case 6: vtd_batch_add_pasid_cache(&b, id, pasid); break;
-        case 7: vtd_batch_add_page_response(&b, id, pasid, (uint16_t)iova, id & 31); break;
-        case 8: vtd_batch_add_devtlb(&b, F.fenced_sid, 1, iova, size); break;
-        default: vtd_batch_add_iotlb_global(&b); break;
+        case 0:
+            vtd_batch_add_iotlb_range(&b, id, iova, size, op & 1);
+            break;
+        case 1:
+            vtd_batch_add_iotlb_domain(&b, id);
+            break;
+        case 2:
+            vtd_batch_add_devtlb(&b, id, id & 63, iova, size);
+            break;
+        case 3:
+            vtd_batch_add_cc_device(&b, id, (uint16_t)pasid);
+            break;
+        case 4:
+            vtd_batch_add_piotlb(&b, id, pasid, iova, size);
+            break;
+        case 5:
+            vtd_batch_add_pdevtlb(&b, id, pasid, id & 63, iova, size);
+            break;
+        case 6:
+            vtd_batch_add_pasid_cache(&b, id, pasid);
+            break;
+        case 7:
+            vtd_batch_add_page_response(&b, id, pasid, (uint16_t)iova, id & 31);
+            break;
+        case 8:
+            vtd_batch_add_devtlb(&b, F.fenced_sid, 1, iova, size);
+            break;
+        default:
+            vtd_batch_add_iotlb_global(&b);
+            break;
         }
         if (b.n > VTD_BATCH_OPS) {
             abort();
@@ -324,7 +344,7 @@ static void batches(struct vtd_unit *u, struct input *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = { data, size };
+    struct input in = {data, size};
     if (!F.mem) {
         F.mem = aligned_alloc(4096, POOL * 4096);
     }
@@ -348,9 +368,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     F.regs[VTD_ECAP_REG / 4] = (uint32_t)ecap;
     F.regs[VTD_ECAP_REG / 4 + 1] = (uint32_t)(ecap >> 32);
     static struct vtd_unit u;
-    struct vtd_unit_config c = { .mode = (ecap & VTD_ECAP_SMTS) && (ecap & VTD_ECAP_SLTS)
-                                             ? VTD_MODE_SCALABLE : VTD_MODE_LEGACY,
-                                 .no_sw_bits = take(&in, 1) & 1 };
+    struct vtd_unit_config c = {.mode = (ecap & VTD_ECAP_SMTS) && (ecap & VTD_ECAP_SLTS)
+                                            ? VTD_MODE_SCALABLE
+                                            : VTD_MODE_LEGACY,
+                                .no_sw_bits = take(&in, 1) & 1};
     if (vtd_unit_probe(&u, &HW, &c) != VTD_OK || vtd_unit_set_root_table(&u) != VTD_OK ||
         vtd_unit_enable_qi(&u) != VTD_OK) {
         abort();

@@ -14,8 +14,8 @@
 #include <vtd/vtd.h>
 #include <vtd_model.h>
 
-#define N4K   4096u
-#define N2M   64u
+#define N4K 4096u
+#define N2M 64u
 #define IOVA0 0x100000000ull
 
 static struct vtd_model *m;
@@ -150,7 +150,7 @@ static void batch_cost(unsigned n, bool contiguous)
 
 int main(void)
 {
-    struct vtd_model_config mc = { .mem_bytes = 256u << 20, .ecap = 0x0000000000f00f5full };
+    struct vtd_model_config mc = {.mem_bytes = 256u << 20, .ecap = 0x0000000000f00f5full};
     m = vtd_model_create(&mc); /* ECAP.C = 1: no cache write-back in the numbers */
     if (!m) {
         fprintf(stderr, "vtd_bench: model\n");
@@ -177,9 +177,11 @@ int main(void)
         void (*fn)(void);
         unsigned n;
     } phases[] = {
-        { "map 4K", phase_map_4k, N4K },     { "unmap 4K", phase_unmap_4k, N4K },
-        { "map 2M", phase_map_2m, N2M },     { "unmap 2M", phase_unmap_2m, N2M },
-        { "map+unmap+flush 4K", phase_cycle_4k, N2M },
+        {"map 4K", phase_map_4k, N4K},
+        {"unmap 4K", phase_unmap_4k, N4K},
+        {"map 2M", phase_map_2m, N2M},
+        {"unmap 2M", phase_unmap_2m, N2M},
+        {"map+unmap+flush 4K", phase_cycle_4k, N2M},
     };
     for (unsigned i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
         uint64_t t0 = wall_ns();

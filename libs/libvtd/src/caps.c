@@ -10,7 +10,7 @@ enum vtd_err vtd_features_decode(uint64_t cap, uint64_t ecap, struct vtd_feature
     if (!f) {
         return VTD_ERR_INVAL;
     }
-    *f = (struct vtd_features){ 0 };
+    *f = (struct vtd_features){0};
     f->cap = cap;
     f->ecap = ecap;
     f->nd_bits = 4 + 2 * (unsigned)VTD_CAP_ND(cap);

@@ -11,8 +11,8 @@
 #include "internal.h"
 
 #define PASID_DIR_ENTRIES 512u /* one directory page: PDTS = 2, PASIDs 0 .. 32767 */
-#define PASID_DIR_PDTS    2u
-#define CE_HI_QDEP(q)     ((uint64_t)((q) == 0 || (q) > 15 ? 15 : (q)) << 3) /* AVAIL 6:3 */
+#define PASID_DIR_PDTS 2u
+#define CE_HI_QDEP(q) ((uint64_t)((q) == 0 || (q) > 15 ? 15 : (q)) << 3) /* AVAIL 6:3 */
 #define CE_HI_QDEP_GET(v) ((unsigned)VTD_GET(v, 6, 3))
 
 static inline uint8_t sid_bus(uint16_t sid)
@@ -209,7 +209,7 @@ static enum vtd_err pasid_clear(struct vtd_unit *u, uint16_t sid, uint32_t pasid
     }
     if (dte && u->f.dt) {
         if (pasid == rid_pasid || !u->f.pasid) {
-            vtd_batch_add_devtlb(&b, sid, 1, 0, 0);  /* requests without PASID */
+            vtd_batch_add_devtlb(&b, sid, 1, 0, 0); /* requests without PASID */
         } else {
             vtd_batch_add_pdevtlb(&b, sid, pasid, 1, 0, 0);
         }
@@ -277,8 +277,7 @@ static void pasid_sl_entry(uint64_t qw[8], const struct vtd_domain *d)
     for (unsigned i = 0; i < 8; i++) {
         qw[i] = 0;
     }
-    qw[0] = (d->top_pa & VTD_ADDR_MASK) | VTD_PE0_AW(d->aw) | VTD_PE0_PGTT(VTD_PGTT_SL) |
-            VTD_PE0_P;
+    qw[0] = (d->top_pa & VTD_ADDR_MASK) | VTD_PE0_AW(d->aw) | VTD_PE0_PGTT(VTD_PGTT_SL) | VTD_PE0_P;
     qw[1] = VTD_PE1_DID(d->did);
 }
 
@@ -334,10 +333,9 @@ static enum vtd_err sm_attach(struct vtd_unit *u, uint16_t sid, unsigned flags,
     if (!sce) {
         return err;
     }
-    uint64_t want = VTD_SCE_P | VTD_SCE_PDTS(PASID_DIR_PDTS) |
-                    ((flags & VTD_DEV_ATS) ? VTD_SCE_DTE : 0) |
-                    ((flags & VTD_DEV_PASID) ? VTD_SCE_PASIDE : 0) |
-                    ((flags & VTD_DEV_PRI) ? VTD_SCE_PRE : 0);
+    uint64_t want =
+        VTD_SCE_P | VTD_SCE_PDTS(PASID_DIR_PDTS) | ((flags & VTD_DEV_ATS) ? VTD_SCE_DTE : 0) |
+        ((flags & VTD_DEV_PASID) ? VTD_SCE_PASIDE : 0) | ((flags & VTD_DEV_PRI) ? VTD_SCE_PRE : 0);
     uint64_t c0 = load64(&sce->qw[0]);
     if ((c0 & VTD_SCE_P) && (c0 & ~VTD_ADDR_MASK) == want) {
         return pasid_set(u, sid, 0, pe_qw); /* same device setup: only RID_PASID changes */
@@ -402,8 +400,8 @@ static enum vtd_err dev_common_check(const struct vtd_unit *u, unsigned flags, u
     return VTD_OK;
 }
 
-enum vtd_err vtd_dev_attach(struct vtd_unit *u, uint16_t sid, struct vtd_domain *d,
-                            unsigned flags, unsigned ats_qdep)
+enum vtd_err vtd_dev_attach(struct vtd_unit *u, uint16_t sid, struct vtd_domain *d, unsigned flags,
+                            unsigned ats_qdep)
 {
     enum vtd_err e = dev_common_check(u, flags, ats_qdep);
     if (e != VTD_OK) {
@@ -481,15 +479,13 @@ enum vtd_err vtd_dev_query(const struct vtd_unit *u, uint16_t sid, enum vtd_dev_
         if (!sce || !(sce->qw[0] & VTD_SCE_P)) {
             return VTD_OK;
         }
-        struct vtd_pasid_entry *pe = pasid_entry(mu, sce->qw[0],
-                                                 (uint32_t)VTD_SCE_RID_PASID(sce->qw[1]), false,
-                                                 &err);
+        struct vtd_pasid_entry *pe =
+            pasid_entry(mu, sce->qw[0], (uint32_t)VTD_SCE_RID_PASID(sce->qw[1]), false, &err);
         if (!pe || !(pe->qw[0] & VTD_PE0_P)) {
             return VTD_OK;
         }
         *did = (uint16_t)(pe->qw[1] & 0xffff);
-        *st = VTD_PE0_PGTT_GET(pe->qw[0]) == VTD_PGTT_PT ? VTD_DEV_PASSTHROUGH
-                                                         : VTD_DEV_TRANSLATED;
+        *st = VTD_PE0_PGTT_GET(pe->qw[0]) == VTD_PGTT_PT ? VTD_DEV_PASSTHROUGH : VTD_DEV_TRANSLATED;
         return VTD_OK;
     }
     struct vtd_context_entry *ce = legacy_entry(mu, sid, false, &err);
@@ -565,7 +561,7 @@ enum vtd_err vtd_unit_destroy(struct vtd_unit *u)
     if (u->root_va) {
         struct vtd_root_entry *re = u->root_va;
         for (unsigned bus = 0; bus < 256; bus++) {
-            uint64_t halves[2] = { re[bus].lo, re[bus].hi };
+            uint64_t halves[2] = {re[bus].lo, re[bus].hi};
             for (unsigned h = 0; h < 2; h++) {
                 if (!(halves[h] & VTD_RE_P) || (h == 1 && u->cfg.mode != VTD_MODE_SCALABLE)) {
                     continue;

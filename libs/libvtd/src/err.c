@@ -7,8 +7,8 @@
 
 #define VTD_ERR_TEXT_(name, text) text,
 #define VTD_ERR_NAME_(name, text) #name,
-static const char *const err_text[] = { VTD_ERRORS(VTD_ERR_TEXT_) };
-static const char *const err_name[] = { VTD_ERRORS(VTD_ERR_NAME_) };
+static const char *const err_text[] = {VTD_ERRORS(VTD_ERR_TEXT_)};
+static const char *const err_name[] = {VTD_ERRORS(VTD_ERR_NAME_)};
 
 const char *vtd_strerror(enum vtd_err e)
 {

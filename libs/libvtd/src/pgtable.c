@@ -62,7 +62,7 @@ enum vtd_err vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, uint16_t 
         (levels == 4 && !(u->f.sagaw & VTD_SAGAW_48)) || levels < 3 || levels > 4) {
         return VTD_ERR_UNSUPPORTED;
     }
-    *d = (struct vtd_domain){ 0 };
+    *d = (struct vtd_domain){0};
     d->unit = u;
     d->did = did;
     d->levels = levels;
@@ -170,8 +170,8 @@ static unsigned map_apply(struct vtd_domain *d, uint64_t *table, unsigned level,
         } else {
             uint64_t ent = load64(&table[idx]);
             if (vtd_sl_present(ent)) {
-                unsigned n = map_apply(d, child_of(u, ent), level - 1, cur, sub_e, sub_pa, rights,
-                                       r);
+                unsigned n =
+                    map_apply(d, child_of(u, ent), level - 1, cur, sub_e, sub_pa, rights, r);
                 if (!u->cfg.no_sw_bits) {
                     store64(&table[idx], vtd_sl_table_entry(ent, vtd_sl_count(ent) + n));
                 }
@@ -251,7 +251,7 @@ enum vtd_err vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t pa, ui
     if (e != VTD_OK) {
         return e;
     }
-    struct reserve r = { NULL, 0 };
+    struct reserve r = {NULL, 0};
     for (uint64_t i = 0; i < need; i++) {
         uint64_t p;
         uint64_t *va = vtd_alloc_table(u, &p);
@@ -406,8 +406,8 @@ static bool unmap_one_fast(struct vtd_domain *d, uint64_t iova, struct vtd_unmap
     store64(leaf, 0);
     flush(u, leaf, sizeof(*leaf));
     store64(link, vtd_sl_table_entry(ent, vtd_sl_count(ent) - 1));
-    *res = (struct vtd_unmap_result){ .unmapped = VTD_PAGE_SIZE, .inv_start = iova,
-                                      .inv_end = iova + VTD_PAGE_SIZE };
+    *res = (struct vtd_unmap_result){
+        .unmapped = VTD_PAGE_SIZE, .inv_start = iova, .inv_end = iova + VTD_PAGE_SIZE};
     d->mapped_bytes -= VTD_PAGE_SIZE;
     return true;
 }
@@ -427,7 +427,7 @@ enum vtd_err vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size
     if (size == VTD_PAGE_SIZE && unmap_one_fast(d, iova, res)) {
         return VTD_OK;
     }
-    *res = (struct vtd_unmap_result){ 0 };
+    *res = (struct vtd_unmap_result){0};
     enum vtd_err e = unmap_check(d->unit, d->top_va, d->levels, iova, iova + size);
     if (e != VTD_OK) {
         return e;

@@ -99,7 +99,7 @@ enum vtd_err vtd_prq_read(struct vtd_unit *u, struct vtd_page_req *out, size_t m
     wr32(u, VTD_PRS_REG, VTD_PRS_PPR);
     while (head != tail && *n < max) {
         const uint64_t *d = (const uint64_t *)((const char *)u->prq_va + head);
-        uint64_t qw[4] = { d[0], d[1], d[2], d[3] };
+        uint64_t qw[4] = {d[0], d[1], d[2], d[3]};
         head = (head + VTD_PRQ_DESC_SIZE) % u->prq_size;
         if (vtd_page_req_decode(qw, &out[*n])) {
             (*n)++;
@@ -143,9 +143,11 @@ enum vtd_err vtd_prg_add(struct vtd_prg_tracker *t, const struct vtd_page_req *r
         if (t->n == VTD_PRG_OPEN_MAX) {
             return VTD_ERR_FULL;
         }
-        t->open[t->n++] = (struct vtd_prg){ .sid = r->sid, .pasid_present = r->pasid_present,
-                                            .pasid = r->pasid, .prgi = r->prgi,
-                                            .first_addr = r->addr };
+        t->open[t->n++] = (struct vtd_prg){.sid = r->sid,
+                                           .pasid_present = r->pasid_present,
+                                           .pasid = r->pasid,
+                                           .prgi = r->prgi,
+                                           .first_addr = r->addr};
     }
     struct vtd_prg *g = &t->open[i];
     g->pages++;
@@ -196,10 +198,9 @@ static enum vtd_err drain_queue(struct vtd_unit *u, uint16_t sid, uint32_t pasid
                 continue;
             }
             if (r->last) {
-                e = vtd_batch_add_page_response(&b, r->sid, r->pasid_present ? r->pasid
-                                                                             : VTD_NO_PASID,
-                                                r->prgi, mine ? VTD_PRG_INVALID
-                                                              : VTD_PRG_FAILURE);
+                e = vtd_batch_add_page_response(&b, r->sid,
+                                                r->pasid_present ? r->pasid : VTD_NO_PASID, r->prgi,
+                                                mine ? VTD_PRG_INVALID : VTD_PRG_FAILURE);
                 if (e != VTD_OK) {
                     return e;
                 }

@@ -17,9 +17,9 @@
 
 #include <string.h>
 
-#define SCRATCH_SLOT   (VTD_STATUS_SLOTS + 4)   /* target of neutralised descriptors */
-#define MAX_ATTEMPTS   (VTD_REPORT_SIDS + 2u)
-#define ALL_END        UINT64_MAX               /* range end meaning "whole address space" */
+#define SCRATCH_SLOT (VTD_STATUS_SLOTS + 4) /* target of neutralised descriptors */
+#define MAX_ATTEMPTS (VTD_REPORT_SIDS + 2u)
+#define ALL_END UINT64_MAX /* range end meaning "whole address space" */
 
 _Static_assert((SCRATCH_SLOT + 1) * 4 <= VTD_PAGE_SIZE, "status words fit one page");
 
@@ -192,7 +192,7 @@ static bool range_ok(uint64_t iova, uint64_t size, uint64_t *end)
 
 enum vtd_err vtd_batch_add_iotlb_global(struct vtd_batch *b)
 {
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_IOTLB_GLOBAL });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_IOTLB_GLOBAL});
 }
 
 enum vtd_err vtd_batch_add_iotlb_domain(struct vtd_batch *b, uint16_t did)
@@ -200,7 +200,7 @@ enum vtd_err vtd_batch_add_iotlb_domain(struct vtd_batch *b, uint16_t did)
     if ((uint32_t)did >> b->unit->f.nd_bits) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_IOTLB_DOMAIN, .did = did });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_IOTLB_DOMAIN, .did = did});
 }
 
 enum vtd_err vtd_batch_add_iotlb_range(struct vtd_batch *b, uint16_t did, uint64_t iova,
@@ -210,8 +210,11 @@ enum vtd_err vtd_batch_add_iotlb_range(struct vtd_batch *b, uint16_t did, uint64
     if ((uint32_t)did >> b->unit->f.nd_bits || !range_ok(iova, size, &end)) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_IOTLB_RANGE, .did = did, .start = iova,
-                                      .end = end, .flags = leaf_only ? VTD_OPF_IH : 0 });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_IOTLB_RANGE,
+                                     .did = did,
+                                     .start = iova,
+                                     .end = end,
+                                     .flags = leaf_only ? VTD_OPF_IH : 0});
 }
 
 enum vtd_err vtd_batch_add_unmap(struct vtd_batch *b, const struct vtd_domain *d,
@@ -229,7 +232,7 @@ enum vtd_err vtd_batch_add_unmap(struct vtd_batch *b, const struct vtd_domain *d
 
 enum vtd_err vtd_batch_add_cc_global(struct vtd_batch *b)
 {
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_CC_GLOBAL });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_CC_GLOBAL});
 }
 
 enum vtd_err vtd_batch_add_cc_domain(struct vtd_batch *b, uint16_t did)
@@ -237,7 +240,7 @@ enum vtd_err vtd_batch_add_cc_domain(struct vtd_batch *b, uint16_t did)
     if ((uint32_t)did >> b->unit->f.nd_bits) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_CC_DOMAIN, .did = did });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_CC_DOMAIN, .did = did});
 }
 
 enum vtd_err vtd_batch_add_cc_device(struct vtd_batch *b, uint16_t did, uint16_t sid)
@@ -245,7 +248,7 @@ enum vtd_err vtd_batch_add_cc_device(struct vtd_batch *b, uint16_t did, uint16_t
     if ((uint32_t)did >> b->unit->f.nd_bits) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_CC_DEVICE, .did = did, .sid = sid });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_CC_DEVICE, .did = did, .sid = sid});
 }
 
 static enum vtd_err devtlb_args(struct vtd_batch *b, unsigned qdep, uint64_t iova, uint64_t size,
@@ -277,9 +280,11 @@ enum vtd_err vtd_batch_add_devtlb(struct vtd_batch *b, uint16_t sid, unsigned qd
     if (e != VTD_OK) {
         return e;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_DEVTLB, .sid = sid,
-                                      .qdep_or_code = (uint16_t)(qdep & 31), .start = start,
-                                      .end = end });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_DEVTLB,
+                                     .sid = sid,
+                                     .qdep_or_code = (uint16_t)(qdep & 31),
+                                     .start = start,
+                                     .end = end});
 }
 
 /*
@@ -310,15 +315,15 @@ enum vtd_err vtd_batch_add_piotlb(struct vtd_batch *b, uint16_t did, uint32_t pa
         return VTD_ERR_INVAL;
     }
     if (size == 0) {
-        return add_op(b, (struct vtd_op){ .kind = VTD_OP_PIOTLB_PASID, .did = did,
-                                          .pasid = pasid });
+        return add_op(b, (struct vtd_op){.kind = VTD_OP_PIOTLB_PASID, .did = did, .pasid = pasid});
     }
     uint64_t end;
     if (!range_ok(iova, size, &end)) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_PIOTLB_RANGE, .did = did, .pasid = pasid,
-                                      .start = iova, .end = end });
+    return add_op(
+        b, (struct vtd_op){
+               .kind = VTD_OP_PIOTLB_RANGE, .did = did, .pasid = pasid, .start = iova, .end = end});
 }
 
 enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32_t pasid)
@@ -330,7 +335,7 @@ enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32
         if ((uint32_t)did >> b->unit->f.nd_bits) {
             return VTD_ERR_INVAL;
         }
-        return add_op(b, (struct vtd_op){ .kind = VTD_OP_PC_DOMAIN, .did = did });
+        return add_op(b, (struct vtd_op){.kind = VTD_OP_PC_DOMAIN, .did = did});
     }
     enum vtd_err e = pasid_ok(b, pasid, false);
     if (e != VTD_OK) {
@@ -339,7 +344,7 @@ enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32
     if ((uint32_t)did >> b->unit->f.nd_bits) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_PC_PASID, .did = did, .pasid = pasid });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_PC_PASID, .did = did, .pasid = pasid});
 }
 
 enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b)
@@ -347,11 +352,11 @@ enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b)
     if (!b->unit->cfg.qi_256 || b->unit->cfg.mode != VTD_MODE_SCALABLE) {
         return VTD_ERR_UNSUPPORTED;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_PC_GLOBAL });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_PC_GLOBAL});
 }
 
-enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
-                                   unsigned qdep, uint64_t iova, uint64_t size)
+enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid, unsigned qdep,
+                                   uint64_t iova, uint64_t size)
 {
     enum vtd_err e = pasid_ok(b, pasid, true);
     if (e != VTD_OK) {
@@ -362,9 +367,12 @@ enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t p
     if (e != VTD_OK) {
         return e;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_PDEVTLB, .sid = sid, .pasid = pasid,
-                                      .qdep_or_code = (uint16_t)(qdep & 31), .start = start,
-                                      .end = end });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_PDEVTLB,
+                                     .sid = sid,
+                                     .pasid = pasid,
+                                     .qdep_or_code = (uint16_t)(qdep & 31),
+                                     .start = start,
+                                     .end = end});
 }
 
 enum vtd_err vtd_batch_add_iec_global(struct vtd_batch *b)
@@ -372,7 +380,7 @@ enum vtd_err vtd_batch_add_iec_global(struct vtd_batch *b)
     if (!b->unit->f.ir) {
         return VTD_ERR_UNSUPPORTED;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_IEC_GLOBAL });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_IEC_GLOBAL});
 }
 
 enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
@@ -384,10 +392,12 @@ enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint
     if (prgi > 0x1ff || code > 0xf || (pasid != VTD_NO_PASID && (pasid >> 20))) {
         return VTD_ERR_INVAL;
     }
-    return add_op(b, (struct vtd_op){ .kind = VTD_OP_PGRP_RESP, .sid = sid,
-                                      .pasid = pasid == VTD_NO_PASID ? 0 : pasid,
-                                      .flags = pasid == VTD_NO_PASID ? 0 : VTD_OPF_PP,
-                                      .prgi = prgi, .qdep_or_code = (uint16_t)code });
+    return add_op(b, (struct vtd_op){.kind = VTD_OP_PGRP_RESP,
+                                     .sid = sid,
+                                     .pasid = pasid == VTD_NO_PASID ? 0 : pasid,
+                                     .flags = pasid == VTD_NO_PASID ? 0 : VTD_OPF_PP,
+                                     .prgi = prgi,
+                                     .qdep_or_code = (uint16_t)code});
 }
 
 /* ---- Encoding ---------------------------------------------------------------------------- */
@@ -439,7 +449,7 @@ static struct vtd_desc encode(const struct vtd_unit *u, const struct vtd_op *op)
         return vtd_desc_pdevtlb(op->sid, op->pasid, op->qdep_or_code, op->start, order);
     }
     case VTD_OP_IEC_GLOBAL: {
-        struct vtd_desc d = {{ VTD_DESC_TYPE(VTD_DESC_IEC), 0, 0, 0 }};
+        struct vtd_desc d = {{VTD_DESC_TYPE(VTD_DESC_IEC), 0, 0, 0}};
         return d;
     }
     case VTD_OP_PGRP_RESP:
@@ -474,8 +484,7 @@ static void ring_write(const struct vtd_unit *u, uint32_t idx, const struct vtd_
 
 static uint32_t ring_head(const struct vtd_unit *u)
 {
-    return (uint32_t)((rd64(u, VTD_IQH_REG) & VTD_IQ_QH_MASK) >> u->iq_shift) &
-           (u->iq_entries - 1);
+    return (uint32_t)((rd64(u, VTD_IQH_REG) & VTD_IQ_QH_MASK) >> u->iq_shift) & (u->iq_entries - 1);
 }
 
 /* idx in the circular window [from, to)? */
@@ -612,8 +621,8 @@ static enum vtd_err emit(struct vtd_batch *b)
     if (b->drain) {
         /* VT-d 7.10: a fenced wait first, so the invalidations below start after everything
          * queued before has completed. */
-        struct vtd_desc f = vtd_desc_wait_status(u->status_pa + 4ull * SCRATCH_SLOT, 0, true,
-                                                 false);
+        struct vtd_desc f =
+            vtd_desc_wait_status(u->status_pa + 4ull * SCRATCH_SLOT, 0, true, false);
         ring_write(u, t, &f);
         t = (t + 1) & m;
     }
@@ -625,8 +634,7 @@ static enum vtd_err emit(struct vtd_batch *b)
         ring_write(u, t, &d);
         t = (t + 1) & m;
     }
-    struct vtd_desc w = vtd_desc_wait_status(u->status_pa + 4ull * slot, seq, b->drain,
-                                             b->drain);
+    struct vtd_desc w = vtd_desc_wait_status(u->status_pa + 4ull * slot, seq, b->drain, b->drain);
     b->wait_index = t;
     ring_write(u, t, &w);
     t = (t + 1) & m;
@@ -677,8 +685,8 @@ static void handle_iqe(struct vtd_unit *u)
     const uint64_t *s = ring_slot(u, head);
     u->last_iqe.index = head;
     u->last_iqe.iqei = (uint32_t)VTD_IQERCD_IQEI(rec);
-    u->last_iqe.desc = (struct vtd_desc){{ s[0], s[1], u->iq_shift == 5 ? s[2] : 0,
-                                           u->iq_shift == 5 ? s[3] : 0 }};
+    u->last_iqe.desc =
+        (struct vtd_desc){{s[0], s[1], u->iq_shift == 5 ? s[2] : 0, u->iq_shift == 5 ? s[3] : 0}};
     u->stats.iqe++;
     struct vtd_batch *b = owner_of(u, head);
     bool own_wait = b && head == b->wait_index;

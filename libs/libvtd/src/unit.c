@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define VTD_DEFAULT_TIMEOUT_NS 1000000000ull /* 1 s, as Xen's invalidation timeout */
-#define VTD_GCMD_PERSISTENT (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI | \
-                             VTD_GCMD_EAFL)
+#define VTD_GCMD_PERSISTENT                                                                        \
+    (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI | VTD_GCMD_EAFL)
 
 void *vtd_alloc_table(struct vtd_unit *u, uint64_t *pa)
 {
@@ -68,7 +68,7 @@ enum vtd_err vtd_unit_probe(struct vtd_unit *u, const struct vtd_hw *hw,
     if (!u || !hw_complete(hw)) {
         return VTD_ERR_INVAL;
     }
-    struct vtd_unit_config c = cfg ? *cfg : (struct vtd_unit_config){ 0 };
+    struct vtd_unit_config c = cfg ? *cfg : (struct vtd_unit_config){0};
     if (c.qi_order > 7 || c.prq_order > 7 ||
         (c.mode != VTD_MODE_LEGACY && c.mode != VTD_MODE_SCALABLE)) {
         return VTD_ERR_INVAL;
@@ -120,8 +120,8 @@ enum vtd_err vtd_unit_set_root_table(struct vtd_unit *u)
         }
         flush(u, u->root_va, VTD_PAGE_SIZE);
     }
-    uint64_t ttm = u->cfg.mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE
-                                                    : VTD_RTADDR_TTM_LEGACY;
+    uint64_t ttm =
+        u->cfg.mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE : VTD_RTADDR_TTM_LEGACY;
     wr64(u, VTD_RTADDR_REG, u->root_pa | ttm);
     enum vtd_err e = gcmd_handshake(u, VTD_GCMD_SRTP, VTD_GSTS_RTPS, true);
     if (e == VTD_OK) {
@@ -189,8 +189,7 @@ enum vtd_err vtd_unit_enable_qi(struct vtd_unit *u)
     u->iq_tail = 0;
     u->n_inflight = 0;
     wr64(u, VTD_IQT_REG, 0);
-    wr64(u, VTD_IQA_REG, u->iq_pa | (u->cfg.qi_256 ? VTD_IQA_DW : 0) |
-                             VTD_IQA_QS(u->cfg.qi_order));
+    wr64(u, VTD_IQA_REG, u->iq_pa | (u->cfg.qi_256 ? VTD_IQA_DW : 0) | VTD_IQA_QS(u->cfg.qi_order));
     enum vtd_err e = gcmd_set(u, VTD_GCMD_QIE, true);
     if (e == VTD_OK) {
         u->qi_on = true;
@@ -227,8 +226,7 @@ enum vtd_err vtd_unit_disable_qi(struct vtd_unit *u)
 }
 
 static enum vtd_err event_setup(struct vtd_unit *u, uint32_t ctl, uint32_t data_reg,
-                                uint32_t addr_reg, uint32_t uaddr_reg, uint64_t addr,
-                                uint32_t data)
+                                uint32_t addr_reg, uint32_t uaddr_reg, uint64_t addr, uint32_t data)
 {
     if (!u || !u->probed || (addr & 3)) {
         return VTD_ERR_INVAL;
@@ -243,14 +241,14 @@ static enum vtd_err event_setup(struct vtd_unit *u, uint32_t ctl, uint32_t data_
 
 enum vtd_err vtd_unit_fault_event_setup(struct vtd_unit *u, uint64_t msi_addr, uint32_t msi_data)
 {
-    return event_setup(u, VTD_FECTL_REG, VTD_FEDATA_REG, VTD_FEADDR_REG, VTD_FEUADDR_REG,
-                       msi_addr, msi_data);
+    return event_setup(u, VTD_FECTL_REG, VTD_FEDATA_REG, VTD_FEADDR_REG, VTD_FEUADDR_REG, msi_addr,
+                       msi_data);
 }
 
 enum vtd_err vtd_unit_qi_event_setup(struct vtd_unit *u, uint64_t msi_addr, uint32_t msi_data)
 {
-    return event_setup(u, VTD_IECTL_REG, VTD_IEDATA_REG, VTD_IEADDR_REG, VTD_IEUADDR_REG,
-                       msi_addr, msi_data);
+    return event_setup(u, VTD_IECTL_REG, VTD_IEDATA_REG, VTD_IEADDR_REG, VTD_IEUADDR_REG, msi_addr,
+                       msi_data);
 }
 
 enum vtd_err vtd_prq_event_setup(struct vtd_unit *u, uint64_t msi_addr, uint32_t msi_data)
@@ -258,8 +256,8 @@ enum vtd_err vtd_prq_event_setup(struct vtd_unit *u, uint64_t msi_addr, uint32_t
     if (u && u->probed && !u->f.prs) {
         return VTD_ERR_UNSUPPORTED;
     }
-    return event_setup(u, VTD_PECTL_REG, VTD_PEDATA_REG, VTD_PEADDR_REG, VTD_PEUADDR_REG,
-                       msi_addr, msi_data);
+    return event_setup(u, VTD_PECTL_REG, VTD_PEDATA_REG, VTD_PEADDR_REG, VTD_PEUADDR_REG, msi_addr,
+                       msi_data);
 }
 
 enum vtd_err vtd_unit_flush_write_buffer(struct vtd_unit *u)
@@ -305,9 +303,9 @@ enum vtd_err vtd_unit_reg_invalidate_global(struct vtd_unit *u)
         return e;
     }
     uint32_t iotlb = u->f.iro + VTD_IOTLB_OFF;
-    wr64(u, iotlb, VTD_IOTLB_IVT | VTD_IOTLB_IIRG_GLOBAL |
-                       (u->f.cap & VTD_CAP_DRD ? VTD_IOTLB_DR : 0) |
-                       (u->f.cap & VTD_CAP_DWD ? VTD_IOTLB_DW : 0));
+    wr64(u, iotlb,
+         VTD_IOTLB_IVT | VTD_IOTLB_IIRG_GLOBAL | (u->f.cap & VTD_CAP_DRD ? VTD_IOTLB_DR : 0) |
+             (u->f.cap & VTD_CAP_DWD ? VTD_IOTLB_DW : 0));
     return reg_wait_clear(u, iotlb, VTD_IOTLB_IVT);
 }
 

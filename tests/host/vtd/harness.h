@@ -19,8 +19,9 @@
 #define RIG_NO_SW_BITS false
 #endif
 
-#define SM_ECAP (0x0000000000f00f5eull | VTD_ECAP_SMTS | VTD_ECAP_SLTS | VTD_ECAP_PASID | \
-                 (19ull << 35) | VTD_ECAP_PRS)
+#define SM_ECAP                                                                                    \
+    (0x0000000000f00f5eull | VTD_ECAP_SMTS | VTD_ECAP_SLTS | VTD_ECAP_PASID | (19ull << 35) |      \
+     VTD_ECAP_PRS)
 
 struct rig {
     struct vtd_model *m;
@@ -39,7 +40,7 @@ static inline bool rig_up(struct rig *r, const struct vtd_model_config *mc,
         return false;
     }
     r->hw = vtd_model_hw(r->m);
-    struct vtd_unit_config c = uc ? *uc : (struct vtd_unit_config){ 0 };
+    struct vtd_unit_config c = uc ? *uc : (struct vtd_unit_config){0};
     c.no_sw_bits = RIG_NO_SW_BITS;
     enum vtd_err e = vtd_unit_probe(&r->u, r->hw, &c);
     CHECK_ERR(e, VTD_OK);
@@ -71,7 +72,7 @@ static inline void rig_down(struct rig *r)
 }
 
 /* Buffers for DMA live in the lower half of simulated memory (the model allocates the upper). */
-#define BUF_PA(n) (0x100000ull + (uint64_t)(n) * 0x1000ull)
+#define BUF_PA(n) (0x100000ull + (uint64_t)(n)*0x1000ull)
 
 static inline int dma_read(struct rig *r, uint16_t sid, uint32_t pasid, uint64_t iova,
                            uint32_t *val)

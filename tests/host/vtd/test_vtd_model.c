@@ -12,9 +12,9 @@
 
 VT_GLOBALS;
 
-#define SID_A 0x0100   /* 01:00.0 */
-#define SID_B 0x0200   /* 02:00.0 */
-#define IOVA  0x40000000ull
+#define SID_A 0x0100 /* 01:00.0 */
+#define SID_B 0x0200 /* 02:00.0 */
+#define IOVA 0x40000000ull
 
 static void attach(struct rig *r, uint16_t sid, unsigned flags)
 {
@@ -48,7 +48,7 @@ static void unmap_and_flush(struct rig *r, uint64_t iova, uint64_t size, int ats
 
 static void test_bringup_enables_translation_fail_closed(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) {
         rig_down(&r);
         return;
@@ -77,10 +77,10 @@ static void test_bringup_enables_translation_fail_closed(void)
 
 static void test_handshake_times_out_when_hardware_stuck(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     r.m = vtd_model_create(NULL);
     r.hw = vtd_model_hw(r.m);
-    struct vtd_unit_config c = { .timeout_ns = 5000000 };
+    struct vtd_unit_config c = {.timeout_ns = 5000000};
     CHECK_ERR(vtd_unit_probe(&r.u, r.hw, &c), VTD_OK);
     vtd_model_set_commands_stuck(r.m, true);
     uint64_t t0 = vtd_model_now(r.m);
@@ -95,7 +95,7 @@ static void test_handshake_times_out_when_hardware_stuck(void)
 
 static void test_map_then_dma_ok_unmap_then_dma_faults(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -129,7 +129,7 @@ static void test_map_then_dma_ok_unmap_then_dma_faults(void)
 
 static void test_superpage_map_unmap_with_dma(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -149,7 +149,7 @@ static void test_superpage_map_unmap_with_dma(void)
 
 static void test_unmap_ats_device_flushes_its_atc(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -178,7 +178,7 @@ static void test_unmap_ats_device_flushes_its_atc(void)
 
 static void test_fenced_device_never_gets_devtlb_descriptor(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -219,8 +219,8 @@ static bool fence_b(void *ctx, uint16_t sid)
 
 static void test_fence_predicate_from_caller_is_consulted(void)
 {
-    struct rig r = { 0 };
-    struct vtd_unit_config c = { .fenced = fence_b };
+    struct rig r = {0};
+    struct vtd_unit_config c = {.fenced = fence_b};
     if (!rig_up(&r, NULL, &c)) {
         rig_down(&r);
         return;
@@ -238,8 +238,8 @@ static void test_fence_predicate_from_caller_is_consulted(void)
 
 static void test_ite_on_absent_device_quarantines_and_completes_batch(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ite_timeout_ns = 2000000 };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ite_timeout_ns = 2000000};
     if (!rig_up(&r, &mc, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -294,13 +294,13 @@ static void test_ite_on_absent_device_quarantines_and_completes_batch(void)
 
 static void test_ite_with_two_absent_devices_is_bounded(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ite_timeout_ns = 1000000 };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ite_timeout_ns = 1000000};
     if (!rig_up(&r, &mc, NULL)) {
         rig_down(&r);
         return;
     }
-    uint16_t sids[3] = { SID_A, SID_B, 0x0300 };
+    uint16_t sids[3] = {SID_A, SID_B, 0x0300};
     static struct vtd_batch b;
     vtd_batch_init(&b, &r.u);
     for (unsigned i = 0; i < 3; i++) {
@@ -322,8 +322,8 @@ static void test_ite_with_two_absent_devices_is_bounded(void)
 
 static void test_late_completion_never_taken_for_a_newer_one(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ite_timeout_ns = 20000000 };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ite_timeout_ns = 20000000};
     if (!rig_up(&r, &mc, NULL)) {
         rig_down(&r);
         return;
@@ -361,8 +361,8 @@ static void test_late_completion_never_taken_for_a_newer_one(void)
 
 static void test_ice_reports_device_and_queue_recovers(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ite_timeout_ns = 1000000 };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ite_timeout_ns = 1000000};
     if (!rig_up(&r, &mc, NULL)) {
         rig_down(&r);
         return;
@@ -388,7 +388,7 @@ static void test_ice_reports_device_and_queue_recovers(void)
 
 static void test_iqe_bad_descriptor_is_reported_and_skipped(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) {
         rig_down(&r);
         return;
@@ -397,7 +397,7 @@ static void test_iqe_bad_descriptor_is_reported_and_skipped(void)
     vtd_batch_init(&b, &r.u);
     CHECK_ERR(vtd_batch_add_iotlb_domain(&b, 1), VTD_OK);
     /* A PASID descriptor on a legacy 128-bit queue: the unit rejects it. */
-    b.ops[b.n++] = (struct vtd_op){ .kind = VTD_OP_PC_GLOBAL };
+    b.ops[b.n++] = (struct vtd_op){.kind = VTD_OP_PC_GLOBAL};
     CHECK_ERR(vtd_batch_add_cc_global(&b), VTD_OK);
     vtd_model_clear_log(r.m);
     CHECK_ERR(vtd_batch_submit(&b, 0), VTD_ERR_IQE);
@@ -413,7 +413,7 @@ static void test_iqe_bad_descriptor_is_reported_and_skipped(void)
 
 static void test_async_batch_completes_through_the_interrupt(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) {
         rig_down(&r);
         return;
@@ -446,8 +446,8 @@ static void test_async_batch_completes_through_the_interrupt(void)
 
 static void test_async_batch_with_absent_device_reports_ite_without_blocking(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ite_timeout_ns = 3000000 };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ite_timeout_ns = 3000000};
     if (!rig_up(&r, &mc, NULL)) {
         rig_down(&r);
         return;
@@ -466,8 +466,8 @@ static void test_async_batch_with_absent_device_reports_ite_without_blocking(voi
     CHECK_ERR(vtd_batch_submit_async(&other, 0), VTD_OK);
     CHECK_ERR(vtd_batch_poll(&slow), VTD_ERR_PENDING);
     unsigned done = 0;
-    for (unsigned i = 0; i < 100 && (slow.state != VTD_BATCH_DONE ||
-                                    other.state != VTD_BATCH_DONE); i++) {
+    for (unsigned i = 0; i < 100 && (slow.state != VTD_BATCH_DONE || other.state != VTD_BATCH_DONE);
+         i++) {
         vtd_model_advance(r.m, 100000);
         done += vtd_unit_qi_event(&r.u);
     }
@@ -486,7 +486,7 @@ static void test_async_batch_with_absent_device_reports_ite_without_blocking(voi
 
 static void test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -501,7 +501,7 @@ static void test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait(void)
     static struct vtd_batch b;
     vtd_batch_init(&b, &r.u);
     struct vtd_unmap_result res;
-    struct vtd_page_list freed = { 0 };
+    struct vtd_page_list freed = {0};
     for (unsigned i = 0; i < 256; i++) {
         CHECK_ERR(vtd_domain_unmap(&r.d, IOVA + i * 0x1000ull, 0x1000, &res), VTD_OK);
         CHECK_ERR(vtd_batch_add_unmap(&b, &r.d, &res), VTD_OK);
@@ -527,7 +527,7 @@ static void test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait(void)
 
 static void test_fault_overflow_is_reported_and_cleared(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) { /* QEMU default: one fault recording register */
         rig_down(&r);
         return;
@@ -554,7 +554,7 @@ static void test_fault_overflow_is_reported_and_cleared(void)
     rig_down(&r);
 
     /* Four recording registers: all read in order, circularly from FRI. */
-    struct vtd_model_config mc = { .cap = 0x00d2008c22260206ull | (3ull << 40) };
+    struct vtd_model_config mc = {.cap = 0x00d2008c22260206ull | (3ull << 40)};
     if (!rig_up(&r, &mc, NULL)) {
         rig_down(&r);
         return;
@@ -582,7 +582,7 @@ static void test_fault_overflow_is_reported_and_cleared(void)
 
 static void test_reattach_moves_device_to_new_domain(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -619,7 +619,7 @@ static void test_reattach_moves_device_to_new_domain(void)
 
 static void test_passthrough_translates_identity(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) {
         rig_down(&r);
         return;
@@ -637,7 +637,7 @@ static void test_passthrough_translates_identity(void)
 
 static void test_orderly_removal_flushes_atc_then_blocks(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;
@@ -661,7 +661,7 @@ static void test_orderly_removal_flushes_atc_then_blocks(void)
 
 static void test_unit_teardown_returns_every_page(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
         rig_down(&r);
         return;

@@ -15,7 +15,7 @@
 
 VT_GLOBALS;
 
-#define QEMU_CAP  0x00d2008c22260206ull
+#define QEMU_CAP 0x00d2008c22260206ull
 #define QEMU_ECAP 0x0000000000f00f5eull /* QI, DT, IR, EIM, PT, SC, IRO 0xf0, MHMV */
 
 /* ---- A fake unit: registers in an array, memory pages from the C heap -------------------- */
@@ -25,7 +25,7 @@ struct fake {
     uint64_t cap, ecap;
     void *page[FAKE_PAGES];
     bool used[FAKE_PAGES];
-    unsigned limit;        /* pages that may be allocated (NOMEM beyond) */
+    unsigned limit; /* pages that may be allocated (NOMEM beyond) */
     unsigned in_use, flushes;
     uint64_t now;
 };
@@ -123,10 +123,17 @@ static struct fake *fake_new(uint64_t cap, uint64_t ecap, struct vtd_hw *hw)
     f->regs[VTD_CAP_REG / 4 + 1] = (uint32_t)(cap >> 32);
     f->regs[VTD_ECAP_REG / 4] = (uint32_t)ecap;
     f->regs[VTD_ECAP_REG / 4 + 1] = (uint32_t)(ecap >> 32);
-    *hw = (struct vtd_hw){ .ctx = f, .read32 = f_read32, .read64 = f_read64,
-                           .write32 = f_write32, .write64 = f_write64, .alloc_page = f_alloc,
-                           .free_page = f_free, .phys_to_virt = f_p2v, .flush_cache = f_flush,
-                           .now_ns = f_now, .relax = f_relax };
+    *hw = (struct vtd_hw){.ctx = f,
+                          .read32 = f_read32,
+                          .read64 = f_read64,
+                          .write32 = f_write32,
+                          .write64 = f_write64,
+                          .alloc_page = f_alloc,
+                          .free_page = f_free,
+                          .phys_to_virt = f_p2v,
+                          .flush_cache = f_flush,
+                          .now_ns = f_now,
+                          .relax = f_relax};
     return f;
 }
 
@@ -174,8 +181,8 @@ static void test_caps_decode_qemu_default(void)
 static void test_caps_decode_scalable_bits(void)
 {
     struct vtd_features f;
-    uint64_t ecap = QEMU_ECAP | VTD_ECAP_SMTS | VTD_ECAP_SLTS | VTD_ECAP_PASID |
-                    (19ull << 35) | VTD_ECAP_PRS | VTD_ECAP_C;
+    uint64_t ecap = QEMU_ECAP | VTD_ECAP_SMTS | VTD_ECAP_SLTS | VTD_ECAP_PASID | (19ull << 35) |
+                    VTD_ECAP_PRS | VTD_ECAP_C;
     uint64_t cap = QEMU_CAP | (VTD_SAGAW_48 << 8) | VTD_CAP_CM | (7ull << 40);
     CHECK_ERR(vtd_features_decode(cap, ecap, &f), VTD_OK);
     CHECK(f.smts && f.slts && f.pasid && f.prs && f.coherent && f.caching_mode);
@@ -189,14 +196,12 @@ static void test_caps_reject_unusable_units(void)
 {
     struct vtd_features f;
     /* no 3- or 4-level support */
-    CHECK_ERR(vtd_features_decode(QEMU_CAP & ~(0x1full << 8), QEMU_ECAP, &f),
-              VTD_ERR_UNSUPPORTED);
+    CHECK_ERR(vtd_features_decode(QEMU_CAP & ~(0x1full << 8), QEMU_ECAP, &f), VTD_ERR_UNSUPPORTED);
     /* FRO inside the architectural registers */
     CHECK_ERR(vtd_features_decode(QEMU_CAP & ~(0x3ffull << 24), QEMU_ECAP, &f),
               VTD_ERR_UNSUPPORTED);
     /* IRO at 0 */
-    CHECK_ERR(vtd_features_decode(QEMU_CAP, QEMU_ECAP & ~(0x3ffull << 8), &f),
-              VTD_ERR_UNSUPPORTED);
+    CHECK_ERR(vtd_features_decode(QEMU_CAP, QEMU_ECAP & ~(0x3ffull << 8), &f), VTD_ERR_UNSUPPORTED);
     CHECK_ERR(vtd_features_decode(QEMU_CAP, QEMU_ECAP, NULL), VTD_ERR_INVAL);
 }
 
@@ -218,7 +223,7 @@ static void test_cover_order_is_smallest_aligned_block(void)
 {
     CHECK_EQ(vtd_cover_order(0x1000, 0x1000), 0);
     CHECK_EQ(vtd_cover_order(0x0, 0x2000), 1);
-    CHECK_EQ(vtd_cover_order(0x1000, 0x2000), 2);   /* pages 1,2 need [0, 16K) */
+    CHECK_EQ(vtd_cover_order(0x1000, 0x2000), 2); /* pages 1,2 need [0, 16K) */
     CHECK_EQ(vtd_cover_order(0x200000, 0x200000), 9);
     CHECK_EQ(vtd_cover_order(0x1ff000, 0x2000), 22 - 12 + 0); /* straddles 2M: block of 4M */
 }
@@ -296,9 +301,8 @@ static void test_fault_record_decode(void)
 
 static void test_page_request_decode(void)
 {
-    uint64_t qw[4] = { 1 | VTD_PRQ0_PP | (0x0310ull << 16) | (0x77ull << 32),
-                       VTD_PRQ1_RD | VTD_PRQ1_WR | VTD_PRQ1_LPIG | (0x1a5ull << 3) | 0xabc000,
-                       0, 0 };
+    uint64_t qw[4] = {1 | VTD_PRQ0_PP | (0x0310ull << 16) | (0x77ull << 32),
+                      VTD_PRQ1_RD | VTD_PRQ1_WR | VTD_PRQ1_LPIG | (0x1a5ull << 3) | 0xabc000, 0, 0};
     struct vtd_page_req r;
     CHECK(vtd_page_req_decode(qw, &r));
     CHECK_EQ(r.sid, 0x0310);
@@ -315,8 +319,8 @@ static void test_prg_tracker_groups_until_last_page(void)
 {
     struct vtd_prg_tracker t;
     vtd_prg_init(&t);
-    struct vtd_page_req r = { .sid = 1, .pasid_present = true, .pasid = 5, .prgi = 3,
-                              .addr = 0x1000 };
+    struct vtd_page_req r = {
+        .sid = 1, .pasid_present = true, .pasid = 5, .prgi = 3, .addr = 0x1000};
     bool complete;
     struct vtd_prg g;
     CHECK_ERR(vtd_prg_add(&t, &r, &complete, &g), VTD_OK);
@@ -359,11 +363,11 @@ static void test_probe_rejects_bad_accessor_and_config(void)
     struct vtd_hw broken = hw;
     broken.relax = NULL;
     CHECK_ERR(vtd_unit_probe(&u, &broken, NULL), VTD_ERR_INVAL);
-    struct vtd_unit_config c = { .qi_order = 9 };
+    struct vtd_unit_config c = {.qi_order = 9};
     CHECK_ERR(vtd_unit_probe(&u, &hw, &c), VTD_ERR_INVAL);
-    c = (struct vtd_unit_config){ .mode = VTD_MODE_SCALABLE };
+    c = (struct vtd_unit_config){.mode = VTD_MODE_SCALABLE};
     CHECK_ERR(vtd_unit_probe(&u, &hw, &c), VTD_ERR_UNSUPPORTED); /* no SMTS */
-    c = (struct vtd_unit_config){ .qi_256 = true };
+    c = (struct vtd_unit_config){.qi_256 = true};
     CHECK_ERR(vtd_unit_probe(&u, &hw, &c), VTD_ERR_UNSUPPORTED);
     CHECK_ERR(vtd_unit_probe(&u, &hw, NULL), VTD_OK);
     CHECK_EQ(u.cfg.timeout_ns, 1000000000ull);
@@ -536,8 +540,7 @@ static void test_batch_merges_adjacent_ranges(void)
     static struct vtd_batch b;
     vtd_batch_init(&b, &u);
     for (unsigned i = 0; i < 100; i++) {
-        CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x100000 + i * 0x1000ull, 0x1000, true),
-                  VTD_OK);
+        CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x100000 + i * 0x1000ull, 0x1000, true), VTD_OK);
     }
     CHECK_EQ(b.n, 1);
     CHECK_EQ(b.ops[0].start, 0x100000);

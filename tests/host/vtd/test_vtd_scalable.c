@@ -12,7 +12,7 @@
 
 VT_GLOBALS;
 
-#define SID  0x0308   /* 03:01.0 */
+#define SID 0x0308 /* 03:01.0 */
 #define SID2 0x0400
 #define IOVA 0x40000000ull
 
@@ -24,8 +24,8 @@ struct srig {
 static bool sm_up(struct srig *s, unsigned dev_flags, unsigned attach_flags)
 {
     memset(s, 0, sizeof(*s));
-    struct vtd_model_config mc = { .ecap = SM_ECAP };
-    struct vtd_unit_config uc = { .mode = VTD_MODE_SCALABLE };
+    struct vtd_model_config mc = {.ecap = SM_ECAP};
+    struct vtd_unit_config uc = {.mode = VTD_MODE_SCALABLE};
     if (!rig_up(&s->r, &mc, &uc)) {
         return false;
     }
@@ -82,10 +82,9 @@ static void test_scalable_rid_pasid_translates_and_blocks(void)
 /* QEMU's x-scalable-mode without x-pasid-mode: no ECAP.PASID, RID_PASID entries only. */
 static void test_scalable_without_pasid_cap_reattach_leaves_nothing_stale(void)
 {
-    struct rig r = { 0 };
-    struct vtd_model_config mc = { .ecap = 0x0000000000f00f5eull | VTD_ECAP_SMTS |
-                                           VTD_ECAP_SLTS };
-    struct vtd_unit_config uc = { .mode = VTD_MODE_SCALABLE };
+    struct rig r = {0};
+    struct vtd_model_config mc = {.ecap = 0x0000000000f00f5eull | VTD_ECAP_SMTS | VTD_ECAP_SLTS};
+    struct vtd_unit_config uc = {.mode = VTD_MODE_SCALABLE};
     if (!rig_up(&r, &mc, &uc)) {
         rig_down(&r);
         return;
@@ -245,8 +244,8 @@ static bool prq_up(struct srig *s)
 
 static int request(struct srig *s, uint32_t pasid, uint16_t prgi, uint64_t addr, bool last)
 {
-    struct vtd_model_page_request rq = { .sid = SID, .pasid = pasid, .addr = addr,
-                                         .prgi = prgi, .read = true, .last = last };
+    struct vtd_model_page_request rq = {
+        .sid = SID, .pasid = pasid, .addr = addr, .prgi = prgi, .read = true, .last = last};
     return vtd_model_page_request(s->r.m, &rq);
 }
 
@@ -324,7 +323,7 @@ static void test_pasid_drain_with_page_requests_pending(void)
     CHECK_EQ(request(&s, 5, 1, 0x11000, true), 0);
     /* Teardown of PASID 5: entry cleared first, then drained. */
     CHECK_ERR(vtd_pasid_block(&s.r.u, SID, 5), VTD_OK);
-    struct others o = { 0 };
+    struct others o = {0};
     vtd_model_clear_log(s.r.m);
     CHECK_ERR(vtd_pasid_drain(&s.r.u, SID, 5, s.d2.did, 8, true, collect_other, &o), VTD_OK);
     CHECK_EQ(o.n, 1);
@@ -380,8 +379,8 @@ static void test_pasid_drain_waits_for_requests_in_flight(void)
         return;
     }
     /* A request the device sent before the teardown, still on its way to the unit. */
-    struct vtd_model_page_request rq = { .sid = SID, .pasid = 5, .addr = 0x30000, .prgi = 4,
-                                         .read = true, .last = true };
+    struct vtd_model_page_request rq = {
+        .sid = SID, .pasid = 5, .addr = 0x30000, .prgi = 4, .read = true, .last = true};
     CHECK_EQ(vtd_model_page_request_delayed(s.r.m, &rq, 500000), 0);
     CHECK_ERR(vtd_pasid_block(&s.r.u, SID, 5), VTD_OK);
     CHECK_ERR(vtd_pasid_drain(&s.r.u, SID, 5, s.d2.did, 8, true, NULL, NULL), VTD_OK);
@@ -404,7 +403,7 @@ static void test_pasid_drain_waits_for_requests_in_flight(void)
 
 static void test_drain_refused_without_page_request_support(void)
 {
-    struct rig r = { 0 };
+    struct rig r = {0};
     if (!rig_up(&r, NULL, NULL)) {
         rig_down(&r);
         return;

@@ -14,6 +14,8 @@
 
 #include <vtd/regs.h>
 
+/* Field tables keep the spec layout. */
+/* clang-format off */
 #define VTD_PAGE_SHIFT 12
 #define VTD_PAGE_SIZE  4096ull
 #define VTD_ADDR_MASK  VTD_MASK(51, 12)   /* 4 KiB-aligned physical address field */
@@ -168,6 +170,8 @@ _Static_assert(sizeof(struct vtd_desc) == 32, "descriptor slot is 256 bits");
 #define VTD_PRQ1_PRGI(v)      VTD_GET(v, 11, 3)
 #define VTD_PRQ1_ADDR(v)      ((v) & VTD_MASK(63, 12))
 
+/* clang-format on */
+
 /* ---- Pure encoders ------------------------------------------------------------------------ */
 
 /* Smallest address mask (log2 pages) of a naturally aligned block covering [addr, addr+size). */
@@ -240,8 +244,8 @@ static inline struct vtd_desc vtd_desc_piotlb(unsigned g, uint16_t did, uint32_t
                                               uint64_t addr, unsigned am, bool ih)
 {
     struct vtd_desc d = {{0, 0, 0, 0}};
-    d.qw[0] = VTD_DESC_TYPE(VTD_DESC_PIOTLB) | VTD_DESC_G(g) | VTD_DESC_DID(did) |
-              VTD_DESC_PASID(pasid);
+    d.qw[0] =
+        VTD_DESC_TYPE(VTD_DESC_PIOTLB) | VTD_DESC_G(g) | VTD_DESC_DID(did) | VTD_DESC_PASID(pasid);
     if (g == VTD_G_PASID_PAGE) {
         d.qw[1] = (addr & VTD_MASK(63, 12)) | VTD_DESC_ADDR_AM(am) | (ih ? VTD_DESC_ADDR_IH : 0);
     }
@@ -301,8 +305,7 @@ static inline struct vtd_desc vtd_desc_pgrp_resp(uint16_t rid, bool pasid_presen
 /* Second-level entry pointing to a next-level table (R and W set: permissions live in leaves). */
 static inline uint64_t vtd_sl_table_entry(uint64_t table_pa, unsigned count)
 {
-    return (table_pa & VTD_ADDR_MASK) | VTD_SL_R | VTD_SL_W |
-           ((uint64_t)count << VTD_SL_CNT_SHIFT);
+    return (table_pa & VTD_ADDR_MASK) | VTD_SL_R | VTD_SL_W | ((uint64_t)count << VTD_SL_CNT_SHIFT);
 }
 
 static inline uint64_t vtd_sl_leaf_entry(uint64_t pa, unsigned rights, bool superpage)

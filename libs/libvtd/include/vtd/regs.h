@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+/* One register table, fields indented under their register. */
+/* clang-format off */
 #define VTD_BIT(n)         (1ull << (n))
 #define VTD_MASK(hi, lo)   ((~0ull >> (63 - (hi))) & ~((1ull << (lo)) - 1))
 #define VTD_GET(v, hi, lo) (((uint64_t)(v) & VTD_MASK(hi, lo)) >> (lo))
@@ -184,5 +186,7 @@
 #define   VTD_FRCD_HI_AT(v)    VTD_GET(v, 61, 60)   /* Address Type */
 #define   VTD_FRCD_HI_T1       VTD_BIT(62)          /* Type bit 1: 1 = read, 0 = write */
 #define   VTD_FRCD_HI_F        VTD_BIT(63)          /* Fault (W1C) */
+
+/* clang-format on */
 
 #endif /* VTD_REGS_H */

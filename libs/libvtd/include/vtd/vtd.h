@@ -24,22 +24,22 @@
 #include <vtd/regs.h>
 
 /* ---- Errors ------------------------------------------------------------------------------ */
-#define VTD_ERRORS(X)                                                                   \
-    X(VTD_OK, "success")                                                                \
-    X(VTD_ERR_INVAL, "invalid argument")                                                \
-    X(VTD_ERR_ALIGN, "address or size not aligned")                                     \
-    X(VTD_ERR_RANGE, "address range beyond the domain or the hardware")                 \
-    X(VTD_ERR_OVERLAP, "range overlaps an existing mapping")                            \
-    X(VTD_ERR_SPLIT, "range would split a superpage")                                   \
-    X(VTD_ERR_NOMEM, "out of hardware pages")                                           \
-    X(VTD_ERR_UNSUPPORTED, "the unit does not support this")                            \
-    X(VTD_ERR_STATE, "call not valid in the unit's current state")                      \
-    X(VTD_ERR_FULL, "batch or queue full")                                              \
-    X(VTD_ERR_PENDING, "submission still in flight")                                    \
-    X(VTD_ERR_TIMEOUT, "hardware did not complete before the deadline")                 \
-    X(VTD_ERR_ITE, "device-TLB invalidation timed out; source-ids reported")            \
-    X(VTD_ERR_IQE, "invalidation queue rejected a descriptor")                          \
-    X(VTD_ERR_ICE, "invalidation completion error; source-ids reported")                \
+#define VTD_ERRORS(X)                                                                              \
+    X(VTD_OK, "success")                                                                           \
+    X(VTD_ERR_INVAL, "invalid argument")                                                           \
+    X(VTD_ERR_ALIGN, "address or size not aligned")                                                \
+    X(VTD_ERR_RANGE, "address range beyond the domain or the hardware")                            \
+    X(VTD_ERR_OVERLAP, "range overlaps an existing mapping")                                       \
+    X(VTD_ERR_SPLIT, "range would split a superpage")                                              \
+    X(VTD_ERR_NOMEM, "out of hardware pages")                                                      \
+    X(VTD_ERR_UNSUPPORTED, "the unit does not support this")                                       \
+    X(VTD_ERR_STATE, "call not valid in the unit's current state")                                 \
+    X(VTD_ERR_FULL, "batch or queue full")                                                         \
+    X(VTD_ERR_PENDING, "submission still in flight")                                               \
+    X(VTD_ERR_TIMEOUT, "hardware did not complete before the deadline")                            \
+    X(VTD_ERR_ITE, "device-TLB invalidation timed out; source-ids reported")                       \
+    X(VTD_ERR_IQE, "invalidation queue rejected a descriptor")                                     \
+    X(VTD_ERR_ICE, "invalidation completion error; source-ids reported")                           \
     X(VTD_ERR_HW, "hardware reported an inconsistent state")
 #define VTD_ERR_ENUM_(name, text) name,
 enum vtd_err { VTD_ERRORS(VTD_ERR_ENUM_) VTD_ERR_COUNT_ };
@@ -53,27 +53,27 @@ const char *vtd_errname(enum vtd_err e);
 /* ---- Capabilities --------------------------------------------------------------------------- */
 struct vtd_features {
     uint64_t cap, ecap;
-    unsigned version;        /* VER_REG: major << 4 | minor */
-    unsigned nd_bits;        /* domain-id width: domains = 1 << nd_bits */
-    unsigned sagaw;          /* SAGAW bit set */
-    unsigned mgaw;           /* maximum guest address width in bits */
-    unsigned max_levels;     /* deepest supported second-level table (3, 4 or 0 if none) */
-    unsigned min_levels;     /* shallowest */
-    uint32_t fro;            /* byte offset of the first fault recording register */
-    unsigned nfr;            /* number of fault recording registers (NFR + 1) */
-    uint32_t iro;            /* byte offset of IVA_REG */
-    bool psi;                /* page-selective invalidation */
-    unsigned mamv;           /* maximum address mask value for PSI */
-    bool sp_2m, sp_1g;       /* second-level superpages */
-    bool caching_mode;       /* CM: not-present entries may be cached */
-    bool rwbf;               /* write buffer flush required */
-    bool coherent;           /* ECAP.C: page walks snoop CPU caches */
+    unsigned version;    /* VER_REG: major << 4 | minor */
+    unsigned nd_bits;    /* domain-id width: domains = 1 << nd_bits */
+    unsigned sagaw;      /* SAGAW bit set */
+    unsigned mgaw;       /* maximum guest address width in bits */
+    unsigned max_levels; /* deepest supported second-level table (3, 4 or 0 if none) */
+    unsigned min_levels; /* shallowest */
+    uint32_t fro;        /* byte offset of the first fault recording register */
+    unsigned nfr;        /* number of fault recording registers (NFR + 1) */
+    uint32_t iro;        /* byte offset of IVA_REG */
+    bool psi;            /* page-selective invalidation */
+    unsigned mamv;       /* maximum address mask value for PSI */
+    bool sp_2m, sp_1g;   /* second-level superpages */
+    bool caching_mode;   /* CM: not-present entries may be cached */
+    bool rwbf;           /* write buffer flush required */
+    bool coherent;       /* ECAP.C: page walks snoop CPU caches */
     bool qi, dt, ir, pt, sc;
-    bool pasid;              /* ECAP.PASID */
-    unsigned pasid_bits;     /* PSS + 1 */
+    bool pasid;          /* ECAP.PASID */
+    unsigned pasid_bits; /* PSS + 1 */
     bool prs, pds, ers, srs, nest;
-    bool smts, slts, flts;   /* scalable mode, second-level and first-level in scalable mode */
-    bool smpwc;              /* scalable-mode page-walk coherency */
+    bool smts, slts, flts; /* scalable mode, second-level and first-level in scalable mode */
+    bool smpwc;            /* scalable-mode page-walk coherency */
     bool dit;
 };
 /*
@@ -84,12 +84,12 @@ struct vtd_features {
 enum vtd_err vtd_features_decode(uint64_t cap, uint64_t ecap, struct vtd_features *f);
 
 /* ---- Unit ------------------------------------------------------------------------------------ */
-#define VTD_NO_SID           0xffffffffu
-#define VTD_NO_PASID         0xffffffffu
-#define VTD_BATCH_OPS        64u     /* invalidation operations per batch */
-#define VTD_MAX_INFLIGHT     16u     /* asynchronous batches in flight per unit */
-#define VTD_STATUS_SLOTS     1000u   /* 4-byte wait status words in the status page */
-#define VTD_REPORT_SIDS      8u      /* source-ids a batch can report as failed */
+#define VTD_NO_SID 0xffffffffu
+#define VTD_NO_PASID 0xffffffffu
+#define VTD_BATCH_OPS 64u      /* invalidation operations per batch */
+#define VTD_MAX_INFLIGHT 16u   /* asynchronous batches in flight per unit */
+#define VTD_STATUS_SLOTS 1000u /* 4-byte wait status words in the status page */
+#define VTD_REPORT_SIDS 8u     /* source-ids a batch can report as failed */
 
 enum vtd_mode {
     VTD_MODE_LEGACY = 0,
@@ -97,11 +97,11 @@ enum vtd_mode {
 };
 
 struct vtd_unit_config {
-    enum vtd_mode mode;      /* VTD_MODE_SCALABLE needs ECAP.SMTS and SLTS */
-    uint64_t timeout_ns;     /* bound on any submission and handshake; 0 = 1 s (as Xen) */
-    unsigned qi_order;       /* invalidation queue: 2^qi_order pages (0..7) */
-    bool qi_256;             /* 256-bit descriptors; forced on in scalable mode */
-    unsigned prq_order;      /* page request queue: 2^prq_order pages (0..7) */
+    enum vtd_mode mode;  /* VTD_MODE_SCALABLE needs ECAP.SMTS and SLTS */
+    uint64_t timeout_ns; /* bound on any submission and handshake; 0 = 1 s (as Xen) */
+    unsigned qi_order;   /* invalidation queue: 2^qi_order pages (0..7) */
+    bool qi_256;         /* 256-bit descriptors; forced on in scalable mode */
+    unsigned prq_order;  /* page request queue: 2^prq_order pages (0..7) */
     /*
      * Optional fence predicate consulted together with the unit's own fenced set: true means
      * "never send this source-id a device-TLB invalidation".
@@ -123,7 +123,7 @@ struct vtd_unit {
     const struct vtd_hw *hw;
     struct vtd_features f;
     struct vtd_unit_config cfg;
-    uint32_t gcmd;           /* persistent GCMD bits (TE, QIE, IRE, ...) */
+    uint32_t gcmd; /* persistent GCMD bits (TE, QIE, IRE, ...) */
     bool probed, tables_set, qi_on, te_on, prq_on;
     /* root table */
     void *root_va;
@@ -156,9 +156,9 @@ struct vtd_unit {
         uint64_t page_requests, prq_overflows;
     } stats;
     struct vtd_iqe_report {
-        uint32_t index;          /* queue slot of the rejected descriptor */
-        uint32_t iqei;           /* IQERCD.IQEI */
-        struct vtd_desc desc;    /* the descriptor as it was in the queue */
+        uint32_t index;       /* queue slot of the rejected descriptor */
+        uint32_t iqei;        /* IQERCD.IQEI */
+        struct vtd_desc desc; /* the descriptor as it was in the queue */
     } last_iqe;
 };
 
@@ -210,9 +210,9 @@ bool vtd_unit_is_fenced(const struct vtd_unit *u, uint16_t sid);
 struct vtd_domain {
     struct vtd_unit *unit;
     uint16_t did;
-    unsigned levels;         /* 3 or 4 */
-    unsigned aw;             /* context/PASID entry AW field */
-    uint64_t limit;          /* first IOVA beyond the domain */
+    unsigned levels; /* 3 or 4 */
+    unsigned aw;     /* context/PASID entry AW field */
+    uint64_t limit;  /* first IOVA beyond the domain */
     void *top_va;
     uint64_t top_pa;
     uint64_t mapped_bytes;
@@ -221,15 +221,15 @@ struct vtd_domain {
 
 /* Freed table pages, threaded through the pages; free with vtd_page_list_release. */
 struct vtd_page_list {
-    uint64_t head_pa;        /* 0 = empty */
+    uint64_t head_pa; /* 0 = empty */
     uint64_t count;
 };
 
 struct vtd_unmap_result {
-    uint64_t unmapped;       /* bytes whose translation was removed */
-    uint64_t inv_start;      /* IOVA range to invalidate: [inv_start, inv_end) */
-    uint64_t inv_end;        /* inv_end == inv_start: nothing to invalidate */
-    bool tables_freed;       /* paging-structure caches must go too (no IH) */
+    uint64_t unmapped;          /* bytes whose translation was removed */
+    uint64_t inv_start;         /* IOVA range to invalidate: [inv_start, inv_end) */
+    uint64_t inv_end;           /* inv_end == inv_start: nothing to invalidate */
+    bool tables_freed;          /* paging-structure caches must go too (no IH) */
     struct vtd_page_list freed; /* release only after the invalidation completed */
 };
 
@@ -269,10 +269,11 @@ void vtd_domain_destroy(struct vtd_domain *d);
 void vtd_page_list_release(struct vtd_unit *u, struct vtd_page_list *l);
 
 /* ---- Device (context / PASID entry) management ------------------------------------------- */
-#define VTD_DEV_ATS   (1u << 0)   /* device has ATS enabled: allow translation requests and
-                                     flush its device-TLB when the entry changes */
-#define VTD_DEV_PASID (1u << 1)   /* scalable mode: enable PASID-tagged requests */
-#define VTD_DEV_PRI   (1u << 2)   /* scalable mode: enable page requests */
+#define VTD_DEV_ATS                                                                                \
+    (1u << 0)                   /* device has ATS enabled: allow translation requests and          \
+                                   flush its device-TLB when the entry changes */
+#define VTD_DEV_PASID (1u << 1) /* scalable mode: enable PASID-tagged requests */
+#define VTD_DEV_PRI (1u << 2)   /* scalable mode: enable page requests */
 
 /*
  * Point source-id `sid` at domain d (legacy: context entry with TT 0 or 1; scalable: context
@@ -283,8 +284,8 @@ void vtd_page_list_release(struct vtd_unit *u, struct vtd_page_list *l);
  * (no root table), VTD_ERR_UNSUPPORTED (ATS without ECAP.DT, PASID without ECAP.PASID),
  * VTD_ERR_NOMEM, and the batch errors of the invalidation.
  */
-enum vtd_err vtd_dev_attach(struct vtd_unit *u, uint16_t sid, struct vtd_domain *d,
-                            unsigned flags, unsigned ats_qdep);
+enum vtd_err vtd_dev_attach(struct vtd_unit *u, uint16_t sid, struct vtd_domain *d, unsigned flags,
+                            unsigned ats_qdep);
 /* Pass-through for sid (legacy TT=2 / scalable PGTT=4), tagged with did. Needs ECAP.PT. */
 enum vtd_err vtd_dev_passthrough(struct vtd_unit *u, uint16_t sid, uint16_t did, unsigned flags,
                                  unsigned ats_qdep);
@@ -312,11 +313,18 @@ enum vtd_err vtd_pasid_block(struct vtd_unit *u, uint16_t sid, uint32_t pasid);
 
 /* ---- Invalidation batches ---------------------------------------------------------------- */
 enum vtd_op_kind {
-    VTD_OP_IOTLB_GLOBAL, VTD_OP_IOTLB_DOMAIN, VTD_OP_IOTLB_RANGE,
-    VTD_OP_CC_GLOBAL, VTD_OP_CC_DOMAIN, VTD_OP_CC_DEVICE,
+    VTD_OP_IOTLB_GLOBAL,
+    VTD_OP_IOTLB_DOMAIN,
+    VTD_OP_IOTLB_RANGE,
+    VTD_OP_CC_GLOBAL,
+    VTD_OP_CC_DOMAIN,
+    VTD_OP_CC_DEVICE,
     VTD_OP_DEVTLB,
-    VTD_OP_PIOTLB_PASID, VTD_OP_PIOTLB_RANGE,
-    VTD_OP_PC_PASID, VTD_OP_PC_DOMAIN, VTD_OP_PC_GLOBAL,
+    VTD_OP_PIOTLB_PASID,
+    VTD_OP_PIOTLB_RANGE,
+    VTD_OP_PC_PASID,
+    VTD_OP_PC_DOMAIN,
+    VTD_OP_PC_GLOBAL,
     VTD_OP_PDEVTLB,
     VTD_OP_IEC_GLOBAL,
     VTD_OP_PGRP_RESP,
@@ -324,42 +332,42 @@ enum vtd_op_kind {
 
 struct vtd_op {
     uint8_t kind;
-    uint8_t flags;           /* VTD_OPF_* */
+    uint8_t flags; /* VTD_OPF_* */
     uint16_t did;
     uint16_t sid;
-    uint16_t qdep_or_code;   /* device-TLB queue depth / page response code */
+    uint16_t qdep_or_code; /* device-TLB queue depth / page response code */
     uint32_t pasid;
     uint16_t prgi;
-    uint64_t start, end;     /* IOVA range [start, end) */
+    uint64_t start, end; /* IOVA range [start, end) */
 };
-#define VTD_OPF_IH       (1u << 0)  /* leaf-only change: paging-structure caches may stay */
-#define VTD_OPF_DROPPED  (1u << 1)  /* device-TLB op not sent (fenced or failed) */
-#define VTD_OPF_PP       (1u << 2)  /* page response: PASID present */
+#define VTD_OPF_IH (1u << 0)      /* leaf-only change: paging-structure caches may stay */
+#define VTD_OPF_DROPPED (1u << 1) /* device-TLB op not sent (fenced or failed) */
+#define VTD_OPF_PP (1u << 2)      /* page response: PASID present */
 
 enum vtd_batch_state { VTD_BATCH_OPEN, VTD_BATCH_INFLIGHT, VTD_BATCH_DONE };
 
 struct vtd_batch {
     struct vtd_unit *unit;
     uint8_t state;
-    uint8_t attempts;        /* submissions so far (bounded: see vtd_batch_submit) */
-    bool drain;              /* wait with page-drain (PASID drain sequence) */
-    bool irq;                /* asynchronous: completion interrupt requested */
+    uint8_t attempts; /* submissions so far (bounded: see vtd_batch_submit) */
+    bool drain;       /* wait with page-drain (PASID drain sequence) */
+    bool irq;         /* asynchronous: completion interrupt requested */
     unsigned n;
     struct vtd_op ops[VTD_BATCH_OPS];
     /* in flight */
-    uint32_t seq;            /* unique number the wait writes (never reused while in flight) */
-    uint32_t slot;           /* status word the wait writes */
-    uint32_t first_index;    /* queue slots [first_index, end_index) */
-    uint32_t wait_index;     /* queue slot of the status-writing wait */
+    uint32_t seq;         /* unique number the wait writes (never reused while in flight) */
+    uint32_t slot;        /* status word the wait writes */
+    uint32_t first_index; /* queue slots [first_index, end_index) */
+    uint32_t wait_index;  /* queue slot of the status-writing wait */
     uint32_t end_index;
     uint64_t deadline_ns;
-    bool iqe, ice;           /* a descriptor was rejected / a completion error was seen */
+    bool iqe, ice; /* a descriptor was rejected / a completion error was seen */
     enum vtd_err result;
     /* results */
-    unsigned n_failed;       /* source-ids whose device-TLB invalidation failed (ITE/ICE) */
+    unsigned n_failed; /* source-ids whose device-TLB invalidation failed (ITE/ICE) */
     uint16_t failed_sid[VTD_REPORT_SIDS];
-    unsigned n_skipped;      /* device-TLB operations not sent because the sid was fenced */
-    unsigned descs;          /* descriptors written by the last submission */
+    unsigned n_skipped; /* device-TLB operations not sent because the sid was fenced */
+    unsigned descs;     /* descriptors written by the last submission */
 };
 
 /* Start an empty batch for unit u. */
@@ -385,12 +393,12 @@ enum vtd_err vtd_batch_add_cc_device(struct vtd_batch *b, uint16_t did, uint16_t
 enum vtd_err vtd_batch_add_devtlb(struct vtd_batch *b, uint16_t sid, unsigned qdep, uint64_t iova,
                                   uint64_t size);
 enum vtd_err vtd_batch_add_piotlb(struct vtd_batch *b, uint16_t did, uint32_t pasid, uint64_t iova,
-                                  uint64_t size);  /* size 0 = all of the PASID */
+                                  uint64_t size); /* size 0 = all of the PASID */
 /* PASID cache of (did, pasid); pasid VTD_NO_PASID = every PASID of did. */
 enum vtd_err vtd_batch_add_pasid_cache(struct vtd_batch *b, uint16_t did, uint32_t pasid);
 enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b);
-enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
-                                   unsigned qdep, uint64_t iova, uint64_t size);
+enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid, unsigned qdep,
+                                   uint64_t iova, uint64_t size);
 enum vtd_err vtd_batch_add_iec_global(struct vtd_batch *b);
 enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
                                          uint16_t prgi, unsigned code);
@@ -430,12 +438,12 @@ struct vtd_fault {
     uint16_t sid;
     bool pasid_present;
     uint32_t pasid;
-    uint64_t addr;           /* page address */
-    bool write;              /* false: read (T1 = 1) */
+    uint64_t addr; /* page address */
+    bool write;    /* false: read (T1 = 1) */
     bool exec, priv;
-    unsigned type;           /* T2:T1 */
-    unsigned at;             /* address type */
-    unsigned reason;         /* fault reason code */
+    unsigned type;   /* T2:T1 */
+    unsigned at;     /* address type */
+    unsigned reason; /* fault reason code */
 };
 /* Decode one fault recording register (both quadwords). Returns false if F is clear. */
 bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct vtd_fault *out);
@@ -479,10 +487,10 @@ struct vtd_prg {
     bool pasid_present;
     uint32_t pasid;
     uint16_t prgi;
-    unsigned pages;          /* requests seen in the group */
+    unsigned pages; /* requests seen in the group */
     uint64_t first_addr;
-    bool write;              /* any request asked for write */
-    bool drained;            /* its PASID was drained: respond, do not service */
+    bool write;   /* any request asked for write */
+    bool drained; /* its PASID was drained: respond, do not service */
 };
 struct vtd_prg_tracker {
     unsigned n;
