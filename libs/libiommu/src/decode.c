@@ -18,11 +18,14 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
         m->ncaps > IOMMU_MSG_CAPS) {
         return false;
     }
-    memset(req, 0, sizeof(*req));
     req->label = m->label;
     req->client = -1;
     req->device = -1;
     req->domain = -1;
+    req->map_lo = req->map_hi = 0;
+    req->pa = 0;
+    req->grant = 0;
+    req->cookie = 0;
     memcpy(&req->a, m->w, m->len * sizeof(uint64_t));
     return true;
 }

@@ -33,7 +33,7 @@ static enum iommu_err vtd_to_err(enum vtd_err e)
 static bool quarantine_pending(struct iommu_server *s, unsigned unit)
 {
     bool pending = false;
-    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
         struct iommu_device *d = &s->devices[i];
         if (d->state != IOMMU_DEV_UNUSED && d->unit == unit && d->quarantined &&
             !d->quarantine_done) {
@@ -243,7 +243,7 @@ static void perform_map(struct iommu_server *s, const struct iommu_request *req,
 static uint64_t domain_status(const struct iommu_server *s, int client, int domain)
 {
     uint64_t status = 0;
-    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
         const struct iommu_device *d = &s->devices[i];
         if (d->state == IOMMU_DEV_UNUSED || (d->domain != domain && d->owner != client)) {
             continue;
@@ -280,7 +280,7 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
     }
     vtd_batch_add_unmap(&b, &x->vd, &res);
     uint64_t inv_size = res.inv_end - res.inv_start;
-    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
         const struct iommu_device *d = &s->devices[i];
         if (d->state == IOMMU_DEV_PRESENT && d->domain == req->domain && d->ats_enabled &&
             !d->quarantined && (inv_size > 0 || retry)) {
@@ -528,12 +528,12 @@ void iommu_perform_hotplug(struct iommu_server *s, const struct iommu_request *r
 
 /* ---- Entry points ---------------------------------------------------------------------------- */
 
+/* Only r->len words are ever sent: the rest of w[] need not be cleared. */
 static void reply_init(struct iommu_reply *r)
 {
     r->err = 0;
     r->len = 0;
     r->cap_kept = false;
-    memset(r->w, 0, sizeof(r->w));
 }
 
 void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
@@ -580,7 +580,7 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
     }
     struct iommu_client *c = &s->clients[ci];
     enum iommu_err result = IOMMU_OK;
-    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
         if (s->devices[i].state != IOMMU_DEV_UNUSED && s->devices[i].owner == ci) {
             struct iommu_request req = { .label = IOMMU_LABEL_DETACH, .client = ci,
                                          .device = (int)i, .domain = c->domain };

@@ -59,12 +59,23 @@ const struct iommu_method_info *iommu_methods(unsigned *n)
     return methods;
 }
 
+/* Labels are small per protocol: index them directly (built on first use). */
+#define LABEL_SPAN 128u
+#define LABEL_RANGE_(U, l, v, A, R, c, E, d) \
+    _Static_assert((v) > 0 && (v) < LABEL_SPAN, "label " #l " outside the lookup table");
+IOMMU_CLIENT_METHODS(LABEL_RANGE_)
+IOMMU_HOTPLUG_METHODS(LABEL_RANGE_)
+static uint8_t by_label[LABEL_SPAN];
+
 const struct iommu_method_info *iommu_method_find(uint64_t label)
 {
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        if (methods[i].label == label) {
-            return &methods[i];
+    if (by_label[methods[0].label] == 0) {
+        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+            by_label[methods[i].label] = (uint8_t)(i + 1);
         }
     }
-    return NULL;
+    if (label >= LABEL_SPAN || by_label[label] == 0) {
+        return NULL;
+    }
+    return &methods[by_label[label] - 1];
 }

@@ -32,7 +32,7 @@ void iommu_server_init(struct iommu_server *s, const struct iommu_env *env, uint
 
 int iommu_device_find(const struct iommu_server *s, uint16_t sid)
 {
-    for (unsigned i = 0; i < IOMMU_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
         if (s->devices[i].state != IOMMU_DEV_UNUSED && s->devices[i].sid == sid) {
             return (int)i;
         }
@@ -512,6 +512,9 @@ enum iommu_hp_err iommu_device_arrive(struct iommu_server *s, uint16_t sid, int 
             if (s->devices[k].state == IOMMU_DEV_UNUSED) {
                 i = (int)k;
                 s->devices[k].generation = 0;
+                if (k + 1 > s->n_dev_slots) {
+                    s->n_dev_slots = k + 1;
+                }
                 break;
             }
         }

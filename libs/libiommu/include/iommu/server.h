@@ -172,6 +172,7 @@ struct iommu_server {
     unsigned n_units;
     struct iommu_unit units[IOMMU_MAX_UNITS];
     struct iommu_device devices[IOMMU_MAX_DEVICES];
+    unsigned n_dev_slots;    /* devices[] entries ever used: loops stop here */
     struct iommu_client clients[IOMMU_MAX_CLIENTS];
     struct iommu_domain domains[IOMMU_MAX_DOMAINS];
     unsigned n_rmrr;
