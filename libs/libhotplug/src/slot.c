@@ -328,10 +328,12 @@ static void device_answered(struct hp_slot *s, uint32_t id, uint64_t now)
     set_state(s, HP_ST_ON, now);
     rc = io->device_added(io->ctx, s->dev_sid, &gen);
     s->added = rc == 0;
-    if (s->added && gen != 0 && gen != s->gen) {
-        s->gen = gen; /* the IOMMU's generation: one handle for both protocols */
+    /* Handles of one slot only ever grow (0 marks "no handle"): the IOMMU's generation - one
+     * handle for both protocols - whenever it is ahead of the slot's own count. */
+    if (s->added && gen > s->gen) {
+        s->gen = gen;
     } else {
-        s->gen = s->gen + 1u == 0 ? 1 : s->gen + 1u; /* 0 marks "no handle" */
+        s->gen = s->gen + 1u == 0 ? 1 : s->gen + 1u;
     }
     s->n_added++;
     slog(s, HP_LOG_ADDED, id, now);

@@ -71,7 +71,8 @@ struct hp_iommu_ops {
     int (*device_fence)(void *ctx, pci_sid_t sid, enum hp_fence_kind kind);
     int (*device_removed)(void *ctx, pci_sid_t sid);
     /* On success *generation (preset to 0) may receive the IOMMU's generation of the new
-     * occupant; the device-gone handle then carries it. Otherwise the slot counts its own. */
+     * occupant; the device-gone handle carries it when it is ahead of the slot's own count
+     * (handles of a slot only grow), otherwise the slot's count plus one. */
     int (*device_added)(void *ctx, pci_sid_t sid, uint32_t *generation);
 };
 
