@@ -12,7 +12,8 @@
  *                           SUMMARY line and end the run with status 0 (all passed) or 1
  *   init.deadline_ms=N      how long to wait for reports (default 60000)
  *   init.expect_skipped=N   how many modules are meant to be refused (default 0)
- *   init.ecam=ADDR          ECAM base for PCI config pages (default 0xb0000000, q35's MCFG)
+ *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
+ *                           0xb0000000, q35's)
  */
 #include <stdio.h>
 #include <string.h>
@@ -81,19 +82,19 @@ static const char *state_name(enum init_task_state s)
 
 static void print_summary(void)
 {
-    printf("init: %-3s %-22s %-11s %-8s %6s %6s %10s %6s %6s %6s\n", "id", "task", "role", "state", "caps",
+    printf("init: %-3s %-26s %-14s %-8s %6s %6s %10s %6s %6s %6s\n", "id", "task", "role", "state", "caps",
            "slots", "bytes", "frames", "tables", "device");
     for (unsigned i = 0; i < g_task_count; i++) {
         const init_task_t *t = &g_tasks[i];
-        printf("init: %-3u %-22s %-11s %-8s %6u %6u %10llu %6u %6u %6u\n", t->id, t->name,
+        printf("init: %-3u %-26s %-14s %-8s %6u %6u %10llu %6u %6u %6u\n", t->id, t->name,
                t->role[0] ? t->role : "-", state_name(t->state), t->caps_granted, t->acct.task_slots,
                (unsigned long long)t->acct.untyped_bytes, t->acct.frames, t->acct.tables, t->acct.device_pages);
     }
     printf("init: root task: %u root-CNode slots in use (high water %u of %u), %llu bytes of its own objects,"
-           " %llu KiB RAM free, %llu KiB device padding\n",
+           " %llu KiB RAM free, %u device-untyped nodes\n",
            g_slots.used, g_slots.high_water, g_slots.end - g_slots.first,
            (unsigned long long)g_root_acct.untyped_bytes, (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10),
-           (unsigned long long)(g_device_padding_bytes >> 10));
+           obj_device_nodes());
 }
 
 /* ---- faults and reports ---- */
@@ -361,6 +362,10 @@ int main(void)
         printf("init: cannot create its endpoint (error %llu); nothing started\n", (unsigned long long)err);
         printf("SUMMARY: 0 passed, 1 failed\n");
         pc_debug_halt(1);
+    }
+    platform_discover(bi->rsdp_paddr, &g_root_acct);
+    if (g_platform.have_mcfg && !task_cmdline_has(kcmd, "init.ecam")) {
+        g_ecam_base = g_platform.ecam_base;
     }
     unsigned npci = pci_port_scan();
     printf("init: PCI: %u function(s)\n", npci);

@@ -10,8 +10,8 @@
 #include <init/init.h>
 
 ut_pool_t g_pool;
+static dev_tree_t g_dev;
 slot_map_t g_slots;
-uint64_t g_device_padding_bytes;
 
 /* The root task's window for filling a frame before it goes to a task (one page at a time). */
 #define INIT_SCRATCH_VADDR 0x00007d0000000000ull
@@ -36,6 +36,7 @@ void obj_init(const pc_bootinfo_t *bi)
         end = cn_slots;
     }
     slot_map_init(&g_slots, bi->first_free_slot, end);
+    dev_tree_init(&g_dev);
 }
 
 static void charge(init_acct_t *acct, unsigned bits, uint32_t count)
@@ -89,101 +90,88 @@ pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t
     return PC_OK;
 }
 
-/* Retypes n frames of 2^bits from device region idx into fresh slots (in chunks). */
-static pc_word_t device_retype(int idx, unsigned type, unsigned bits, uint64_t n, pc_cptr_t *first)
+/* The original frame cap of the device page at paddr, splitting device untypeds as needed. */
+static pc_word_t device_page(uint64_t paddr, pc_cptr_t *frame)
 {
-    if (n == 0) {
-        *first = 0;
-        return PC_OK;
+    int i = dev_tree_lookup(&g_dev, paddr);
+    if (i < 0) {
+        int r = dev_tree_region(&g_pool, paddr);
+        if (r < 0) {
+            return PC_ERR_FAILED_LOOKUP; /* not device memory the root task was given */
+        }
+        i = dev_tree_add_root(&g_dev, g_pool.r[r].paddr, g_pool.r[r].size_bits, g_pool.r[r].slot);
+        if (i < 0) {
+            return PC_ERR_RANGE;
+        }
+        g_pool.r[r].exhausted = true; /* managed by the tree from now on */
     }
-    if (n > SLOT_MAP_MAX) {
-        return PC_ERR_RANGE;
-    }
-    uint32_t s = slot_map_alloc(&g_slots, (uint32_t)n);
-    if (s == 0) {
-        return PC_ERR_RANGE;
-    }
-    ut_region_t *r = &g_pool.r[idx];
-    for (uint64_t done = 0; done < n;) {
-        uint32_t k = (n - done) > RETYPE_MAX ? RETYPE_MAX : (uint32_t)(n - done);
-        pc_word_t err = pc_untyped_retype(r->slot, type, 0, PC_NULL_CPTR, s + done, k);
-        if (err != PC_OK) {
-            for (uint64_t i = 0; i < done; i++) {
-                (void)pc_cnode_delete(PC_SLOT_CNODE, s + i);
+    while (!dev_tree_is_leaf(&g_dev, i)) {
+        dev_node_t *n = &g_dev.n[i];
+        if (n->child < 0) {
+            uint32_t s = slot_map_alloc(&g_slots, 2);
+            if (s == 0) {
+                return PC_ERR_RANGE;
             }
-            slot_map_free(&g_slots, s, (uint32_t)n);
+            pc_word_t err = pc_untyped_retype(n->slot, PC_OBJ_UNTYPED, n->bits - 1u, PC_NULL_CPTR, s, 2);
+            if (err != PC_OK || !dev_tree_split(&g_dev, i, s)) {
+                slot_map_free(&g_slots, s, 2);
+                return err != PC_OK ? err : PC_ERR_RANGE;
+            }
+        }
+        i = dev_tree_lookup(&g_dev, paddr);
+    }
+    dev_node_t *leaf = &g_dev.n[i];
+    uint32_t pages = 1u << (leaf->bits - PC_PAGE_BITS);
+    if (leaf->frames == 0) {
+        uint32_t s = slot_map_alloc(&g_slots, pages);
+        if (s == 0) {
+            return PC_ERR_RANGE;
+        }
+        pc_word_t err = pc_untyped_retype(leaf->slot, PC_OBJ_FRAME_4K, 0, PC_NULL_CPTR, s, pages);
+        if (err != PC_OK) {
+            slot_map_free(&g_slots, s, pages);
             return err;
         }
-        r->watermark = ((r->watermark + (1ull << bits) - 1) & ~((1ull << bits) - 1)) + ((uint64_t)k << bits);
-        done += k;
+        leaf->frames = s;
     }
-    *first = s;
+    *frame = leaf->frames + (uint32_t)((paddr - leaf->paddr) >> PC_PAGE_BITS);
     return PC_OK;
-}
-
-static void delete_run(pc_cptr_t first, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++) {
-        (void)pc_cnode_delete(PC_SLOT_CNODE, first + i);
-    }
-    slot_map_free(&g_slots, (uint32_t)first, (uint32_t)n);
 }
 
 pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, pc_cptr_t *slot)
 {
-    if (count == 0 || (paddr & ((1ull << PC_PAGE_BITS) - 1)) != 0) {
+    if (count == 0 || count > RETYPE_MAX || (paddr & ((1ull << PC_PAGE_BITS) - 1)) != 0 ||
+        paddr + ((uint64_t)count << PC_PAGE_BITS) < paddr) {
         return PC_ERR_ALIGNMENT;
     }
-    uint64_t size = (uint64_t)count << PC_PAGE_BITS;
-    int idx = ut_pool_find_device(&g_pool, paddr, size);
-    if (idx < 0) {
-        return PC_ERR_FAILED_LOOKUP; /* no device untyped covers it, or it is already used */
+    uint32_t first = slot_map_alloc(&g_slots, count);
+    if (first == 0) {
+        return PC_ERR_RANGE;
     }
-    uint64_t target = paddr - g_pool.r[idx].paddr;
-    uint64_t large = 0, small = 0;
-    if (!ut_pool_padding(&g_pool, idx, target, &large, &small)) {
-        return PC_ERR_FAILED_LOOKUP;
+    for (uint32_t k = 0; k < count; k++) {
+        pc_cptr_t orig;
+        pc_word_t err = device_page(paddr + ((uint64_t)k << PC_PAGE_BITS), &orig);
+        if (err == PC_OK) {
+            err = pc_cnode_copy(PC_SLOT_CNODE, first + k, PC_SLOT_CNODE, orig, PC_RIGHT_READ | PC_RIGHT_WRITE);
+        }
+        if (err != PC_OK) {
+            for (uint32_t j = 0; j < k; j++) {
+                (void)pc_cnode_delete(PC_SLOT_CNODE, first + j);
+            }
+            slot_map_free(&g_slots, first, count);
+            return err;
+        }
     }
-    /* Padding frames move the kernel's watermark to the target; they are deleted once the target
-     * frames exist (with children left, the watermark does not move back). */
-    pc_cptr_t pad_small = 0, pad_large = 0;
-    uint64_t w0 = g_pool.r[idx].watermark;
-    uint64_t big = 1ull << PC_LARGE_PAGE_BITS;
-    uint64_t lead = 0; /* 4 KiB frames before the first 2 MiB boundary, when large ones are used */
-    if (large > 0) {
-        uint64_t w = (w0 + 0xfff) & ~0xfffull;
-        lead = (((w + big - 1) & ~(big - 1)) - w) >> PC_PAGE_BITS;
-    }
-    pc_cptr_t pad_lead = 0;
-    pc_word_t err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, lead, &pad_lead);
-    if (err == PC_OK) {
-        err = device_retype(idx, PC_OBJ_FRAME_2M, PC_LARGE_PAGE_BITS, large, &pad_large);
-    }
-    if (err == PC_OK) {
-        err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, small - lead, &pad_small);
-    }
-    pc_cptr_t first = 0;
-    if (err == PC_OK) {
-        err = device_retype(idx, PC_OBJ_FRAME_4K, PC_PAGE_BITS, count, &first);
-    }
-    if (pad_lead) {
-        delete_run(pad_lead, lead);
-    }
-    if (pad_large) {
-        delete_run(pad_large, large);
-    }
-    if (pad_small) {
-        delete_run(pad_small, small - lead);
-    }
-    if (err != PC_OK) {
-        return err;
-    }
-    g_device_padding_bytes += target - w0;
     if (acct != NULL) {
         acct->objects += count;
     }
     *slot = first;
     return PC_OK;
+}
+
+unsigned obj_device_nodes(void)
+{
+    return g_dev.count;
 }
 
 void obj_delete(pc_cptr_t slot)

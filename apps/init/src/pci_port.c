@@ -87,6 +87,7 @@ unsigned pci_port_scan(void)
         d->vendor = funcs[i].vendor;
         d->device = funcs[i].device;
         d->header_type = funcs[i].header_type;
+        d->class_rev = funcs[i].class_rev;
         d->claimed = false;
     }
     return g_dev_count;

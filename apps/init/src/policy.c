@@ -91,6 +91,59 @@ static const init_grant_t g_bench_peer[] = {
     INIT_EP,
 };
 
+/* platform_probe: what the IOMMU and hotplug servers will get, checked from a test task: the
+ * VT-d register pages, a copy of the DMAR table, the root ports' config pages, an MSI vector. */
+static const init_grant_t g_platform_probe[] = {
+    {.name = "dmar", .kind = GRANT_DMAR_UNITS},
+    {.name = "dmar_table", .kind = GRANT_ACPI_DMAR},
+    {.name = "port", .kind = GRANT_PCI_CONFIG_CLASS, .a = 0x0604, .b = 8},
+    {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    INIT_EP,
+};
+
+/*
+ * The system roles. The IOMMU server owns VT-d: its register pages, the DMAR table, an MSI vector
+ * for its fault event, memory for tables and queues, and the endpoint clients call. The hotplug
+ * server owns the root ports (config pages, one MSI each) and reaches the IOMMU server through a
+ * badge only it holds. A driver gets its function's config page and BAR, its own MSI and a
+ * badged client endpoint to the IOMMU server (one badge per task).
+ */
+#define BADGE_HOTPLUG 0x40000000ull
+#define BADGE_DRIVER_BASE 0x10000ull
+
+static const init_grant_t g_iommu[] = {
+    {.name = "dmar", .kind = GRANT_DMAR_UNITS},
+    {.name = "dmar_table", .kind = GRANT_ACPI_DMAR},
+    {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    {.name = "clients", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 22},
+    {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
+    {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
+    INIT_EP,
+};
+
+static const init_grant_t g_hotplug[] = {
+    {.name = "port", .kind = GRANT_PCI_CONFIG_CLASS, .a = 0x0604, .b = 8},
+    {.name = "slot_msi0", .kind = GRANT_IRQ_MSI, .b = 1},
+    {.name = "slot_msi1", .kind = GRANT_IRQ_MSI, .b = 2},
+    {.name = "slot_msi2", .kind = GRANT_IRQ_MSI, .b = 4},
+    {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,
+     .badge = BADGE_HOTPLUG},
+    INIT_EP,
+};
+
+#define DRIVER_GRANTS                                                                              \
+    {.name = "config", .kind = GRANT_PCI_CONFIG},                                                  \
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},                                               \
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                                                \
+    {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu",                                   \
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = BADGE_DRIVER_BASE, .flags = GRANT_BADGE_TASK_ID}, \
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20},                                           \
+    INIT_EP
+
+static const init_grant_t g_edu_driver[] = {DRIVER_GRANTS};
+static const init_grant_t g_virtio_driver[] = {DRIVER_GRANTS};
+
 #define ROLE(name_, prio_, mcp_, bits_, flags_, grants_)                                           \
     {.role = name_, .priority = prio_, .mcp = mcp_, .cnode_bits = bits_, .flags = flags_,          \
      .grants = grants_, .grant_count = N(grants_)}
@@ -107,6 +160,13 @@ static const init_role_t g_roles[] = {
     ROLE("fuzz", 80, 80, 10, ROLE_TEST, g_fuzz),
     ROLE("bench", 100, 101, 8, ROLE_TEST, g_bench),
     ROLE("bench_peer", 100, 100, 4, 0, g_bench_peer),
+    ROLE("platform_probe", 100, 100, 6, ROLE_TEST, g_platform_probe),
+    ROLE("iommu", 200, 200, 10, 0, g_iommu),
+    ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
+    {.role = "edu_driver", .priority = 150, .mcp = 150, .cnode_bits = 8, .pci_vendor = 0x1234,
+     .pci_device = 0x11e8, .grants = g_edu_driver, .grant_count = N(g_edu_driver)},
+    {.role = "virtio_driver", .priority = 150, .mcp = 150, .cnode_bits = 8, .pci_vendor = 0x1af4,
+     .pci_device = 0x1044, .grants = g_virtio_driver, .grant_count = N(g_virtio_driver)},
 };
 
 const init_role_t *init_policy_roles(size_t *count)
@@ -137,7 +197,8 @@ const char *init_grant_kind_name(unsigned kind)
         [GRANT_PCI_CONFIG] = "pci-config", [GRANT_PCI_BAR] = "pci-bar",
         [GRANT_UNTYPED] = "untyped",       [GRANT_OWN_TCB] = "own-tcb",
         [GRANT_OWN_CNODE] = "own-cnode",   [GRANT_OWN_VSPACE] = "own-vspace",
-        [GRANT_SPARE_TCB] = "spare-tcb",
+        [GRANT_SPARE_TCB] = "spare-tcb",   [GRANT_DMAR_UNITS] = "dmar-units",
+        [GRANT_ACPI_DMAR] = "acpi-dmar",   [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
     };
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }
@@ -151,6 +212,9 @@ static unsigned grant_slots(const init_grant_t *g)
         return 2;
     case GRANT_PCI_CONFIG:
     case GRANT_PCI_BAR:
+    case GRANT_DMAR_UNITS:
+    case GRANT_ACPI_DMAR:
+    case GRANT_PCI_CONFIG_CLASS:
         return 0;
     default:
         return 1;
@@ -189,12 +253,18 @@ const char *init_policy_check(void)
             if (g->kind == 0 || g->kind >= GRANT_KIND_COUNT_) {
                 return "grant kind out of range";
             }
-            if ((g->kind == GRANT_PCI_CONFIG || g->kind == GRANT_PCI_BAR ||
-                 g->kind == GRANT_IRQ_MSI) && r->pci_vendor == 0) {
+            if ((g->kind == GRANT_PCI_CONFIG || g->kind == GRANT_PCI_BAR) && r->pci_vendor == 0) {
                 return "PCI grant in a role without a PCI device";
             }
             if (g->kind == GRANT_IOPORT && (g->a > g->b || g->b > 0xffff)) {
                 return "I/O port range invalid";
+            }
+            if ((g->kind == GRANT_DMAR_UNITS || g->kind == GRANT_PCI_CONFIG_CLASS) &&
+                strlen(g->name) + 2 >= TASK_CAP_NAME_MAX) {
+                return "indexed grant name too long for its suffix";
+            }
+            if (g->kind == GRANT_PCI_CONFIG_CLASS && (g->b == 0 || g->b > 8)) {
+                return "config-page class grant needs 1..8 functions";
             }
             if (g->kind == GRANT_UNTYPED && (g->a < 12 || g->a > 30)) {
                 return "untyped grant size out of range";

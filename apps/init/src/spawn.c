@@ -239,6 +239,43 @@ static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task
     return PC_OK;
 }
 
+/* Fresh RAM frames holding a copy of `len` bytes, mapped read-only into the task's device window. */
+static pc_word_t give_copy_ro(spawn_ctx_t *c, const uint8_t *src, uint64_t len, task_cap_t *e)
+{
+    init_acct_t *acct = &c->t->acct;
+    uint64_t pages = align_up(len, PAGE) / PAGE;
+    if (pages == 0 || pages > 64) {
+        return PC_ERR_RANGE;
+    }
+    uint64_t vaddr = c->device_vaddr;
+    for (uint64_t i = 0; i < pages; i++) {
+        pc_cptr_t f;
+        pc_word_t err = obj_new(PC_OBJ_FRAME_4K, 0, 1, acct, &f);
+        if (err != PC_OK) {
+            return err;
+        }
+        uint8_t *p = scratch_map(f);
+        if (p == NULL) {
+            return PC_ERR_FAILED_LOOKUP;
+        }
+        uint64_t n = len - i * PAGE < PAGE ? len - i * PAGE : PAGE;
+        memcpy(p, src + i * PAGE, n);
+        scratch_unmap(f);
+        err = vs_map(f, c->vspace, vaddr + i * PAGE, PC_VM_READ, 0, &c->t->keep, acct);
+        if (err == PC_OK) {
+            err = keep_move(&c->t->keep, f, acct);
+        }
+        if (err != PC_OK) {
+            return err;
+        }
+        acct->frames++;
+    }
+    c->device_vaddr += (pages + 1) * PAGE;
+    e->vaddr = vaddr;
+    e->size = len;
+    return PC_OK;
+}
+
 /* An IRQHandler (already in root slot `handler`) wired to a fresh notification; the task gets
  * the handler and a READ copy of the notification. */
 static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, task_cap_t *e)
@@ -453,6 +490,50 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         e->rights = PC_RIGHTS_ALL;
         break;
     }
+    case GRANT_DMAR_UNITS:
+        for (unsigned i = 0; i < g_platform.dmar_units && err == PC_OK; i++) {
+            char nm[TASK_CAP_NAME_MAX];
+            snprintf(nm, sizeof(nm), "%s%u", g->name, i);
+            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
+            if (e == NULL) {
+                return "start info full";
+            }
+            err = give_device(c, g_platform.dmar_base[i], (uint64_t)g_platform.dmar_pages[i] * PAGE, e);
+            e->arg0 = i;
+        }
+        if (g_platform.dmar_units == 0) {
+            return "no DMAR unit in ACPI";
+        }
+        break;
+    case GRANT_ACPI_DMAR:
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_MEMORY_REGION);
+        if (e == NULL) {
+            return "start info full";
+        }
+        if (g_platform.dmar_table == NULL) {
+            return "no DMAR table in ACPI";
+        }
+        err = give_copy_ro(c, g_platform.dmar_table, g_platform.dmar_table_len, e);
+        break;
+    case GRANT_PCI_CONFIG_CLASS: {
+        unsigned k = 0;
+        for (unsigned i = 0; i < pci_port_count() && k < g->b && err == PC_OK; i++) {
+            const init_pci_dev_t *d = pci_port_dev(i);
+            if ((d->class_rev >> 16) != g->a) {
+                continue;
+            }
+            char nm[TASK_CAP_NAME_MAX];
+            snprintf(nm, sizeof(nm), "%s%u", g->name, k++);
+            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
+            if (e == NULL) {
+                return "start info full";
+            }
+            err = give_device(c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
+            e->arg0 = d->sid;
+            e->arg1 = d->class_rev >> 8;
+        }
+        break;
+    }
     default:
         return "unknown grant kind";
     }
@@ -538,6 +619,18 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
             } else if (r->grants[i].kind == GRANT_PCI_CONFIG) {
                 device_pages += 1;
             }
+        }
+    }
+
+    for (size_t i = 0; i < r->grant_count; i++) {
+        if (r->grants[i].kind == GRANT_DMAR_UNITS) {
+            for (unsigned u = 0; u < g_platform.dmar_units; u++) {
+                device_pages += g_platform.dmar_pages[u];
+            }
+        } else if (r->grants[i].kind == GRANT_ACPI_DMAR) {
+            device_pages += align_up(g_platform.dmar_table_len, PAGE) / PAGE;
+        } else if (r->grants[i].kind == GRANT_PCI_CONFIG_CLASS) {
+            device_pages += r->grants[i].b;
         }
     }
 

@@ -107,51 +107,78 @@ void ut_pool_commit(ut_pool_t *pool, int index, uint64_t offset, unsigned obj_bi
     pool->r[index].watermark = offset + (count << obj_bits);
 }
 
-int ut_pool_find_device(const ut_pool_t *pool, uint64_t paddr, uint64_t size)
+void dev_tree_init(dev_tree_t *t)
 {
-    uint64_t end = paddr + size;
-    if (size == 0 || end < paddr) {
-        return -1;
-    }
+    t->count = 0;
+}
+
+int dev_tree_region(const ut_pool_t *pool, uint64_t paddr)
+{
     for (unsigned i = 0; i < pool->count; i++) {
         const ut_region_t *r = &pool->r[i];
-        uint64_t rend = r->paddr + (1ull << r->size_bits);
-        if (!r->device || paddr < r->paddr || end > rend) {
-            continue;
+        if (r->device && paddr >= r->paddr && paddr - r->paddr < (1ull << r->size_bits)) {
+            return (int)i;
         }
-        return (paddr - r->paddr >= r->watermark) ? (int)i : -1;
     }
     return -1;
 }
 
-bool ut_pool_padding(const ut_pool_t *pool, int index, uint64_t target, uint64_t *large, uint64_t *small)
+static bool node_contains(const dev_node_t *n, uint64_t paddr)
 {
-    if (index < 0 || (unsigned)index >= pool->count) {
+    return paddr >= n->paddr && paddr - n->paddr < (1ull << n->bits);
+}
+
+int dev_tree_lookup(const dev_tree_t *t, uint64_t paddr)
+{
+    int found = -1;
+    for (unsigned i = 0; i < t->count; i++) {
+        if (node_contains(&t->n[i], paddr) && (found < 0 || t->n[i].bits < t->n[found].bits)) {
+            found = (int)i;
+        }
+    }
+    return found;
+}
+
+int dev_tree_add_root(dev_tree_t *t, uint64_t paddr, unsigned bits, uint32_t slot)
+{
+    if (t->count >= DEV_TREE_MAX || bits < PC_PAGE_BITS || bits > PC_UNTYPED_MAX_BITS) {
+        return -1;
+    }
+    dev_node_t *n = &t->n[t->count];
+    n->paddr = paddr;
+    n->bits = (uint8_t)bits;
+    n->slot = slot;
+    n->frames = 0;
+    n->child = -1;
+    return (int)t->count++;
+}
+
+bool dev_tree_split(dev_tree_t *t, int parent, uint32_t first_slot)
+{
+    if (parent < 0 || (unsigned)parent >= t->count || t->count + 2 > DEV_TREE_MAX) {
         return false;
     }
-    const ut_region_t *r = &pool->r[index];
-    uint64_t w = r->watermark;
-    if (target < w || (target & ((1ull << PC_PAGE_BITS) - 1)) != 0 || target > (1ull << r->size_bits)) {
+    dev_node_t *p = &t->n[parent];
+    if (p->child >= 0 || p->frames != 0 || p->bits <= PC_PAGE_BITS) {
         return false;
     }
-    /* The watermark is page aligned after any frame; round it up like the kernel would. */
-    w = (w + (1ull << PC_PAGE_BITS) - 1) & ~((1ull << PC_PAGE_BITS) - 1);
-    if (w > target) {
-        return false;
+    unsigned half = p->bits - 1u;
+    int c = (int)t->count;
+    for (unsigned k = 0; k < 2; k++) {
+        dev_node_t *n = &t->n[t->count++];
+        n->paddr = p->paddr + ((uint64_t)k << half);
+        n->bits = (uint8_t)half;
+        n->slot = first_slot + k;
+        n->frames = 0;
+        n->child = -1;
     }
-    uint64_t n_small = 0, n_large = 0;
-    /* 4 KiB frames up to the next 2 MiB boundary (or the target), then 2 MiB frames, then 4 KiB. */
-    uint64_t big = 1ull << PC_LARGE_PAGE_BITS;
-    uint64_t next_big = (w + big - 1) & ~(big - 1);
-    if (next_big + big <= target) {
-        n_small += (next_big - w) >> PC_PAGE_BITS;
-        n_large = (target - next_big) >> PC_LARGE_PAGE_BITS;
-        w = next_big + (n_large << PC_LARGE_PAGE_BITS);
-    }
-    n_small += (target - w) >> PC_PAGE_BITS;
-    *large = n_large;
-    *small = n_small;
+    p->child = c;
     return true;
+}
+
+bool dev_tree_is_leaf(const dev_tree_t *t, int i)
+{
+    return i >= 0 && (unsigned)i < t->count && t->n[i].bits <= DEV_LEAF_BITS;
 }
 
 uint64_t ut_pool_ram_total(const ut_pool_t *pool)

@@ -2,8 +2,8 @@
 //
 // Host tests for the root task's pure parts: the policy table is internally consistent and every
 // kernel-test role exists; the untyped mirror places objects where the kernel would (aligned to
-// their size, smallest fitting region first), refuses what does not fit, and computes the padding
-// that brings a device region to an exact address; the slot map hands out and reuses runs; the
+// their size, smallest fitting region first), refuses what does not fit; the device-untyped tree
+// splits toward any address in any order; the slot map hands out and reuses runs; the
 // ELF symbol lookup finds symbols in a real ELF and never reads outside a truncated or corrupted
 // one (run under AddressSanitizer).
 #include <stdio.h>
@@ -71,30 +71,39 @@ static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
     CHECK(i == 0); /* exhausted regions are skipped */
 }
 
-static void test_device_padding_reaches_exact_addresses_in_order(void)
+static void test_device_tree_splits_toward_any_address(void)
 {
     ut_pool_t p;
     ut_pool_init(&p);
-    CHECK(ut_pool_add(&p, 0x80000000ull, 30, true, 8));
-    int i = ut_pool_find_device(&p, 0xb0000000ull, 4096);
-    CHECK(i == 0);
-    uint64_t large = 0, small = 0;
-    CHECK(ut_pool_padding(&p, i, 0x30000000ull, &large, &small));
-    CHECK(large == 0x30000000ull >> 21 && small == 0);
-    p.r[0].watermark = 0x3000; /* three pages used */
-    CHECK(ut_pool_padding(&p, i, 0x30001000ull, &large, &small));
-    /* 509 pages to the first 2 MiB boundary, then 2 MiB frames, then one page */
-    CHECK(small == 509 + 1 && large == (0x30000000ull - 0x200000) >> 21);
-    CHECK(0x3000 + small * 4096 + large * (2ull << 20) == 0x30001000ull);
-    CHECK(ut_pool_padding(&p, i, 0x5000, &large, &small) && large == 0 && small == 2);
-    CHECK(!ut_pool_padding(&p, i, 0x2000, &large, &small));     /* below the watermark */
-    CHECK(!ut_pool_padding(&p, i, 0x3000800, &large, &small));  /* not page aligned */
-    CHECK(!ut_pool_padding(&p, i, 1ull << 31, &large, &small)); /* beyond the region */
-    p.r[0].watermark = 0x30002000ull;
-    CHECK(ut_pool_find_device(&p, 0xb0000000ull, 4096) < 0); /* already carved past it */
-    CHECK(ut_pool_find_device(&p, 0xc0000000ull, 4096) < 0); /* no region */
-    CHECK(ut_pool_find_device(&p, 0xbffff000ull, 0x2000) < 0); /* crosses the end */
-    CHECK(ut_pool_find_device(&p, ~0ull - 10, 4096) < 0);      /* wraps */
+    CHECK(ut_pool_add(&p, 0x100000, 20, false, 8));
+    CHECK(ut_pool_add(&p, 0xb0000000ull, 28, true, 9));
+    CHECK(dev_tree_region(&p, 0xb0200000ull) == 1);
+    CHECK(dev_tree_region(&p, 0x100000) < 0); /* RAM is not device memory */
+    CHECK(dev_tree_region(&p, 0xc0000000ull) < 0);
+    static dev_tree_t t;
+    dev_tree_init(&t);
+    CHECK(dev_tree_lookup(&t, 0xb0200000ull) < 0);
+    int root = dev_tree_add_root(&t, 0xb0000000ull, 28, 9);
+    CHECK(root == 0 && !dev_tree_is_leaf(&t, root));
+    /* split toward 0xb0208000 down to a 64 KiB leaf */
+    uint32_t slot = 100;
+    int i = root;
+    while (!dev_tree_is_leaf(&t, i)) {
+        CHECK(dev_tree_split(&t, i, slot));
+        slot += 2;
+        i = dev_tree_lookup(&t, 0xb0208000ull);
+    }
+    CHECK(t.n[i].bits == DEV_LEAF_BITS && t.n[i].paddr == 0xb0200000ull);
+    CHECK(t.count == 1 + 2 * (28 - DEV_LEAF_BITS));
+    CHECK(!dev_tree_split(&t, root, 500)); /* already split */
+    /* a lower address later: the untouched half near it is found, not the leaf */
+    int j = dev_tree_lookup(&t, 0xb0008000ull);
+    CHECK(j >= 0 && t.n[j].child < 0 && t.n[j].paddr <= 0xb0008000ull &&
+          0xb0008000ull - t.n[j].paddr < (1ull << t.n[j].bits) && !dev_tree_is_leaf(&t, j));
+    CHECK(dev_tree_lookup(&t, 0xc0000000ull) < 0);
+    /* a region smaller than a leaf is a leaf by itself */
+    int small = dev_tree_add_root(&t, 0xfed90000ull, 12, 50);
+    CHECK(dev_tree_is_leaf(&t, small) && !dev_tree_split(&t, small, 600));
 }
 
 static void test_slot_map_hands_out_runs_and_reuses_freed_slots(void)
@@ -161,7 +170,7 @@ int main(void)
 {
     test_policy_table_is_consistent_and_has_test_roles();
     test_untyped_mirror_aligns_and_prefers_small_regions();
-    test_device_padding_reaches_exact_addresses_in_order();
+    test_device_tree_splits_toward_any_address();
     test_slot_map_hands_out_runs_and_reuses_freed_slots();
     test_elf_symbol_lookup_is_bounded();
     printf("init pure parts: %s (%d failed checks)\n", failures ? "FAIL" : "PASS", failures);

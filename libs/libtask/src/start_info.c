@@ -131,6 +131,7 @@ const char *task_cap_kind_name(uint32_t kind)
         [TASK_CAP_OWN_VSPACE] = "own-vspace",
         [TASK_CAP_FRAMES] = "frames",
         [TASK_CAP_TCB] = "tcb",
+        [TASK_CAP_MEMORY_REGION] = "memory-region",
     };
     return kind < TASK_CAP_KIND_COUNT_ ? names[kind] : "?";
 }

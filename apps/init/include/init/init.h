@@ -41,7 +41,6 @@ typedef struct init_keep {
 
 extern ut_pool_t g_pool;
 extern slot_map_t g_slots;
-extern uint64_t g_device_padding_bytes;
 
 /* Fill the pool and slot map from the boot information. */
 void obj_init(const pc_bootinfo_t *bi);
@@ -53,8 +52,15 @@ void obj_init(const pc_bootinfo_t *bi);
  */
 pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct, pc_cptr_t *slot);
 
-/* Device frames covering [paddr, paddr + 4 KiB * count) into a fresh run of slots. */
+/*
+ * Copies of the frame caps of device pages [paddr, paddr + 4 KiB * count) (count <= 256) in a
+ * fresh run of slots, for mapping. The originals stay with the root task, so the same page can be
+ * handed out again and requests may come in any order. PC_ERR_FAILED_LOOKUP if the range is not
+ * in device memory the root task holds.
+ */
 pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, pc_cptr_t *slot);
+/* Nodes of the device-untyped split tree (for the summary). */
+unsigned obj_device_nodes(void);
 
 /* Deletes the cap in `slot` and frees the slot. */
 void obj_delete(pc_cptr_t slot);
@@ -83,6 +89,7 @@ typedef struct init_pci_dev {
     uint16_t sid;
     uint16_t vendor;
     uint16_t device;
+    uint32_t class_rev;   /* class code << 8 | revision */
     uint8_t header_type;
     bool claimed;
 } init_pci_dev_t;
@@ -95,6 +102,27 @@ const init_pci_dev_t *pci_port_dev(unsigned i);
 init_pci_dev_t *pci_port_claim(uint16_t vendor, uint16_t device);
 /* Sizes memory BAR `index`. Returns a libpci error (PCI_OK = 0). */
 int pci_port_bar(uint16_t sid, unsigned index, uint64_t *base, uint64_t *size);
+
+/* ---- platform.c ---- */
+
+#define INIT_MAX_DMAR_UNITS 4
+
+/* What ACPI says about the machine (zero where a table is absent or refused). */
+typedef struct init_platform {
+    bool have_mcfg;
+    uint64_t ecam_base;   /* config space of bus 0, segment 0 */
+    uint8_t ecam_bus_end;
+    unsigned dmar_units;
+    uint64_t dmar_base[INIT_MAX_DMAR_UNITS];  /* register base of each DRHD */
+    uint32_t dmar_pages[INIT_MAX_DMAR_UNITS]; /* register set size in 4 KiB pages */
+    uint8_t *dmar_table;  /* a validated copy of the whole DMAR table */
+    uint32_t dmar_table_len;
+} init_platform_t;
+
+extern init_platform_t g_platform;
+
+/* Reads MCFG and DMAR through libacpi; device frames it maps are charged to acct. */
+void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct);
 
 /* ---- elf_sym.c ---- */
 

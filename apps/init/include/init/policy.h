@@ -20,6 +20,12 @@
  *   UNTYPED                  an untyped region of 2^a bytes (RAM)
  *   OWN_TCB / OWN_CNODE / OWN_VSPACE   the task's own objects
  *   SPARE_TCB                a second thread object, not configured
+ *   DMAR_UNITS               the register pages of every VT-d unit of the ACPI DMAR table,
+ *                            mapped uncached, as "<name>0", "<name>1", ...
+ *   ACPI_DMAR                a read-only copy of the (validated) ACPI DMAR table
+ *   PCI_CONFIG_CLASS         the ECAM pages of every function whose class/subclass is a (e.g.
+ *                            0x0604, PCI-to-PCI bridges: root ports), at most b of them, as
+ *                            "<name>0", "<name>1", ...
  */
 #ifndef INIT_POLICY_H
 #define INIT_POLICY_H
@@ -41,6 +47,9 @@ enum init_grant_kind {
     GRANT_OWN_CNODE,
     GRANT_OWN_VSPACE,
     GRANT_SPARE_TCB,
+    GRANT_DMAR_UNITS,
+    GRANT_ACPI_DMAR,
+    GRANT_PCI_CONFIG_CLASS,
     GRANT_KIND_COUNT_
 };
 

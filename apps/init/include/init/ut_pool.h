@@ -47,17 +47,39 @@ int ut_pool_plan(const ut_pool_t *pool, unsigned obj_bits, uint64_t count, uint6
 void ut_pool_commit(ut_pool_t *pool, int index, uint64_t offset, unsigned obj_bits, uint64_t count);
 
 /*
- * A device region covering [paddr, paddr + size): its index, or -1 if none covers it all or its
- * watermark is already past paddr (device frames can only be carved in ascending order).
+ * Device memory. The kernel hands out device memory as untyped regions that become frames only.
+ * To place a frame at an exact physical address, in any order and more than once, the root task
+ * splits a region in halves (each half an untyped child) down to DEV_LEAF_BITS around the address
+ * and turns that leaf into all of its 4 KiB frames; the other halves stay whole for later
+ * requests. The tree below mirrors those splits; its slots are caps in the root task's CNode.
  */
-int ut_pool_find_device(const ut_pool_t *pool, uint64_t paddr, uint64_t size);
+#define DEV_TREE_MAX 1024
+#define DEV_LEAF_BITS 16 /* 64 KiB: 16 frames per leaf */
 
-/*
- * The padding needed to bring region `index`'s watermark to exactly `target` (an offset): the
- * number of 2 MiB frames and then 4 KiB frames to retype first. False if target is below the
- * watermark, not page aligned, or beyond the region.
- */
-bool ut_pool_padding(const ut_pool_t *pool, int index, uint64_t target, uint64_t *large, uint64_t *small);
+typedef struct dev_node {
+    uint64_t paddr;
+    uint32_t slot;   /* the untyped cap of this node */
+    uint32_t frames; /* leaf: first of its 2^(bits - 12) frame caps, 0 until made */
+    int32_t child;   /* index of the first of two halves, -1 while whole */
+    uint8_t bits;
+} dev_node_t;
+
+typedef struct dev_tree {
+    dev_node_t n[DEV_TREE_MAX];
+    unsigned count;
+} dev_tree_t;
+
+void dev_tree_init(dev_tree_t *t);
+/* The deepest node containing paddr, or -1 if there is none (see dev_tree_region). */
+int dev_tree_lookup(const dev_tree_t *t, uint64_t paddr);
+/* The pool's device region containing paddr (index), or -1. */
+int dev_tree_region(const ut_pool_t *pool, uint64_t paddr);
+/* Adds a root node for a device region; its index or -1 if the tree is full. */
+int dev_tree_add_root(dev_tree_t *t, uint64_t paddr, unsigned bits, uint32_t slot);
+/* Records that node `parent` was split into halves in slots first_slot, first_slot + 1. */
+bool dev_tree_split(dev_tree_t *t, int parent, uint32_t first_slot);
+/* Whether node i is a leaf: at most DEV_LEAF_BITS, or a region that small to begin with. */
+bool dev_tree_is_leaf(const dev_tree_t *t, int i);
 
 /* Total and free RAM bytes (device regions excluded). */
 uint64_t ut_pool_ram_total(const ut_pool_t *pool);

@@ -49,6 +49,8 @@ enum task_cap_kind {
     TASK_CAP_FRAMES = 11,      /* `count` frame capabilities in consecutive slots from `slot`,
                                   mapped at vaddr (0 = not mapped); paddr = first frame */
     TASK_CAP_TCB = 12,         /* a spare thread object */
+    TASK_CAP_MEMORY_REGION = 13, /* RAM the root task filled (e.g. a copy of a firmware table),
+                                    mapped read-only at vaddr, size bytes valid; no cap (slot 0) */
     TASK_CAP_KIND_COUNT_
 };
 
