@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <elf/loader.h>
 #include <pc_libc/runtime.h>
 #include <portcullis/bootinfo.h>
 #include <portcullis/syscall.h>
@@ -111,6 +112,25 @@ static void test_errno(void)
     report("libc_syscall_errors_set_errno", a && b && c, "wrong errno from the glue");
 }
 
+// Module 1 (another task ELF) as the root task's loader will see it: validated in place by the
+// target build of libelf, with a truncated view refused.
+static void test_boot_module_elf_validates(void)
+{
+    const pc_bootinfo_t *bi = pc_start_arg();
+    if (bi == NULL || bi->module_count < 2) {
+        report("libelf_validates_boot_module", 0, "image has no second module");
+        return;
+    }
+    const pc_bootinfo_module_t *m = &bi->module[1];
+    elf_limits_t lim;
+    elf_limits_default(&lim);
+    elf_image_t img;
+    elf_error_t err = elf_parse(&img, (const void *)(uintptr_t)m->vaddr, m->size, &lim);
+    int ok = err == ELF_OK && elf_segment_count(&img) >= 2 && img.entry >= ELF_USER_MIN_DEFAULT;
+    elf_error_t cut = elf_parse(&img, (const void *)(uintptr_t)m->vaddr, m->size / 2, &lim);
+    report("libelf_validates_boot_module", ok && cut != ELF_OK, elf_strerror(err));
+}
+
 int main(void)
 {
     test_start_arg_is_the_boot_info();
@@ -118,6 +138,7 @@ int main(void)
     test_formats();
     test_heap();
     test_errno();
+    test_boot_module_elf_validates();
     printf("SUMMARY: %d passed, %d failed\n", passed, failed);
     fflush(stdout);
     pc_debug_halt(failed == 0 ? 0 : 1);
