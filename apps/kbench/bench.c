@@ -65,8 +65,9 @@ static stats_t report(const char *name, unsigned n)
     qsort(g_samples, n, sizeof(g_samples[0]), cmp_u64);
     stats_t s = {g_samples[n / 2], g_samples[0]};
     char line[160];
-    snprintf(line, sizeof(line), "BENCH %s median=%llu min=%llu p90=%llu iters=%u", name, (unsigned long long)s.median,
-             (unsigned long long)s.min, (unsigned long long)g_samples[(n * 9) / 10], n);
+    snprintf(line, sizeof(line), "BENCH %s median=%llu min=%llu p90=%llu iters=%u", name,
+             (unsigned long long)s.median, (unsigned long long)s.min,
+             (unsigned long long)g_samples[(n * 9) / 10], n);
     task_log(line);
     return s;
 }
@@ -116,9 +117,14 @@ int main(void)
     pc_cptr_t server_tcb = 0;
     if (err == PC_OK) {
         task_thread_spec_t spec = {
-            .untyped = ut, .cnode = cnode, .vspace = vspace, .authority = tcb,
-            .ipc_buffer_vaddr = TASK_SELF_MIN, .entry = server_main,
-            .stack_top = (uint64_t)(uintptr_t)(g_server_stack + SERVER_STACK), .arg = 0,
+            .untyped = ut,
+            .cnode = cnode,
+            .vspace = vspace,
+            .authority = tcb,
+            .ipc_buffer_vaddr = TASK_SELF_MIN,
+            .entry = server_main,
+            .stack_top = (uint64_t)(uintptr_t)(g_server_stack + SERVER_STACK),
+            .arg = 0,
             .priority = si->priority + 1, /* wakes at once when signalled */
         };
         err = task_thread_create(&spec, &next, si->end_free_slot, &server_tcb);
@@ -182,14 +188,18 @@ int main(void)
         }
     }
     stats_t ntfn = report("notification_signal_to_wait", n);
-    kt_result("bench_notification_wakes_waiter_at_once", missed == 0, "(%u signals not yet seen)", missed);
+    kt_result("bench_notification_wakes_waiter_at_once", missed == 0, "(%u signals not yet seen)",
+              missed);
     (void)ntfn;
 
     char line[200];
     uint64_t base = null.median ? null.median : 1;
-    snprintf(line, sizeof(line), "BENCH ipc_ratio same_as_over_null=%llu.%02llu cross_as_over_null=%llu.%02llu",
-             (unsigned long long)(same.median / base), (unsigned long long)((same.median * 100 / base) % 100),
-             (unsigned long long)(cross.median / base), (unsigned long long)((cross.median * 100 / base) % 100));
+    snprintf(line, sizeof(line),
+             "BENCH ipc_ratio same_as_over_null=%llu.%02llu cross_as_over_null=%llu.%02llu",
+             (unsigned long long)(same.median / base),
+             (unsigned long long)((same.median * 100 / base) % 100),
+             (unsigned long long)(cross.median / base),
+             (unsigned long long)((cross.median * 100 / base) % 100));
     task_log(line);
     (void)pc_tcb_suspend(server_tcb);
     kt_finish();

@@ -31,8 +31,9 @@ static uint64_t rnd(void)
     return g_rng * 0x2545f4914f6cdd1dull;
 }
 
-static const uint16_t k_labels[] = {1, 2, 3, 4, 5, 6, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
-                                    30, 31, 32, 33, 34, 40, 41, 42, 43, 44, 50, 51, 52, 53, 54, 55, 56, 60};
+static const uint16_t k_labels[] = {1,  2,  3,  4,  5,  6,  10, 11, 12, 13, 14, 15,
+                                    16, 17, 18, 19, 30, 31, 32, 33, 34, 40, 41, 42,
+                                    43, 44, 50, 51, 52, 53, 54, 55, 56, 60};
 
 static uint32_t g_slots;
 
@@ -40,14 +41,22 @@ static uint32_t g_slots;
 static pc_word_t rnd_arg(void)
 {
     switch (rnd() % 8) {
-    case 0: return rnd() % 16;
-    case 1: return rnd() % (g_slots + 4);
-    case 2: return PC_OBJ_UNTYPED + rnd() % 12;
-    case 3: return TASK_SELF_MIN + (rnd() % 64) * 4096;
-    case 4: return (rnd() & 1) ? 0xffff800000000000ull + (rnd() % 4096) * 4096 : 0x0000800000000000ull;
-    case 5: return rnd() % 0x10000;
-    case 6: return rnd() % 64;
-    default: return rnd();
+    case 0:
+        return rnd() % 16;
+    case 1:
+        return rnd() % (g_slots + 4);
+    case 2:
+        return PC_OBJ_UNTYPED + rnd() % 12;
+    case 3:
+        return TASK_SELF_MIN + (rnd() % 64) * 4096;
+    case 4:
+        return (rnd() & 1) ? 0xffff800000000000ull + (rnd() % 4096) * 4096 : 0x0000800000000000ull;
+    case 5:
+        return rnd() % 0x10000;
+    case 6:
+        return rnd() % 64;
+    default:
+        return rnd();
     }
 }
 
@@ -76,7 +85,8 @@ int main(void)
         pc_word_t nr = 1 + rnd() % 12;
         pc_cptr_t cptr = rnd_cptr();
         pc_msg_t m = {0};
-        uint64_t label = (rnd() % 5) ? k_labels[rnd() % (sizeof(k_labels) / sizeof(k_labels[0]))] : rnd() % 0x10000;
+        uint64_t label = (rnd() % 5) ? k_labels[rnd() % (sizeof(k_labels) / sizeof(k_labels[0]))]
+                                     : rnd() % 0x10000;
         unsigned len = (unsigned)(rnd() % 12);
         unsigned ncaps = (unsigned)(rnd() % 4);
         m.info = pc_msginfo(label, 0, ncaps, len);
@@ -104,8 +114,9 @@ int main(void)
                 nr = PC_SYS_NB_SEND; /* nobody receives there: a blocking send would wait forever */
             }
         }
-        if ((nr == PC_SYS_CALL || nr == PC_SYS_SEND || nr == PC_SYS_NB_SEND) && label >= PC_CNODE_MOVE &&
-            label <= PC_CNODE_REVOKE && (m.mr[0] == init_ep || m.mr[1] == init_ep)) {
+        if ((nr == PC_SYS_CALL || nr == PC_SYS_SEND || nr == PC_SYS_NB_SEND) &&
+            label >= PC_CNODE_MOVE && label <= PC_CNODE_REVOKE &&
+            (m.mr[0] == init_ep || m.mr[1] == init_ep)) {
             skipped++;
             continue; /* keep the way to report */
         }
@@ -122,13 +133,16 @@ int main(void)
         }
     }
     kt_result("fuzz_random_syscalls_all_returned", done == iters,
-              "(%llu calls, seed %llu; %llu ok, %llu lookup, %llu invalid cap, %llu range, %llu timeout, %llu other;"
+              "(%llu calls, seed %llu; %llu ok, %llu lookup, %llu invalid cap, %llu range, %llu "
+              "timeout, %llu other;"
               " %llu CNode ops on the report cap skipped)",
               (unsigned long long)done, (unsigned long long)seed, (unsigned long long)by_err[PC_OK],
-              (unsigned long long)by_err[PC_ERR_FAILED_LOOKUP], (unsigned long long)by_err[PC_ERR_INVALID_CAPABILITY],
+              (unsigned long long)by_err[PC_ERR_FAILED_LOOKUP],
+              (unsigned long long)by_err[PC_ERR_INVALID_CAPABILITY],
               (unsigned long long)by_err[PC_ERR_RANGE], (unsigned long long)by_err[PC_ERR_TIMEOUT],
               (unsigned long long)(done - by_err[PC_OK] - by_err[PC_ERR_FAILED_LOOKUP] -
-                                   by_err[PC_ERR_INVALID_CAPABILITY] - by_err[PC_ERR_RANGE] - by_err[PC_ERR_TIMEOUT]),
+                                   by_err[PC_ERR_INVALID_CAPABILITY] - by_err[PC_ERR_RANGE] -
+                                   by_err[PC_ERR_TIMEOUT]),
               (unsigned long long)skipped);
 
     /* Sanity: IPC still works, end to end. */
@@ -143,6 +157,7 @@ int main(void)
     kt_result("fuzz_sanity_ipc_after_random_syscalls",
               err == PC_OK && m.mr[0] == 44 && m.mr[1] == 33 && m.mr[2] == 22 && m.mr[3] == 11,
               "(call %s, reply %llu %llu %llu %llu)", kt_err(err), (unsigned long long)m.mr[0],
-              (unsigned long long)m.mr[1], (unsigned long long)m.mr[2], (unsigned long long)m.mr[3]);
+              (unsigned long long)m.mr[1], (unsigned long long)m.mr[2],
+              (unsigned long long)m.mr[3]);
     kt_finish();
 }

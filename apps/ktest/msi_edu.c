@@ -9,8 +9,8 @@
 #include <ktest/ktest.h>
 #include <pci/pci.h>
 
-#define EDU_ID 0x00          /* identification: 0x010000ed for QEMU's edu */
-#define EDU_LIVENESS 0x04    /* reads back the bitwise inverse of what was written */
+#define EDU_ID 0x00       /* identification: 0x010000ed for QEMU's edu */
+#define EDU_LIVENESS 0x04 /* reads back the bitwise inverse of what was written */
 #define EDU_IRQ_STATUS 0x24
 #define EDU_IRQ_RAISE 0x60
 #define EDU_IRQ_ACK 0x64
@@ -49,8 +49,14 @@ static void page_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
 
 static volatile uint32_t *g_bar;
 
-static uint32_t edu_rd(unsigned off) { return g_bar[off / 4]; }
-static void edu_wr(unsigned off, uint32_t v) { g_bar[off / 4] = v; }
+static uint32_t edu_rd(unsigned off)
+{
+    return g_bar[off / 4];
+}
+static void edu_wr(unsigned off, uint32_t v)
+{
+    g_bar[off / 4] = v;
+}
 
 int main(void)
 {
@@ -58,9 +64,10 @@ int main(void)
     const task_cap_t *cfg = task_cap_find(si, "config");
     const task_cap_t *bar = task_cap_find(si, "bar0");
     const task_cap_t *msi = task_cap_find(si, "msi");
-    if (cfg == NULL || bar == NULL || msi == NULL || cfg->vaddr == 0 || bar->vaddr == 0 || msi->slot == 0 ||
-        msi->aux_slot == 0) {
-        kt_result("msi_edu_has_its_caps", false, "(config %p bar0 %p msi %p)", (void *)cfg, (void *)bar, (void *)msi);
+    if (cfg == NULL || bar == NULL || msi == NULL || cfg->vaddr == 0 || bar->vaddr == 0 ||
+        msi->slot == 0 || msi->aux_slot == 0) {
+        kt_result("msi_edu_has_its_caps", false, "(config %p bar0 %p msi %p)", (void *)cfg,
+                  (void *)bar, (void *)msi);
         kt_finish();
     }
     pci_sid_t sid = (pci_sid_t)cfg->arg0;
@@ -88,8 +95,9 @@ int main(void)
         perr = pci_set_bus_master(&ecam, sid, true); /* an MSI is a memory write by the device */
     }
     kt_result("msi_edu_msi_enabled_through_ecam_page", perr == PCI_OK,
-              "(%s; vector %llu address %#llx data %#llx)", pci_err_str(perr), (unsigned long long)msi->arg0,
-              (unsigned long long)msi->arg1, (unsigned long long)msi->arg2);
+              "(%s; vector %llu address %#llx data %#llx)", pci_err_str(perr),
+              (unsigned long long)msi->arg0, (unsigned long long)msi->arg1,
+              (unsigned long long)msi->arg2);
 
     pc_word_t word = 0;
     (void)pc_irq_handler_ack(handler);
@@ -113,12 +121,14 @@ int main(void)
         edu_wr(EDU_IRQ_ACK, v);
         (void)pc_irq_handler_ack(handler);
     }
-    kt_result("msi_edu_raise_delivers_msi_to_notification", perr == PCI_OK && got == rounds && status_ok == rounds,
-              "(%u of %u interrupts, device status matched %u times, last wait %s)", got, rounds, status_ok,
-              kt_err(err));
+    kt_result("msi_edu_raise_delivers_msi_to_notification",
+              perr == PCI_OK && got == rounds && status_ok == rounds,
+              "(%u of %u interrupts, device status matched %u times, last wait %s)", got, rounds,
+              status_ok, kt_err(err));
     err = pc_wait(ntfn, 20000, &word);
-    kt_result("msi_edu_acknowledged_interrupt_does_not_repeat", err == PC_ERR_TIMEOUT && edu_rd(EDU_IRQ_STATUS) == 0,
-              "(wait %s, status %#x)", kt_err(err), edu_rd(EDU_IRQ_STATUS));
+    kt_result("msi_edu_acknowledged_interrupt_does_not_repeat",
+              err == PC_ERR_TIMEOUT && edu_rd(EDU_IRQ_STATUS) == 0, "(wait %s, status %#x)",
+              kt_err(err), edu_rd(EDU_IRQ_STATUS));
     (void)pci_msi_disable(&ecam, sid, &cap);
     kt_finish();
 }

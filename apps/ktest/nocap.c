@@ -21,7 +21,8 @@ static pc_word_t raw_syscall(pc_word_t nr, pc_word_t cptr)
     return pc_syscall(nr, cptr, 0, &m);
 }
 
-static pc_word_t retype4(pc_cptr_t ut, pc_word_t type, pc_word_t bits, pc_word_t dest, pc_word_t count)
+static pc_word_t retype4(pc_cptr_t ut, pc_word_t type, pc_word_t bits, pc_word_t dest,
+                         pc_word_t count)
 {
     pc_word_t a[4] = {type, bits, dest, count};
     return pc_invoke(ut, PC_UNTYPED_RETYPE, 4, a, 0, NULL, NULL, 0);
@@ -52,60 +53,71 @@ int main(void)
 
     /* Invalid capabilities: nothing in the slot, or no such slot. */
     m.info = pc_msginfo(PC_TCB_RESUME, 0, 0, 0);
-    expect("nocap_empty_slot_is_failed_lookup", pc_call(si->end_free_slot - 1, &m), PC_ERR_FAILED_LOOKUP);
+    expect("nocap_empty_slot_is_failed_lookup", pc_call(si->end_free_slot - 1, &m),
+           PC_ERR_FAILED_LOOKUP);
     m.info = pc_msginfo(PC_TCB_RESUME, 0, 0, 0);
-    expect("nocap_slot_beyond_cnode_is_failed_lookup", pc_call(slots + 5, &m), PC_ERR_FAILED_LOOKUP);
+    expect("nocap_slot_beyond_cnode_is_failed_lookup", pc_call(slots + 5, &m),
+           PC_ERR_FAILED_LOOKUP);
     m.info = pc_msginfo(PC_TCB_RESUME, 0, 0, 0);
     expect("nocap_huge_cptr_is_failed_lookup", pc_call(~0ull, &m), PC_ERR_FAILED_LOOKUP);
-    expect("nocap_wait_on_empty_slot_is_failed_lookup", pc_wait(free0 + 3, 0, NULL), PC_ERR_FAILED_LOOKUP);
+    expect("nocap_wait_on_empty_slot_is_failed_lookup", pc_wait(free0 + 3, 0, NULL),
+           PC_ERR_FAILED_LOOKUP);
 
     /* Wrong type: invoking an object with another object's operation; caps of the wrong type as
      * arguments; waiting on something that is not a notification or endpoint. */
     pc_word_t a1 = 0;
-    expect("nocap_ioport_cannot_retype", pc_invoke(ports, PC_UNTYPED_RETYPE, 1, &a1, 0, NULL, NULL, 0),
-           PC_ERR_ILLEGAL_OPERATION);
+    expect("nocap_ioport_cannot_retype",
+           pc_invoke(ports, PC_UNTYPED_RETYPE, 1, &a1, 0, NULL, NULL, 0), PC_ERR_ILLEGAL_OPERATION);
     expect("nocap_untyped_cannot_map", pc_invoke(ut, PC_FRAME_MAP, 1, &a1, 0, NULL, NULL, 0),
            PC_ERR_ILLEGAL_OPERATION);
     {
         pc_word_t a[4] = {PC_OBJ_FRAME_4K, 0, free0, 1};
         pc_cptr_t wrong = ntfn;
         expect("nocap_retype_into_a_notification_is_invalid_cap",
-               pc_invoke(ut, PC_UNTYPED_RETYPE, 4, a, 1, &wrong, NULL, 0), PC_ERR_INVALID_CAPABILITY);
+               pc_invoke(ut, PC_UNTYPED_RETYPE, 4, a, 1, &wrong, NULL, 0),
+               PC_ERR_INVALID_CAPABILITY);
     }
     expect("nocap_wait_on_untyped_is_invalid_cap", pc_wait(ut, 0, NULL), PC_ERR_INVALID_CAPABILITY);
 
     /* Insufficient rights. */
     m = (pc_msg_t){0};
-    expect("nocap_signal_without_write_right", pc_syscall(PC_SYS_NB_SEND, ntfn_ro, 0, &m), PC_ERR_INVALID_CAPABILITY);
+    expect("nocap_signal_without_write_right", pc_syscall(PC_SYS_NB_SEND, ntfn_ro, 0, &m),
+           PC_ERR_INVALID_CAPABILITY);
     m = (pc_msg_t){0};
     m.info = pc_msginfo(1, 0, 0, 0);
-    expect("nocap_send_without_write_right", pc_syscall(PC_SYS_NB_SEND, ep_ro, 0, &m), PC_ERR_INVALID_CAPABILITY);
+    expect("nocap_send_without_write_right", pc_syscall(PC_SYS_NB_SEND, ep_ro, 0, &m),
+           PC_ERR_INVALID_CAPABILITY);
 
     /* Out-of-range arguments. */
     expect("nocap_retype_count_zero", retype4(ut, PC_OBJ_FRAME_4K, 0, free0, 0), PC_ERR_RANGE);
     expect("nocap_retype_count_257", retype4(ut, PC_OBJ_FRAME_4K, 0, free0, 257), PC_ERR_RANGE);
     expect("nocap_retype_unknown_type", retype4(ut, 99, 0, free0, 1), PC_ERR_INVALID_ARGUMENT);
-    expect("nocap_retype_untyped_too_big_bits", retype4(ut, PC_OBJ_UNTYPED, 60, free0, 1), PC_ERR_RANGE);
-    expect("nocap_retype_bigger_than_untyped", retype4(ut, PC_OBJ_UNTYPED, 20, free0, 1), PC_ERR_NOT_ENOUGH_MEMORY);
-    expect("nocap_retype_dest_beyond_cnode", retype4(ut, PC_OBJ_FRAME_4K, 0, slots, 1), PC_ERR_RANGE);
+    expect("nocap_retype_untyped_too_big_bits", retype4(ut, PC_OBJ_UNTYPED, 60, free0, 1),
+           PC_ERR_RANGE);
+    expect("nocap_retype_bigger_than_untyped", retype4(ut, PC_OBJ_UNTYPED, 20, free0, 1),
+           PC_ERR_NOT_ENOUGH_MEMORY);
+    expect("nocap_retype_dest_beyond_cnode", retype4(ut, PC_OBJ_FRAME_4K, 0, slots, 1),
+           PC_ERR_RANGE);
     expect("nocap_retype_dest_slot_zero", retype4(ut, PC_OBJ_FRAME_4K, 0, 0, 1), PC_ERR_RANGE);
-    expect("nocap_retype_run_past_cnode_end", retype4(ut, PC_OBJ_FRAME_4K, 0, slots - 1, 2), PC_ERR_RANGE);
-    expect("nocap_retype_into_occupied_slot", retype4(ut, PC_OBJ_FRAME_4K, 0, ntfn, 1), PC_ERR_DELETE_FIRST);
+    expect("nocap_retype_run_past_cnode_end", retype4(ut, PC_OBJ_FRAME_4K, 0, slots - 1, 2),
+           PC_ERR_RANGE);
+    expect("nocap_retype_into_occupied_slot", retype4(ut, PC_OBJ_FRAME_4K, 0, ntfn, 1),
+           PC_ERR_DELETE_FIRST);
     {
         pc_word_t a[2] = {PC_OBJ_FRAME_4K, 0};
-        expect("nocap_retype_truncated_message", pc_invoke(ut, PC_UNTYPED_RETYPE, 2, a, 0, NULL, NULL, 0),
-               PC_ERR_TRUNCATED_MESSAGE);
+        expect("nocap_retype_truncated_message",
+               pc_invoke(ut, PC_UNTYPED_RETYPE, 2, a, 0, NULL, NULL, 0), PC_ERR_TRUNCATED_MESSAGE);
     }
     {
         pc_word_t a[2] = {0x81, 0};
-        expect("nocap_ioport_outside_granted_range", pc_invoke(ports, PC_IOPORT_OUT8, 2, a, 0, NULL, NULL, 0),
-               PC_ERR_RANGE);
+        expect("nocap_ioport_outside_granted_range",
+               pc_invoke(ports, PC_IOPORT_OUT8, 2, a, 0, NULL, NULL, 0), PC_ERR_RANGE);
         a[0] = 0x7f;
-        expect("nocap_ioport_below_granted_range", pc_invoke(ports, PC_IOPORT_IN8, 1, a, 0, NULL, NULL, 0),
-               PC_ERR_RANGE);
+        expect("nocap_ioport_below_granted_range",
+               pc_invoke(ports, PC_IOPORT_IN8, 1, a, 0, NULL, NULL, 0), PC_ERR_RANGE);
         pc_word_t b[3] = {0x70, 0x80, free0};
-        expect("nocap_ioport_cannot_widen_its_range", pc_invoke(ports, PC_IOPORT_ISSUE, 3, b, 0, NULL, NULL, 0),
-               PC_ERR_RANGE);
+        expect("nocap_ioport_cannot_widen_its_range",
+               pc_invoke(ports, PC_IOPORT_ISSUE, 3, b, 0, NULL, NULL, 0), PC_ERR_RANGE);
     }
     {
         register pc_word_t rax __asm__("rax") = PC_SYS_DEBUG_WRITE;
@@ -120,18 +132,24 @@ int main(void)
     pc_cptr_t frame = free0;
     pc_word_t err = retype4(ut, PC_OBJ_FRAME_4K, 0, frame, 1);
     kt_result("nocap_own_untyped_still_retypes_after_refusals", err == PC_OK, "(%s)", kt_err(err));
-    expect("nocap_map_kernel_half_address", map_at(frame, vspace, 0xffff800000000000ull, PC_VM_READ), PC_ERR_RANGE);
-    expect("nocap_map_kernel_image_address", map_at(frame, vspace, 0xffffffff80000000ull, PC_VM_READ), PC_ERR_RANGE);
-    expect("nocap_map_noncanonical_address", map_at(frame, vspace, 0x0000900000000000ull, PC_VM_READ), PC_ERR_RANGE);
-    expect("nocap_map_unaligned_address", map_at(frame, vspace, TASK_SELF_MIN + 8, PC_VM_READ), PC_ERR_ALIGNMENT);
-    expect("nocap_map_unknown_rights_bits", map_at(frame, vspace, TASK_SELF_MIN, 0x100), PC_ERR_INVALID_ARGUMENT);
+    expect("nocap_map_kernel_half_address",
+           map_at(frame, vspace, 0xffff800000000000ull, PC_VM_READ), PC_ERR_RANGE);
+    expect("nocap_map_kernel_image_address",
+           map_at(frame, vspace, 0xffffffff80000000ull, PC_VM_READ), PC_ERR_RANGE);
+    expect("nocap_map_noncanonical_address",
+           map_at(frame, vspace, 0x0000900000000000ull, PC_VM_READ), PC_ERR_RANGE);
+    expect("nocap_map_unaligned_address", map_at(frame, vspace, TASK_SELF_MIN + 8, PC_VM_READ),
+           PC_ERR_ALIGNMENT);
+    expect("nocap_map_unknown_rights_bits", map_at(frame, vspace, TASK_SELF_MIN, 0x100),
+           PC_ERR_INVALID_ARGUMENT);
     {
         pc_word_t a[3] = {TASK_SELF_MIN, PC_VM_READ, 0};
         pc_cptr_t wrong = cnode;
-        expect("nocap_map_into_a_cnode_is_invalid_cap", pc_invoke(frame, PC_FRAME_MAP, 3, a, 1, &wrong, NULL, 0),
-               PC_ERR_INVALID_CAPABILITY);
+        expect("nocap_map_into_a_cnode_is_invalid_cap",
+               pc_invoke(frame, PC_FRAME_MAP, 3, a, 1, &wrong, NULL, 0), PC_ERR_INVALID_CAPABILITY);
     }
-    expect("nocap_map_over_own_code", map_at(frame, vspace, 0x400000, PC_VM_READ), PC_ERR_DELETE_FIRST);
+    expect("nocap_map_over_own_code", map_at(frame, vspace, 0x400000, PC_VM_READ),
+           PC_ERR_DELETE_FIRST);
 
     /* Nothing changed: the frame maps where it may, and reads back zero. */
     err = map_at(frame, vspace, TASK_SELF_MIN, PC_VM_READ | PC_VM_WRITE);
@@ -145,7 +163,8 @@ int main(void)
             if (err != PC_ERR_FAILED_LOOKUP) {
                 break;
             }
-            if (retype4(ut, missing, 0, next, 1) != PC_OK || pc_page_table_map(next, vspace, TASK_SELF_MIN) != PC_OK) {
+            if (retype4(ut, missing, 0, next, 1) != PC_OK ||
+                pc_page_table_map(next, vspace, TASK_SELF_MIN) != PC_OK) {
                 break;
             }
             next++;
@@ -161,7 +180,8 @@ int main(void)
     kt_result("nocap_refused_calls_changed_nothing", ok, "(map %s)", kt_err(err));
     pc_word_t id[3] = {0, 0, 0};
     err = pc_cap_identify(ntfn_ro, id);
-    kt_result("nocap_read_only_copy_keeps_its_rights", err == PC_OK && id[0] == PC_OBJ_NOTIFICATION && id[1] == PC_RIGHT_READ,
+    kt_result("nocap_read_only_copy_keeps_its_rights",
+              err == PC_OK && id[0] == PC_OBJ_NOTIFICATION && id[1] == PC_RIGHT_READ,
               "(type %llu rights %#llx)", (unsigned long long)id[0], (unsigned long long)id[1]);
     kt_finish();
 }

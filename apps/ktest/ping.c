@@ -29,7 +29,8 @@ int main(void)
     kt_result("ipc_call_reaches_server_with_badge",
               err == PC_OK && m.mr[0] == 0x1235 && m.mr[1] == epc->badge,
               "(err %s, reply %#llx, server saw badge %#llx, ours %#llx)", kt_err(err),
-              (unsigned long long)m.mr[0], (unsigned long long)m.mr[1], (unsigned long long)epc->badge);
+              (unsigned long long)m.mr[0], (unsigned long long)m.mr[1],
+              (unsigned long long)epc->badge);
 
     /* 2. Capability transfer: pong receives our notification and signals it. */
     pc_word_t word = 0;

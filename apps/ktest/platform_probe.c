@@ -11,10 +11,10 @@
 
 #include <ktest/ktest.h>
 
-#define VTD_VER_REG 0x000  /* Version */
-#define VTD_CAP_REG 0x008  /* Capability */
-#define VTD_GSTS_REG 0x01c /* Global Status */
-#define   VTD_GSTS_TES (1u << 31) /* Translation Enable Status */
+#define VTD_VER_REG 0x000       /* Version */
+#define VTD_CAP_REG 0x008       /* Capability */
+#define VTD_GSTS_REG 0x01c      /* Global Status */
+#define VTD_GSTS_TES (1u << 31) /* Translation Enable Status */
 
 int main(void)
 {
@@ -26,7 +26,8 @@ int main(void)
         uint32_t ver = *(volatile uint32_t *)(regs + VTD_VER_REG);
         uint64_t cap = *(volatile uint64_t *)(regs + VTD_CAP_REG);
         uint32_t gsts = *(volatile uint32_t *)(regs + VTD_GSTS_REG);
-        kt_result("grant_dmar_unit_registers_mapped", (ver >> 4) >= 1 && cap != 0 && cap != ~0ull && !(gsts & VTD_GSTS_TES),
+        kt_result("grant_dmar_unit_registers_mapped",
+                  (ver >> 4) >= 1 && cap != 0 && cap != ~0ull && !(gsts & VTD_GSTS_TES),
                   "(unit at %#llx: VER %#x CAP %#llx GSTS %#x)", (unsigned long long)u->paddr, ver,
                   (unsigned long long)cap, gsts);
     } else {
@@ -42,8 +43,10 @@ int main(void)
         for (uint64_t i = 0; i < t->size; i++) {
             sum = (uint8_t)(sum + d[i]);
         }
-        kt_result("grant_acpi_dmar_copy_intact", memcmp(d, "DMAR", 4) == 0 && len == t->size && sum == 0,
-                  "(%llu bytes, length field %u, checksum %s)", (unsigned long long)t->size, len, sum ? "bad" : "ok");
+        kt_result("grant_acpi_dmar_copy_intact",
+                  memcmp(d, "DMAR", 4) == 0 && len == t->size && sum == 0,
+                  "(%llu bytes, length field %u, checksum %s)", (unsigned long long)t->size, len,
+                  sum ? "bad" : "ok");
     } else {
         kt_result("grant_acpi_dmar_copy_intact", false, "(no dmar_table region)");
     }
@@ -61,7 +64,8 @@ int main(void)
         uint16_t vendor = *(volatile uint16_t *)cfg;
         uint8_t header = cfg[0x0e] & 0x7f;
         uint16_t cls = *(volatile uint16_t *)(cfg + 0x0a);
-        if (vendor != 0xffff && vendor != 0 && header == 1 && cls == 0x0604 && p->arg1 >> 8 == 0x0604) {
+        if (vendor != 0xffff && vendor != 0 && header == 1 && cls == 0x0604 &&
+            p->arg1 >> 8 == 0x0604) {
             good++;
         }
     }
@@ -69,8 +73,9 @@ int main(void)
               "(%u bridge config pages, %u read as bridges)", ports, good);
 
     const task_cap_t *m = task_cap_find(si, "fault_msi");
-    kt_result("grant_msi_vector_without_device", m != NULL && m->kind == TASK_CAP_MSI && m->slot != 0 &&
-                                                     m->aux_slot != 0 && (m->arg1 & 0xfff00000ull) == 0xfee00000ull,
+    kt_result("grant_msi_vector_without_device",
+              m != NULL && m->kind == TASK_CAP_MSI && m->slot != 0 && m->aux_slot != 0 &&
+                  (m->arg1 & 0xfff00000ull) == 0xfee00000ull,
               "(vector %llu address %#llx data %#llx)", m ? (unsigned long long)m->arg0 : 0ull,
               m ? (unsigned long long)m->arg1 : 0ull, m ? (unsigned long long)m->arg2 : 0ull);
     kt_finish();

@@ -94,7 +94,8 @@ int main(void)
     kt_result("ipc_server_sees_minted_badges", badge_ok == clients && badge_bad == 0,
               "(%u calls with the right badge, %u wrong, %llu clients)", badge_ok, badge_bad,
               (unsigned long long)clients);
-    kt_result("ipc_server_receives_and_uses_cap", caps_used == clients, "(%u caps received)", caps_used);
+    kt_result("ipc_server_receives_and_uses_cap", caps_used == clients, "(%u caps received)",
+              caps_used);
     kt_result("ipc_server_served_every_client", byes == clients && long_msgs == clients,
               "(%u goodbyes, last receive %s)", byes, kt_err(err));
     kt_finish();

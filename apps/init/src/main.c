@@ -51,50 +51,59 @@ static void print_bootinfo(const pc_bootinfo_t *bi)
             nram++;
         }
     }
-    printf("init: boot info v%u: %u CPU(s), TSC %llu Hz, timer %llu Hz, ACPI RSDP at %#llx\n", bi->version,
-           bi->num_cpus, (unsigned long long)bi->tsc_hz, (unsigned long long)bi->timer_hz,
-           (unsigned long long)bi->rsdp_paddr);
+    printf("init: boot info v%u: %u CPU(s), TSC %llu Hz, timer %llu Hz, ACPI RSDP at %#llx\n",
+           bi->version, bi->num_cpus, (unsigned long long)bi->tsc_hz,
+           (unsigned long long)bi->timer_hz, (unsigned long long)bi->rsdp_paddr);
     printf("init: untyped: %u RAM regions (%llu KiB), %u device regions (%llu MiB)\n", nram,
            (unsigned long long)(ram >> 10), ndev, (unsigned long long)(dev >> 20));
     printf("init: root CNode 2^%u slots, free [%u, %u); %u boot module(s); cmdline \"%s\"\n",
-           bi->cnode_size_bits, bi->first_free_slot, bi->end_free_slot, bi->module_count, bi->cmdline);
+           bi->cnode_size_bits, bi->first_free_slot, bi->end_free_slot, bi->module_count,
+           bi->cmdline);
 }
 
 static bool bootinfo_sane(const pc_bootinfo_t *bi)
 {
     return bi != NULL && bi->magic == PC_BOOTINFO_MAGIC && bi->version == PC_BOOTINFO_VERSION &&
            bi->size == sizeof(pc_bootinfo_t) && bi->untyped_count <= PC_BOOTINFO_MAX_UNTYPED &&
-           bi->module_count <= PC_BOOTINFO_MAX_MODULES && bi->first_free_slot <= bi->end_free_slot &&
+           bi->module_count <= PC_BOOTINFO_MAX_MODULES &&
+           bi->first_free_slot <= bi->end_free_slot &&
            memchr(bi->cmdline, '\0', sizeof(bi->cmdline)) != NULL;
 }
 
 static const char *state_name(enum init_task_state s)
 {
     switch (s) {
-    case TASK_LOADED: return "loaded";
-    case TASK_RUNNING: return "running";
-    case TASK_DONE: return "done";
-    case TASK_FAULTED: return "faulted";
-    case TASK_SKIPPED: return "skipped";
+    case TASK_LOADED:
+        return "loaded";
+    case TASK_RUNNING:
+        return "running";
+    case TASK_DONE:
+        return "done";
+    case TASK_FAULTED:
+        return "faulted";
+    case TASK_SKIPPED:
+        return "skipped";
     }
     return "?";
 }
 
 static void print_summary(void)
 {
-    printf("init: %-3s %-26s %-14s %-8s %6s %6s %10s %6s %6s %6s\n", "id", "task", "role", "state", "caps",
-           "slots", "bytes", "frames", "tables", "device");
+    printf("init: %-3s %-26s %-14s %-8s %6s %6s %10s %6s %6s %6s\n", "id", "task", "role", "state",
+           "caps", "slots", "bytes", "frames", "tables", "device");
     for (unsigned i = 0; i < g_task_count; i++) {
         const init_task_t *t = &g_tasks[i];
         printf("init: %-3u %-26s %-14s %-8s %6u %6u %10llu %6u %6u %6u\n", t->id, t->name,
-               t->role[0] ? t->role : "-", state_name(t->state), t->caps_granted, t->acct.task_slots,
-               (unsigned long long)t->acct.untyped_bytes, t->acct.frames, t->acct.tables, t->acct.device_pages);
+               t->role[0] ? t->role : "-", state_name(t->state), t->caps_granted,
+               t->acct.task_slots, (unsigned long long)t->acct.untyped_bytes, t->acct.frames,
+               t->acct.tables, t->acct.device_pages);
     }
-    printf("init: root task: %u root-CNode slots in use (high water %u of %u), %llu bytes of its own objects,"
+    printf("init: root task: %u root-CNode slots in use (high water %u of %u), %llu bytes of its "
+           "own objects,"
            " %llu KiB RAM free, %u device-untyped nodes\n",
            g_slots.used, g_slots.high_water, g_slots.end - g_slots.first,
-           (unsigned long long)g_root_acct.untyped_bytes, (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10),
-           obj_device_nodes());
+           (unsigned long long)g_root_acct.untyped_bytes,
+           (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10), obj_device_nodes());
 }
 
 /* ---- faults and reports ---- */
@@ -110,11 +119,16 @@ static const char *fault_name(uint64_t type, uint64_t vector)
         return "page-fault(#PF)";
     }
     switch (vector) {
-    case 0: return "divide-error(#DE)";
-    case 6: return "invalid-opcode(#UD)";
-    case 13: return "general-protection(#GP)";
-    case 14: return "page-fault(#PF)";
-    default: return "exception";
+    case 0:
+        return "divide-error(#DE)";
+    case 6:
+        return "invalid-opcode(#UD)";
+    case 13:
+        return "general-protection(#GP)";
+    case 14:
+        return "page-fault(#PF)";
+    default:
+        return "exception";
     }
 }
 
@@ -124,7 +138,10 @@ static bool expected_vector(const char *cmdline, uint64_t *vector, char *kind, s
     if (!task_cmdline_get(cmdline, "fault", kind, kind_size)) {
         return false;
     }
-    static const struct { const char *k; uint64_t v; } map[] = {{"pf", 14}, {"gp", 13}, {"de", 0}, {"ud", 6}, {"stack", 14}};
+    static const struct {
+        const char *k;
+        uint64_t v;
+    } map[] = {{"pf", 14}, {"gp", 13}, {"de", 0}, {"ud", 6}, {"stack", 14}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         if (strcmp(kind, map[i].k) == 0) {
             *vector = map[i].v;
@@ -161,15 +178,19 @@ static void handle_fault(init_task_t *t, const pc_msg_t *m)
         bool addr_ok = true;
         if (known && strcmp(kind, "stack") == 0) {
             /* a stack overflow must land in the guard page below the runtime's stack */
-            addr_ok = t->guard != 0 && mr[PC_FAULT_MR_ADDR] >= t->guard && mr[PC_FAULT_MR_ADDR] < t->guard + 4096;
+            addr_ok = t->guard != 0 && mr[PC_FAULT_MR_ADDR] >= t->guard &&
+                      mr[PC_FAULT_MR_ADDR] < t->guard + 4096;
         } else if (known && want == 14 && task_cmdline_get_u64(cmdline, "addr", &want_addr)) {
             addr_ok = mr[PC_FAULT_MR_ADDR] == want_addr;
         }
-        snprintf(name, sizeof(name), "fault_%s_reported_and_task_stopped", known ? kind : "unknown");
+        snprintf(name, sizeof(name), "fault_%s_reported_and_task_stopped",
+                 known ? kind : "unknown");
         snprintf(detail, sizeof(detail), "(%s: vector %llu, expected %llu%s)", t->name,
-                 (unsigned long long)vector, (unsigned long long)want, addr_ok ? "" : ", wrong address");
+                 (unsigned long long)vector, (unsigned long long)want,
+                 addr_ok ? "" : ", wrong address");
         test_line(known && vector == want && addr_ok && mr[PC_FAULT_MR_RIP] >= TASK_ELF_MIN &&
-                      mr[PC_FAULT_MR_RIP] < TASK_ELF_MAX, name, detail);
+                      mr[PC_FAULT_MR_RIP] < TASK_ELF_MAX,
+                  name, detail);
     } else if (t->policy != NULL && (t->policy->flags & ROLE_TEST)) {
         snprintf(name, sizeof(name), "%s_runs_without_faulting", t->name);
         test_line(false, name, "(unexpected fault)");
@@ -305,7 +326,8 @@ static void serve(bool halt, uint64_t deadline_ms)
             test_line(false, name, "(no report)");
         } else if ((t->policy->flags & ROLE_EXPECT_FAULT) && t->state != TASK_FAULTED) {
             snprintf(name, sizeof(name), "%s_faults_as_expected", t->name);
-            test_line(false, name, t->state == TASK_DONE ? "(finished without faulting)" : "(no fault seen)");
+            test_line(false, name,
+                      t->state == TASK_DONE ? "(finished without faulting)" : "(no fault seen)");
         }
         g_passed += t->passed;
         g_failed += t->failed;
@@ -359,7 +381,8 @@ int main(void)
     obj_init(bi);
     pc_word_t err = obj_new(PC_OBJ_ENDPOINT, 0, 1, &g_root_acct, &g_init_ep);
     if (err != PC_OK) {
-        printf("init: cannot create its endpoint (error %llu); nothing started\n", (unsigned long long)err);
+        printf("init: cannot create its endpoint (error %llu); nothing started\n",
+               (unsigned long long)err);
         printf("SUMMARY: 0 passed, 1 failed\n");
         pc_debug_halt(1);
     }
@@ -371,8 +394,8 @@ int main(void)
     printf("init: PCI: %u function(s)\n", npci);
     for (unsigned i = 0; i < npci; i++) {
         const init_pci_dev_t *d = pci_port_dev(i);
-        printf("init:   %02x:%02x.%x %04x:%04x%s\n", d->sid >> 8, (d->sid >> 3) & 0x1f, d->sid & 7, d->vendor,
-               d->device, d->header_type == 1 ? " (bridge)" : "");
+        printf("init:   %02x:%02x.%x %04x:%04x%s\n", d->sid >> 8, (d->sid >> 3) & 0x1f, d->sid & 7,
+               d->vendor, d->device, d->header_type == 1 ? " (bridge)" : "");
     }
 
     /* Module 0 is the root task itself. */
@@ -392,10 +415,10 @@ int main(void)
     printf("init: %u task(s) started, %u module(s) skipped\n", loaded, skipped);
     print_summary();
     char detail[64];
-    snprintf(detail, sizeof(detail), "(%u started, %u skipped, %llu skip(s) expected)", loaded, skipped,
-             (unsigned long long)expect_skipped);
-    test_line(skipped == expect_skipped && loaded + skipped + 1 == bi->module_count, "init_starts_every_valid_module",
-              detail);
+    snprintf(detail, sizeof(detail), "(%u started, %u skipped, %llu skip(s) expected)", loaded,
+             skipped, (unsigned long long)expect_skipped);
+    test_line(skipped == expect_skipped && loaded + skipped + 1 == bi->module_count,
+              "init_starts_every_valid_module", detail);
     serve(halt, deadline_ms);
     return 0;
 }

@@ -22,7 +22,8 @@ slot_map_t g_slots;
 void obj_init(const pc_bootinfo_t *bi)
 {
     ut_pool_init(&g_pool);
-    uint32_t n = bi->untyped_count <= PC_BOOTINFO_MAX_UNTYPED ? bi->untyped_count : PC_BOOTINFO_MAX_UNTYPED;
+    uint32_t n =
+        bi->untyped_count <= PC_BOOTINFO_MAX_UNTYPED ? bi->untyped_count : PC_BOOTINFO_MAX_UNTYPED;
     for (uint32_t i = 0; i < n; i++) {
         const pc_bootinfo_untyped_t *u = &bi->untyped[i];
         if (!ut_pool_add(&g_pool, u->paddr, u->size_bits, u->is_device != 0, u->slot)) {
@@ -48,7 +49,8 @@ static void charge(init_acct_t *acct, unsigned bits, uint32_t count)
 }
 
 /* Retypes `count` objects into [slot, slot+count) (slots already reserved). */
-static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, uint32_t count, pc_cptr_t slot)
+static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, uint32_t count,
+                             pc_cptr_t slot)
 {
     for (;;) {
         uint64_t off;
@@ -56,7 +58,8 @@ static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, u
         if (idx < 0) {
             return PC_ERR_NOT_ENOUGH_MEMORY;
         }
-        pc_word_t err = pc_untyped_retype(g_pool.r[idx].slot, type, size_bits, PC_NULL_CPTR, slot, count);
+        pc_word_t err =
+            pc_untyped_retype(g_pool.r[idx].slot, type, size_bits, PC_NULL_CPTR, slot, count);
         if (err == PC_ERR_NOT_ENOUGH_MEMORY) {
             /* The kernel knows better than the mirror (e.g. it carved boot objects there). */
             g_pool.r[idx].exhausted = true;
@@ -70,7 +73,8 @@ static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, u
     }
 }
 
-pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct, pc_cptr_t *slot)
+pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct,
+                  pc_cptr_t *slot)
 {
     unsigned bits = ut_object_bits(type, size_bits);
     if (bits == 0 || count == 0 || count > RETYPE_MAX) {
@@ -112,7 +116,8 @@ static pc_word_t device_page(uint64_t paddr, pc_cptr_t *frame)
             if (s == 0) {
                 return PC_ERR_RANGE;
             }
-            pc_word_t err = pc_untyped_retype(n->slot, PC_OBJ_UNTYPED, n->bits - 1u, PC_NULL_CPTR, s, 2);
+            pc_word_t err =
+                pc_untyped_retype(n->slot, PC_OBJ_UNTYPED, n->bits - 1u, PC_NULL_CPTR, s, 2);
             if (err != PC_OK || !dev_tree_split(&g_dev, i, s)) {
                 slot_map_free(&g_slots, s, 2);
                 return err != PC_OK ? err : PC_ERR_RANGE;
@@ -152,7 +157,8 @@ pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, p
         pc_cptr_t orig;
         pc_word_t err = device_page(paddr + ((uint64_t)k << PC_PAGE_BITS), &orig);
         if (err == PC_OK) {
-            err = pc_cnode_copy(PC_SLOT_CNODE, first + k, PC_SLOT_CNODE, orig, PC_RIGHT_READ | PC_RIGHT_WRITE);
+            err = pc_cnode_copy(PC_SLOT_CNODE, first + k, PC_SLOT_CNODE, orig,
+                                PC_RIGHT_READ | PC_RIGHT_WRITE);
         }
         if (err != PC_OK) {
             for (uint32_t j = 0; j < k; j++) {
@@ -218,8 +224,8 @@ pc_word_t vs_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr, unsigned rig
         pc_word_t a[3] = {vaddr, rights, attrs};
         pc_word_t missing = 0;
         pc_word_t err = pc_invoke(frame, PC_FRAME_MAP, 3, a, 1, &vspace, &missing, 1);
-        if (err != PC_ERR_FAILED_LOOKUP || (missing != PC_OBJ_PDPT && missing != PC_OBJ_PD &&
-                                            missing != PC_OBJ_PT)) {
+        if (err != PC_ERR_FAILED_LOOKUP ||
+            (missing != PC_OBJ_PDPT && missing != PC_OBJ_PD && missing != PC_OBJ_PT)) {
             return err;
         }
         pc_cptr_t table;
@@ -247,7 +253,8 @@ pc_word_t vs_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr, unsigned rig
 
 void *scratch_map(pc_cptr_t frame)
 {
-    if (vs_map(frame, PC_SLOT_VSPACE, INIT_SCRATCH_VADDR, PC_VM_READ | PC_VM_WRITE, 0, NULL, NULL) != PC_OK) {
+    if (vs_map(frame, PC_SLOT_VSPACE, INIT_SCRATCH_VADDR, PC_VM_READ | PC_VM_WRITE, 0, NULL,
+               NULL) != PC_OK) {
         return NULL;
     }
     return (void *)(uintptr_t)INIT_SCRATCH_VADDR;

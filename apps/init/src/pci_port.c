@@ -12,7 +12,7 @@
 #include <pci/pci.h>
 
 #define PCI_CONFIG_ADDRESS 0xcf8 /* CONFIG_ADDRESS: enable | bus | dev | fn | register */
-#define   PCI_CONFIG_ENABLE (1u << 31)
+#define PCI_CONFIG_ENABLE (1u << 31)
 #define PCI_CONFIG_DATA 0xcfc
 
 static init_pci_dev_t g_devs[INIT_PCI_MAX];

@@ -30,7 +30,8 @@ init_platform_t g_platform;
 static const void *window_find(uint64_t pa, size_t len)
 {
     for (unsigned i = 0; i < g_win_count; i++) {
-        if (pa >= g_win[i].paddr && len <= g_win[i].size && pa - g_win[i].paddr <= g_win[i].size - len) {
+        if (pa >= g_win[i].paddr && len <= g_win[i].size &&
+            pa - g_win[i].paddr <= g_win[i].size - len) {
             return (const void *)(uintptr_t)(g_win[i].vaddr + (pa - g_win[i].paddr));
         }
     }
@@ -49,7 +50,8 @@ static bool window_add(uint64_t start, uint64_t end)
         return false;
     }
     for (uint64_t i = 0; i < pages; i++) {
-        if (vs_map(first + i, PC_SLOT_VSPACE, g_win_next + (i << PC_PAGE_BITS), PC_VM_READ, 0, NULL, g_acct) != PC_OK) {
+        if (vs_map(first + i, PC_SLOT_VSPACE, g_win_next + (i << PC_PAGE_BITS), PC_VM_READ, 0, NULL,
+                   g_acct) != PC_OK) {
             return false; /* the frames stay in the root CNode: nothing dangles */
         }
     }
@@ -77,8 +79,8 @@ static const void *phys_map(void *ctx, uint64_t pa, size_t len)
     for (unsigned i = 0; i < g_pool.count; i++) {
         const ut_region_t *r = &g_pool.r[i];
         uint64_t rsize = 1ull << r->size_bits;
-        if (r->device && pa >= r->paddr && pa - r->paddr < rsize && rsize <= ACPI_WHOLE_REGION_MAX &&
-            end <= r->paddr + rsize) {
+        if (r->device && pa >= r->paddr && pa - r->paddr < rsize &&
+            rsize <= ACPI_WHOLE_REGION_MAX && end <= r->paddr + rsize) {
             start = r->paddr;
             end = r->paddr + rsize;
             break;
@@ -116,7 +118,8 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
         err = rp ? acpi_rsdp_parse(rp, 20, rsdp_paddr, &rsdp) : err;
     }
     if (err != ACPI_OK) {
-        printf("init: ACPI: RSDP at %#llx unusable: %s\n", (unsigned long long)rsdp_paddr, acpi_err_str(err));
+        printf("init: ACPI: RSDP at %#llx unusable: %s\n", (unsigned long long)rsdp_paddr,
+               acpi_err_str(err));
         return;
     }
     static struct acpi_table_ref refs[32];
@@ -138,8 +141,10 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
     if (m >= 0 && acpi_table_map(&g_phys, refs[m].pa, "MCFG", &t) == ACPI_OK) {
         struct acpi_mcfg_seg segs[4];
         size_t nseg = 0;
-        if (acpi_mcfg_parse(t.data, t.len, segs, 4, &nseg) == ACPI_OK && nseg > 0 && segs[0].segment == 0) {
-            /* the base of bus 0: the config page of (b, d, f) is at + (b << 20 | d << 15 | f << 12) */
+        if (acpi_mcfg_parse(t.data, t.len, segs, 4, &nseg) == ACPI_OK && nseg > 0 &&
+            segs[0].segment == 0) {
+            /* the base of bus 0: the config page of (b, d, f) is at + (b << 20 | d << 15 | f << 12)
+             */
             g_platform.ecam_base = segs[0].base - ((uint64_t)segs[0].bus_start << 20);
             g_platform.ecam_bus_end = segs[0].bus_end;
             g_platform.have_mcfg = true;
@@ -182,8 +187,9 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
             printf("init: ACPI: DMAR refused: %s\n", acpi_err_str(err));
         }
     }
-    printf("init: ACPI: ECAM %s%#llx (buses 0-%u), %u DMAR unit(s)", g_platform.have_mcfg ? "" : "(none) ",
-           (unsigned long long)g_platform.ecam_base, g_platform.ecam_bus_end, g_platform.dmar_units);
+    printf("init: ACPI: ECAM %s%#llx (buses 0-%u), %u DMAR unit(s)",
+           g_platform.have_mcfg ? "" : "(none) ", (unsigned long long)g_platform.ecam_base,
+           g_platform.ecam_bus_end, g_platform.dmar_units);
     for (unsigned i = 0; i < g_platform.dmar_units; i++) {
         printf(" %#llx", (unsigned long long)g_platform.dmar_base[i]);
     }

@@ -15,12 +15,19 @@
 #define N(arr) (sizeof(arr) / sizeof((arr)[0]))
 
 /* Every task may report to the root task (and is its fault-handling client). */
-#define INIT_EP {.name = "init", .kind = GRANT_INIT_ENDPOINT, .rights = PC_RIGHT_WRITE}
+#define INIT_EP                                                                                    \
+    {                                                                                              \
+        .name = "init", .kind = GRANT_INIT_ENDPOINT, .rights = PC_RIGHT_WRITE                      \
+    }
 
 /* ping: calls pong with its badge and hands over a notification of its own. */
 static const init_grant_t g_ping[] = {
-    {.name = "ep", .kind = GRANT_ENDPOINT, .object = "pingpong",
-     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = 0x100, .flags = GRANT_BADGE_TASK_ID},
+    {.name = "ep",
+     .kind = GRANT_ENDPOINT,
+     .object = "pingpong",
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,
+     .badge = 0x100,
+     .flags = GRANT_BADGE_TASK_ID},
     /* badged: whoever signals a copy of it sets these bits (ktest pingpong.h PP_SIGNAL_BITS) */
     {.name = "reply_ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHTS_ALL, .badge = 0x5a0},
     INIT_EP,
@@ -82,7 +89,11 @@ static const init_grant_t g_bench[] = {
     {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
     {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
     {.name = "tcb", .kind = GRANT_OWN_TCB, .rights = PC_RIGHTS_ALL},
-    {.name = "peer", .kind = GRANT_ENDPOINT, .object = "bench", .rights = PC_RIGHT_WRITE, .badge = 1},
+    {.name = "peer",
+     .kind = GRANT_ENDPOINT,
+     .object = "bench",
+     .rights = PC_RIGHT_WRITE,
+     .badge = 1},
     INIT_EP,
 };
 
@@ -127,33 +138,47 @@ static const init_grant_t g_hotplug[] = {
     {.name = "slot_msi0", .kind = GRANT_IRQ_MSI, .b = 1},
     {.name = "slot_msi1", .kind = GRANT_IRQ_MSI, .b = 2},
     {.name = "slot_msi2", .kind = GRANT_IRQ_MSI, .b = 4},
-    {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,
+    {.name = "iommu",
+     .kind = GRANT_ENDPOINT,
+     .object = "iommu",
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,
      .badge = BADGE_HOTPLUG},
     INIT_EP,
 };
 
 #define DRIVER_GRANTS                                                                              \
-    {.name = "config", .kind = GRANT_PCI_CONFIG},                                                  \
-    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},                                               \
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                                                \
-    {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu",                                   \
-     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = BADGE_DRIVER_BASE, .flags = GRANT_BADGE_TASK_ID}, \
-    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20},                                           \
-    INIT_EP
+    {.name = "config", .kind = GRANT_PCI_CONFIG}, {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0}, \
+        {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                                            \
+        {.name = "iommu",                                                                          \
+         .kind = GRANT_ENDPOINT,                                                                   \
+         .object = "iommu",                                                                        \
+         .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                \
+         .badge = BADGE_DRIVER_BASE,                                                               \
+         .flags = GRANT_BADGE_TASK_ID},                                                            \
+        {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20}, INIT_EP
 
 static const init_grant_t g_edu_driver[] = {DRIVER_GRANTS};
 static const init_grant_t g_virtio_driver[] = {DRIVER_GRANTS};
 
 #define ROLE(name_, prio_, mcp_, bits_, flags_, grants_)                                           \
-    {.role = name_, .priority = prio_, .mcp = mcp_, .cnode_bits = bits_, .flags = flags_,          \
-     .grants = grants_, .grant_count = N(grants_)}
+    {                                                                                              \
+        .role = name_, .priority = prio_, .mcp = mcp_, .cnode_bits = bits_, .flags = flags_,       \
+        .grants = grants_, .grant_count = N(grants_)                                               \
+    }
 
 static const init_role_t g_roles[] = {
     ROLE("ping", 100, 100, 6, ROLE_TEST, g_ping),
     ROLE("pong", 100, 100, 6, ROLE_TEST, g_pong),
     ROLE("irq_rtc", 120, 120, 6, ROLE_TEST, g_irq_rtc),
-    {.role = "msi_edu", .priority = 120, .mcp = 120, .cnode_bits = 6, .flags = ROLE_TEST,
-     .pci_vendor = 0x1234, .pci_device = 0x11e8, .grants = g_msi_edu, .grant_count = N(g_msi_edu)},
+    {.role = "msi_edu",
+     .priority = 120,
+     .mcp = 120,
+     .cnode_bits = 6,
+     .flags = ROLE_TEST,
+     .pci_vendor = 0x1234,
+     .pci_device = 0x11e8,
+     .grants = g_msi_edu,
+     .grant_count = N(g_msi_edu)},
     /* above the other test tasks: its fault happens while they run */
     ROLE("faulter", 110, 110, 4, ROLE_EXPECT_FAULT, g_faulter),
     ROLE("nocap", 100, 100, 8, ROLE_TEST, g_nocap),
@@ -163,10 +188,22 @@ static const init_role_t g_roles[] = {
     ROLE("platform_probe", 100, 100, 6, ROLE_TEST, g_platform_probe),
     ROLE("iommu", 200, 200, 10, 0, g_iommu),
     ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
-    {.role = "edu_driver", .priority = 150, .mcp = 150, .cnode_bits = 8, .pci_vendor = 0x1234,
-     .pci_device = 0x11e8, .grants = g_edu_driver, .grant_count = N(g_edu_driver)},
-    {.role = "virtio_driver", .priority = 150, .mcp = 150, .cnode_bits = 8, .pci_vendor = 0x1af4,
-     .pci_device = 0x1044, .grants = g_virtio_driver, .grant_count = N(g_virtio_driver)},
+    {.role = "edu_driver",
+     .priority = 150,
+     .mcp = 150,
+     .cnode_bits = 8,
+     .pci_vendor = 0x1234,
+     .pci_device = 0x11e8,
+     .grants = g_edu_driver,
+     .grant_count = N(g_edu_driver)},
+    {.role = "virtio_driver",
+     .priority = 150,
+     .mcp = 150,
+     .cnode_bits = 8,
+     .pci_vendor = 0x1af4,
+     .pci_device = 0x1044,
+     .grants = g_virtio_driver,
+     .grant_count = N(g_virtio_driver)},
 };
 
 const init_role_t *init_policy_roles(size_t *count)

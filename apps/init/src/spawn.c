@@ -37,14 +37,14 @@ static task_start_info_t g_si; /* the start info being built */
 
 typedef struct spawn_ctx {
     init_task_t *t;
-    pc_cptr_t cnode;     /* the task's CNode (root-CNode slot) */
+    pc_cptr_t cnode; /* the task's CNode (root-CNode slot) */
     pc_cptr_t vspace;
     pc_cptr_t tcb;
-    uint32_t next_slot;  /* next free slot in the task's CNode */
+    uint32_t next_slot; /* next free slot in the task's CNode */
     uint32_t cnode_slots;
     uint64_t device_vaddr;
     const init_pci_dev_t *pci;
-    uint64_t guard;      /* vaddr of the stack guard page, 0 if none */
+    uint64_t guard; /* vaddr of the stack guard page, 0 if none */
 } spawn_ctx_t;
 
 static const char *fail(spawn_ctx_t *c, const char *what, pc_word_t err)
@@ -180,7 +180,8 @@ static pc_word_t take_task_slot(spawn_ctx_t *c, uint32_t *slot)
 }
 
 /* Copy (or mint, if badge != 0) root-CNode `src` into the task's next slot. */
-static pc_word_t give_copy(spawn_ctx_t *c, pc_cptr_t src, unsigned rights, uint64_t badge, uint32_t *slot)
+static pc_word_t give_copy(spawn_ctx_t *c, pc_cptr_t src, unsigned rights, uint64_t badge,
+                           uint32_t *slot)
 {
     pc_word_t err = take_task_slot(c, slot);
     if (err != PC_OK) {
@@ -208,7 +209,8 @@ static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task
 {
     init_acct_t *acct = &c->t->acct;
     uint64_t pages = align_up(size, PAGE) / PAGE;
-    if (pages == 0 || pages > 4096 || c->device_vaddr + pages * PAGE > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
+    if (pages == 0 || pages > 4096 ||
+        c->device_vaddr + pages * PAGE > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
         return PC_ERR_RANGE;
     }
     uint64_t vaddr = c->device_vaddr;
@@ -239,7 +241,8 @@ static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task
     return PC_OK;
 }
 
-/* Fresh RAM frames holding a copy of `len` bytes, mapped read-only into the task's device window. */
+/* Fresh RAM frames holding a copy of `len` bytes, mapped read-only into the task's device window.
+ */
 static pc_word_t give_copy_ro(spawn_ctx_t *c, const uint8_t *src, uint64_t len, task_cap_t *e)
 {
     init_acct_t *acct = &c->t->acct;
@@ -290,7 +293,8 @@ static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, tas
     if (minted == 0) {
         return PC_ERR_RANGE;
     }
-    err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE, badge ? badge : 1);
+    err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE,
+                        badge ? badge : 1);
     if (err == PC_OK) {
         err = pc_irq_handler_set_notification(handler, minted);
     }
@@ -330,7 +334,8 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
     case GRANT_ENDPOINT:
     case GRANT_NOTIFICATION: {
         unsigned type = g->kind == GRANT_ENDPOINT ? PC_OBJ_ENDPOINT : PC_OBJ_NOTIFICATION;
-        e = task_start_add_cap(&g_si, g->name, g->kind == GRANT_ENDPOINT ? TASK_CAP_ENDPOINT : TASK_CAP_NOTIFICATION);
+        e = task_start_add_cap(
+            &g_si, g->name, g->kind == GRANT_ENDPOINT ? TASK_CAP_ENDPOINT : TASK_CAP_NOTIFICATION);
         if (e == NULL) {
             return "start info full";
         }
@@ -430,7 +435,8 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         int perr = pci_port_bar(c->pci->sid, (unsigned)g->a, &base, &size);
         if (perr != PCI_OK) {
             static char buf[64];
-            snprintf(buf, sizeof(buf), "BAR %llu unusable: %s", (unsigned long long)g->a, pci_err_str(perr));
+            snprintf(buf, sizeof(buf), "BAR %llu unusable: %s", (unsigned long long)g->a,
+                     pci_err_str(perr));
             return buf;
         }
         if (g->b != 0 && size > g->b) {
@@ -459,15 +465,20 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
     case GRANT_OWN_TCB:
     case GRANT_OWN_CNODE:
     case GRANT_OWN_VSPACE: {
-        uint32_t kind = g->kind == GRANT_OWN_TCB ? TASK_CAP_OWN_TCB
-                        : g->kind == GRANT_OWN_CNODE ? TASK_CAP_OWN_CNODE : TASK_CAP_OWN_VSPACE;
-        pc_cptr_t src = g->kind == GRANT_OWN_TCB ? c->tcb : g->kind == GRANT_OWN_CNODE ? c->cnode : c->vspace;
+        uint32_t kind = g->kind == GRANT_OWN_TCB     ? TASK_CAP_OWN_TCB
+                        : g->kind == GRANT_OWN_CNODE ? TASK_CAP_OWN_CNODE
+                                                     : TASK_CAP_OWN_VSPACE;
+        pc_cptr_t src = g->kind == GRANT_OWN_TCB     ? c->tcb
+                        : g->kind == GRANT_OWN_CNODE ? c->cnode
+                                                     : c->vspace;
         e = task_start_add_cap(&g_si, g->name, kind);
         if (e == NULL) {
             return "start info full";
         }
         err = give_copy(c, src, g->rights, 0, &slot);
-        e->type = g->kind == GRANT_OWN_TCB ? PC_OBJ_TCB : g->kind == GRANT_OWN_CNODE ? PC_OBJ_CNODE : PC_OBJ_VSPACE;
+        e->type = g->kind == GRANT_OWN_TCB     ? PC_OBJ_TCB
+                  : g->kind == GRANT_OWN_CNODE ? PC_OBJ_CNODE
+                                               : PC_OBJ_VSPACE;
         e->slot = slot;
         e->rights = g->rights;
         if (g->kind == GRANT_OWN_CNODE) {
@@ -498,7 +509,8 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
             if (e == NULL) {
                 return "start info full";
             }
-            err = give_device(c, g_platform.dmar_base[i], (uint64_t)g_platform.dmar_pages[i] * PAGE, e);
+            err = give_device(c, g_platform.dmar_base[i], (uint64_t)g_platform.dmar_pages[i] * PAGE,
+                              e);
             e->arg0 = i;
         }
         if (g_platform.dmar_units == 0) {
@@ -590,8 +602,10 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
     }
     t->entry = img.entry;
     uint64_t stack_bottom = 0, stack_top = 0;
-    if (elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_bottom", &stack_bottom) &&
-        elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_top", &stack_top) &&
+    if (elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_bottom",
+                       &stack_bottom) &&
+        elf_sym_lookup((const void *)(uintptr_t)mod->vaddr, mod->size, "__pc_stack_top",
+                       &stack_top) &&
         (stack_bottom & (PAGE - 1)) == 0 && stack_top >= stack_bottom + 2 * PAGE &&
         stack_bottom >= img.lowest && stack_top <= img.highest) {
         c->guard = stack_bottom;
@@ -606,7 +620,8 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
         init_pci_dev_t *d = pci_port_claim(r->pci_vendor, r->pci_device);
         if (d == NULL) {
             static char buf[64];
-            snprintf(buf, sizeof(buf), "PCI device %04x:%04x not present", r->pci_vendor, r->pci_device);
+            snprintf(buf, sizeof(buf), "PCI device %04x:%04x not present", r->pci_vendor,
+                     r->pci_device);
             return buf;
         }
         c->pci = d;
@@ -673,7 +688,8 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
     pc_cptr_t ipc;
     err = obj_new(PC_OBJ_FRAME_4K, 0, 1, acct, &ipc);
     if (err == PC_OK) {
-        err = vs_map(ipc, c->vspace, TASK_IPC_BUFFER_VADDR, PC_VM_READ | PC_VM_WRITE, 0, &t->keep, acct);
+        err = vs_map(ipc, c->vspace, TASK_IPC_BUFFER_VADDR, PC_VM_READ | PC_VM_WRITE, 0, &t->keep,
+                     acct);
     }
     if (err != PC_OK) {
         return fail(c, "IPC buffer", err);

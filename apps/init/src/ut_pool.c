@@ -13,7 +13,8 @@ unsigned ut_object_bits(unsigned type, unsigned size_bits)
 {
     switch (type) {
     case PC_OBJ_UNTYPED:
-        return (size_bits >= PC_UNTYPED_MIN_BITS && size_bits <= PC_UNTYPED_MAX_BITS) ? size_bits : 0;
+        return (size_bits >= PC_UNTYPED_MIN_BITS && size_bits <= PC_UNTYPED_MAX_BITS) ? size_bits
+                                                                                      : 0;
     case PC_OBJ_TCB:
         return PC_TCB_BITS;
     case PC_OBJ_ENDPOINT:
@@ -42,7 +43,8 @@ void ut_pool_init(ut_pool_t *pool)
 
 bool ut_pool_add(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, bool device, uint32_t slot)
 {
-    if (pool->count >= UT_POOL_MAX || size_bits < PC_UNTYPED_MIN_BITS || size_bits > PC_UNTYPED_MAX_BITS) {
+    if (pool->count >= UT_POOL_MAX || size_bits < PC_UNTYPED_MIN_BITS ||
+        size_bits > PC_UNTYPED_MAX_BITS) {
         return false;
     }
     uint64_t size = 1ull << size_bits;

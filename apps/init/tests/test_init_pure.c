@@ -25,7 +25,8 @@ static int failures;
 static void test_policy_table_is_consistent_and_has_test_roles(void)
 {
     CHECK(init_policy_check() == NULL);
-    const char *roles[] = {"ping", "pong", "irq_rtc", "msi_edu", "faulter", "nocap", "fuzz", "bench", "bench_peer"};
+    const char *roles[] = {"ping",  "pong", "irq_rtc", "msi_edu",   "faulter",
+                           "nocap", "fuzz", "bench",   "bench_peer"};
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
         CHECK(init_policy_find(roles[i]) != NULL);
     }
@@ -115,7 +116,7 @@ static void test_slot_map_hands_out_runs_and_reuses_freed_slots(void)
     uint32_t b = slot_map_alloc(&m, 1);
     CHECK(b == 11);
     slot_map_free(&m, a + 2, 3);
-    CHECK(slot_map_alloc(&m, 4) == 12);  /* the 3-slot hole is too small */
+    CHECK(slot_map_alloc(&m, 4) == 12); /* the 3-slot hole is too small */
     CHECK(slot_map_alloc(&m, 3) == a + 2);
     CHECK(slot_map_alloc(&m, 100) == 0);
     CHECK(slot_map_alloc(&m, 0) == 0);

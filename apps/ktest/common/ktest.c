@@ -23,7 +23,8 @@ bool kt_result(const char *name, bool ok, const char *detail_fmt, ...)
         name = full;
     }
     char line[TASK_LOG_MAX];
-    snprintf(line, sizeof(line), "TEST %s: %s%s%s", name, ok ? "PASS" : "FAIL", detail[0] ? " " : "", detail);
+    snprintf(line, sizeof(line), "TEST %s: %s%s%s", name, ok ? "PASS" : "FAIL",
+             detail[0] ? " " : "", detail);
     task_log(line);
     if (ok) {
         g_passed++;
@@ -47,7 +48,8 @@ pc_cptr_t kt_cap(const char *name, uint32_t kind)
 {
     uint32_t s = task_cap_slot(kt_start(), name, kind);
     if (s == 0) {
-        kt_result("task_has_its_granted_caps", false, "(no %s cap named '%s')", task_cap_kind_name(kind), name);
+        kt_result("task_has_its_granted_caps", false, "(no %s cap named '%s')",
+                  task_cap_kind_name(kind), name);
     }
     return s;
 }

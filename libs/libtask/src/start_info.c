@@ -68,14 +68,22 @@ task_start_error_t task_start_validate(const task_start_info_t *info)
 const char *task_start_strerror(task_start_error_t err)
 {
     switch (err) {
-    case TASK_START_OK: return "ok";
-    case TASK_START_ERR_NULL: return "no start info";
-    case TASK_START_ERR_MAGIC: return "bad magic";
-    case TASK_START_ERR_VERSION: return "unsupported version";
-    case TASK_START_ERR_SIZE: return "size mismatch";
-    case TASK_START_ERR_COUNT: return "too many caps";
-    case TASK_START_ERR_STRING: return "unterminated string";
-    case TASK_START_ERR_SLOTS: return "slot out of range";
+    case TASK_START_OK:
+        return "ok";
+    case TASK_START_ERR_NULL:
+        return "no start info";
+    case TASK_START_ERR_MAGIC:
+        return "bad magic";
+    case TASK_START_ERR_VERSION:
+        return "unsupported version";
+    case TASK_START_ERR_SIZE:
+        return "size mismatch";
+    case TASK_START_ERR_COUNT:
+        return "too many caps";
+    case TASK_START_ERR_STRING:
+        return "unterminated string";
+    case TASK_START_ERR_SLOTS:
+        return "slot out of range";
     }
     return "unknown error";
 }

@@ -108,8 +108,8 @@ static void test_cmdline_keys_flags_and_numbers(void)
     CHECK(task_cmdline_get(cl, "verbose", out, sizeof(out)) && strcmp(out, "") == 0);
     CHECK(task_cmdline_has(cl, "verbose"));
     CHECK(task_cmdline_has(cl, "fault"));
-    CHECK(!task_cmdline_has(cl, "faul")); /* prefixes do not match */
-    CHECK(!task_cmdline_has("role=x", "role"));           /* first word is the program */
+    CHECK(!task_cmdline_has(cl, "faul"));       /* prefixes do not match */
+    CHECK(!task_cmdline_has("role=x", "role")); /* first word is the program */
     CHECK(!task_cmdline_get(cl, "missing", out, sizeof(out)) && out[0] == '\0');
     CHECK(!task_cmdline_get(cl, "role", out, 4) && out[0] == '\0'); /* does not fit */
     uint64_t v = 0;

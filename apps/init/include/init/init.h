@@ -50,7 +50,8 @@ void obj_init(const pc_bootinfo_t *bi);
  * Charges `acct` (may be NULL). Returns a pc_error (PC_ERR_NOT_ENOUGH_MEMORY when no region fits,
  * PC_ERR_RANGE when the CNode is full).
  */
-pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct, pc_cptr_t *slot);
+pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct,
+                  pc_cptr_t *slot);
 
 /*
  * Copies of the frame caps of device pages [paddr, paddr + 4 KiB * count) (count <= 256) in a
@@ -89,7 +90,7 @@ typedef struct init_pci_dev {
     uint16_t sid;
     uint16_t vendor;
     uint16_t device;
-    uint32_t class_rev;   /* class code << 8 | revision */
+    uint32_t class_rev; /* class code << 8 | revision */
     uint8_t header_type;
     bool claimed;
 } init_pci_dev_t;
@@ -110,12 +111,12 @@ int pci_port_bar(uint16_t sid, unsigned index, uint64_t *base, uint64_t *size);
 /* What ACPI says about the machine (zero where a table is absent or refused). */
 typedef struct init_platform {
     bool have_mcfg;
-    uint64_t ecam_base;   /* config space of bus 0, segment 0 */
+    uint64_t ecam_base; /* config space of bus 0, segment 0 */
     uint8_t ecam_bus_end;
     unsigned dmar_units;
     uint64_t dmar_base[INIT_MAX_DMAR_UNITS];  /* register base of each DRHD */
     uint32_t dmar_pages[INIT_MAX_DMAR_UNITS]; /* register set size in 4 KiB pages */
-    uint8_t *dmar_table;  /* a validated copy of the whole DMAR table */
+    uint8_t *dmar_table;                      /* a validated copy of the whole DMAR table */
     uint32_t dmar_table_len;
 } init_platform_t;
 
@@ -136,25 +137,25 @@ bool elf_sym_lookup(const void *image, uint64_t size, const char *name, uint64_t
 enum init_task_state { TASK_LOADED = 1, TASK_RUNNING, TASK_DONE, TASK_FAULTED, TASK_SKIPPED };
 
 typedef struct init_task {
-    unsigned id;                 /* 1.. ; also the badge of its fault and init endpoint caps */
+    unsigned id; /* 1.. ; also the badge of its fault and init endpoint caps */
     char name[TASK_NAME_MAX];
     char role[32];
     const init_role_t *policy;
     enum init_task_state state;
     char skip_reason[96];
-    pc_cptr_t tcb;               /* in the root CNode, for suspend / inspection */
+    pc_cptr_t tcb; /* in the root CNode, for suspend / inspection */
     init_keep_t keep;
     init_acct_t acct;
     unsigned caps_granted;
     uint64_t entry;
-    uint64_t guard;              /* its stack guard page (unmapped), 0 if none */
-    uint32_t passed, failed;     /* from TASK_LABEL_DONE */
-    uint64_t fault_vector;       /* last fault */
+    uint64_t guard;          /* its stack guard page (unmapped), 0 if none */
+    uint32_t passed, failed; /* from TASK_LABEL_DONE */
+    uint64_t fault_vector;   /* last fault */
 } init_task_t;
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
 extern unsigned g_task_count;
-extern pc_cptr_t g_init_ep;      /* the root task's endpoint (faults, reports) */
+extern pc_cptr_t g_init_ep; /* the root task's endpoint (faults, reports) */
 extern uint64_t g_tsc_hz;
 
 /* Builds and starts the task in boot module `mod`; records a skip reason on failure. */

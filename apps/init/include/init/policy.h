@@ -67,15 +67,16 @@ typedef struct init_grant {
 } init_grant_t;
 
 /* Role flags. */
-#define ROLE_TEST (1u << 0)         /* reports results (TASK_LABEL_DONE); counted in the SUMMARY */
-#define ROLE_EXPECT_FAULT (1u << 1) /* is meant to fault as its cmdline `fault=` says; the fault
-                                       is its result (it never reports) */
+#define ROLE_TEST (1u << 0) /* reports results (TASK_LABEL_DONE); counted in the SUMMARY */
+#define ROLE_EXPECT_FAULT                                                                          \
+    (1u << 1) /* is meant to fault as its cmdline `fault=` says; the fault                         \
+                 is its result (it never reports) */
 
 typedef struct init_role {
     const char *role;
     uint8_t priority;
     uint8_t mcp;
-    uint8_t cnode_bits;  /* log2 slots of the task's root CNode */
+    uint8_t cnode_bits; /* log2 slots of the task's root CNode */
     uint32_t flags;
     uint16_t pci_vendor; /* the PCI function this role drives (0 = none) */
     uint16_t pci_device;

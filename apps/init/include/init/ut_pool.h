@@ -21,7 +21,7 @@ typedef struct ut_region {
     uint32_t slot;      /* the untyped cap in the root task's CNode */
     uint8_t size_bits;
     bool device;
-    bool exhausted;     /* the kernel refused an allocation the mirror allowed: never use again */
+    bool exhausted; /* the kernel refused an allocation the mirror allowed: never use again */
 } ut_region_t;
 
 typedef struct ut_pool {

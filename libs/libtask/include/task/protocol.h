@@ -8,8 +8,8 @@
  *                    Reply: MR0 = PC_OK.
  *   TASK_LABEL_ECHO  MR0..MR3 = any words. Reply: the same words, in reverse order (a liveness and
  *                    sanity check of IPC from the caller's side).
- *   TASK_LABEL_LOG   MR0 = n (bytes, <= TASK_LOG_MAX), MR1.. = the bytes, 8 per word, little-endian:
- *                    one line of text the root task prints whole (control characters replaced),
+ *   TASK_LABEL_LOG   MR0 = n (bytes, <= TASK_LOG_MAX), MR1.. = the bytes, 8 per word,
+ * little-endian: one line of text the root task prints whole (control characters replaced),
  *                    followed by a newline. The console takes at most 40 bytes per kernel call, so
  *                    lines printed by several tasks directly can interleave mid-line; lines that
  *                    go through the root task (which runs above every task) cannot.

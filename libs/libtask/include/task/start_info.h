@@ -26,29 +26,29 @@ extern "C" {
 #define TASK_START_VERSION 1u
 
 #define TASK_MAX_CAPS 32u
-#define TASK_CAP_NAME_MAX 24u  /* including the NUL */
-#define TASK_CMDLINE_MAX 256u  /* including the NUL */
-#define TASK_NAME_MAX 32u      /* including the NUL */
+#define TASK_CAP_NAME_MAX 24u /* including the NUL */
+#define TASK_CMDLINE_MAX 256u /* including the NUL */
+#define TASK_NAME_MAX 32u     /* including the NUL */
 
 /* What a granted capability is (the cap's kernel type is in `type`). */
 enum task_cap_kind {
     TASK_CAP_NONE = 0,
-    TASK_CAP_ENDPOINT = 1,     /* an endpoint; badge = the badge it was minted with (0 = none) */
-    TASK_CAP_NOTIFICATION = 2, /* a notification */
-    TASK_CAP_IRQ = 3,          /* an IRQHandler; arg0 = vector, arg1 = GSI (IOAPIC) or 0 (MSI),
-                                  aux_slot = the notification it signals (READ) */
-    TASK_CAP_MSI = 4,          /* an IRQHandler for an MSI vector; arg0 = vector, arg1 = MSI
-                                  address, arg2 = MSI data; aux_slot = its notification */
-    TASK_CAP_IOPORT = 5,       /* an IOPort range; arg0 = first port, arg1 = last port */
-    TASK_CAP_DEVICE_REGION = 6,/* device memory mapped into the task; no capability is held by the
-                                  task (slot 0): paddr/vaddr/size describe the mapping */
-    TASK_CAP_UNTYPED = 7,      /* an untyped region; paddr, size (bytes) */
-    TASK_CAP_OWN_TCB = 8,      /* the task's own thread (authority for priorities) */
-    TASK_CAP_OWN_CNODE = 9,    /* the task's own root CNode; arg0 = size in bits */
-    TASK_CAP_OWN_VSPACE = 10,  /* the task's own VSpace */
-    TASK_CAP_FRAMES = 11,      /* `count` frame capabilities in consecutive slots from `slot`,
-                                  mapped at vaddr (0 = not mapped); paddr = first frame */
-    TASK_CAP_TCB = 12,         /* a spare thread object */
+    TASK_CAP_ENDPOINT = 1,       /* an endpoint; badge = the badge it was minted with (0 = none) */
+    TASK_CAP_NOTIFICATION = 2,   /* a notification */
+    TASK_CAP_IRQ = 3,            /* an IRQHandler; arg0 = vector, arg1 = GSI (IOAPIC) or 0 (MSI),
+                                    aux_slot = the notification it signals (READ) */
+    TASK_CAP_MSI = 4,            /* an IRQHandler for an MSI vector; arg0 = vector, arg1 = MSI
+                                    address, arg2 = MSI data; aux_slot = its notification */
+    TASK_CAP_IOPORT = 5,         /* an IOPort range; arg0 = first port, arg1 = last port */
+    TASK_CAP_DEVICE_REGION = 6,  /* device memory mapped into the task; no capability is held by the
+                                    task (slot 0): paddr/vaddr/size describe the mapping */
+    TASK_CAP_UNTYPED = 7,        /* an untyped region; paddr, size (bytes) */
+    TASK_CAP_OWN_TCB = 8,        /* the task's own thread (authority for priorities) */
+    TASK_CAP_OWN_CNODE = 9,      /* the task's own root CNode; arg0 = size in bits */
+    TASK_CAP_OWN_VSPACE = 10,    /* the task's own VSpace */
+    TASK_CAP_FRAMES = 11,        /* `count` frame capabilities in consecutive slots from `slot`,
+                                    mapped at vaddr (0 = not mapped); paddr = first frame */
+    TASK_CAP_TCB = 12,           /* a spare thread object */
     TASK_CAP_MEMORY_REGION = 13, /* RAM the root task filled (e.g. a copy of a firmware table),
                                     mapped read-only at vaddr, size bytes valid; no cap (slot 0) */
     TASK_CAP_KIND_COUNT_
@@ -64,9 +64,9 @@ typedef struct task_cap {
     uint32_t rights;              /* PC_RIGHT_* the cap carries */
     uint32_t count;               /* consecutive caps (FRAMES), else 1 */
     uint64_t badge;
-    uint64_t paddr;               /* DEVICE_REGION / FRAMES / UNTYPED: physical base */
-    uint64_t vaddr;               /* where it is mapped in the task, 0 if not */
-    uint64_t size;                /* bytes (regions, untyped) */
+    uint64_t paddr; /* DEVICE_REGION / FRAMES / UNTYPED: physical base */
+    uint64_t vaddr; /* where it is mapped in the task, 0 if not */
+    uint64_t size;  /* bytes (regions, untyped) */
     uint64_t arg0;
     uint64_t arg1;
     uint64_t arg2;
@@ -90,8 +90,8 @@ typedef struct task_start_info {
     uint32_t mcp;              /* ... and its maximum controlled priority */
     uint32_t reserved0;
     uint64_t reserved[4];
-    char name[TASK_NAME_MAX];        /* module file name without directories, e.g. "ktest_ping.elf" */
-    char cmdline[TASK_CMDLINE_MAX];  /* the whole module command line */
+    char name[TASK_NAME_MAX]; /* module file name without directories, e.g. "ktest_ping.elf" */
+    char cmdline[TASK_CMDLINE_MAX]; /* the whole module command line */
     task_cap_t cap[TASK_MAX_CAPS];
 } task_start_info_t;
 _Static_assert(sizeof(task_start_info_t) <= 4096, "start info fits one page");
@@ -100,13 +100,13 @@ _Static_assert(sizeof(task_start_info_t) % 8 == 0, "start info layout");
 /* Validation results. */
 typedef enum task_start_error {
     TASK_START_OK = 0,
-    TASK_START_ERR_NULL,      /* no start info (the argument was 0) */
-    TASK_START_ERR_MAGIC,     /* not a start info */
-    TASK_START_ERR_VERSION,   /* another version */
-    TASK_START_ERR_SIZE,      /* size field does not match this layout */
-    TASK_START_ERR_COUNT,     /* cap_count > TASK_MAX_CAPS */
-    TASK_START_ERR_STRING,    /* a name or the command line is not NUL-terminated */
-    TASK_START_ERR_SLOTS,     /* free slot range or a cap slot outside the CNode */
+    TASK_START_ERR_NULL,    /* no start info (the argument was 0) */
+    TASK_START_ERR_MAGIC,   /* not a start info */
+    TASK_START_ERR_VERSION, /* another version */
+    TASK_START_ERR_SIZE,    /* size field does not match this layout */
+    TASK_START_ERR_COUNT,   /* cap_count > TASK_MAX_CAPS */
+    TASK_START_ERR_STRING,  /* a name or the command line is not NUL-terminated */
+    TASK_START_ERR_SLOTS,   /* free slot range or a cap slot outside the CNode */
 } task_start_error_t;
 
 /*

@@ -60,8 +60,8 @@ typedef struct task_thread_spec {
     uint64_t arg;
     unsigned priority;
 } task_thread_spec_t;
-pc_word_t task_thread_create(const task_thread_spec_t *spec, uint32_t *next_slot,
-                             uint32_t end_slot, pc_cptr_t *tcb_slot);
+pc_word_t task_thread_create(const task_thread_spec_t *spec, uint32_t *next_slot, uint32_t end_slot,
+                             pc_cptr_t *tcb_slot);
 
 /* rdtsc with ordering against earlier instructions (lfence). */
 static inline uint64_t task_rdtsc(void)
