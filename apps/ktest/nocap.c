@@ -178,6 +178,21 @@ int main(void)
         ok = p[0] == 0xfeed;
     }
     kt_result("nocap_refused_calls_changed_nothing", ok, "(map %s)", kt_err(err));
+    /* The root task is a server too: malformed requests get an error reply, nothing else. */
+    pc_cptr_t init_ep = kt_cap("init", TASK_CAP_ENDPOINT);
+    m = (pc_msg_t){0};
+    m.info = pc_msginfo(0x12345, 0, 0, 1);
+    err = pc_call(init_ep, &m);
+    pc_word_t unknown = m.mr[0];
+    m = (pc_msg_t){0};
+    m.info = pc_msginfo(TASK_LABEL_DONE, 0, 0, 1); /* DONE needs two words */
+    pc_word_t err2 = pc_call(init_ep, &m);
+    pc_word_t short_done = m.mr[0];
+    kt_result("nocap_root_task_refuses_malformed_requests",
+              err == PC_OK && unknown == PC_ERR_INVALID_ARGUMENT && err2 == PC_OK &&
+                  short_done == PC_ERR_INVALID_ARGUMENT,
+              "(unknown label: %s / %s, short report: %s / %s)", kt_err(err), kt_err(unknown),
+              kt_err(err2), kt_err(short_done));
     pc_word_t id[3] = {0, 0, 0};
     err = pc_cap_identify(ntfn_ro, id);
     kt_result("nocap_read_only_copy_keeps_its_rights",
