@@ -98,10 +98,12 @@ function(pc_fuzz_target name)
         DEPENDS ${srcs}
         COMMENT "libFuzzer target ${name}")
     add_custom_target(${name}_build ALL DEPENDS ${out})
-    # New inputs go to a scratch directory in the build tree; the checked-in seeds stay read-only.
+    # New inputs go to a scratch directory in the build tree, emptied before every run so a run
+    # depends only on the seed and the checked-in corpus (which stays read-only).
     set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${name}.corpus)
-    file(MAKE_DIRECTORY ${scratch})
-    add_test(NAME ${name} COMMAND ${out} -seed=1 -runs=${A_RUNS} -rss_limit_mb=1024 ${scratch} ${A_CORPUS})
+    add_test(NAME ${name} COMMAND sh -c
+        "rm -rf \"$1\" && mkdir -p \"$1\" && shift && exec \"$@\""
+        sh ${scratch} ${out} -seed=1 -runs=${A_RUNS} -rss_limit_mb=1024 ${scratch} ${A_CORPUS})
     set_tests_properties(${name} PROPERTIES LABELS "fuzz" TIMEOUT 600)
 endfunction()
 

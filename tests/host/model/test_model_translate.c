@@ -144,8 +144,8 @@ static void test_walk_fault_reasons_are_named_as_in_the_spec(void)
              VTD_MODEL_FR_WRITE);
     CHECK_EQ(vtd_model_translate(t.m, SID_A, VTD_MODEL_NO_PASID, 1ull << 39, false, &pa),
              VTD_MODEL_FR_ADDR_BEYOND_AGAW);
-    /* A reserved bit (bit 52) in a leaf. */
-    tm_w64(&t, tm_pte_addr(&t, pt, 3, 0x9000, 12), TM_BUF_BASE | (1ull << 52) | 3);
+    /* A reserved bit (bit 51: beyond the 48-bit host address width) in a leaf. */
+    tm_w64(&t, tm_pte_addr(&t, pt, 3, 0x9000, 12), TM_BUF_BASE | (1ull << 51) | 3);
     CHECK_EQ(vtd_model_translate(t.m, 0x0010, VTD_MODEL_NO_PASID, 0x9000, false, &pa),
              VTD_MODEL_FR_PTE_RSVD);
     /* TT = 3 is reserved: invalid context programming. */

@@ -132,7 +132,9 @@
 #define VTDM_PTE_W          (1ull << 1)
 #define VTDM_PTE_PS         (1ull << 7)
 #define VTDM_PTE_ADDR       0x000ffffffffff000ull
-#define VTDM_PTE_RSVD       0x3ff0000000000000ull   /* bits 61:52; 62 (TM) and 63 ignored */
+/* Reserved: address bits 51:48, beyond the modelled 48-bit host address width. Bits 61:52 and 63
+   are ignored (available to software) and 62 (TM) is ignored by second-level walks (VT-d 9.8). */
+#define VTDM_PTE_RSVD       0x000f000000000000ull
 
 /* ---- Descriptor types (VT-d 6.5.2) ---- */
 enum {
