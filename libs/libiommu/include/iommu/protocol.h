@@ -138,8 +138,8 @@ const char *iommu_hp_errname(unsigned err);
     E(NO_MEMORY) E(HW)
 
 #define IOMMU_UNMAP_ARGS(A)                                                                     \
-    A(iova, "start of the range; must be the start of a mapping")                               \
-    A(size, "bytes; the range must end at the end of a mapping (holes inside are skipped)")
+    A(iova, "start of the range, 4 KiB aligned")                                                \
+    A(size, "bytes; every mapping the range touches must lie wholly inside it (holes are fine)")
 #define IOMMU_UNMAP_RETS(A)                                                                     \
     A(status, "IOMMU_STATUS_* bits")                                                            \
     A(unmapped, "bytes whose translation was removed")
