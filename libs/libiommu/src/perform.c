@@ -67,8 +67,7 @@ static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsign
     enum vtd_err e = vtd_pasid_block(&u->vu, p->sid, pasid);
     quarantine_if_timeout(s, unit, p->sid, e);
     vtd_prg_mark_drained(&u->prg, p->sid, pasid);
-    int dom = p->client >= 0 ? s->clients[p->client].domain : -1;
-    uint16_t did = dom >= 0 ? s->domains[dom].vd.did : 0;
+    uint16_t did = p->did;
     bool ats = d && d->ats_enabled && d->state == IOMMU_DEV_PRESENT && !d->quarantined;
     enum vtd_err e2 = vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats,
                                       NULL, NULL);
@@ -390,6 +389,7 @@ static void perform_pasid_bind(struct iommu_server *s, const struct iommu_reques
         return;
     }
     u->pasid[slot] = (struct iommu_pasid){ .state = IOMMU_PASID_BOUND, .sid = d->sid,
+                                           .did = s->domains[req->domain].vd.did,
                                            .client = req->client, .generation = d->generation };
     r->w[0] = pasid;
     set_rets(r, 1);

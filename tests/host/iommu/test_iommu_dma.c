@@ -375,6 +375,72 @@ out:
     fx_fini(&f);
 }
 
+static void test_ats_flush_reaches_a_live_device_only(void)
+{
+    struct fx f;
+    uint16_t sids[] = { DEV1, DEV2 };
+    uint64_t h1, h2;
+    struct iommu_msg m;
+    struct iommu_reply r;
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, DEV1, VTD_MODEL_DEV_ATS, true);
+    fx_add_device(&f, DEV2, 0, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 2);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, &h1), IOMMU_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV2, &h2), IOMMU_OK);
+    size_t mark = fx_log(&f, NULL, 0);
+    iommu_encode_ats_flush(&m, h1, 0x10000, 0x3000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_OK);
+    CHECK_EQ(r.w[0], 0);
+    CHECK_EQ(fx_count_desc(&f, mark, 3, DEV1), 1);
+    iommu_encode_ats_flush(&m, h1, 0, 0);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_OK);
+    CHECK_EQ(fx_count_desc(&f, mark, 3, DEV1), 2);
+    iommu_encode_ats_flush(&m, h2, 0, 0);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_NOT_ATS);
+out:
+    fx_fini(&f);
+}
+
+static void test_client_unregister_releases_everything_it_held(void)
+{
+    struct fx f;
+    uint16_t sids[] = { DEV1, DEV2 };
+    uint8_t buf[16];
+    struct iommu_counts c0, c1;
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, DEV1, VTD_MODEL_DEV_ATS, true);
+    fx_add_device(&f, DEV2, 0, true);
+    iommu_server_counts(f.s, &c0);
+    size_t pages0 = vtd_model_pages_in_use(f.m);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 2);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, NULL), IOMMU_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV2, NULL), IOMMU_OK);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x4000, IOMMU_READ), IOMMU_OK);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x40000000, 0, 0x200000, 0x200000, IOMMU_READ), IOMMU_OK);
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x10000, buf, sizeof(buf), false), 0);
+    CHECK_EQ(iommu_client_unregister(f.s, CLIENT_A), IOMMU_OK);
+    CHECK(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x10000, buf, sizeof(buf), false) > 0);
+    CHECK(vtd_model_dma(f.m, DEV2, VTD_MODEL_NO_PASID, 0x40000000, buf, sizeof(buf), false) > 0);
+    iommu_server_counts(f.s, &c1);
+    CHECK_EQ(c1.domains, c0.domains);
+    CHECK_EQ(c1.mappings, 0);
+    CHECK_EQ(c1.pins, 0);
+    CHECK_EQ(c1.table_pages, c0.table_pages);
+    /* context tables of the two buses stay allocated (blocked entries) */
+    CHECK_EQ(vtd_model_pages_in_use(f.m), pages0 + 2);
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_fault_read(&m, 1);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_DENIED);
+    CHECK_EQ(iommu_client_unregister(f.s, CLIENT_A), IOMMU_ERR_BAD_ARG);
+    /* the devices can be given to somebody else */
+    fx_client(&f, CLIENT_B, POOL_B, sids, 2);
+    CHECK_EQ(fx_attach(&f, CLIENT_B, DEV1, NULL), IOMMU_OK);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_map_then_dma_moves_the_right_bytes);
@@ -388,5 +454,7 @@ int main(void)
     RUN(test_unmap_of_256_pages_is_one_queue_submission);
     RUN(test_fault_flood_is_bounded_and_counted);
     RUN(test_rmrr_identity_map_is_honoured_and_everything_else_blocked);
+    RUN(test_ats_flush_reaches_a_live_device_only);
+    RUN(test_client_unregister_releases_everything_it_held);
     return fx_report();
 }

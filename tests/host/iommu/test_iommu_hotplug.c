@@ -375,6 +375,59 @@ out:
     fx_fini(&f);
 }
 
+static void test_orderly_fence_of_an_unresponsive_device_quarantines_it(void)
+{
+    struct fx f;
+    uint16_t sids[] = { ATS1, ATS2 };
+    uint64_t h, status = 0;
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, ATS1, VTD_MODEL_DEV_ATS, true);
+    fx_add_device(&f, ATS2, VTD_MODEL_DEV_ATS, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 2);
+    CHECK(attach_map_dma(&f, CLIENT_A, ATS1, 0x10000, 0, &h));
+    CHECK_EQ(fx_attach(&f, CLIENT_A, ATS2, NULL), IOMMU_OK);
+    /* the device stops answering before the orderly removal reaches the IOMMU server */
+    vtd_model_set_device_present(f.m, ATS1, false);
+    CHECK_EQ(fx_fence(&f, ATS1, IOMMU_FENCE_ORDERLY, &status), IOMMU_HP_OK);
+    CHECK(status & IOMMU_STATUS_QUARANTINED);
+    const struct iommu_device *d = iommu_device_get(f.s, ATS1);
+    CHECK(d && d->quarantined && d->quarantine_done);
+    /* the queue works, and the dead device gets nothing more */
+    size_t mark = fx_log(&f, NULL, 0);
+    CHECK_EQ(fx_unmap(&f, CLIENT_A, 0x10000, 0x4000, &status), IOMMU_OK);
+    CHECK_EQ(fx_count_desc(&f, mark, T_DEVTLB, ATS1), 0);
+    CHECK_EQ(fx_count_desc(&f, mark, T_DEVTLB, ATS2), 1);
+    struct vtd_model_stats st;
+    vtd_model_get_stats(f.m, &st);
+    CHECK_EQ(st.ite, 1);
+out:
+    fx_fini(&f);
+}
+
+static void test_ice_quarantines_the_device_and_the_unmap_completes(void)
+{
+    struct fx f;
+    uint16_t sids[] = { ATS1 };
+    uint64_t h, status = 0;
+    uint8_t buf[16];
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, ATS1, VTD_MODEL_DEV_ATS, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK(attach_map_dma(&f, CLIENT_A, ATS1, 0x10000, 0, &h));
+    vtd_model_inject_ice(f.m, ATS1);
+    uint64_t e = fx_unmap(&f, CLIENT_A, 0x10000, 0x4000, &status);
+    CHECK_EQ(e, IOMMU_ERR_DEVICE_TIMEOUT);
+    CHECK(status & IOMMU_STATUS_QUARANTINED);
+    CHECK(iommu_device_get(f.s, ATS1)->quarantined);
+    CHECK(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, 0x10000, buf, sizeof(buf), false) > 0);
+    struct iommu_counts c;
+    iommu_server_counts(f.s, &c);
+    CHECK_EQ(c.pins, 0);
+    CHECK_EQ(c.stuck, 0);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_orderly_fence_disables_ats_then_blocks_then_flushes_devtlb_then_waits);
@@ -384,5 +437,7 @@ int main(void)
     RUN(test_late_unmap_after_removal_succeeds_and_says_gone);
     RUN(test_100_remove_add_cycles_leave_counts_where_they_started);
     RUN(test_hotplug_protocol_only_from_the_hotplug_badge);
+    RUN(test_orderly_fence_of_an_unresponsive_device_quarantines_it);
+    RUN(test_ice_quarantines_the_device_and_the_unmap_completes);
     return fx_report();
 }

@@ -194,6 +194,28 @@ out:
     fx_fini(&f);
 }
 
+static void test_page_requests_are_answered_invalid_by_the_service(void)
+{
+    struct fx f;
+    uint64_t h, p;
+    CHECK(setup(&f));
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
+    CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
+    struct vtd_model_page_request rq = { .sid = DEV, .pasid = (uint32_t)p, .addr = 0x50000,
+                                         .prgi = 9, .write = true, .last = false };
+    CHECK_EQ(vtd_model_page_request(f.m, &rq), 0);
+    iommu_prq_service(f.s, 0);
+    CHECK(!responded(&f, DEV, (uint32_t)p, 9, 1)); /* group not complete yet */
+    rq.last = true;
+    rq.addr = 0x51000;
+    CHECK_EQ(vtd_model_page_request(f.m, &rq), 0);
+    iommu_prq_service(f.s, 0);
+    CHECK(responded(&f, DEV, (uint32_t)p, 9, 1));
+    CHECK_EQ(f.s->stats.page_groups_answered, 1);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_pasid_bind_translates_through_the_client_domain);
@@ -201,5 +223,6 @@ int main(void)
     RUN(test_pasid_is_not_reused_before_its_drain_completes);
     RUN(test_pasid_bind_is_unsupported_without_prs);
     RUN(test_removed_device_pasids_are_drained);
+    RUN(test_page_requests_are_answered_invalid_by_the_service);
     return fx_report();
 }

@@ -125,6 +125,7 @@ enum iommu_pasid_state { IOMMU_PASID_FREE = 0, IOMMU_PASID_BOUND, IOMMU_PASID_DR
 struct iommu_pasid {
     uint8_t state;
     uint16_t sid;
+    uint16_t did;            /* domain the PASID translated through (for its drain) */
     int client;
     uint32_t generation;
 };
