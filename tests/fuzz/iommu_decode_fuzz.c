@@ -25,20 +25,21 @@ static uint64_t handle1;
 
 static void setup(void)
 {
-    model = vtd_model_create(&(struct vtd_model_config){ 0 });
+    model = vtd_model_create(&(struct vtd_model_config){0});
     srv = calloc(1, sizeof(*srv));
     if (!model || !srv) {
         abort();
     }
     vtd_model_add_device(model, DEV1, VTD_MODEL_DEV_ATS);
     vtd_model_add_device(model, DEV2, 0);
-    iommu_server_init(srv, &(struct iommu_env){ 0 }, HP);
-    struct vtd_unit_config uc = { .no_sw_bits = true };
+    iommu_server_init(srv, &(struct iommu_env){0}, HP);
+    struct vtd_unit_config uc = {.no_sw_bits = true};
     if (iommu_server_add_unit(srv, vtd_model_hw(model), &uc, true, NULL) != IOMMU_OK ||
         iommu_server_add_rmrr(srv, DEV2, 0x300000, 0x4000) != IOMMU_OK ||
         iommu_server_add_device(srv, DEV1) != IOMMU_OK ||
         iommu_server_add_device(srv, DEV2) != IOMMU_OK ||
-        iommu_client_register(srv, A, 0) != IOMMU_OK || iommu_client_register(srv, B, 0) != IOMMU_OK ||
+        iommu_client_register(srv, A, 0) != IOMMU_OK ||
+        iommu_client_register(srv, B, 0) != IOMMU_OK ||
         iommu_client_grant_memory(srv, A, 0x200000, 0x400000, 3, NULL) != IOMMU_OK ||
         iommu_client_grant_memory(srv, B, 0x800000, 0x400000, 1, NULL) != IOMMU_OK ||
         iommu_client_grant_device(srv, A, DEV1) != IOMMU_OK ||
@@ -65,8 +66,8 @@ static void setup(void)
 static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
 {
     uint64_t v = 0;
-    for (unsigned i = 0; i < bytes && *n > 0; i++) {
-        v |= (uint64_t)**p << (8 * i);
+    for (unsigned i = 0; i<bytes && * n> 0; i++) {
+        v |= (uint64_t) * *p << (8 * i);
         (*p)++;
         (*n)--;
     }
@@ -78,9 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!srv) {
         setup();
     }
-    static const uint64_t badges[] = { A, B, HP, 0, 0x777, A, A, HP };
-    static const uint64_t words[] = { 0, 0x1000, 0x10000, 0x4000, 0x200000, 0x40000000,
-                                      IOMMU_MEM_CAP, UINT64_MAX, 1ull << 48, DEV1, DEV2, 1, 2, 3 };
+    static const uint64_t badges[] = {A, B, HP, 0, 0x777, A, A, HP};
+    static const uint64_t words[] = {
+        0,          0x1000,     0x10000, 0x4000, 0x200000, 0x40000000, IOMMU_MEM_CAP,
+        UINT64_MAX, 1ull << 48, DEV1,    DEV2,   1,        2,          3};
     uint64_t fp = iommu_server_fingerprint(srv);
     struct vtd_model_stats st0, st1;
     vtd_model_get_stats(model, &st0);

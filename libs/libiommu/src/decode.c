@@ -31,8 +31,7 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
 }
 
 /* A device handle of client ci: the device must be attached to ci under the same generation. */
-static enum iommu_err decode_handle(const struct iommu_server *s, int ci, uint64_t handle,
-                                    int *dev)
+static enum iommu_err decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev)
 {
     if (handle > IOMMU_HANDLE_MAX) {
         return IOMMU_ERR_BAD_ARG;
@@ -170,7 +169,8 @@ static enum iommu_err decode_unmap(const struct iommu_server *s, struct iommu_re
     if (lo >= hi) {
         return IOMMU_ERR_NOT_MAPPED;
     }
-    if (d->maps[lo].iova < a->iova || d->maps[hi - 1].iova + d->maps[hi - 1].size > a->iova + a->size) {
+    if (d->maps[lo].iova < a->iova ||
+        d->maps[hi - 1].iova + d->maps[hi - 1].size > a->iova + a->size) {
         return IOMMU_ERR_SPLIT;
     }
     for (unsigned i = lo; i < hi; i++) {

@@ -10,9 +10,12 @@
 
 static void route(struct iommu_server *s, const struct vtd_fault *f, uint64_t now)
 {
-    struct iommu_fault_rec rec = { .sid = f->sid, .reason = (uint8_t)f->reason,
-                                   .write = f->write, .pasid_present = f->pasid_present,
-                                   .pasid = f->pasid, .addr = f->addr };
+    struct iommu_fault_rec rec = {.sid = f->sid,
+                                  .reason = (uint8_t)f->reason,
+                                  .write = f->write,
+                                  .pasid_present = f->pasid_present,
+                                  .pasid = f->pasid,
+                                  .addr = f->addr};
     int dev = iommu_device_find(s, f->sid);
     int ci = dev >= 0 ? s->devices[dev].owner : -1;
     if (ci < 0 || !s->clients[ci].used) {

@@ -21,11 +21,15 @@ static void set_rets(struct iommu_reply *r, unsigned n)
 static enum iommu_err vtd_to_err(enum vtd_err e)
 {
     switch (e) {
-    case VTD_OK: return IOMMU_OK;
-    case VTD_ERR_NOMEM: return IOMMU_ERR_NO_MEMORY;
+    case VTD_OK:
+        return IOMMU_OK;
+    case VTD_ERR_NOMEM:
+        return IOMMU_ERR_NO_MEMORY;
     case VTD_ERR_ITE:
-    case VTD_ERR_ICE: return IOMMU_ERR_DEVICE_TIMEOUT;
-    default: return IOMMU_ERR_HW;
+    case VTD_ERR_ICE:
+        return IOMMU_ERR_DEVICE_TIMEOUT;
+    default:
+        return IOMMU_ERR_HW;
     }
 }
 
@@ -69,8 +73,8 @@ static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsign
     vtd_prg_mark_drained(&u->prg, p->sid, pasid);
     uint16_t did = p->did;
     bool ats = d && d->ats_enabled && d->state == IOMMU_DEV_PRESENT && !d->quarantined;
-    enum vtd_err e2 = vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats,
-                                      NULL, NULL);
+    enum vtd_err e2 =
+        vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats, NULL, NULL);
     quarantine_if_timeout(s, unit, p->sid, e2);
     if (e2 == VTD_OK) {
         p->state = IOMMU_PASID_FREE;
@@ -116,8 +120,8 @@ static void perform_attach(struct iommu_server *s, const struct iommu_request *r
             continue;
         }
         /* Firmware keeps using the range (VT-d 8.4): it stays identity-mapped in the domain. */
-        enum iommu_err e = iommu_domain_map_reserved(s, req->domain, s->rmrr[k].base,
-                                                     s->rmrr[k].size);
+        enum iommu_err e =
+            iommu_domain_map_reserved(s, req->domain, s->rmrr[k].base, s->rmrr[k].size);
         if (e != IOMMU_OK) {
             r->err = e;
             return;
@@ -204,7 +208,8 @@ static void perform_map(struct iommu_server *s, const struct iommu_request *req,
 {
     struct iommu_domain *x = &s->domains[req->domain];
     const struct iommu_map_args *a = &req->a.map;
-    unsigned rights = ((a->rights & IOMMU_READ) ? VTD_R : 0) | ((a->rights & IOMMU_WRITE) ? VTD_W : 0);
+    unsigned rights =
+        ((a->rights & IOMMU_READ) ? VTD_R : 0) | ((a->rights & IOMMU_WRITE) ? VTD_W : 0);
     enum vtd_err e = vtd_domain_map(&x->vd, a->iova, req->pa, a->size, rights);
     if (e != VTD_OK) {
         r->err = e == VTD_ERR_NOMEM ? IOMMU_ERR_NO_MEMORY : IOMMU_ERR_HW;
@@ -225,9 +230,12 @@ static void perform_map(struct iommu_server *s, const struct iommu_request *req,
             return;
         }
     }
-    struct iommu_mapping m = { .iova = a->iova, .size = a->size, .pa = req->pa,
-                               .cookie = req->cookie, .grant = req->grant,
-                               .rights = (uint8_t)a->rights };
+    struct iommu_mapping m = {.iova = a->iova,
+                              .size = a->size,
+                              .pa = req->pa,
+                              .cookie = req->cookie,
+                              .grant = req->grant,
+                              .rights = (uint8_t)a->rights};
     iommu_maps_insert(x, &m);
     if (req->grant != IOMMU_GRANT_CAP) {
         s->clients[req->client].mem[req->grant].pins++;
@@ -388,9 +396,11 @@ static void perform_pasid_bind(struct iommu_server *s, const struct iommu_reques
         r->err = vtd_to_err(e);
         return;
     }
-    u->pasid[slot] = (struct iommu_pasid){ .state = IOMMU_PASID_BOUND, .sid = d->sid,
-                                           .did = s->domains[req->domain].vd.did,
-                                           .client = req->client, .generation = d->generation };
+    u->pasid[slot] = (struct iommu_pasid){.state = IOMMU_PASID_BOUND,
+                                          .sid = d->sid,
+                                          .did = s->domains[req->domain].vd.did,
+                                          .client = req->client,
+                                          .generation = d->generation};
     r->w[0] = pasid;
     set_rets(r, 1);
     r->err = IOMMU_OK;
@@ -411,15 +421,33 @@ void iommu_perform_client(struct iommu_server *s, const struct iommu_request *re
                           struct iommu_reply *r)
 {
     switch (req->label) {
-    case IOMMU_LABEL_ATTACH: perform_attach(s, req, r); break;
-    case IOMMU_LABEL_DETACH: perform_detach(s, req, r); break;
-    case IOMMU_LABEL_MAP: perform_map(s, req, r); break;
-    case IOMMU_LABEL_UNMAP: perform_unmap(s, req, r); break;
-    case IOMMU_LABEL_ATS_FLUSH: perform_ats_flush(s, req, r); break;
-    case IOMMU_LABEL_FAULT_READ: perform_fault_read(s, req, r); break;
-    case IOMMU_LABEL_PASID_BIND: perform_pasid_bind(s, req, r); break;
-    case IOMMU_LABEL_PASID_UNBIND: perform_pasid_unbind(s, req, r); break;
-    default: r->err = IOMMU_ERR_BAD_LABEL; break;
+    case IOMMU_LABEL_ATTACH:
+        perform_attach(s, req, r);
+        break;
+    case IOMMU_LABEL_DETACH:
+        perform_detach(s, req, r);
+        break;
+    case IOMMU_LABEL_MAP:
+        perform_map(s, req, r);
+        break;
+    case IOMMU_LABEL_UNMAP:
+        perform_unmap(s, req, r);
+        break;
+    case IOMMU_LABEL_ATS_FLUSH:
+        perform_ats_flush(s, req, r);
+        break;
+    case IOMMU_LABEL_FAULT_READ:
+        perform_fault_read(s, req, r);
+        break;
+    case IOMMU_LABEL_PASID_BIND:
+        perform_pasid_bind(s, req, r);
+        break;
+    case IOMMU_LABEL_PASID_UNBIND:
+        perform_pasid_unbind(s, req, r);
+        break;
+    default:
+        r->err = IOMMU_ERR_BAD_LABEL;
+        break;
     }
 }
 
@@ -582,8 +610,8 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
     enum iommu_err result = IOMMU_OK;
     for (unsigned i = 0; i < s->n_dev_slots; i++) {
         if (s->devices[i].state != IOMMU_DEV_UNUSED && s->devices[i].owner == ci) {
-            struct iommu_request req = { .label = IOMMU_LABEL_DETACH, .client = ci,
-                                         .device = (int)i, .domain = c->domain };
+            struct iommu_request req = {
+                .label = IOMMU_LABEL_DETACH, .client = ci, .device = (int)i, .domain = c->domain};
             struct iommu_reply r;
             reply_init(&r);
             perform_detach(s, &req, &r);
@@ -594,7 +622,8 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
     }
     for (unsigned u = 0; u < s->n_units; u++) {
         for (unsigned p = 0; p < IOMMU_MAX_PASIDS; p++) {
-            if (s->units[u].pasid[p].state == IOMMU_PASID_BOUND && s->units[u].pasid[p].client == ci) {
+            if (s->units[u].pasid[p].state == IOMMU_PASID_BOUND &&
+                s->units[u].pasid[p].client == ci) {
                 (void)pasid_teardown(s, u, p);
             }
         }
@@ -611,8 +640,12 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
             hi++;
         }
         if (hi > lo) {
-            struct iommu_request req = { .label = IOMMU_LABEL_UNMAP, .client = ci, .device = -1,
-                                         .domain = c->domain, .map_lo = lo, .map_hi = hi };
+            struct iommu_request req = {.label = IOMMU_LABEL_UNMAP,
+                                        .client = ci,
+                                        .device = -1,
+                                        .domain = c->domain,
+                                        .map_lo = lo,
+                                        .map_hi = hi};
             req.a.unmap.iova = x->maps[lo].iova;
             req.a.unmap.size = x->maps[hi - 1].iova + x->maps[hi - 1].size - x->maps[lo].iova;
             struct iommu_reply r;

@@ -10,10 +10,10 @@
 
 #define ERR_TEXT_(name, val, text) [val] = text,
 #define ERR_NAME_(name, val, text) [val] = #name,
-static const char *const err_text[] = { IOMMU_ERRORS(ERR_TEXT_) };
-static const char *const err_name[] = { IOMMU_ERRORS(ERR_NAME_) };
-static const char *const hp_err_text[] = { IOMMU_HP_ERRORS(ERR_TEXT_) };
-static const char *const hp_err_name[] = { IOMMU_HP_ERRORS(ERR_NAME_) };
+static const char *const err_text[] = {IOMMU_ERRORS(ERR_TEXT_)};
+static const char *const err_name[] = {IOMMU_ERRORS(ERR_NAME_)};
+static const char *const hp_err_text[] = {IOMMU_HP_ERRORS(ERR_TEXT_)};
+static const char *const hp_err_name[] = {IOMMU_HP_ERRORS(ERR_NAME_)};
 
 const char *iommu_strerror(unsigned err)
 {
@@ -35,23 +35,42 @@ const char *iommu_hp_errname(unsigned err)
 #define NAME_(n, d) #n,
 #define DOC_(n, d) d,
 /* Each list gets a trailing NULL so that empty lists are valid arrays. */
-#define LISTS_(U, l, v, A, R, c, E, d)                                                          \
-    static const char *const l##_arg_names[] = { A(NAME_) NULL };                               \
-    static const char *const l##_arg_docs[] = { A(DOC_) NULL };                                 \
-    static const char *const l##_ret_names[] = { R(NAME_) NULL };                               \
-    static const char *const l##_ret_docs[] = { R(DOC_) NULL };
+#define LISTS_(U, l, v, A, R, c, E, d)                                                             \
+    static const char *const l##_arg_names[] = {A(NAME_) NULL};                                    \
+    static const char *const l##_arg_docs[] = {A(DOC_) NULL};                                      \
+    static const char *const l##_ret_names[] = {R(NAME_) NULL};                                    \
+    static const char *const l##_ret_docs[] = {R(DOC_) NULL};
 IOMMU_CLIENT_METHODS(LISTS_)
 IOMMU_HOTPLUG_METHODS(LISTS_)
 
-#define CLIENT_INFO_(U, l, v, A, R, c, E, d)                                                    \
-    { v, #l, d, 0 A(IOMMU_COUNT_), 0 R(IOMMU_COUNT_), c, 0 E(IOMMU_EBIT_), false,              \
-      l##_arg_names, l##_arg_docs, l##_ret_names, l##_ret_docs },
-#define HP_INFO_(U, l, v, A, R, c, E, d)                                                        \
-    { v, #l, d, 0 A(IOMMU_COUNT_), 0 R(IOMMU_COUNT_), c, 0 E(IOMMU_HP_EBIT_), true,            \
-      l##_arg_names, l##_arg_docs, l##_ret_names, l##_ret_docs },
-static const struct iommu_method_info methods[] = {
-    IOMMU_CLIENT_METHODS(CLIENT_INFO_) IOMMU_HOTPLUG_METHODS(HP_INFO_)
-};
+#define CLIENT_INFO_(U, l, v, A, R, c, E, d)                                                       \
+    {v,                                                                                            \
+     #l,                                                                                           \
+     d,                                                                                            \
+     0 A(IOMMU_COUNT_),                                                                            \
+     0 R(IOMMU_COUNT_),                                                                            \
+     c,                                                                                            \
+     0 E(IOMMU_EBIT_),                                                                             \
+     false,                                                                                        \
+     l##_arg_names,                                                                                \
+     l##_arg_docs,                                                                                 \
+     l##_ret_names,                                                                                \
+     l##_ret_docs},
+#define HP_INFO_(U, l, v, A, R, c, E, d)                                                           \
+    {v,                                                                                            \
+     #l,                                                                                           \
+     d,                                                                                            \
+     0 A(IOMMU_COUNT_),                                                                            \
+     0 R(IOMMU_COUNT_),                                                                            \
+     c,                                                                                            \
+     0 E(IOMMU_HP_EBIT_),                                                                          \
+     true,                                                                                         \
+     l##_arg_names,                                                                                \
+     l##_arg_docs,                                                                                 \
+     l##_ret_names,                                                                                \
+     l##_ret_docs},
+static const struct iommu_method_info methods[] = {IOMMU_CLIENT_METHODS(CLIENT_INFO_)
+                                                       IOMMU_HOTPLUG_METHODS(HP_INFO_)};
 
 const struct iommu_method_info *iommu_methods(unsigned *n)
 {
@@ -61,7 +80,7 @@ const struct iommu_method_info *iommu_methods(unsigned *n)
 
 /* Labels are small per protocol: index them directly (built on first use). */
 #define LABEL_SPAN 128u
-#define LABEL_RANGE_(U, l, v, A, R, c, E, d) \
+#define LABEL_RANGE_(U, l, v, A, R, c, E, d)                                                       \
     _Static_assert((v) > 0 && (v) < LABEL_SPAN, "label " #l " outside the lookup table");
 IOMMU_CLIENT_METHODS(LABEL_RANGE_)
 IOMMU_HOTPLUG_METHODS(LABEL_RANGE_)

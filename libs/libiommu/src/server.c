@@ -259,8 +259,11 @@ enum iommu_err iommu_domain_map_reserved(struct iommu_server *s, int domain, uin
         vtd_batch_add_iotlb_range(&b, d->vd.did, base, size, true);
         (void)iommu_submit(s, d->unit, &b);
     }
-    struct iommu_mapping m = { .iova = base, .size = size, .pa = base,
-                               .grant = IOMMU_GRANT_RESERVED, .rights = IOMMU_READ | IOMMU_WRITE };
+    struct iommu_mapping m = {.iova = base,
+                              .size = size,
+                              .pa = base,
+                              .grant = IOMMU_GRANT_RESERVED,
+                              .rights = IOMMU_READ | IOMMU_WRITE};
     iommu_maps_insert(d, &m);
     return IOMMU_OK;
 }
@@ -403,7 +406,7 @@ enum iommu_err iommu_server_add_unit(struct iommu_server *s, const struct vtd_hw
     }
     if (e != VTD_OK) {
         return e == VTD_ERR_UNSUPPORTED || e == VTD_ERR_INVAL ? IOMMU_ERR_UNSUPPORTED
-                                                               : IOMMU_ERR_HW;
+                                                              : IOMMU_ERR_HW;
     }
     vtd_prg_init(&u->prg);
     if (u->vu.f.prs) {
@@ -447,8 +450,8 @@ enum iommu_err iommu_server_add_rmrr(struct iommu_server *s, uint16_t sid, uint6
     if (s->n_rmrr >= IOMMU_MAX_RMRR) {
         return IOMMU_ERR_NO_SLOTS;
     }
-    s->rmrr[s->n_rmrr] = (struct iommu_rmrr){ .sid = sid, .unit = (uint8_t)unit, .base = base,
-                                              .size = size };
+    s->rmrr[s->n_rmrr] =
+        (struct iommu_rmrr){.sid = sid, .unit = (uint8_t)unit, .base = base, .size = size};
     s->n_rmrr++;
     int i = iommu_device_find(s, sid);
     if (i >= 0) {
@@ -542,10 +545,14 @@ enum iommu_err iommu_server_add_device(struct iommu_server *s, uint16_t sid)
     int dev;
     enum iommu_hp_err e = iommu_device_arrive(s, sid, &dev);
     switch (e) {
-    case IOMMU_HP_OK: return IOMMU_OK;
-    case IOMMU_HP_ERR_NO_UNIT: return IOMMU_ERR_BAD_ARG;
-    case IOMMU_HP_ERR_NO_SPACE: return IOMMU_ERR_NO_SLOTS;
-    default: return IOMMU_ERR_HW;
+    case IOMMU_HP_OK:
+        return IOMMU_OK;
+    case IOMMU_HP_ERR_NO_UNIT:
+        return IOMMU_ERR_BAD_ARG;
+    case IOMMU_HP_ERR_NO_SPACE:
+        return IOMMU_ERR_NO_SLOTS;
+    default:
+        return IOMMU_ERR_HW;
     }
 }
 
@@ -595,15 +602,14 @@ enum iommu_err iommu_client_grant_memory(struct iommu_server *s, uint64_t badge,
 {
     int ci = iommu_client_find(s, badge);
     if (ci < 0 || size == 0 || (pa | size) & (IOMMU_PAGE_SIZE - 1) ||
-        iommu_add_overflows(pa, size) || rights == 0 ||
-        (rights & ~(IOMMU_READ | IOMMU_WRITE))) {
+        iommu_add_overflows(pa, size) || rights == 0 || (rights & ~(IOMMU_READ | IOMMU_WRITE))) {
         return IOMMU_ERR_BAD_ARG;
     }
     struct iommu_client *c = &s->clients[ci];
     for (unsigned g = 0; g < IOMMU_CLIENT_MEMORY; g++) {
         if (!c->mem[g].used) {
-            c->mem[g] = (struct iommu_mem_grant){ .used = true, .rights = (uint8_t)rights,
-                                                  .pa = pa, .size = size };
+            c->mem[g] = (struct iommu_mem_grant){
+                .used = true, .rights = (uint8_t)rights, .pa = pa, .size = size};
             if (grant) {
                 *grant = g;
             }

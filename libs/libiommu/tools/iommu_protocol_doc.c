@@ -57,7 +57,8 @@ static size_t table(char *out, size_t cap, size_t pos, bool hotplug)
             k = cell(line, sizeof(line), k, m[i].arg_docs[a]);
         }
         if (m[i].max_caps) {
-            k += (size_t)snprintf(line + k, sizeof(line) - k, "; up to %u capability", m[i].max_caps);
+            k += (size_t)snprintf(line + k, sizeof(line) - k, "; up to %u capability",
+                                  m[i].max_caps);
         }
         k += (size_t)snprintf(line + k, sizeof(line) - k, " | ");
         for (unsigned a = 0; a < m[i].nrets; a++) {
@@ -140,8 +141,10 @@ int main(int argc, char **argv)
         const char *b = strstr(doc, BEGIN);
         const char *e = b ? strstr(b, END) : NULL;
         if (!b || !e || (size_t)(e + strlen(END) - b) != n || memcmp(b, buf, n) != 0) {
-            fprintf(stderr, "%s: generated protocol block missing or out of date; "
-                            "regenerate with iommu_protocol_doc\n", argv[2]);
+            fprintf(stderr,
+                    "%s: generated protocol block missing or out of date; "
+                    "regenerate with iommu_protocol_doc\n",
+                    argv[2]);
             return 1;
         }
         printf("ok   %s protocol tables match protocol.h\n", argv[2]);

@@ -35,68 +35,108 @@ static bool collecting;
 
 static uint32_t w_read32(void *c, uint32_t o)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     uint32_t v = model_hw->read32(c, o);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
     return v;
 }
 static uint64_t w_read64(void *c, uint32_t o)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     uint64_t v = model_hw->read64(c, o);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
     return v;
 }
 static void w_write32(void *c, uint32_t o, uint32_t v)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     model_hw->write32(c, o, v);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
 }
 static void w_write64(void *c, uint32_t o, uint64_t v)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     model_hw->write64(c, o, v);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
 }
 static void *w_alloc(void *c, uint64_t *pa)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     void *v = model_hw->alloc_page(c, pa);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
     return v;
 }
 static void w_free(void *c, void *va, uint64_t pa)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     model_hw->free_page(c, va, pa);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
 }
 static void *w_p2v(void *c, uint64_t pa)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     void *v = model_hw->phys_to_virt(c, pa);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
     return v;
 }
 static void w_flush(void *c, const void *va, size_t len)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     model_hw->flush_cache(c, va, len);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
 }
 static uint64_t w_now(void *c)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     uint64_t v = model_hw->now_ns(c);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
     return v;
 }
 static void w_relax(void *c)
 {
-    if (collecting) { OFF(); }
+    if (collecting) {
+        OFF();
+    }
     model_hw->relax(c);
-    if (collecting) { ON(); }
+    if (collecting) {
+        ON();
+    }
 }
 
 static struct iommu_server srv;
@@ -104,7 +144,7 @@ static struct vtd_model *model;
 
 static void setup(bool coherent)
 {
-    struct vtd_model_config mc = { 0 };
+    struct vtd_model_config mc = {0};
     if (coherent) {
         mc.ecap = 0x0000000000f00f5full; /* QEMU-like with ECAP.C: no cache write-back */
     }
@@ -113,8 +153,8 @@ static void setup(bool coherent)
         abort();
     }
     model_hw = vtd_model_hw(model);
-    wrapped = (struct vtd_hw){ model_hw->ctx, w_read32, w_read64, w_write32, w_write64, w_alloc,
-                               w_free, w_p2v, w_flush, w_now, w_relax };
+    wrapped = (struct vtd_hw){model_hw->ctx, w_read32, w_read64, w_write32, w_write64, w_alloc,
+                              w_free,        w_p2v,    w_flush,  w_now,     w_relax};
     vtd_model_add_device(model, DEV, 0);
     iommu_server_init(&srv, NULL, 0x4850);
     /* libvtd's default page-table mode (entry counts in bits 61:52): no DMA is walked here. */
@@ -249,9 +289,9 @@ int main(int argc, char **argv)
     }
     printf("IOMMU server map/unmap through decode+perform on the VT-d model "
            "(legacy mode, QEMU 7.2 capabilities, strict unmap)\n");
-    const char *names[] = { "map4k", "map2m", "map4k_coherent", "map2m_coherent" };
-    const char *desc[] = { "map + unmap 4 KiB", "map + unmap 2 MiB",
-                           "map + unmap 4 KiB (coherent unit)", "map + unmap 2 MiB (coherent unit)" };
+    const char *names[] = {"map4k", "map2m", "map4k_coherent", "map2m_coherent"};
+    const char *desc[] = {"map + unmap 4 KiB", "map + unmap 2 MiB",
+                          "map + unmap 4 KiB (coherent unit)", "map + unmap 2 MiB (coherent unit)"};
     for (unsigned i = 0; i < 4; i++) {
         long long t = callgrind_total(argv[0], names[i]);
         if (t < 0) {

@@ -49,8 +49,8 @@ static void cfg_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
         if (f->n_ev < FX_EVENTS) {
             struct vtd_model_stats st;
             vtd_model_get_stats(f->m, &st);
-            f->ev[f->n_ev++] = (struct fx_event){ .sid = sid, .ats_enabled = en,
-                                                  .desc_pos = st.descriptors };
+            f->ev[f->n_ev++] =
+                (struct fx_event){.sid = sid, .ats_enabled = en, .desc_pos = st.descriptors};
         }
     }
 }
@@ -72,13 +72,13 @@ static void release(void *ctx, uint64_t cookie)
 bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_unit_config *uc)
 {
     memset(f, 0, sizeof(*f));
-    struct vtd_model_config def = { 0 };
+    struct vtd_model_config def = {0};
     f->m = vtd_model_create(mc ? mc : &def);
     if (!f->m) {
         return false;
     }
     f->hw = vtd_model_hw(f->m);
-    f->mmio = (struct pci_mmio){ .ctx = f, .read = cfg_read, .write = cfg_write };
+    f->mmio = (struct pci_mmio){.ctx = f, .read = cfg_read, .write = cfg_write};
     if (pci_ecam_init(&f->ecam, &f->mmio, 0, 0, 255) != PCI_OK) {
         return false;
     }
@@ -86,12 +86,12 @@ bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_u
     if (!f->s) {
         return false;
     }
-    struct iommu_env env = { .ctx = f, .ecam = &f->ecam, .notify_client = notify,
-                             .release_cap = release };
+    struct iommu_env env = {
+        .ctx = f, .ecam = &f->ecam, .notify_client = notify, .release_cap = release};
     iommu_server_init(f->s, &env, HP_BADGE);
     /* Until the model ignores second-level bits 61:52 (libs/libvtd/REQUESTS.md item 1), libvtd
        must not keep its table counts there. */
-    struct vtd_unit_config ucfg = { .no_sw_bits = true };
+    struct vtd_unit_config ucfg = {.no_sw_bits = true};
     if (uc) {
         ucfg = *uc;
         ucfg.no_sw_bits = true;

@@ -22,37 +22,37 @@
 extern int fx_failures;
 extern const char *fx_current;
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "FAIL %s: %s:%d: %s\n", fx_current, __FILE__, __LINE__, #cond);      \
-            fx_failures++;                                                                        \
-            goto out;                                                                             \
-        }                                                                                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "FAIL %s: %s:%d: %s\n", fx_current, __FILE__, __LINE__, #cond);        \
+            fx_failures++;                                                                         \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                            \
-    do {                                                                                          \
-        unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);            \
-        if (_a != _b) {                                                                           \
-            fprintf(stderr, "FAIL %s: %s:%d: %s == %s (0x%llx != 0x%llx)\n", fx_current,          \
-                    __FILE__, __LINE__, #a, #b, _a, _b);                                          \
-            fx_failures++;                                                                        \
-            goto out;                                                                             \
-        }                                                                                         \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        unsigned long long _a = (unsigned long long)(a), _b = (unsigned long long)(b);             \
+        if (_a != _b) {                                                                            \
+            fprintf(stderr, "FAIL %s: %s:%d: %s == %s (0x%llx != 0x%llx)\n", fx_current, __FILE__, \
+                    __LINE__, #a, #b, _a, _b);                                                     \
+            fx_failures++;                                                                         \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define RUN(t)                                                                                    \
-    do {                                                                                          \
-        fx_current = #t;                                                                          \
-        int _before = fx_failures;                                                                \
-        t();                                                                                      \
-        printf("%s %s\n", fx_failures == _before ? "ok  " : "FAIL", #t);                          \
+#define RUN(t)                                                                                     \
+    do {                                                                                           \
+        fx_current = #t;                                                                           \
+        int _before = fx_failures;                                                                 \
+        t();                                                                                       \
+        printf("%s %s\n", fx_failures == _before ? "ok  " : "FAIL", #t);                           \
     } while (0)
 
 #define FX_DEVS 16
 #define FX_EVENTS 256
-#define HP_BADGE 0x4850ull   /* the hotplug server's badge */
+#define HP_BADGE 0x4850ull /* the hotplug server's badge */
 #define CLIENT_A 0xa1ull
 #define CLIENT_B 0xb2ull
 /* Client memory pools in the lower half of simulated memory (the model allocates above). */
@@ -70,7 +70,7 @@ struct fx_cfg_dev {
 struct fx_event {
     uint16_t sid;
     bool ats_enabled;
-    uint64_t desc_pos;       /* descriptors the model had executed when the write happened */
+    uint64_t desc_pos; /* descriptors the model had executed when the write happened */
 };
 
 struct fx {
@@ -115,7 +115,8 @@ uint64_t fx_added(struct fx *f, uint16_t sid, uint64_t *generation);
 void fx_fill(struct fx *f, uint64_t pa, size_t len, unsigned seed);
 bool fx_same(struct fx *f, uint64_t pa, const void *buf, size_t len);
 /* Descriptors in the model's log since index `from`: count those of type `type` for `sid`
-   (sid 0xffffffff = any). Types: 1 context-cache, 2 IOTLB, 3 device-TLB, 5 wait, 8 PASID dev-TLB. */
+   (sid 0xffffffff = any). Types: 1 context-cache, 2 IOTLB, 3 device-TLB, 5 wait, 8 PASID dev-TLB.
+ */
 size_t fx_log(struct fx *f, struct vtd_model_desc_log *out, size_t max);
 unsigned fx_desc_type(const struct vtd_model_desc_log *d);
 /* Source-id a context-cache / device-TLB / PASID device-TLB descriptor names (else ~0). */

@@ -14,7 +14,7 @@
 static void test_map_then_dma_moves_the_right_bytes(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[0x2000], back[0x2000];
     uint64_t h;
     CHECK(fx_init(&f, NULL, NULL));
@@ -43,7 +43,7 @@ out:
 static void test_unmap_then_dma_faults_and_fault_reaches_owner(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[64];
     uint64_t h, status = 99;
     CHECK(fx_init(&f, NULL, NULL));
@@ -89,7 +89,7 @@ out:
 static void test_unmap_flushes_the_device_tlb_of_an_ats_device(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[64];
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, VTD_MODEL_DEV_ATS, true);
@@ -112,7 +112,7 @@ out:
 static void test_unattached_device_cannot_dma(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[64];
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, 0, true);
@@ -135,12 +135,13 @@ out:
 static void test_client_cannot_map_memory_it_does_not_hold(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, 0, true);
     fx_client(&f, CLIENT_A, POOL_A, sids, 1);
     unsigned ro;
-    CHECK_EQ(iommu_client_grant_memory(f.s, CLIENT_A, 0xc00000, 0x10000, IOMMU_READ, &ro), IOMMU_OK);
+    CHECK_EQ(iommu_client_grant_memory(f.s, CLIENT_A, 0xc00000, 0x10000, IOMMU_READ, &ro),
+             IOMMU_OK);
     uint64_t fp = iommu_server_fingerprint(f.s);
     /* a grant index it was never given */
     CHECK_EQ(fx_map(&f, CLIENT_A, 0, 5, 0, 0x1000, IOMMU_READ), IOMMU_ERR_BAD_MEMORY);
@@ -159,14 +160,20 @@ static void test_client_cannot_map_memory_it_does_not_hold(void)
     struct iommu_reply r;
     iommu_encode_map(&m, 0x100000, IOMMU_MEM_CAP, 0, 0x2000, IOMMU_READ);
     m.ncaps = 1;
-    m.cap[0] = (struct iommu_cap_ref){ .kind = IOMMU_CAP_FRAME, .rights = IOMMU_READ,
-                                       .pa = 0xd00000, .size = 0x2000, .cookie = 77 };
+    m.cap[0] = (struct iommu_cap_ref){.kind = IOMMU_CAP_FRAME,
+                                      .rights = IOMMU_READ,
+                                      .pa = 0xd00000,
+                                      .size = 0x2000,
+                                      .cookie = 77};
     CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_OK);
     CHECK(r.cap_kept);
     iommu_encode_map(&m, 0x200000, IOMMU_MEM_CAP, 0, 0x1000, IOMMU_WRITE);
     m.ncaps = 1;
-    m.cap[0] = (struct iommu_cap_ref){ .kind = IOMMU_CAP_FRAME, .rights = IOMMU_READ,
-                                       .pa = 0xe00000, .size = 0x1000, .cookie = 78 };
+    m.cap[0] = (struct iommu_cap_ref){.kind = IOMMU_CAP_FRAME,
+                                      .rights = IOMMU_READ,
+                                      .pa = 0xe00000,
+                                      .size = 0x1000,
+                                      .cookie = 78};
     CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_RIGHTS);
     CHECK(!r.cap_kept);
     CHECK_EQ(f.releases, 0);
@@ -180,7 +187,7 @@ out:
 static void test_client_cannot_touch_other_clients_device_or_iovas(void)
 {
     struct fx f;
-    uint16_t sa[] = { DEV1, DEV3 }, sb[] = { DEV2, DEV3 };
+    uint16_t sa[] = {DEV1, DEV3}, sb[] = {DEV2, DEV3};
     uint8_t buf[64];
     uint64_t ha, hb, h3;
     CHECK(fx_init(&f, NULL, NULL));
@@ -224,7 +231,7 @@ out:
 static void test_map_checks_alignment_overlap_and_range(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, 0, true);
     fx_client(&f, CLIENT_A, POOL_A, sids, 1);
@@ -274,7 +281,7 @@ out:
 static void test_unmap_of_256_pages_is_one_queue_submission(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[16];
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, 0, true);
@@ -284,8 +291,8 @@ static void test_unmap_of_256_pages_is_one_queue_submission(void)
         CHECK_EQ(fx_map(&f, CLIENT_A, 0x100000 + (uint64_t)i * 0x1000, 0, (uint64_t)i * 0x1000,
                         0x1000, IOMMU_READ),
                  IOMMU_OK);
-        CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x100000 + (uint64_t)i * 0x1000,
-                               buf, sizeof(buf), false),
+        CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x100000 + (uint64_t)i * 0x1000, buf,
+                               sizeof(buf), false),
                  0);
     }
     struct vtd_model_stats a, b;
@@ -305,7 +312,7 @@ out:
 static void test_fault_flood_is_bounded_and_counted(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[8];
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, DEV1, 0, true);
@@ -343,7 +350,7 @@ out:
 static void test_rmrr_identity_map_is_honoured_and_everything_else_blocked(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[32];
     uint64_t h;
     CHECK(fx_init(&f, NULL, NULL));
@@ -378,7 +385,7 @@ out:
 static void test_ats_flush_reaches_a_live_device_only(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1, DEV2 };
+    uint16_t sids[] = {DEV1, DEV2};
     uint64_t h1, h2;
     struct iommu_msg m;
     struct iommu_reply r;
@@ -405,7 +412,7 @@ out:
 static void test_client_unregister_releases_everything_it_held(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1, DEV2 };
+    uint16_t sids[] = {DEV1, DEV2};
     uint8_t buf[16];
     struct iommu_counts c0, c1;
     CHECK(fx_init(&f, NULL, NULL));

@@ -34,7 +34,7 @@ static bool same(struct fx *f, const struct snap *a)
 
 static bool setup(struct fx *f, uint64_t *h1)
 {
-    uint16_t sa[] = { DEV1 }, sb[] = { DEV2 };
+    uint16_t sa[] = {DEV1}, sb[] = {DEV2};
     if (!fx_init(f, NULL, NULL)) {
         return false;
     }
@@ -58,7 +58,7 @@ static void test_malformed_messages_get_errors_and_change_nothing(void)
     CHECK(setup(&f, &h1));
     snap(&f, &s0);
     /* unknown labels, including the reserved 0 and hotplug labels on the client endpoint */
-    uint64_t bad_labels[] = { 0, 9, 63, 67, 1ull << 40, UINT64_MAX, IOMMU_LABEL_DEVICE_FENCE };
+    uint64_t bad_labels[] = {0, 9, 63, 67, 1ull << 40, UINT64_MAX, IOMMU_LABEL_DEVICE_FENCE};
     for (unsigned i = 0; i < sizeof(bad_labels) / sizeof(bad_labels[0]); i++) {
         iommu_msg_init(&m, bad_labels[i]);
         CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_LABEL);
@@ -99,10 +99,10 @@ static void test_malformed_messages_get_errors_and_change_nothing(void)
     /* a frame capability that is not one, or wraps */
     iommu_encode_map(&m, 0x40000, IOMMU_MEM_CAP, 0, 0x1000, IOMMU_READ);
     m.ncaps = 1;
-    m.cap[0] = (struct iommu_cap_ref){ .kind = 7, .rights = 3, .pa = 0x1000, .size = 0x1000 };
+    m.cap[0] = (struct iommu_cap_ref){.kind = 7, .rights = 3, .pa = 0x1000, .size = 0x1000};
     CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_MEMORY);
-    m.cap[0] = (struct iommu_cap_ref){ .kind = IOMMU_CAP_FRAME, .rights = 3,
-                                       .pa = UINT64_MAX & ~0xfffull, .size = 0x2000 };
+    m.cap[0] = (struct iommu_cap_ref){
+        .kind = IOMMU_CAP_FRAME, .rights = 3, .pa = UINT64_MAX & ~0xfffull, .size = 0x2000};
     CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_MEMORY);
     CHECK(!r.cap_kept);
     /* a stranger and badge 0 */
@@ -125,13 +125,33 @@ static uint64_t rnd(void)
 
 static uint64_t interesting(uint64_t h1)
 {
-    static const uint64_t v[] = { 0, 1, 0x1000, 0x2000, 0x4000, 0x10000, 0x11000, 0x200000,
-                                  0xfff, IOMMU_MEM_CAP, UINT64_MAX, 1ull << 48, (1ull << 48) - 0x1000,
-                                  DEV1, DEV2, 3, 2, IOMMU_PASID_FIRST, POOL_SIZE, POOL_SIZE - 0x1000 };
+    static const uint64_t v[] = {0,
+                                 1,
+                                 0x1000,
+                                 0x2000,
+                                 0x4000,
+                                 0x10000,
+                                 0x11000,
+                                 0x200000,
+                                 0xfff,
+                                 IOMMU_MEM_CAP,
+                                 UINT64_MAX,
+                                 1ull << 48,
+                                 (1ull << 48) - 0x1000,
+                                 DEV1,
+                                 DEV2,
+                                 3,
+                                 2,
+                                 IOMMU_PASID_FIRST,
+                                 POOL_SIZE,
+                                 POOL_SIZE - 0x1000};
     switch (rnd() % 4) {
-    case 0: return rnd();
-    case 1: return h1 + (rnd() % 3 == 0 ? (1ull << 16) : 0);
-    default: return v[rnd() % (sizeof(v) / sizeof(v[0]))];
+    case 0:
+        return rnd();
+    case 1:
+        return h1 + (rnd() % 3 == 0 ? (1ull << 16) : 0);
+    default:
+        return v[rnd() % (sizeof(v) / sizeof(v[0]))];
     }
 }
 
@@ -143,7 +163,7 @@ static void test_random_message_storm_gets_declared_errors_and_rejections_change
     CHECK(setup(&f, &h1));
     unsigned nmeth;
     const struct iommu_method_info *meth = iommu_methods(&nmeth);
-    uint64_t badges[] = { CLIENT_A, CLIENT_B, HP_BADGE, 0, 0x777 };
+    uint64_t badges[] = {CLIENT_A, CLIENT_B, HP_BADGE, 0, 0x777};
     for (unsigned it = 0; it < 20000; it++) {
         struct iommu_msg m;
         struct iommu_reply r;
@@ -157,10 +177,11 @@ static void test_random_message_storm_gets_declared_errors_and_rejections_change
         }
         if (rnd() % 6 == 0) {
             m.ncaps = (uint32_t)(rnd() % 3);
-            m.cap[0] = (struct iommu_cap_ref){ .kind = (uint32_t)(rnd() % 3),
-                                               .rights = (uint32_t)(rnd() % 4),
-                                               .pa = interesting(h1), .size = interesting(h1),
-                                               .cookie = rnd() };
+            m.cap[0] = (struct iommu_cap_ref){.kind = (uint32_t)(rnd() % 3),
+                                              .rights = (uint32_t)(rnd() % 4),
+                                              .pa = interesting(h1),
+                                              .size = interesting(h1),
+                                              .cookie = rnd()};
             if (m.ncaps > IOMMU_MSG_CAPS) {
                 m.ncaps = IOMMU_MSG_CAPS;
             }

@@ -44,7 +44,7 @@ static bool attach_map_dma(struct fx *f, uint64_t badge, uint16_t sid, uint64_t 
 static void test_orderly_fence_disables_ats_then_blocks_then_flushes_devtlb_then_waits(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1 };
+    uint16_t sids[] = {ATS1};
     uint64_t h, status = 0;
     uint8_t buf[32];
     CHECK(fx_init(&f, NULL, NULL));
@@ -106,7 +106,7 @@ out:
 static void test_surprise_fence_never_sends_devtlb_for_that_sid(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1 };
+    uint16_t sids[] = {ATS1};
     uint64_t h, status = 0;
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, ATS1, VTD_MODEL_DEV_ATS, true);
@@ -147,7 +147,7 @@ out:
 static void test_ite_on_absent_device_quarantines_it_and_completes_the_batch(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1, ATS2 };
+    uint16_t sids[] = {ATS1, ATS2};
     uint64_t h1, h2, status = 0;
     uint8_t buf[32];
     CHECK(fx_init(&f, NULL, NULL));
@@ -212,7 +212,7 @@ out:
 static void test_replug_gets_new_generation_and_no_stale_translation(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1 };
+    uint16_t sids[] = {ATS1};
     uint64_t h_old, h_new, gen, status;
     uint8_t buf[64];
     CHECK(fx_init(&f, NULL, NULL));
@@ -258,7 +258,7 @@ out:
 static void test_late_unmap_after_removal_succeeds_and_says_gone(void)
 {
     struct fx f;
-    uint16_t sids[] = { PLAIN };
+    uint16_t sids[] = {PLAIN};
     uint64_t h, status = 0;
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, PLAIN, 0, true);
@@ -286,7 +286,7 @@ out:
 static void test_100_remove_add_cycles_leave_counts_where_they_started(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1, PLAIN };
+    uint16_t sids[] = {ATS1, PLAIN};
     uint64_t h, status;
     uint8_t buf[64];
     struct iommu_counts c0, c1;
@@ -310,7 +310,8 @@ static void test_100_remove_add_cycles_leave_counts_where_they_started(void)
         CHECK_EQ(fx_map(&f, CLIENT_A, 0x40000000, 0, 0x200000, 0x200000, IOMMU_READ | IOMMU_WRITE),
                  IOMMU_OK);
         CHECK_EQ(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, 0x10000, buf, sizeof(buf), false), 0);
-        CHECK_EQ(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, 0x40100000, buf, sizeof(buf), true), 0);
+        CHECK_EQ(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, 0x40100000, buf, sizeof(buf), true),
+                 0);
         if (!orderly) {
             fx_set_present(&f, ATS1, false);
         }
@@ -345,7 +346,7 @@ out:
 static void test_hotplug_protocol_only_from_the_hotplug_badge(void)
 {
     struct fx f;
-    uint16_t sids[] = { PLAIN };
+    uint16_t sids[] = {PLAIN};
     struct iommu_msg m;
     struct iommu_reply r;
     CHECK(fx_init(&f, NULL, NULL));
@@ -378,7 +379,7 @@ out:
 static void test_orderly_fence_of_an_unresponsive_device_quarantines_it(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1, ATS2 };
+    uint16_t sids[] = {ATS1, ATS2};
     uint64_t h, status = 0;
     CHECK(fx_init(&f, NULL, NULL));
     fx_add_device(&f, ATS1, VTD_MODEL_DEV_ATS, true);
@@ -407,7 +408,7 @@ out:
 static void test_ice_quarantines_the_device_and_the_unmap_completes(void)
 {
     struct fx f;
-    uint16_t sids[] = { ATS1 };
+    uint16_t sids[] = {ATS1};
     uint64_t h, status = 0;
     uint8_t buf[16];
     CHECK(fx_init(&f, NULL, NULL));

@@ -9,19 +9,19 @@
 #define DEV 0x0100
 #define DEV2 0x0200
 /* SMTS, SLTS, PASID (PSS = 19), PRS, PT, DT, QI, IR, IRO = 0xf0, C = 1. */
-#define SM_ECAP ((1ull << 46) | (1ull << 43) | (1ull << 40) | (19ull << 35) | (1ull << 29) | \
-                 (1ull << 6) | (1ull << 3) | (1ull << 2) | (1ull << 1) | (1ull << 0) |         \
-                 (0xfull << 8))
+#define SM_ECAP                                                                                    \
+    ((1ull << 46) | (1ull << 43) | (1ull << 40) | (19ull << 35) | (1ull << 29) | (1ull << 6) |     \
+     (1ull << 3) | (1ull << 2) | (1ull << 1) | (1ull << 0) | (0xfull << 8))
 #define DEV_FLAGS (VTD_MODEL_DEV_PASID | VTD_MODEL_DEV_PRI | VTD_MODEL_DEV_ATS)
 
 static bool setup(struct fx *f)
 {
-    struct vtd_model_config mc = { .ecap = SM_ECAP, .cap = 0x00d2038c22260206ull };
-    struct vtd_unit_config uc = { .mode = VTD_MODE_SCALABLE };
+    struct vtd_model_config mc = {.ecap = SM_ECAP, .cap = 0x00d2038c22260206ull};
+    struct vtd_unit_config uc = {.mode = VTD_MODE_SCALABLE};
     if (!fx_init(f, &mc, &uc)) {
         return false;
     }
-    uint16_t sids[] = { DEV, DEV2 };
+    uint16_t sids[] = {DEV, DEV2};
     fx_add_device(f, DEV, DEV_FLAGS, true);
     fx_add_device(f, DEV2, DEV_FLAGS, true);
     fx_client(f, CLIENT_A, POOL_A, sids, 2);
@@ -96,8 +96,8 @@ static void test_pasid_unbind_drains_pending_page_requests(void)
     CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
     CHECK_EQ(vtd_model_dma(f.m, DEV, (uint32_t)p, 0x10000, buf, sizeof(buf), false), 0);
     /* a page group for p sits in the queue, unserviced, when the driver unbinds */
-    struct vtd_model_page_request rq = { .sid = DEV, .pasid = (uint32_t)p, .addr = 0x20000,
-                                         .prgi = 3, .read = true, .last = false };
+    struct vtd_model_page_request rq = {
+        .sid = DEV, .pasid = (uint32_t)p, .addr = 0x20000, .prgi = 3, .read = true, .last = false};
     CHECK_EQ(vtd_model_page_request(f.m, &rq), 0);
     rq.addr = 0x21000;
     rq.last = true;
@@ -130,8 +130,8 @@ static void test_pasid_is_not_reused_before_its_drain_completes(void)
     CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
     CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
     /* a page request still on the wire: the page-drain wait cannot finish before it lands */
-    struct vtd_model_page_request rq = { .sid = DEV, .pasid = (uint32_t)p, .addr = 0x30000,
-                                         .prgi = 7, .read = true, .last = true };
+    struct vtd_model_page_request rq = {
+        .sid = DEV, .pasid = (uint32_t)p, .addr = 0x30000, .prgi = 7, .read = true, .last = true};
     CHECK_EQ(vtd_model_page_request_delayed(f.m, &rq, 3000000000ull), 0);
     uint64_t e = unbind(&f, h, p);
     CHECK(e == IOMMU_ERR_HW || e == IOMMU_ERR_DEVICE_TIMEOUT);
@@ -157,7 +157,7 @@ out:
 static void test_pasid_bind_is_unsupported_without_prs(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV };
+    uint16_t sids[] = {DEV};
     uint64_t h, p;
     CHECK(fx_init(&f, NULL, NULL)); /* QEMU-like: legacy mode, no PRS */
     fx_add_device(&f, DEV, VTD_MODEL_DEV_ATS, true);
@@ -201,8 +201,8 @@ static void test_page_requests_are_answered_invalid_by_the_service(void)
     CHECK(setup(&f));
     CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
     CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
-    struct vtd_model_page_request rq = { .sid = DEV, .pasid = (uint32_t)p, .addr = 0x50000,
-                                         .prgi = 9, .write = true, .last = false };
+    struct vtd_model_page_request rq = {
+        .sid = DEV, .pasid = (uint32_t)p, .addr = 0x50000, .prgi = 9, .write = true, .last = false};
     CHECK_EQ(vtd_model_page_request(f.m, &rq), 0);
     iommu_prq_service(f.s, 0);
     CHECK(!responded(&f, DEV, (uint32_t)p, 9, 1)); /* group not complete yet */

@@ -18,52 +18,52 @@
 #include <stdint.h>
 
 /* ---- Errors: one enum per interface ----------------------------------------------------- */
-#define IOMMU_ERRORS(X)                                                                         \
-    X(IOMMU_OK, 0, "success")                                                                   \
-    X(IOMMU_ERR_BAD_LABEL, 1, "unknown method label")                                           \
-    X(IOMMU_ERR_BAD_MSG, 2, "wrong number of words or capabilities for the method")             \
-    X(IOMMU_ERR_DENIED, 3, "badge is not a registered client")                                  \
-    X(IOMMU_ERR_BAD_ARG, 4, "argument has bits set outside its defined range")                  \
-    X(IOMMU_ERR_NOT_GRANTED, 5, "the client was not granted this device")                       \
-    X(IOMMU_ERR_ABSENT, 6, "no device is present at this source-id")                            \
-    X(IOMMU_ERR_STALE, 7, "device handle from an earlier occupant of the slot")                 \
-    X(IOMMU_ERR_FENCED, 8, "device is fenced (being removed or gone)")                          \
-    X(IOMMU_ERR_QUARANTINED, 9, "device failed to answer an invalidation and is quarantined")   \
-    X(IOMMU_ERR_BUSY, 10, "device is attached to another client")                               \
-    X(IOMMU_ERR_ALREADY, 11, "device is already attached to this client")                       \
-    X(IOMMU_ERR_NOT_ATTACHED, 12, "device is not attached to this client")                      \
-    X(IOMMU_ERR_UNIT, 13, "device sits behind another remapping unit than the client's domain") \
-    X(IOMMU_ERR_ALIGN, 14, "address, offset or size not 4 KiB aligned, or size 0")              \
-    X(IOMMU_ERR_RANGE, 15, "range overflows, leaves the domain or the memory region")           \
-    X(IOMMU_ERR_RIGHTS, 16, "rights empty, unknown, or beyond what the memory grants")          \
-    X(IOMMU_ERR_BAD_MEMORY, 17, "no such memory grant, or no frame capability transferred")     \
-    X(IOMMU_ERR_OVERLAP, 18, "range overlaps an existing or reserved mapping")                  \
-    X(IOMMU_ERR_NO_SLOTS, 19, "the domain's mapping table is full")                             \
-    X(IOMMU_ERR_NO_MEMORY, 20, "out of page-table pages")                                       \
-    X(IOMMU_ERR_NOT_MAPPED, 21, "nothing is mapped in the range")                               \
-    X(IOMMU_ERR_SPLIT, 22, "range would split a mapping")                                       \
-    X(IOMMU_ERR_RESERVED, 23, "range holds a reserved (RMRR) mapping")                          \
-    X(IOMMU_ERR_NOT_ATS, 24, "device has no ATS enabled")                                       \
-    X(IOMMU_ERR_UNSUPPORTED, 25, "the remapping unit cannot do this (e.g. no PRS/PASID)")       \
-    X(IOMMU_ERR_NO_PASID, 26, "no free PASID")                                                  \
-    X(IOMMU_ERR_NOT_BOUND, 27, "PASID not bound to this device by this client")                 \
-    X(IOMMU_ERR_DEVICE_TIMEOUT, 28,                                                             \
-      "done, but a device did not answer its device-TLB invalidation and was quarantined")      \
+#define IOMMU_ERRORS(X)                                                                            \
+    X(IOMMU_OK, 0, "success")                                                                      \
+    X(IOMMU_ERR_BAD_LABEL, 1, "unknown method label")                                              \
+    X(IOMMU_ERR_BAD_MSG, 2, "wrong number of words or capabilities for the method")                \
+    X(IOMMU_ERR_DENIED, 3, "badge is not a registered client")                                     \
+    X(IOMMU_ERR_BAD_ARG, 4, "argument has bits set outside its defined range")                     \
+    X(IOMMU_ERR_NOT_GRANTED, 5, "the client was not granted this device")                          \
+    X(IOMMU_ERR_ABSENT, 6, "no device is present at this source-id")                               \
+    X(IOMMU_ERR_STALE, 7, "device handle from an earlier occupant of the slot")                    \
+    X(IOMMU_ERR_FENCED, 8, "device is fenced (being removed or gone)")                             \
+    X(IOMMU_ERR_QUARANTINED, 9, "device failed to answer an invalidation and is quarantined")      \
+    X(IOMMU_ERR_BUSY, 10, "device is attached to another client")                                  \
+    X(IOMMU_ERR_ALREADY, 11, "device is already attached to this client")                          \
+    X(IOMMU_ERR_NOT_ATTACHED, 12, "device is not attached to this client")                         \
+    X(IOMMU_ERR_UNIT, 13, "device sits behind another remapping unit than the client's domain")    \
+    X(IOMMU_ERR_ALIGN, 14, "address, offset or size not 4 KiB aligned, or size 0")                 \
+    X(IOMMU_ERR_RANGE, 15, "range overflows, leaves the domain or the memory region")              \
+    X(IOMMU_ERR_RIGHTS, 16, "rights empty, unknown, or beyond what the memory grants")             \
+    X(IOMMU_ERR_BAD_MEMORY, 17, "no such memory grant, or no frame capability transferred")        \
+    X(IOMMU_ERR_OVERLAP, 18, "range overlaps an existing or reserved mapping")                     \
+    X(IOMMU_ERR_NO_SLOTS, 19, "the domain's mapping table is full")                                \
+    X(IOMMU_ERR_NO_MEMORY, 20, "out of page-table pages")                                          \
+    X(IOMMU_ERR_NOT_MAPPED, 21, "nothing is mapped in the range")                                  \
+    X(IOMMU_ERR_SPLIT, 22, "range would split a mapping")                                          \
+    X(IOMMU_ERR_RESERVED, 23, "range holds a reserved (RMRR) mapping")                             \
+    X(IOMMU_ERR_NOT_ATS, 24, "device has no ATS enabled")                                          \
+    X(IOMMU_ERR_UNSUPPORTED, 25, "the remapping unit cannot do this (e.g. no PRS/PASID)")          \
+    X(IOMMU_ERR_NO_PASID, 26, "no free PASID")                                                     \
+    X(IOMMU_ERR_NOT_BOUND, 27, "PASID not bound to this device by this client")                    \
+    X(IOMMU_ERR_DEVICE_TIMEOUT, 28,                                                                \
+      "done, but a device did not answer its device-TLB invalidation and was quarantined")         \
     X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
 
-#define IOMMU_HP_ERRORS(X)                                                                      \
-    X(IOMMU_HP_OK, 0, "success")                                                                \
-    X(IOMMU_HP_ERR_BAD_LABEL, 1, "unknown method label")                                        \
-    X(IOMMU_HP_ERR_BAD_MSG, 2, "wrong number of words or capabilities for the method")          \
-    X(IOMMU_HP_ERR_DENIED, 3, "badge is not the hotplug server's")                              \
-    X(IOMMU_HP_ERR_BAD_ARG, 4, "source-id or mode outside its defined range")                   \
-    X(IOMMU_HP_ERR_UNKNOWN, 5, "no device was ever seen at this source-id")                     \
-    X(IOMMU_HP_ERR_NO_UNIT, 6, "no remapping unit's scope covers this source-id")               \
-    X(IOMMU_HP_ERR_NO_SPACE, 7, "device index full")                                            \
-    X(IOMMU_HP_ERR_PRESENT, 8, "device_added for a source-id that is present and not removed")  \
+#define IOMMU_HP_ERRORS(X)                                                                         \
+    X(IOMMU_HP_OK, 0, "success")                                                                   \
+    X(IOMMU_HP_ERR_BAD_LABEL, 1, "unknown method label")                                           \
+    X(IOMMU_HP_ERR_BAD_MSG, 2, "wrong number of words or capabilities for the method")             \
+    X(IOMMU_HP_ERR_DENIED, 3, "badge is not the hotplug server's")                                 \
+    X(IOMMU_HP_ERR_BAD_ARG, 4, "source-id or mode outside its defined range")                      \
+    X(IOMMU_HP_ERR_UNKNOWN, 5, "no device was ever seen at this source-id")                        \
+    X(IOMMU_HP_ERR_NO_UNIT, 6, "no remapping unit's scope covers this source-id")                  \
+    X(IOMMU_HP_ERR_NO_SPACE, 7, "device index full")                                               \
+    X(IOMMU_HP_ERR_PRESENT, 8, "device_added for a source-id that is present and not removed")     \
     X(IOMMU_HP_ERR_HW, 9, "the remapping unit failed an invalidation; the entry is blocked")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_hp_err { IOMMU_HP_ERRORS(IOMMU_ERR_ENUM_) IOMMU_HP_ERR_COUNT_ };
@@ -81,28 +81,29 @@ const char *iommu_hp_errname(unsigned err);
  * refused with IOMMU_ERR_STALE. Bits 63:48 must be zero.
  */
 #define IOMMU_HANDLE(sid, gen) (((uint64_t)(uint32_t)(gen) << 16) | (uint16_t)(sid))
-#define IOMMU_HANDLE_SID(h)    ((uint16_t)((h) & 0xffffu))
-#define IOMMU_HANDLE_GEN(h)    ((uint32_t)((h) >> 16))
-#define IOMMU_HANDLE_MAX       ((1ull << 48) - 1)
+#define IOMMU_HANDLE_SID(h) ((uint16_t)((h)&0xffffu))
+#define IOMMU_HANDLE_GEN(h) ((uint32_t)((h) >> 16))
+#define IOMMU_HANDLE_MAX ((1ull << 48) - 1)
 
 #define IOMMU_PAGE_SIZE 4096ull
 /* map rights */
-#define IOMMU_READ  1u
+#define IOMMU_READ 1u
 #define IOMMU_WRITE 2u
 /* map `memory`: a memory-grant index, or this value for "the frame capability transferred
    with the message" (cap_ref[0]). */
 #define IOMMU_MEM_CAP 0xffffffffull
 /* status word bits (unmap, detach, ats_flush, device_fence) */
-#define IOMMU_STATUS_DEVICE_GONE  (1u << 0) /* a device of the domain is fenced: nothing was sent
-                                               to its device-TLB; done locally */
-#define IOMMU_STATUS_QUARANTINED  (1u << 1) /* a device timed out and was quarantined */
-#define IOMMU_STATUS_ALREADY      (1u << 2) /* device_fence: already fenced (idempotent) */
+#define IOMMU_STATUS_DEVICE_GONE                                                                   \
+    (1u << 0)                              /* a device of the domain is fenced: nothing was sent   \
+                                              to its device-TLB; done locally */
+#define IOMMU_STATUS_QUARANTINED (1u << 1) /* a device timed out and was quarantined */
+#define IOMMU_STATUS_ALREADY (1u << 2)     /* device_fence: already fenced (idempotent) */
 /* device_fence mode */
-#define IOMMU_FENCE_ORDERLY  1u
+#define IOMMU_FENCE_ORDERLY 1u
 #define IOMMU_FENCE_SURPRISE 2u
 /* attach flags result */
-#define IOMMU_ATTACH_ATS     (1u << 0) /* ATS enabled for the device */
-#define IOMMU_ATTACH_RMRR    (1u << 1) /* a reserved (RMRR) identity range was mapped */
+#define IOMMU_ATTACH_ATS (1u << 0)  /* ATS enabled for the device */
+#define IOMMU_ATTACH_RMRR (1u << 1) /* a reserved (RMRR) identity range was mapped */
 /* fault_read: each record is two words after the two result words */
 #define IOMMU_FAULT_WORDS 2u
 
@@ -114,91 +115,96 @@ const char *iommu_hp_errname(unsigned err);
  * and DENIED, listed explicitly all the same.
  */
 #define IOMMU_ATTACH_ARGS(A) A(sid, "source-id of a device granted to the client")
-#define IOMMU_ATTACH_RETS(A)                                                                    \
-    A(handle, "device handle (generation << 16 | sid)")                                         \
+#define IOMMU_ATTACH_RETS(A)                                                                       \
+    A(handle, "device handle (generation << 16 | sid)")                                            \
     A(flags, "IOMMU_ATTACH_* bits")
-#define IOMMU_ATTACH_ERRS(E)                                                                    \
-    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED)          \
-    E(BUSY) E(ALREADY) E(UNIT) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+#define IOMMU_ATTACH_ERRS(E)                                                                       \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(BAD_ARG) E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY)      \
+        E(UNIT) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_DETACH_ARGS(A) A(handle, "device handle from attach")
 #define IOMMU_DETACH_RETS(A) A(status, "IOMMU_STATUS_* bits")
-#define IOMMU_DETACH_ERRS(E)                                                                    \
+#define IOMMU_DETACH_ERRS(E)                                                                       \
     E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(DEVICE_TIMEOUT) E(HW)
 
-#define IOMMU_MAP_ARGS(A)                                                                       \
-    A(iova, "I/O virtual address, 4 KiB aligned")                                               \
-    A(memory, "memory-grant index, or IOMMU_MEM_CAP for the transferred frame capability")      \
-    A(offset, "byte offset into that memory, 4 KiB aligned")                                    \
-    A(size, "bytes, 4 KiB multiple, > 0")                                                       \
+#define IOMMU_MAP_ARGS(A)                                                                          \
+    A(iova, "I/O virtual address, 4 KiB aligned")                                                  \
+    A(memory, "memory-grant index, or IOMMU_MEM_CAP for the transferred frame capability")         \
+    A(offset, "byte offset into that memory, 4 KiB aligned")                                       \
+    A(size, "bytes, 4 KiB multiple, > 0")                                                          \
     A(rights, "IOMMU_READ | IOMMU_WRITE, within the memory's rights")
 #define IOMMU_MAP_RETS(A)
-#define IOMMU_MAP_ERRS(E)                                                                       \
-    E(BAD_MSG) E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS)       \
-    E(NO_MEMORY) E(HW)
+#define IOMMU_MAP_ERRS(E)                                                                          \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
 
-#define IOMMU_UNMAP_ARGS(A)                                                                     \
-    A(iova, "start of the range, 4 KiB aligned")                                                \
+#define IOMMU_UNMAP_ARGS(A)                                                                        \
+    A(iova, "start of the range, 4 KiB aligned")                                                   \
     A(size, "bytes; every mapping the range touches must lie wholly inside it (holes are fine)")
-#define IOMMU_UNMAP_RETS(A)                                                                     \
-    A(status, "IOMMU_STATUS_* bits")                                                            \
+#define IOMMU_UNMAP_RETS(A)                                                                        \
+    A(status, "IOMMU_STATUS_* bits")                                                               \
     A(unmapped, "bytes whose translation was removed")
-#define IOMMU_UNMAP_ERRS(E)                                                                     \
-    E(BAD_MSG) E(DENIED) E(ALIGN) E(RANGE) E(NOT_MAPPED) E(SPLIT) E(RESERVED)                  \
-    E(DEVICE_TIMEOUT) E(HW)
+#define IOMMU_UNMAP_ERRS(E)                                                                        \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(ALIGN) E(RANGE) E(NOT_MAPPED) E(SPLIT) E(RESERVED) E(DEVICE_TIMEOUT) E(HW)
 
-#define IOMMU_ATS_FLUSH_ARGS(A)                                                                 \
-    A(handle, "device handle from attach")                                                      \
-    A(iova, "start, 4 KiB aligned")                                                             \
+#define IOMMU_ATS_FLUSH_ARGS(A)                                                                    \
+    A(handle, "device handle from attach")                                                         \
+    A(iova, "start, 4 KiB aligned")                                                                \
     A(size, "bytes, 4 KiB multiple; 0 = the whole device-TLB")
 #define IOMMU_ATS_FLUSH_RETS(A) A(status, "IOMMU_STATUS_* bits")
-#define IOMMU_ATS_FLUSH_ERRS(E)                                                                 \
-    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE)      \
-    E(QUARANTINED) E(DEVICE_TIMEOUT) E(HW)
+#define IOMMU_ATS_FLUSH_ERRS(E)                                                                    \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE) E(QUARANTINED)      \
+        E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_FAULT_READ_ARGS(A) A(max, "records wanted (capped to what one reply holds)")
-#define IOMMU_FAULT_READ_RETS(A)                                                                \
-    A(count, "records that follow, IOMMU_FAULT_WORDS words each (iommu_fault_unpack)")          \
+#define IOMMU_FAULT_READ_RETS(A)                                                                   \
+    A(count, "records that follow, IOMMU_FAULT_WORDS words each (iommu_fault_unpack)")             \
     A(dropped, "records lost to ring overflow or rate limiting since the last read")
 #define IOMMU_FAULT_READ_ERRS(E) E(BAD_MSG) E(DENIED)
 
 #define IOMMU_PASID_BIND_ARGS(A) A(handle, "device handle from attach")
 #define IOMMU_PASID_BIND_RETS(A) A(pasid, "PASID now translating through the client's domain")
-#define IOMMU_PASID_BIND_ERRS(E)                                                                \
-    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED)          \
-    E(UNSUPPORTED) E(NO_PASID) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+#define IOMMU_PASID_BIND_ERRS(E)                                                                   \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED)          \
+        E(NO_PASID) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
-#define IOMMU_PASID_UNBIND_ARGS(A)                                                              \
-    A(handle, "device handle the PASID was bound for")                                          \
+#define IOMMU_PASID_UNBIND_ARGS(A)                                                                 \
+    A(handle, "device handle the PASID was bound for")                                             \
     A(pasid, "PASID from pasid_bind")
 #define IOMMU_PASID_UNBIND_RETS(A) A(status, "IOMMU_STATUS_* bits")
-#define IOMMU_PASID_UNBIND_ERRS(E)                                                              \
+#define IOMMU_PASID_UNBIND_ERRS(E)                                                                 \
     E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(NOT_BOUND) E(DEVICE_TIMEOUT) E(HW)
 
-#define IOMMU_CLIENT_METHODS(M)                                                                 \
-    M(ATTACH, attach, 1, IOMMU_ATTACH_ARGS, IOMMU_ATTACH_RETS, 0, IOMMU_ATTACH_ERRS,          \
-      "Give a granted device the client's domain; enables ATS when device and unit have it.")  \
-    M(DETACH, detach, 2, IOMMU_DETACH_ARGS, IOMMU_DETACH_RETS, 0, IOMMU_DETACH_ERRS,          \
-      "Block the device (orderly: ATS off, entry blocked, caches and device-TLB flushed).")     \
-    M(MAP, map, 3, IOMMU_MAP_ARGS, IOMMU_MAP_RETS, 1, IOMMU_MAP_ERRS,                           \
-      "Map memory the client holds into its domain; the memory stays pinned while mapped.")    \
-    M(UNMAP, unmap, 4, IOMMU_UNMAP_ARGS, IOMMU_UNMAP_RETS, 0, IOMMU_UNMAP_ERRS,               \
-      "Strict unmap: returns after IOTLB and live device-TLBs dropped the range; one queue "    \
-      "submission per request.")                                                                \
-    M(ATS_FLUSH, ats_flush, 5, IOMMU_ATS_FLUSH_ARGS, IOMMU_ATS_FLUSH_RETS, 0,                  \
-      IOMMU_ATS_FLUSH_ERRS, "Explicit device-TLB invalidation (never sent to a fenced device).") \
-    M(FAULT_READ, fault_read, 6, IOMMU_FAULT_READ_ARGS, IOMMU_FAULT_READ_RETS, 0,              \
-      IOMMU_FAULT_READ_ERRS, "Read decoded DMA faults of the client's devices.")                \
-    M(PASID_BIND, pasid_bind, 7, IOMMU_PASID_BIND_ARGS, IOMMU_PASID_BIND_RETS, 0,              \
-      IOMMU_PASID_BIND_ERRS, "Allocate a PASID translating through the client's domain "        \
-                             "(needs scalable mode with PASID and PRS).")                        \
-    M(PASID_UNBIND, pasid_unbind, 8, IOMMU_PASID_UNBIND_ARGS, IOMMU_PASID_UNBIND_RETS, 0,      \
-      IOMMU_PASID_UNBIND_ERRS, "Block the PASID, drain its page requests; the PASID is free "   \
-                               "again only after the drain completed.")
+#define IOMMU_CLIENT_METHODS(M)                                                                    \
+    M(ATTACH, attach, 1, IOMMU_ATTACH_ARGS, IOMMU_ATTACH_RETS, 0, IOMMU_ATTACH_ERRS,               \
+      "Give a granted device the client's domain; enables ATS when device and unit have it.")      \
+    M(DETACH, detach, 2, IOMMU_DETACH_ARGS, IOMMU_DETACH_RETS, 0, IOMMU_DETACH_ERRS,               \
+      "Block the device (orderly: ATS off, entry blocked, caches and device-TLB flushed).")        \
+    M(MAP, map, 3, IOMMU_MAP_ARGS, IOMMU_MAP_RETS, 1, IOMMU_MAP_ERRS,                              \
+      "Map memory the client holds into its domain; the memory stays pinned while mapped.")        \
+    M(UNMAP, unmap, 4, IOMMU_UNMAP_ARGS, IOMMU_UNMAP_RETS, 0, IOMMU_UNMAP_ERRS,                    \
+      "Strict unmap: returns after IOTLB and live device-TLBs dropped the range; one queue "       \
+      "submission per request.")                                                                   \
+    M(ATS_FLUSH, ats_flush, 5, IOMMU_ATS_FLUSH_ARGS, IOMMU_ATS_FLUSH_RETS, 0,                      \
+      IOMMU_ATS_FLUSH_ERRS, "Explicit device-TLB invalidation (never sent to a fenced device).")   \
+    M(FAULT_READ, fault_read, 6, IOMMU_FAULT_READ_ARGS, IOMMU_FAULT_READ_RETS, 0,                  \
+      IOMMU_FAULT_READ_ERRS, "Read decoded DMA faults of the client's devices.")                   \
+    M(PASID_BIND, pasid_bind, 7, IOMMU_PASID_BIND_ARGS, IOMMU_PASID_BIND_RETS, 0,                  \
+      IOMMU_PASID_BIND_ERRS,                                                                       \
+      "Allocate a PASID translating through the client's domain "                                  \
+      "(needs scalable mode with PASID and PRS).")                                                 \
+    M(PASID_UNBIND, pasid_unbind, 8, IOMMU_PASID_UNBIND_ARGS, IOMMU_PASID_UNBIND_RETS, 0,          \
+      IOMMU_PASID_UNBIND_ERRS,                                                                     \
+      "Block the PASID, drain its page requests; the PASID is free "                               \
+      "again only after the drain completed.")
 
 /* ---- The hotplug protocol ------------------------------------------------------------------ */
-#define IOMMU_DEVICE_FENCE_ARGS(A)                                                              \
-    A(sid, "source-id")                                                                         \
+#define IOMMU_DEVICE_FENCE_ARGS(A)                                                                 \
+    A(sid, "source-id")                                                                            \
     A(mode, "IOMMU_FENCE_ORDERLY or IOMMU_FENCE_SURPRISE")
 #define IOMMU_DEVICE_FENCE_RETS(A) A(status, "IOMMU_STATUS_* bits")
 #define IOMMU_DEVICE_FENCE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(UNKNOWN) E(HW)
@@ -209,30 +215,37 @@ const char *iommu_hp_errname(unsigned err);
 
 #define IOMMU_DEVICE_ADDED_ARGS(A) A(sid, "source-id")
 #define IOMMU_DEVICE_ADDED_RETS(A) A(generation, "generation of the new occupant")
-#define IOMMU_DEVICE_ADDED_ERRS(E)                                                              \
+#define IOMMU_DEVICE_ADDED_ERRS(E)                                                                 \
     E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_UNIT) E(NO_SPACE) E(PRESENT) E(HW)
 
-#define IOMMU_HOTPLUG_METHODS(M)                                                                \
-    M(DEVICE_FENCE, device_fence, 64, IOMMU_DEVICE_FENCE_ARGS, IOMMU_DEVICE_FENCE_RETS, 0,     \
-      IOMMU_DEVICE_FENCE_ERRS, "Mark the device gone/going and block it. Orderly: ATS off in "  \
-      "config space, entry blocked + caches flushed, device-TLB flushed, wait. Surprise: block " \
-      "without touching the device-TLB, ever, until device_added. Idempotent.")                \
-    M(DEVICE_REMOVED, device_removed, 65, IOMMU_DEVICE_REMOVED_ARGS,                            \
-      IOMMU_DEVICE_REMOVED_RETS, 0, IOMMU_DEVICE_REMOVED_ERRS,                                  \
-      "The device left the slot (fences it first if that was missed); its domain link "         \
-      "is dropped, client mappings stay until the client unmaps.")                             \
-    M(DEVICE_ADDED, device_added, 66, IOMMU_DEVICE_ADDED_ARGS, IOMMU_DEVICE_ADDED_RETS, 0,     \
+#define IOMMU_HOTPLUG_METHODS(M)                                                                   \
+    M(DEVICE_FENCE, device_fence, 64, IOMMU_DEVICE_FENCE_ARGS, IOMMU_DEVICE_FENCE_RETS, 0,         \
+      IOMMU_DEVICE_FENCE_ERRS,                                                                     \
+      "Mark the device gone/going and block it. Orderly: ATS off in "                              \
+      "config space, entry blocked + caches flushed, device-TLB flushed, wait. Surprise: block "   \
+      "without touching the device-TLB, ever, until device_added. Idempotent.")                    \
+    M(DEVICE_REMOVED, device_removed, 65, IOMMU_DEVICE_REMOVED_ARGS, IOMMU_DEVICE_REMOVED_RETS, 0, \
+      IOMMU_DEVICE_REMOVED_ERRS,                                                                   \
+      "The device left the slot (fences it first if that was missed); its domain link "            \
+      "is dropped, client mappings stay until the client unmaps.")                                 \
+    M(DEVICE_ADDED, device_added, 66, IOMMU_DEVICE_ADDED_ARGS, IOMMU_DEVICE_ADDED_RETS, 0,         \
       IOMMU_DEVICE_ADDED_ERRS, "A new occupant: fresh, blocked state under a new generation.")
 
 /* ---- Generated: labels, argument and result structs, error masks --------------------------- */
 #define IOMMU_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_LABEL_##U = v,
-enum iommu_label { IOMMU_CLIENT_METHODS(IOMMU_LABEL_ENUM_) IOMMU_HOTPLUG_METHODS(IOMMU_LABEL_ENUM_) };
+enum iommu_label {
+    IOMMU_CLIENT_METHODS(IOMMU_LABEL_ENUM_) IOMMU_HOTPLUG_METHODS(IOMMU_LABEL_ENUM_)
+};
 #undef IOMMU_LABEL_ENUM_
 
 #define IOMMU_FIELD_(n, d) uint64_t n;
-#define IOMMU_STRUCTS_(U, l, v, A, R, c, E, d)                                                  \
-    struct iommu_##l##_args { A(IOMMU_FIELD_) };                                                \
-    struct iommu_##l##_rets { R(IOMMU_FIELD_) };
+#define IOMMU_STRUCTS_(U, l, v, A, R, c, E, d)                                                     \
+    struct iommu_##l##_args {                                                                      \
+        A(IOMMU_FIELD_)                                                                            \
+    };                                                                                             \
+    struct iommu_##l##_rets {                                                                      \
+        R(IOMMU_FIELD_)                                                                            \
+    };
 IOMMU_CLIENT_METHODS(IOMMU_STRUCTS_)
 IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
 #undef IOMMU_STRUCTS_
@@ -243,7 +256,7 @@ IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
 
 /* ---- Messages ------------------------------------------------------------------------------ */
 #define IOMMU_MSG_WORDS 16u /* fits the kernel's IPC buffer (PC_MSG_MAX_LENGTH 64) */
-#define IOMMU_MSG_CAPS  1u
+#define IOMMU_MSG_CAPS 1u
 
 enum iommu_cap_kind {
     IOMMU_CAP_NONE = 0,
@@ -251,26 +264,26 @@ enum iommu_cap_kind {
 };
 /* A transferred capability as the glue resolved it (the core never sees a cptr). */
 struct iommu_cap_ref {
-    uint32_t kind;       /* enum iommu_cap_kind */
-    uint32_t rights;     /* IOMMU_READ | IOMMU_WRITE the capability allows */
-    uint64_t pa;         /* physical base */
-    uint64_t size;       /* bytes */
-    uint64_t cookie;     /* the glue's name for the slot it holds the capability in */
+    uint32_t kind;   /* enum iommu_cap_kind */
+    uint32_t rights; /* IOMMU_READ | IOMMU_WRITE the capability allows */
+    uint64_t pa;     /* physical base */
+    uint64_t size;   /* bytes */
+    uint64_t cookie; /* the glue's name for the slot it holds the capability in */
 };
 
 struct iommu_msg {
     uint64_t label;
-    uint64_t badge;      /* of the endpoint capability the message came through */
-    uint32_t len;        /* words used in w[] */
-    uint32_t ncaps;      /* entries used in cap[] */
+    uint64_t badge; /* of the endpoint capability the message came through */
+    uint32_t len;   /* words used in w[] */
+    uint32_t ncaps; /* entries used in cap[] */
     uint64_t w[IOMMU_MSG_WORDS];
     struct iommu_cap_ref cap[IOMMU_MSG_CAPS];
 };
 
 struct iommu_reply {
-    uint64_t err;        /* enum iommu_err / enum iommu_hp_err: sent as the reply label */
+    uint64_t err; /* enum iommu_err / enum iommu_hp_err: sent as the reply label */
     uint32_t len;
-    bool cap_kept;       /* the server keeps cap[0]'s slot until it releases the pin */
+    bool cap_kept; /* the server keeps cap[0]'s slot until it releases the pin */
     uint64_t w[IOMMU_MSG_WORDS];
 };
 
@@ -285,21 +298,23 @@ static inline void iommu_msg_init(struct iommu_msg *m, uint64_t label)
 /* ---- Generated client stubs: iommu_encode_<m>(msg, args...), iommu_reply_<m>(reply, rets) --- */
 #define IOMMU_PARAM_(n, d) , uint64_t n
 #define IOMMU_PUT_(n, d) m->w[m->len++] = (n);
-#define IOMMU_GET_(n, d) out->n = i_ < r->len ? r->w[i_] : 0; i_++;
-#define IOMMU_STUBS_(U, l, v, A, R, c, E, d)                                                    \
-    static inline void iommu_encode_##l(struct iommu_msg *m A(IOMMU_PARAM_))                    \
-    {                                                                                           \
-        iommu_msg_init(m, IOMMU_LABEL_##U);                                                     \
-        A(IOMMU_PUT_)                                                                           \
-    }                                                                                           \
-    static inline uint64_t iommu_reply_##l(const struct iommu_reply *r,                         \
-                                           struct iommu_##l##_rets *out)                        \
-    {                                                                                           \
-        unsigned i_ = 0;                                                                        \
-        (void)i_;                                                                               \
-        (void)out;                                                                              \
-        R(IOMMU_GET_)                                                                           \
-        return r->err;                                                                          \
+#define IOMMU_GET_(n, d)                                                                           \
+    out->n = i_ < r->len ? r->w[i_] : 0;                                                           \
+    i_++;
+#define IOMMU_STUBS_(U, l, v, A, R, c, E, d)                                                       \
+    static inline void iommu_encode_##l(struct iommu_msg *m A(IOMMU_PARAM_))                       \
+    {                                                                                              \
+        iommu_msg_init(m, IOMMU_LABEL_##U);                                                        \
+        A(IOMMU_PUT_)                                                                              \
+    }                                                                                              \
+    static inline uint64_t iommu_reply_##l(const struct iommu_reply *r,                            \
+                                           struct iommu_##l##_rets *out)                           \
+    {                                                                                              \
+        unsigned i_ = 0;                                                                           \
+        (void)i_;                                                                                  \
+        (void)out;                                                                                 \
+        R(IOMMU_GET_)                                                                              \
+        return r->err;                                                                             \
     }
 IOMMU_CLIENT_METHODS(IOMMU_STUBS_)
 IOMMU_HOTPLUG_METHODS(IOMMU_STUBS_)
@@ -311,11 +326,11 @@ IOMMU_HOTPLUG_METHODS(IOMMU_STUBS_)
 /* A decoded DMA fault as fault_read delivers it. */
 struct iommu_fault_rec {
     uint16_t sid;
-    uint8_t reason;      /* VT-d fault reason code */
+    uint8_t reason; /* VT-d fault reason code */
     bool write;
     bool pasid_present;
     uint32_t pasid;
-    uint64_t addr;       /* page address */
+    uint64_t addr; /* page address */
 };
 /* Pack/unpack one record into IOMMU_FAULT_WORDS words. */
 static inline void iommu_fault_pack(const struct iommu_fault_rec *f, uint64_t *w)
@@ -341,8 +356,8 @@ struct iommu_method_info {
     const char *name;
     const char *doc;
     unsigned nargs, nrets, max_caps;
-    uint64_t errors;     /* bit e set: the method may return error e (besides OK) */
-    bool hotplug;        /* part of the hotplug protocol */
+    uint64_t errors; /* bit e set: the method may return error e (besides OK) */
+    bool hotplug;    /* part of the hotplug protocol */
     const char *const *arg_names, *const *arg_docs, *const *ret_names, *const *ret_docs;
 };
 /* Metadata for a label, or NULL. */

@@ -25,21 +25,21 @@
 #include <vtd/vtd.h>
 
 /* ---- Limits (fixed tables) ----------------------------------------------------------------- */
-#define IOMMU_MAX_UNITS          4u
-#define IOMMU_MAX_SCOPES         16u  /* source-id ranges per unit */
-#define IOMMU_MAX_DEVICES        64u  /* device index entries (kept across remove/add) */
-#define IOMMU_MAX_CLIENTS        16u
-#define IOMMU_MAX_DOMAINS        (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
-#define IOMMU_MAPS_PER_DOMAIN    512u
-#define IOMMU_CLIENT_DEVICES     8u   /* device grants per client */
-#define IOMMU_CLIENT_MEMORY      8u   /* memory grants per client */
-#define IOMMU_FAULT_RING         32u  /* fault records kept per client */
-#define IOMMU_FAULT_RATE         64u  /* records accepted per client per window */
-#define IOMMU_FAULT_WINDOW_NS    10000000ull /* 10 ms */
-#define IOMMU_FAULT_BUDGET       64u  /* records read from a unit per iommu_fault_service call */
-#define IOMMU_PASID_FIRST        1u   /* PASID 0 is RID_PASID in scalable mode */
-#define IOMMU_MAX_PASIDS         32u  /* PASIDs IOMMU_PASID_FIRST .. + IOMMU_MAX_PASIDS - 1 */
-#define IOMMU_MAX_RMRR           8u
+#define IOMMU_MAX_UNITS 4u
+#define IOMMU_MAX_SCOPES 16u  /* source-id ranges per unit */
+#define IOMMU_MAX_DEVICES 64u /* device index entries (kept across remove/add) */
+#define IOMMU_MAX_CLIENTS 16u
+#define IOMMU_MAX_DOMAINS (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
+#define IOMMU_MAPS_PER_DOMAIN 512u
+#define IOMMU_CLIENT_DEVICES 8u           /* device grants per client */
+#define IOMMU_CLIENT_MEMORY 8u            /* memory grants per client */
+#define IOMMU_FAULT_RING 32u              /* fault records kept per client */
+#define IOMMU_FAULT_RATE 64u              /* records accepted per client per window */
+#define IOMMU_FAULT_WINDOW_NS 10000000ull /* 10 ms */
+#define IOMMU_FAULT_BUDGET 64u /* records read from a unit per iommu_fault_service call */
+#define IOMMU_PASID_FIRST 1u   /* PASID 0 is RID_PASID in scalable mode */
+#define IOMMU_MAX_PASIDS 32u   /* PASIDs IOMMU_PASID_FIRST .. + IOMMU_MAX_PASIDS - 1 */
+#define IOMMU_MAX_RMRR 8u
 
 /* ---- Environment ------------------------------------------------------------------------- */
 struct iommu_env {
@@ -55,44 +55,48 @@ struct iommu_env {
 /* ---- State (fields are private; use the functions below) ---------------------------------- */
 enum iommu_dev_state {
     IOMMU_DEV_UNUSED = 0,
-    IOMMU_DEV_PRESENT,   /* in the slot; may be attached */
-    IOMMU_DEV_FENCED,    /* hotplug said gone/going: blocked, no device-TLB traffic */
-    IOMMU_DEV_REMOVED,   /* left the slot: only the generation survives */
+    IOMMU_DEV_PRESENT, /* in the slot; may be attached */
+    IOMMU_DEV_FENCED,  /* hotplug said gone/going: blocked, no device-TLB traffic */
+    IOMMU_DEV_REMOVED, /* left the slot: only the generation survives */
 };
-enum iommu_fence_kind { IOMMU_FENCE_NONE = 0, IOMMU_FENCE_KIND_ORDERLY = 1, IOMMU_FENCE_KIND_SURPRISE = 2 };
+enum iommu_fence_kind {
+    IOMMU_FENCE_NONE = 0,
+    IOMMU_FENCE_KIND_ORDERLY = 1,
+    IOMMU_FENCE_KIND_SURPRISE = 2
+};
 
 struct iommu_device {
     uint16_t sid;
-    uint8_t state;           /* enum iommu_dev_state */
-    uint8_t fence;           /* enum iommu_fence_kind */
+    uint8_t state; /* enum iommu_dev_state */
+    uint8_t fence; /* enum iommu_fence_kind */
     uint8_t unit;
-    bool quarantined;        /* timed out: blocked, ATS off, fenced until device_added */
-    bool quarantine_done;    /* the quarantine fence completed (block + caches flushed) */
-    bool has_ats;            /* ATS capability found in config space */
+    bool quarantined;     /* timed out: blocked, ATS off, fenced until device_added */
+    bool quarantine_done; /* the quarantine fence completed (block + caches flushed) */
+    bool has_ats;         /* ATS capability found in config space */
     bool ats_enabled;
     uint8_t ats_qdep;
     struct pci_ats ats;
     uint32_t generation;
-    int owner;               /* client index, -1 */
-    int domain;              /* domain index, -1 */
-    int rmrr;                /* first RMRR index for this device, -1 */
+    int owner;  /* client index, -1 */
+    int domain; /* domain index, -1 */
+    int rmrr;   /* first RMRR index for this device, -1 */
 };
 
 struct iommu_mapping {
     uint64_t iova, size, pa;
-    uint64_t cookie;         /* frame capability slot (grant == IOMMU_GRANT_CAP) */
-    uint16_t grant;          /* memory grant index, IOMMU_GRANT_CAP or IOMMU_GRANT_RESERVED */
+    uint64_t cookie; /* frame capability slot (grant == IOMMU_GRANT_CAP) */
+    uint16_t grant;  /* memory grant index, IOMMU_GRANT_CAP or IOMMU_GRANT_RESERVED */
     uint8_t rights;
-    bool stuck;              /* removed from the page table, invalidation not confirmed */
+    bool stuck; /* removed from the page table, invalidation not confirmed */
 };
-#define IOMMU_GRANT_CAP      0xfffeu
+#define IOMMU_GRANT_CAP 0xfffeu
 #define IOMMU_GRANT_RESERVED 0xffffu
 
 struct iommu_domain {
     bool used;
     uint8_t unit;
-    int owner;               /* client index, -1 for a server-owned (RMRR identity) domain */
-    unsigned refs;           /* holders: owner + attached devices */
+    int owner;     /* client index, -1 for a server-owned (RMRR identity) domain */
+    unsigned refs; /* holders: owner + attached devices */
     struct vtd_domain vd;
     unsigned n_maps;
     struct iommu_mapping maps[IOMMU_MAPS_PER_DOMAIN]; /* sorted by iova, disjoint */
@@ -102,7 +106,7 @@ struct iommu_mem_grant {
     bool used;
     uint8_t rights;
     uint64_t pa, size;
-    uint32_t pins;           /* mappings of this grant */
+    uint32_t pins; /* mappings of this grant */
 };
 
 struct iommu_client {
@@ -115,8 +119,8 @@ struct iommu_client {
     /* fault ring */
     struct iommu_fault_rec ring[IOMMU_FAULT_RING];
     unsigned ring_head, ring_count;
-    uint64_t dropped;        /* since the last fault_read */
-    bool notified;           /* notification sent, not yet read */
+    uint64_t dropped; /* since the last fault_read */
+    bool notified;    /* notification sent, not yet read */
     uint64_t window_start_ns;
     unsigned window_count;
 };
@@ -125,7 +129,7 @@ enum iommu_pasid_state { IOMMU_PASID_FREE = 0, IOMMU_PASID_BOUND, IOMMU_PASID_DR
 struct iommu_pasid {
     uint8_t state;
     uint16_t sid;
-    uint16_t did;            /* domain the PASID translated through (for its drain) */
+    uint16_t did; /* domain the PASID translated through (for its drain) */
     int client;
     uint32_t generation;
 };
@@ -140,7 +144,9 @@ struct iommu_unit {
     bool used;
     struct vtd_unit vu;
     unsigned n_scopes;
-    struct { uint16_t first, last; } scope[IOMMU_MAX_SCOPES];
+    struct {
+        uint16_t first, last;
+    } scope[IOMMU_MAX_SCOPES];
     bool include_all;
     int rmrr_domain;         /* identity domain for RMRR devices, -1 */
     uint64_t did_used[1024]; /* bitmap of domain ids (up to 65536) */
@@ -150,11 +156,11 @@ struct iommu_unit {
 
 /* Leak and activity accounting, exported for tests and the hotplug cycle test. */
 struct iommu_counts {
-    unsigned domains;        /* live domains */
-    unsigned mappings;       /* mapping records, reserved ones included */
-    uint64_t table_pages;    /* page-table pages of live domains */
-    unsigned pins;           /* client memory pins (non-reserved mappings) */
-    unsigned stuck;          /* mappings whose invalidation the hardware never confirmed */
+    unsigned domains;     /* live domains */
+    unsigned mappings;    /* mapping records, reserved ones included */
+    uint64_t table_pages; /* page-table pages of live domains */
+    unsigned pins;        /* client memory pins (non-reserved mappings) */
+    unsigned stuck;       /* mappings whose invalidation the hardware never confirmed */
     unsigned devices_present, devices_fenced, devices_quarantined;
     unsigned pasids_bound, pasids_draining;
 };
@@ -163,7 +169,7 @@ struct iommu_stats {
     uint64_t faults_routed, faults_dropped, faults_unowned, fault_overflows;
     uint64_t page_requests, page_groups_answered, prq_overflows;
     uint64_t quarantines, fences_orderly, fences_surprise;
-    uint64_t submissions;    /* invalidation batches the core submitted */
+    uint64_t submissions; /* invalidation batches the core submitted */
 };
 
 struct iommu_server {
@@ -173,7 +179,7 @@ struct iommu_server {
     unsigned n_units;
     struct iommu_unit units[IOMMU_MAX_UNITS];
     struct iommu_device devices[IOMMU_MAX_DEVICES];
-    unsigned n_dev_slots;    /* devices[] entries ever used: loops stop here */
+    unsigned n_dev_slots; /* devices[] entries ever used: loops stop here */
     struct iommu_client clients[IOMMU_MAX_CLIENTS];
     struct iommu_domain domains[IOMMU_MAX_DOMAINS];
     unsigned n_rmrr;
