@@ -58,6 +58,7 @@ typedef struct k_tcb {
     uint64_t fault[PC_FAULT_LENGTH];
     struct k_cpu *cpu;
     uint64_t id;
+    uint64_t vspace_pa; /* cr3 of the configured VSpace (kernel PML4 if none) */
     uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
     k_slot_t slot[K_TCB_SLOTS];
 } k_tcb_t;
@@ -84,6 +85,8 @@ _Static_assert(sizeof(k_notification_t) <= (1u << PC_NOTIFICATION_BITS), "notifi
 
 #define K_NUM_PRIOS 256
 
+typedef uint64_t k_u64_unaligned_t __attribute__((aligned(4)));
+
 typedef struct k_cpu {
     struct k_cpu *self;      /* 0: entry.S offsets */
     uint64_t kstack_top;     /* 8 */
@@ -102,6 +105,7 @@ typedef struct k_cpu {
     uint64_t loaded_cr3;
     k_tcb_t *fpu_owner;      /* thread whose FPU state is in the registers */
     uint64_t fpu_ts;         /* CR0.TS is set */
+    k_u64_unaligned_t *tss_rsp0; /* this CPU's TSS.rsp0 (4-byte aligned in the TSS) */
 } k_cpu_t;
 
 static inline k_cpu_t *k_cpu(void)
@@ -109,6 +113,28 @@ static inline k_cpu_t *k_cpu(void)
     k_cpu_t *c;
     __asm__("movq %%gs:0, %0" : "=r"(c));
     return c;
+}
+
+/* Make `next` the thread whose context the CPU holds: kernel entry stack, address space, and
+ * CR0.TS for lazy FPU switching. Inline because every IPC does it. */
+static inline void k_sched_load_inline(k_cpu_t *cpu, k_tcb_t *next)
+{
+    uint64_t top = (uint64_t)(&next->ctx + 1);
+    cpu->cur_ctx_top = top;
+    *cpu->tss_rsp0 = top;
+    if (next->vspace_pa != cpu->loaded_cr3) {
+        __asm__ volatile("mov %0, %%cr3" : : "r"(next->vspace_pa) : "memory");
+        cpu->loaded_cr3 = next->vspace_pa;
+    }
+    uint64_t want_ts = next != cpu->fpu_owner;
+    if (want_ts != cpu->fpu_ts) {
+        uint64_t cr0;
+        __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+        cr0 = want_ts ? (cr0 | 8) : (cr0 & ~(uint64_t)8);
+        __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
+        cpu->fpu_ts = want_ts;
+    }
+    cpu->loaded = next;
 }
 
 /* --- boot / platform --- */

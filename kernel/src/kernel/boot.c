@@ -367,6 +367,7 @@ void k_boot_main(uint32_t magic, uint32_t mbi)
     k_cap_derive(root_slot(PC_SLOT_VSPACE), &tcb->slot[K_TCB_VSPACE], root_slot(PC_SLOT_VSPACE)->cap);
     k_cap_derive(root_slot(PC_SLOT_IPC_BUFFER), &tcb->slot[K_TCB_IPC_BUFFER], root_slot(PC_SLOT_IPC_BUFFER)->cap);
     tcb->ipc_buffer_vaddr = PC_ROOT_IPC_BUFFER_VADDR;
+    tcb->vspace_pa = k_virt_to_phys(pml4);
 
     /* Boot information */
     bootinfo->magic = PC_BOOTINFO_MAGIC;

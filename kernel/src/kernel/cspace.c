@@ -82,6 +82,9 @@ static void finalise(k_cap_t cap)
 static void tcb_slot_emptied(k_slot_t *slot)
 {
     k_tcb_t *t = slot->owner;
+    if (slot->owner_index == K_TCB_VSPACE) {
+        t->vspace_pa = k_kernel_pml4_pa;
+    }
     if (slot->owner_index == K_TCB_VSPACE || slot->owner_index == K_TCB_CSPACE) {
         if (t->state != K_TS_INACTIVE) {
             k_thread_suspend(t);

@@ -276,9 +276,10 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
         }
         copy_into_tcb(target, K_TCB_CSPACE, cs);
         copy_into_tcb(target, K_TCB_VSPACE, vs);
+        target->vspace_pa = k_virt_to_phys((void *)target->slot[K_TCB_VSPACE].cap.obj);
         copy_into_tcb(target, K_TCB_IPC_BUFFER, pc_msginfo_extra_caps(t->ctx.rsi) > 2 ? ib : NULL);
         target->ipc_buffer_vaddr = ipc_va;
-        if (target == k_cpu()->current) {
+        if (target == k_cpu()->loaded) {
             k_cpu()->loaded = &k_cpu()->idle; /* reload cr3 on the way out */
         }
         return PC_OK;

@@ -522,6 +522,7 @@ void k_tcb_init(k_tcb_t *t)
     t->timeslice = 5;
     t->cpu = k_cpu();
     t->id = next_id++;
+    t->vspace_pa = k_kernel_pml4_pa;
     for (unsigned i = 0; i < K_TCB_SLOTS; i++) {
         t->slot[i].owner = t;
         t->slot[i].owner_index = i;
@@ -538,12 +539,28 @@ static bool fast_msg_ok(pc_msginfo_t info)
            pc_msginfo_label(info) < PC_LABEL_NOTIFICATION;
 }
 
-static k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
+static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
 {
     next->state = K_TS_RUNNING;
     cpu->current = next;
-    k_sched_load(cpu, next);
+    k_sched_load_inline(cpu, next);
     return &next->ctx;
+}
+
+/* Nothing ready has a higher priority than p (the ready queues hold neither partner). */
+static inline bool fast_prio_ok(const k_cpu_t *cpu, unsigned p)
+{
+    unsigned w = p >> 6;
+    uint64_t above = (p & 63) == 63 ? 0 : ~0ull << ((p & 63) + 1);
+    if (cpu->ready_bitmap[w] & above) {
+        return false;
+    }
+    for (unsigned i = w + 1; i < 4; i++) {
+        if (cpu->ready_bitmap[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 k_context_t *k_fastpath_call(k_tcb_t *s)
@@ -559,14 +576,16 @@ k_context_t *k_fastpath_call(k_tcb_t *s)
     }
     k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
     k_tcb_t *r = ep->head;
-    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio || !k_sched_can_switch_direct(r)) {
+    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio || !fast_prio_ok(cpu, r->prio)) {
         return NULL;
     }
     q_remove(&ep->head, &ep->tail, r);
     if (!ep->head) {
         ep->state = K_EP_IDLE;
     }
-    k_timeout_remove(r);
+    if (r->deadline) {
+        k_timeout_remove(r);
+    }
     r->blocked_on = NULL;
     r->ctx.r10 = s->ctx.r10;
     r->ctx.r8 = s->ctx.r8;
@@ -596,7 +615,7 @@ k_context_t *k_fastpath_reply_recv(k_tcb_t *t)
         return NULL;
     }
     k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
-    if (ep->state == K_EP_SEND || !k_sched_can_switch_direct(c)) {
+    if (ep->state == K_EP_SEND || !fast_prio_ok(cpu, c->prio)) {
         return NULL;
     }
     t->reply_to = NULL;

@@ -128,19 +128,11 @@ void k_sched_load(k_cpu_t *cpu, k_tcb_t *next)
     if (next == cpu->loaded) {
         return;
     }
-    if (next->state != K_TS_IDLE) {
-        k_slot_t *vs = &next->slot[K_TCB_VSPACE];
-        uint64_t cr3 = vs->cap.type == PC_OBJ_VSPACE ? k_virt_to_phys((void *)vs->cap.obj) : k_kernel_pml4_pa;
-        if (cr3 != cpu->loaded_cr3) {
-            k_write_cr3(cr3);
-            cpu->loaded_cr3 = cr3;
-        }
-        k_arch_set_kernel_entry(next);
-        k_fpu_switch(cpu->loaded, next);
-    } else {
-        k_fpu_switch(cpu->loaded, NULL);
+    if (next->state == K_TS_IDLE) {
+        cpu->loaded = next; /* idle runs in the kernel: nothing to load */
+        return;
     }
-    cpu->loaded = next;
+    k_sched_load_inline(cpu, next);
 }
 
 k_context_t *k_sched_exit(void)

@@ -61,24 +61,10 @@ void k_fpu_init_state(uint8_t *area)
 }
 
 /*
- * Lazy FPU switching: entering a thread that does not own the FPU registers sets CR0.TS, and its
- * first FPU/SSE instruction traps (#NM) to k_fpu_claim. Threads that never touch the FPU (most
- * IPC-heavy servers) never pay for saving and restoring 512 bytes of state.
+ * Lazy FPU switching: entering a thread that does not own the FPU registers sets CR0.TS
+ * (k_sched_load_inline), and its first FPU/SSE instruction traps (#NM) to k_fpu_claim. Threads
+ * that never touch the FPU (most IPC-heavy servers) never pay for saving and restoring its state.
  */
-void k_fpu_switch(k_tcb_t *from, k_tcb_t *to)
-{
-    (void)from;
-    k_cpu_t *cpu = k_cpu();
-    bool want_ts = to != NULL && to != cpu->fpu_owner;
-    if (want_ts != (bool)cpu->fpu_ts) {
-        uint64_t cr0;
-        __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
-        cr0 = want_ts ? (cr0 | 8) : (cr0 & ~(uint64_t)8);
-        __asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
-        cpu->fpu_ts = want_ts;
-    }
-}
-
 void k_fpu_claim(k_tcb_t *t)
 {
     k_cpu_t *cpu = k_cpu();
@@ -100,13 +86,6 @@ void k_fpu_forget(k_tcb_t *t)
     if (cpu->fpu_owner == t) {
         cpu->fpu_owner = NULL;
     }
-}
-
-void k_arch_set_kernel_entry(k_tcb_t *t)
-{
-    uint64_t top = (uint64_t)(&t->ctx + 1);
-    tss.rsp0 = top;
-    k_cpu()->cur_ctx_top = top;
 }
 
 k_cpu_t *k_cpu_init(void)
@@ -147,6 +126,7 @@ k_cpu_t *k_cpu_init(void)
     cpu0.self = &cpu0;
     cpu0.kstack_top = (uint64_t)(kstack + sizeof(kstack));
     cpu0.id = 0;
+    cpu0.tss_rsp0 = (k_u64_unaligned_t *)((uint8_t *)&tss + offsetof(struct k_tss, rsp0));
     k_wrmsr(MSR_GS_BASE, (uint64_t)&cpu0);
     k_wrmsr(MSR_KERNEL_GS_BASE, 0);
 

@@ -13,8 +13,6 @@
 #define K_VECTOR_SPURIOUS 0xFF
 
 k_cpu_t *k_cpu_init(void);
-void k_arch_set_kernel_entry(k_tcb_t *t);
-void k_fpu_switch(k_tcb_t *from, k_tcb_t *to);
 void k_fpu_claim(k_tcb_t *t);
 void k_fpu_forget(k_tcb_t *t);
 k_context_t *k_trap_handler(void);
