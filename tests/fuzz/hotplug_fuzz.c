@@ -8,7 +8,8 @@
  * every call (fence before removed, never removed or added twice, fence(surprise) first after
  * a device vanished, no power-off under an unfenced occupant, command and detach deadlines
  * honoured and logged). At the end, with the world quiet, the slot must settle within bounded
- * virtual time into ON, OFF or FAULTED in agreement with the model and the IOMMU stand-in.
+ * virtual time into ON, OFF or FAULTED in agreement with the IOMMU stand-in and (unless the
+ * port was made to drop writes) with the model.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -73,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct hp_slot *s = hh_slot(h);
         bool pump = true;
         if (h->print_logs) {
-            fprintf(stderr, "step %u: op %u arg %02x state %s\n", step, op % 16, arg, hp_state_str(s->state));
+            fprintf(stderr, "step %u: op %u arg %02x state %s (sltctl %04x sltsta %04x)\n", step, op % 16, arg,
+                    hp_state_str(s->state), pcie_model_sltctl(&h->m, 0), pcie_model_sltsta(&h->m, 0));
         }
         switch (op % 16) {
         case 0: pcie_model_device_add(&h->m, arg & 1, HH_EDU_VENDOR, (uint16_t)(HH_EDU_DEVICE + (arg >> 4))); break;
@@ -97,11 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 8: hp_server_request(&h->srv, arg & 0x10 ? HH_SID_PORT1 : HH_SID_PORT0, (enum hp_request)(arg % 4), h->now); break;
-        case 9: h->m.ports[0].cc_broken = !h->m.ports[0].cc_broken; break;
+        case 9:
+            switch (arg % 3) {
+            case 0: h->m.ports[0].cc_broken = !h->m.ports[0].cc_broken; break;
+            case 1: h->m.ports[0].keeps_card = !h->m.ports[0].keeps_card; break;
+            case 2:
+                h->m.ports[0].port_dead = !h->m.ports[0].port_dead;
+                h->model_unreliable = true; /* writes were lost: the model may disagree */
+                h->irq_unreliable = true;
+                break;
+            }
+            break;
         case 10: h->m.ports[0].dev_dead = arg & 1; break;
         case 11:
             while (pcie_model_take_irq(&h->m, arg & 1)) {
-                /* lost interrupt */
+                h->irq_unreliable = true; /* lost interrupt */
             }
             pump = false;
             break;
@@ -118,10 +130,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 13: {
-            /* Status as the server's polling fallback would read it (CC is only ever taken from
-             * the hardware, so it is left out of the invented bits). */
-            uint16_t sta = (uint16_t)((arg | (uint16_t)next(&in) << 8) & ~PCI_EXP_SLTSTA_CC);
-            hp_slot_status_event(s, sta, next(&in) & 1 ? PCI_EXP_LNKSTA_DLLLA : 0, h->now);
+            /* Event bits as a polling fallback could find them, with the state bits (presence,
+             * link) as the port really has them; CC is only ever taken from the hardware. */
+            uint16_t ev = (uint16_t)((arg | (uint16_t)next(&in) << 8) &
+                                     (PCI_EXP_SLTSTA_EVENTS & ~PCI_EXP_SLTSTA_CC));
+            uint16_t real = pcie_model_sltsta(&h->m, 0);
+            uint16_t lnk = (uint16_t)(h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA] |
+                                      h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA + 1] << 8);
+            hp_slot_status_event(s, (uint16_t)(ev | (real & ~PCI_EXP_SLTSTA_EVENTS)), lnk, h->now);
             break;
         }
         case 14: {

@@ -674,12 +674,9 @@ void hp_slot_start(struct hp_slot *s, uint64_t now)
     cmd_issue(s, SLTCTL_ENABLES, enables, now);
     slog(s, HP_LOG_SLOT_READY, sta, now);
 
-    if (present && powered) {
-        /* A device that was there at boot: brought up like an insertion. */
-        set_state(s, HP_ST_WAIT_CONFIG, now);
-        s->config_deadline = add_sat(now, s->cfg.config_timeout_ns);
-        s->deadline = now;
-    } else if (present) {
+    if (present) {
+        /* A card there at boot is brought up like an insertion (a powered one keeps its power;
+         * the command only sets the indicators). */
         power_on(s, now);
     } else if (powered && s->caps.pcp) {
         power_off(s, HP_ST_OFF, now);

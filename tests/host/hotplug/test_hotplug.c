@@ -469,6 +469,12 @@ static void test_events_for_unowned_slots_are_logged_and_ignored(void)
     CHECK(h->m.ports[1].dev_present);          /* its device still waits for its owner */
     /* refused configurations */
     struct hp_slot_config cfg;
+    hp_slot_config_defaults(&cfg, HH_SID_PORT1, 4);
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] &= (uint8_t)~(PCI_EXP_FLAGS_SLOT >> 8);
+    CHECK(hp_server_add_slot(&h->srv, &cfg, h->now, NULL) == HP_ERR_NOT_SLOT);
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] |= (uint8_t)(PCI_EXP_FLAGS_SLOT >> 8);
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCAP] &= (uint8_t)~PCI_EXP_SLTCAP_HPC;
+    CHECK(hp_server_add_slot(&h->srv, &cfg, h->now, NULL) == HP_ERR_NOT_SLOT);
     hp_slot_config_defaults(&cfg, PCI_SID(0, 9, 0), 9);
     CHECK(hp_server_add_slot(&h->srv, &cfg, h->now, NULL) == HP_ERR_PORT_ABSENT);
     hp_slot_config_defaults(&cfg, HH_SID_PORT0, 3);
@@ -517,6 +523,33 @@ static void test_surprise_during_detach_wait_escalates_to_surprise_fence(void)
     CHECK(hh_settle(h, 10 * SEC));
     CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_VANISH, HH_FENCE_SURPRISE, HH_GONE) >= 0);
     CHECK(h->op_count[HH_REMOVED] == 1);
+    hh_check_settled(h);
+    CHECK_CLEAN(h);
+}
+
+static void test_card_pulled_before_its_queued_power_off_is_fenced_as_surprise(void)
+{
+    struct harness *h = &H;
+    struct hp_slot_config cfg;
+    hh_init(h, false);
+    hp_slot_config_defaults(&cfg, HH_SID_PORT0, 3);
+    cfg.cancel_window_ns = 100 * MS;
+    CHECK(hh_add_slot(h, &cfg) == HP_OK);
+    CHECK(plug(h) == 0);
+    h->m.ports[0].cc_broken = true; /* the blink command will not complete... */
+    pcie_model_push_button(&h->m, 0);
+    hh_pump(h);
+    hh_advance(h, 100 * MS);
+    CHECK(hh_slot(h)->state == HP_ST_WAIT_DETACH);
+    unsigned from = h->n;
+    CHECK(hh_detached(h, hp_slot_handle(hh_slot(h))) == HP_GONE_OK);
+    CHECK(hh_slot(h)->state == HP_ST_POWERING_OFF && hh_slot(h)->cmd_queued); /* ...so it waits */
+    pcie_model_pull(&h->m, 0); /* the card leaves before the power-off reaches the slot */
+    hh_pump(h);
+    CHECK(EXPECT_OPS(h, from, HH_VANISH, HH_FENCE_SURPRISE) >= 0);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(h->logs[HP_LOG_CC_TIMEOUT] >= 1 && h->op_count[HH_REMOVED] == 1);
+    CHECK(hh_slot(h)->state == HP_ST_OFF);
     hh_check_settled(h);
     CHECK_CLEAN(h);
 }
@@ -582,6 +615,91 @@ static void test_failed_added_gets_no_driver_and_no_removed(void)
     CHECK(hh_slot(h)->state == HP_ST_OFF);
     h->added_rc = 0;
     h->dev[0].up = false; /* the stand-in never held it */
+    hh_check_settled(h);
+    CHECK_CLEAN(h);
+}
+
+static void test_card_swapped_behind_a_present_slot_is_removed_then_new_one_added(void)
+{
+    struct harness *h = &H;
+    hh_init(h, false);
+    h->m.ports[0].keeps_card = true; /* real hardware: power-off leaves the card in */
+    CHECK(hh_add_slot(h, NULL) == HP_OK);
+    CHECK(plug(h) == 0);
+    hp_handle_t old = hp_slot_handle(hh_slot(h));
+    unsigned from = h->n;
+    /* swapped between two status reads: presence still set, another card answers */
+    h->m.ports[0].device = 0x1001;
+    pcie_model_inject(&h->m, 0, PCI_EXP_SLTSTA_PDC);
+    hh_pump(h);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE, HH_POWER_OFF, HH_REMOVED, HH_POWER_ON, HH_ADDED,
+                     HH_ASSIGN) >= 0);
+    CHECK(h->trace[from + 6].arg != old);
+    CHECK(hh_slot(h)->state == HP_ST_ON && hh_slot(h)->device == 0x1001);
+    hh_check_settled(h);
+    CHECK_CLEAN(h);
+}
+
+static void test_card_pulled_during_bringup_is_never_added(void)
+{
+    struct harness *h = &H;
+    hh_init(h, false);
+    CHECK(hh_add_slot(h, NULL) == HP_OK);
+    CHECK(pcie_model_device_add(&h->m, 0, HH_EDU_VENDOR, HH_EDU_DEVICE) == PCIE_MODEL_OK);
+    hh_pump(h);
+    CHECK(hh_slot(h)->state == HP_ST_WAIT_CONFIG);
+    /* QEMU's device_del now only pushes the button: ignored while the slot comes up */
+    CHECK(pcie_model_device_del(&h->m, 0) == PCIE_MODEL_OK);
+    hh_pump(h);
+    CHECK(hh_slot(h)->state == HP_ST_WAIT_CONFIG && h->logs[HP_LOG_IGNORED] == 1);
+    pcie_model_pull(&h->m, 0);
+    hh_pump(h);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(h->logs[HP_LOG_BRINGUP_ABORTED] == 1);
+    CHECK(h->op_count[HH_ADDED] == 0 && h->op_count[HH_FENCE_SURPRISE] == 0 && h->op_count[HH_REMOVED] == 0);
+    CHECK(hh_slot(h)->state == HP_ST_OFF && !pcie_model_powered(&h->m, 0));
+    hh_check_settled(h);
+    CHECK_CLEAN(h);
+}
+
+static void test_port_reading_all_ones_is_an_empty_slot_with_bounded_waits(void)
+{
+    struct harness *h = &H;
+    hh_init(h, false);
+    CHECK(hh_add_slot(h, NULL) == HP_OK);
+    CHECK(plug(h) == 0);
+    unsigned from = h->n;
+    h->m.ports[0].port_dead = true;
+    CHECK(hp_server_irq(&h->srv, HH_SID_PORT0, h->now) == HP_ERR_PORT_ABSENT);
+    CHECK(h->logs[HP_LOG_PORT_UNREADABLE] == 1);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE) >= 0);
+    CHECK(hh_settle(h, 10 * SEC)); /* the power-off command never completes: bounded */
+    CHECK(h->logs[HP_LOG_CC_TIMEOUT] == 1 && h->op_count[HH_REMOVED] == 1);
+    CHECK(hh_slot(h)->state == HP_ST_OFF);
+    CHECK_CLEAN(h);
+}
+
+static void test_voluntary_release_and_busy_requests(void)
+{
+    struct harness *h = &H;
+    hh_init(h, false);
+    CHECK(hh_add_slot(h, NULL) == HP_OK);
+    CHECK(plug(h) == 0);
+    CHECK(hh_detached(h, hp_slot_handle(hh_slot(h))) == HP_GONE_OK); /* driver lets go */
+    CHECK(hh_slot(h)->state == HP_ST_ON && !hh_slot(h)->driver_bound);
+    CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_REMOVE, h->now) == HP_OK);
+    hh_pump(h);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(h->op_count[HH_GOING] == 0 && h->op_count[HH_REMOVED] == 1); /* nobody to wait for */
+    CHECK(plug(h) == 0);
+    CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_REMOVE, h->now) == HP_OK);
+    CHECK(hh_slot(h)->state == HP_ST_WAIT_DETACH);
+    CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_POWER_ON, h->now) == HP_ERR_BUSY);
+    CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_REMOVE, h->now) == HP_OK); /* already */
+    CHECK(hh_detached(h, hp_slot_handle(hh_slot(h))) == HP_GONE_OK);
+    CHECK(hh_settle(h, 10 * SEC));
+    CHECK(hh_slot(h)->state == HP_ST_OFF && h->op_count[HH_REMOVED] == 2);
     hh_check_settled(h);
     CHECK_CLEAN(h);
 }
@@ -762,9 +880,14 @@ int main(void)
         T(test_events_for_unowned_slots_are_logged_and_ignored),
         T(test_link_down_is_surprise_removal),
         T(test_surprise_during_detach_wait_escalates_to_surprise_fence),
+        T(test_card_pulled_before_its_queued_power_off_is_fenced_as_surprise),
         T(test_failed_orderly_fence_falls_back_to_surprise_fence),
         T(test_unreachable_driver_and_no_driver_do_not_block_removal),
         T(test_failed_added_gets_no_driver_and_no_removed),
+        T(test_card_swapped_behind_a_present_slot_is_removed_then_new_one_added),
+        T(test_card_pulled_during_bringup_is_never_added),
+        T(test_port_reading_all_ones_is_an_empty_slot_with_bounded_waits),
+        T(test_voluntary_release_and_busy_requests),
         T(test_hundred_unplug_replug_cycles_leave_no_state_behind),
         T(test_faulted_slot_retries_on_request_and_button),
         T(test_handle_carries_the_iommu_generation),

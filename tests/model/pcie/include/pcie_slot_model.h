@@ -53,6 +53,8 @@ struct pcie_model_port {
     uint64_t del_expires;
     /* behaviour switches beyond QEMU */
     bool cc_broken;      /* never sets Command Completed */
+    bool keeps_card;     /* real hardware: powering off does not remove the card */
+    bool port_dead;      /* the port itself reads all-ones (e.g. behind a removed switch) */
     /* interrupt state */
     bool notified;
     unsigned irq_pending; /* MSIs raised and not yet taken by the test */

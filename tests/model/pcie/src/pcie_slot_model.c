@@ -151,7 +151,7 @@ static void port_write(struct pcie_model *m, int i, unsigned off, unsigned width
         set16(p->cfg, SLTSTA_OFF, sta);
         ctl = get16(p->cfg, SLTCTL_OFF);
     }
-    if ((sta & PCI_EXP_SLTSTA_PDS) && powered_off_ctl(ctl) && !powered_off_ctl(old_ctl)) {
+    if ((sta & PCI_EXP_SLTSTA_PDS) && powered_off_ctl(ctl) && !powered_off_ctl(old_ctl) && !p->keeps_card) {
         do_unplug(m, i, 0);
     }
     if (m->on_power != NULL && was_powered != pcie_model_powered(m, i)) {
@@ -211,7 +211,7 @@ static uint32_t mmio_read(void *ctx, uint64_t off, unsigned width)
     int i;
     if (bus == 0) {
         i = port_of_sid(m, PCI_SID(0, devfn >> 3, devfn & 7));
-        if (i < 0) {
+        if (i < 0 || m->ports[i].port_dead) {
             return ones;
         }
         m->ports[i].cfg_reads++;
@@ -240,7 +240,7 @@ static void mmio_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
         return; /* the device's own registers do not matter to the slot */
     }
     i = port_of_sid(m, PCI_SID(0, devfn >> 3, devfn & 7));
-    if (i >= 0) {
+    if (i >= 0 && !m->ports[i].port_dead) {
         m->ports[i].cfg_writes++;
         port_write(m, i, (unsigned)(off & 0xfff), width, val);
     }
