@@ -137,6 +137,44 @@ static inline void k_sched_load_inline(k_cpu_t *cpu, k_tcb_t *next)
     cpu->loaded = next;
 }
 
+/* Endpoint / notification wait queues (doubly linked through q_next/q_prev). */
+static inline void k_q_append(k_tcb_t **head, k_tcb_t **tail, k_tcb_t *t)
+{
+    t->q_next = NULL;
+    t->q_prev = *tail;
+    if (*tail) {
+        (*tail)->q_next = t;
+    } else {
+        *head = t;
+    }
+    *tail = t;
+}
+
+static inline void k_q_remove(k_tcb_t **head, k_tcb_t **tail, k_tcb_t *t)
+{
+    if (t->q_prev) {
+        t->q_prev->q_next = t->q_next;
+    } else {
+        *head = t->q_next;
+    }
+    if (t->q_next) {
+        t->q_next->q_prev = t->q_prev;
+    } else {
+        *tail = t->q_prev;
+    }
+    t->q_next = t->q_prev = NULL;
+}
+
+/* The slot a cptr names in t's root CNode, or NULL. */
+static inline k_slot_t *k_lookup_slot(k_tcb_t *t, uint64_t cptr)
+{
+    const k_cap_t *root = &t->slot[K_TCB_CSPACE].cap;
+    if (root->type != PC_OBJ_CNODE || cptr == 0 || cptr >= (1ull << root->size_bits)) {
+        return NULL;
+    }
+    return (k_slot_t *)root->obj + cptr;
+}
+
 /* --- boot / platform --- */
 extern uint64_t k_tsc_hz;
 extern uint64_t k_timer_hz;
@@ -161,8 +199,7 @@ k_context_t *k_sched_exit(void);            /* choose, load, return the context 
 void k_sched_tick(void);
 void k_sched_yield(void);
 void k_sched_load(k_cpu_t *cpu, k_tcb_t *next);
-k_context_t *k_fastpath_call(k_tcb_t *s);
-k_context_t *k_fastpath_reply_recv(k_tcb_t *t);
+
 void k_timeout_add(k_tcb_t *t, uint64_t timeout_us);
 void k_timeout_remove(k_tcb_t *t);
 void k_sched_set_prio(k_tcb_t *t, unsigned prio);
@@ -186,7 +223,6 @@ void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v);
 void k_tcb_init(k_tcb_t *t);
 
 /* --- capability space (cspace.c) --- */
-k_slot_t *k_lookup_slot(k_tcb_t *t, uint64_t cptr);
 k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index);
 void k_cap_delete(k_slot_t *slot);
 void k_cap_revoke(k_slot_t *slot);

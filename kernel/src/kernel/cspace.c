@@ -17,15 +17,6 @@ k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index)
     return (k_slot_t *)cnode->obj + index;
 }
 
-k_slot_t *k_lookup_slot(k_tcb_t *t, uint64_t cptr)
-{
-    k_cap_t *root = &t->slot[K_TCB_CSPACE].cap;
-    if (root->type != PC_OBJ_CNODE || cptr == 0 || cptr >= (1ull << root->size_bits)) {
-        return NULL;
-    }
-    return k_cnode_slot(root, cptr);
-}
-
 void k_cap_derive(k_slot_t *parent, k_slot_t *dst, k_cap_t cap)
 {
     dst->cap = cap;

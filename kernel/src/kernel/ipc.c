@@ -58,40 +58,13 @@ void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v)
 
 /* --- wait queues --- */
 
-static void q_append(k_tcb_t **head, k_tcb_t **tail, k_tcb_t *t)
-{
-    t->q_next = NULL;
-    t->q_prev = *tail;
-    if (*tail) {
-        (*tail)->q_next = t;
-    } else {
-        *head = t;
-    }
-    *tail = t;
-}
-
-static void q_remove(k_tcb_t **head, k_tcb_t **tail, k_tcb_t *t)
-{
-    if (t->q_prev) {
-        t->q_prev->q_next = t->q_next;
-    } else {
-        *head = t->q_next;
-    }
-    if (t->q_next) {
-        t->q_next->q_prev = t->q_prev;
-    } else {
-        *tail = t->q_prev;
-    }
-    t->q_next = t->q_prev = NULL;
-}
-
 void k_ipc_cancel(k_tcb_t *t)
 {
     switch (t->state) {
     case K_TS_BLOCKED_SEND:
     case K_TS_BLOCKED_RECV: {
         k_endpoint_t *ep = t->blocked_on;
-        q_remove(&ep->head, &ep->tail, t);
+        k_q_remove(&ep->head, &ep->tail, t);
         if (!ep->head) {
             ep->state = K_EP_IDLE;
         }
@@ -99,7 +72,7 @@ void k_ipc_cancel(k_tcb_t *t)
     }
     case K_TS_BLOCKED_NTFN: {
         k_notification_t *n = t->blocked_on;
-        q_remove(&n->head, &n->tail, t);
+        k_q_remove(&n->head, &n->tail, t);
         break;
     }
     case K_TS_BLOCKED_REPLY:
@@ -272,7 +245,7 @@ void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call)
     bool grant_reply = epcap->rights & (PC_RIGHT_GRANT | PC_RIGHT_GRANT_REPLY);
     if (ep->state == K_EP_RECV) {
         k_tcb_t *r = ep->head;
-        q_remove(&ep->head, &ep->tail, r);
+        k_q_remove(&ep->head, &ep->tail, r);
         if (!ep->head) {
             ep->state = K_EP_IDLE;
         }
@@ -297,7 +270,7 @@ void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call)
     s->ipc_flags = (s->ipc_flags & K_IPC_FAULT) | (call ? K_IPC_CALL : 0) | (grant ? K_IPC_GRANT : 0) |
                    (grant_reply ? K_IPC_GRANT_REPLY : 0);
     ep->state = K_EP_SEND;
-    q_append(&ep->head, &ep->tail, s);
+    k_q_append(&ep->head, &ep->tail, s);
 }
 
 static bool take_bound_signal(k_tcb_t *r)
@@ -327,7 +300,7 @@ void k_ipc_recv(k_tcb_t *r, k_cap_t *epcap, uint64_t timeout_us)
     }
     if (ep->state == K_EP_SEND) {
         k_tcb_t *s = ep->head;
-        q_remove(&ep->head, &ep->tail, s);
+        k_q_remove(&ep->head, &ep->tail, s);
         if (!ep->head) {
             ep->state = K_EP_IDLE;
         }
@@ -353,7 +326,7 @@ void k_ipc_recv(k_tcb_t *r, k_cap_t *epcap, uint64_t timeout_us)
     r->state = K_TS_BLOCKED_RECV;
     r->blocked_on = ep;
     ep->state = K_EP_RECV;
-    q_append(&ep->head, &ep->tail, r);
+    k_q_append(&ep->head, &ep->tail, r);
     if (timeout_us != PC_TIMEOUT_FOREVER) {
         k_timeout_add(r, timeout_us);
     }
@@ -432,7 +405,7 @@ void k_ntfn_wait(k_tcb_t *t, k_cap_t *ncap, uint64_t timeout_us)
     }
     t->state = K_TS_BLOCKED_NTFN;
     t->blocked_on = n;
-    q_append(&n->head, &n->tail, t);
+    k_q_append(&n->head, &n->tail, t);
     if (timeout_us != PC_TIMEOUT_FOREVER) {
         k_timeout_add(t, timeout_us);
     }
@@ -530,106 +503,3 @@ void k_tcb_init(k_tcb_t *t)
     k_fpu_init_state(t->fpu);
 }
 
-/* --- fastpaths (seL4's idea): call and reply-recv with register-only messages, no caps, to a
- * partner that can run at once. Anything unusual returns NULL and takes the general path. --- */
-
-static bool fast_msg_ok(pc_msginfo_t info)
-{
-    return pc_msginfo_length(info) <= PC_MSG_REG_COUNT && pc_msginfo_extra_caps(info) == 0 &&
-           pc_msginfo_label(info) < PC_LABEL_NOTIFICATION;
-}
-
-static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
-{
-    next->state = K_TS_RUNNING;
-    cpu->current = next;
-    k_sched_load_inline(cpu, next);
-    return &next->ctx;
-}
-
-/* Nothing ready has a higher priority than p (the ready queues hold neither partner). */
-static inline bool fast_prio_ok(const k_cpu_t *cpu, unsigned p)
-{
-    unsigned w = p >> 6;
-    uint64_t above = (p & 63) == 63 ? 0 : ~0ull << ((p & 63) + 1);
-    if (cpu->ready_bitmap[w] & above) {
-        return false;
-    }
-    for (unsigned i = w + 1; i < 4; i++) {
-        if (cpu->ready_bitmap[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-k_context_t *k_fastpath_call(k_tcb_t *s)
-{
-    k_cpu_t *cpu = k_cpu();
-    pc_msginfo_t info = s->ctx.rsi;
-    if (!fast_msg_ok(info) || cpu->resched) {
-        return NULL;
-    }
-    k_slot_t *slot = k_lookup_slot(s, s->ctx.rdi);
-    if (!slot || slot->cap.type != PC_OBJ_ENDPOINT || !(slot->cap.rights & PC_RIGHT_WRITE)) {
-        return NULL;
-    }
-    k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
-    k_tcb_t *r = ep->head;
-    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio || !fast_prio_ok(cpu, r->prio)) {
-        return NULL;
-    }
-    q_remove(&ep->head, &ep->tail, r);
-    if (!ep->head) {
-        ep->state = K_EP_IDLE;
-    }
-    if (r->deadline) {
-        k_timeout_remove(r);
-    }
-    r->blocked_on = NULL;
-    r->ctx.r10 = s->ctx.r10;
-    r->ctx.r8 = s->ctx.r8;
-    r->ctx.r9 = s->ctx.r9;
-    r->ctx.r15 = s->ctx.r15;
-    r->ctx.rsi = info & ~(pc_msginfo_t)((7u << PC_MSGINFO_UNWRAPPED_SHIFT));
-    r->ctx.rdi = slot->cap.w2;
-    r->ctx.rax = PC_OK;
-    s->state = K_TS_BLOCKED_REPLY;
-    s->reply_from = r;
-    s->reply_can_grant = (slot->cap.rights & (PC_RIGHT_GRANT | PC_RIGHT_GRANT_REPLY)) != 0;
-    r->reply_to = s;
-    return fast_switch(cpu, r);
-}
-
-k_context_t *k_fastpath_reply_recv(k_tcb_t *t)
-{
-    k_cpu_t *cpu = k_cpu();
-    k_tcb_t *c = t->reply_to;
-    pc_msginfo_t info = t->ctx.rsi;
-    if (!c || (c->ipc_flags & K_IPC_FAULT) || !fast_msg_ok(info) || cpu->resched ||
-        t->ctx.rdx != PC_TIMEOUT_FOREVER || (t->bound_ntfn && t->bound_ntfn->active)) {
-        return NULL;
-    }
-    k_slot_t *slot = k_lookup_slot(t, t->ctx.rdi);
-    if (!slot || slot->cap.type != PC_OBJ_ENDPOINT || !(slot->cap.rights & PC_RIGHT_READ)) {
-        return NULL;
-    }
-    k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
-    if (ep->state == K_EP_SEND || !fast_prio_ok(cpu, c->prio)) {
-        return NULL;
-    }
-    t->reply_to = NULL;
-    c->reply_from = NULL;
-    c->ctx.r10 = t->ctx.r10;
-    c->ctx.r8 = t->ctx.r8;
-    c->ctx.r9 = t->ctx.r9;
-    c->ctx.r15 = t->ctx.r15;
-    c->ctx.rsi = info & ~(pc_msginfo_t)((7u << PC_MSGINFO_UNWRAPPED_SHIFT));
-    c->ctx.rdi = 0;
-    c->ctx.rax = PC_OK;
-    t->state = K_TS_BLOCKED_RECV;
-    t->blocked_on = ep;
-    ep->state = K_EP_RECV;
-    q_append(&ep->head, &ep->tail, t);
-    return fast_switch(cpu, c);
-}

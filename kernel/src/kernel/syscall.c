@@ -7,6 +7,113 @@
 #include <arch/machine.h>
 #include <portcullis/syscall.h>
 
+/* Fastpaths (seL4's idea): call and reply-recv with register-only messages, no caps, to a
+ * partner that can run at once. Anything unusual returns NULL and takes the general path. */
+
+static bool fast_msg_ok(pc_msginfo_t info)
+{
+    return pc_msginfo_length(info) <= PC_MSG_REG_COUNT && pc_msginfo_extra_caps(info) == 0 &&
+           pc_msginfo_label(info) < PC_LABEL_NOTIFICATION;
+}
+
+static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
+{
+    next->state = K_TS_RUNNING;
+    cpu->current = next;
+    k_sched_load_inline(cpu, next);
+    return &next->ctx;
+}
+
+/* Nothing ready has a higher priority than p (the ready queues hold neither partner). */
+static inline bool fast_prio_ok(const k_cpu_t *cpu, unsigned p)
+{
+    if ((cpu->ready_bitmap[0] | cpu->ready_bitmap[1] | cpu->ready_bitmap[2] | cpu->ready_bitmap[3]) == 0) {
+        return true; /* nothing else is ready: the common case */
+    }
+    unsigned w = p >> 6;
+    uint64_t above = (p & 63) == 63 ? 0 : ~0ull << ((p & 63) + 1);
+    if (cpu->ready_bitmap[w] & above) {
+        return false;
+    }
+    for (unsigned i = w + 1; i < 4; i++) {
+        if (cpu->ready_bitmap[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static inline __attribute__((always_inline)) k_context_t *fastpath_call(k_tcb_t *s)
+{
+    k_cpu_t *cpu = k_cpu();
+    pc_msginfo_t info = s->ctx.rsi;
+    if (!fast_msg_ok(info) || cpu->resched) {
+        return NULL;
+    }
+    k_slot_t *slot = k_lookup_slot(s, s->ctx.rdi);
+    if (!slot || slot->cap.type != PC_OBJ_ENDPOINT || !(slot->cap.rights & PC_RIGHT_WRITE)) {
+        return NULL;
+    }
+    k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
+    k_tcb_t *r = ep->head;
+    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio || !fast_prio_ok(cpu, r->prio)) {
+        return NULL;
+    }
+    k_q_remove(&ep->head, &ep->tail, r);
+    if (!ep->head) {
+        ep->state = K_EP_IDLE;
+    }
+    if (r->deadline) {
+        k_timeout_remove(r);
+    }
+    r->blocked_on = NULL;
+    r->ctx.r10 = s->ctx.r10;
+    r->ctx.r8 = s->ctx.r8;
+    r->ctx.r9 = s->ctx.r9;
+    r->ctx.r15 = s->ctx.r15;
+    r->ctx.rsi = info & ~(pc_msginfo_t)((7u << PC_MSGINFO_UNWRAPPED_SHIFT));
+    r->ctx.rdi = slot->cap.w2;
+    r->ctx.rax = PC_OK;
+    s->state = K_TS_BLOCKED_REPLY;
+    s->reply_from = r;
+    s->reply_can_grant = (slot->cap.rights & (PC_RIGHT_GRANT | PC_RIGHT_GRANT_REPLY)) != 0;
+    r->reply_to = s;
+    return fast_switch(cpu, r);
+}
+
+static inline __attribute__((always_inline)) k_context_t *fastpath_reply_recv(k_tcb_t *t)
+{
+    k_cpu_t *cpu = k_cpu();
+    k_tcb_t *c = t->reply_to;
+    pc_msginfo_t info = t->ctx.rsi;
+    if (!c || (c->ipc_flags & K_IPC_FAULT) || !fast_msg_ok(info) || cpu->resched ||
+        t->ctx.rdx != PC_TIMEOUT_FOREVER || (t->bound_ntfn && t->bound_ntfn->active)) {
+        return NULL;
+    }
+    k_slot_t *slot = k_lookup_slot(t, t->ctx.rdi);
+    if (!slot || slot->cap.type != PC_OBJ_ENDPOINT || !(slot->cap.rights & PC_RIGHT_READ)) {
+        return NULL;
+    }
+    k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
+    if (ep->state == K_EP_SEND || !fast_prio_ok(cpu, c->prio)) {
+        return NULL;
+    }
+    t->reply_to = NULL;
+    c->reply_from = NULL;
+    c->ctx.r10 = t->ctx.r10;
+    c->ctx.r8 = t->ctx.r8;
+    c->ctx.r9 = t->ctx.r9;
+    c->ctx.r15 = t->ctx.r15;
+    c->ctx.rsi = info & ~(pc_msginfo_t)((7u << PC_MSGINFO_UNWRAPPED_SHIFT));
+    c->ctx.rdi = 0;
+    c->ctx.rax = PC_OK;
+    t->state = K_TS_BLOCKED_RECV;
+    t->blocked_on = ep;
+    ep->state = K_EP_RECV;
+    k_q_append(&ep->head, &ep->tail, t);
+    return fast_switch(cpu, c);
+}
+
 static void debug_write(k_tcb_t *t)
 {
     uint64_t n = t->ctx.rdi;
@@ -76,7 +183,7 @@ k_context_t *k_syscall_handler(void)
         return &t->ctx;
     }
     if (sys == PC_SYS_CALL || sys == PC_SYS_REPLY_RECV) {
-        k_context_t *next = sys == PC_SYS_CALL ? k_fastpath_call(t) : k_fastpath_reply_recv(t);
+        k_context_t *next = sys == PC_SYS_CALL ? fastpath_call(t) : fastpath_reply_recv(t);
         if (next) {
             return next;
         }
