@@ -74,7 +74,12 @@ static bool dma_expected(struct world *w, int d, uint64_t iova, uint64_t *pa)
     return false;
 }
 
-static void test_random_interleavings_keep_isolation_fences_and_accounting(void)
+/* SMTS, SLTS, PASID (PSS = 19), PRS, PT, DT, QI, IR, IRO = 0xf0, C = 1. */
+#define SM_ECAP                                                                                    \
+    ((1ull << 46) | (1ull << 43) | (1ull << 40) | (19ull << 35) | (1ull << 29) | (1ull << 6) |     \
+     (1ull << 3) | (1ull << 2) | (1ull << 1) | (1ull << 0) | (0xfull << 8))
+
+static void chaos(bool scalable)
 {
     struct world *w = calloc(1, sizeof(*w));
     struct fx *f = &w->f;
@@ -84,7 +89,9 @@ static void test_random_interleavings_keep_isolation_fences_and_accounting(void)
     if (getenv("IOMMU_CHAOS_SEED")) { /* for exploring other interleavings by hand */
         w->seed = strtoull(getenv("IOMMU_CHAOS_SEED"), NULL, 0) | 1;
     }
-    CHECK(w && log && fx_init(f, NULL, NULL));
+    struct vtd_model_config mc = {.ecap = SM_ECAP, .cap = 0x00d2038c22260206ull};
+    struct vtd_unit_config uc = {.mode = VTD_MODE_SCALABLE};
+    CHECK(w && log && fx_init(f, scalable ? &mc : NULL, scalable ? &uc : NULL));
     uint16_t all[NDEV] = {dev_sid[0], dev_sid[1], dev_sid[2]};
     for (int d = 0; d < NDEV; d++) {
         fx_add_device(f, dev_sid[d], d < 2 ? VTD_MODEL_DEV_ATS : 0, true);
@@ -286,8 +293,19 @@ out:
     free(w);
 }
 
+static void test_random_interleavings_keep_isolation_fences_and_accounting(void)
+{
+    chaos(false);
+}
+
+static void test_random_interleavings_in_scalable_mode(void)
+{
+    chaos(true);
+}
+
 int main(void)
 {
     RUN(test_random_interleavings_keep_isolation_fences_and_accounting);
+    RUN(test_random_interleavings_in_scalable_mode);
     return fx_report();
 }
