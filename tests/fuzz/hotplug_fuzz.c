@@ -38,8 +38,9 @@ static void fail(const char *what)
 {
     const struct harness *h = &H;
     for (unsigned i = 0; i < h->n; i++) {
-        fprintf(stderr, "  trace %2u: op %d sid %04x arg %llx at %llu\n", i, h->trace[i].op, h->trace[i].sid,
-                (unsigned long long)h->trace[i].arg, (unsigned long long)h->trace[i].now);
+        fprintf(stderr, "  trace %2u: op %d sid %04x arg %llx at %llu\n", i, h->trace[i].op,
+                h->trace[i].sid, (unsigned long long)h->trace[i].arg,
+                (unsigned long long)h->trace[i].now);
     }
     fprintf(stderr, "hotplug fuzz: %s\n", what);
     abort();
@@ -48,7 +49,7 @@ static void fail(const char *what)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct harness *h = &H;
-    struct input in = { data, size };
+    struct input in = {data, size};
     struct hp_slot_config cfg;
     uint8_t setup = next(&in);
 
@@ -74,22 +75,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct hp_slot *s = hh_slot(h);
         bool pump = true;
         if (h->print_logs) {
-            fprintf(stderr, "step %u: op %u arg %02x state %s (sltctl %04x sltsta %04x)\n", step, op % 16, arg,
-                    hp_state_str(s->state), pcie_model_sltctl(&h->m, 0), pcie_model_sltsta(&h->m, 0));
+            fprintf(stderr, "step %u: op %u arg %02x state %s (sltctl %04x sltsta %04x)\n", step,
+                    op % 16, arg, hp_state_str(s->state), pcie_model_sltctl(&h->m, 0),
+                    pcie_model_sltsta(&h->m, 0));
         }
         switch (op % 16) {
-        case 0: pcie_model_device_add(&h->m, arg & 1, HH_EDU_VENDOR, (uint16_t)(HH_EDU_DEVICE + (arg >> 4))); break;
-        case 1: pcie_model_device_del(&h->m, arg & 1); break;
-        case 2: pcie_model_push_button(&h->m, 0); break;
-        case 3: pcie_model_pull(&h->m, 0); break;
+        case 0:
+            pcie_model_device_add(&h->m, arg & 1, HH_EDU_VENDOR,
+                                  (uint16_t)(HH_EDU_DEVICE + (arg >> 4)));
+            break;
+        case 1:
+            pcie_model_device_del(&h->m, arg & 1);
+            break;
+        case 2:
+            pcie_model_push_button(&h->m, 0);
+            break;
+        case 3:
+            pcie_model_pull(&h->m, 0);
+            break;
         case 4:
             pcie_model_link_down(&h->m, 0);
             if (arg & 1) {
                 hp_server_irq(&h->srv, HH_SID_PORT0, h->now); /* the server's poll */
             }
             break;
-        case 5: pcie_model_inject(&h->m, arg & 1, (uint16_t)(arg | (arg & 0x80 ? PCI_EXP_SLTSTA_DLLSC : 0))); break;
-        case 6: hh_advance(h, 1000ull << (arg % 24)); break; /* 1 us .. 8 s */
+        case 5:
+            pcie_model_inject(&h->m, arg & 1,
+                              (uint16_t)(arg | (arg & 0x80 ? PCI_EXP_SLTSTA_DLLSC : 0)));
+            break;
+        case 6:
+            hh_advance(h, 1000ull << (arg % 24));
+            break; /* 1 us .. 8 s */
         case 7: {
             hp_handle_t hd = hp_slot_handle(s);
             if (arg & 1) {
@@ -98,11 +114,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hh_detached(h, hd);
             break;
         }
-        case 8: hp_server_request(&h->srv, arg & 0x10 ? HH_SID_PORT1 : HH_SID_PORT0, (enum hp_request)(arg % 4), h->now); break;
+        case 8:
+            hp_server_request(&h->srv, arg & 0x10 ? HH_SID_PORT1 : HH_SID_PORT0,
+                              (enum hp_request)(arg % 4), h->now);
+            break;
         case 9:
             switch (arg % 3) {
-            case 0: h->m.ports[0].cc_broken = !h->m.ports[0].cc_broken; break;
-            case 1: h->m.ports[0].keeps_card = !h->m.ports[0].keeps_card; break;
+            case 0:
+                h->m.ports[0].cc_broken = !h->m.ports[0].cc_broken;
+                break;
+            case 1:
+                h->m.ports[0].keeps_card = !h->m.ports[0].keeps_card;
+                break;
             case 2:
                 h->m.ports[0].port_dead = !h->m.ports[0].port_dead;
                 h->model_unreliable = true; /* writes were lost: the model may disagree */
@@ -110,7 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             }
             break;
-        case 10: h->m.ports[0].dev_dead = arg & 1; break;
+        case 10:
+            h->m.ports[0].dev_dead = arg & 1;
+            break;
         case 11:
             while (pcie_model_take_irq(&h->m, arg & 1)) {
                 h->irq_unreliable = true; /* lost interrupt */
@@ -120,12 +145,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 12: {
             int v = arg & 0x80 ? -(int)(arg & 7) - 1 : 0;
             switch (arg % 6) {
-            case 0: h->fence_orderly_rc = v; break;
-            case 1: h->added_rc = v; break;
-            case 2: h->removed_rc = v; break;
-            case 3: h->going_rc = v; break;
-            case 4: h->gone_rc = v; break;
-            case 5: h->assign_rc = v; break;
+            case 0:
+                h->fence_orderly_rc = v;
+                break;
+            case 1:
+                h->added_rc = v;
+                break;
+            case 2:
+                h->removed_rc = v;
+                break;
+            case 3:
+                h->going_rc = v;
+                break;
+            case 4:
+                h->gone_rc = v;
+                break;
+            case 5:
+                h->assign_rc = v;
+                break;
             }
             break;
         }
@@ -135,8 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint16_t ev = (uint16_t)((arg | (uint16_t)next(&in) << 8) &
                                      (PCI_EXP_SLTSTA_EVENTS & ~PCI_EXP_SLTSTA_CC));
             uint16_t real = pcie_model_sltsta(&h->m, 0);
-            uint16_t lnk = (uint16_t)(h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA] |
-                                      h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA + 1] << 8);
+            uint16_t lnk =
+                (uint16_t)(h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA] |
+                           h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_LNKSTA + 1] << 8);
             hp_slot_status_event(s, (uint16_t)(ev | (real & ~PCI_EXP_SLTSTA_EVENTS)), lnk, h->now);
             break;
         }
@@ -149,7 +187,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         }
-        case 15: hp_server_irq(&h->srv, arg & 1 ? HH_SID_PORT1 : HH_SID_PORT0, h->now); break;
+        case 15:
+            hp_server_irq(&h->srv, arg & 1 ? HH_SID_PORT1 : HH_SID_PORT0, h->now);
+            break;
         }
         if (pump) {
             hh_pump(h);

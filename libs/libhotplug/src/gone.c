@@ -85,7 +85,8 @@ int hp_gone_encode(const struct hp_gone_msg *msg, uint64_t *label, uint64_t *mr,
 int hp_gone_decode(uint64_t label, const uint64_t *mr, unsigned len, uint32_t accept,
                    struct hp_gone_msg *out)
 {
-    if (out == NULL || !label_known(label) || (accept != 0 && (label >= 32 || !(accept & (1u << label))))) {
+    if (out == NULL || !label_known(label) ||
+        (accept != 0 && (label >= 32 || !(accept & (1u << label))))) {
         return HP_GONE_ERR_LABEL;
     }
     if (len != HP_GONE_MSG_LENGTH || mr == NULL) {

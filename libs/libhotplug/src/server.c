@@ -15,17 +15,19 @@ static void server_log(struct hp_server *srv, enum hp_log_code code, pci_sid_t p
                        uint64_t arg, uint64_t now)
 {
     if (srv->log.log != NULL) {
-        struct hp_log_rec r = { code, port, dev, -1, now, arg };
+        struct hp_log_rec r = {code, port, dev, -1, now, arg};
         srv->log.log(srv->log.ctx, &r);
     }
 }
 
-int hp_server_init(struct hp_server *srv, const struct pci_ecam *ecam, const struct hp_iommu_ops *iommu,
-                   const struct hp_driver_ops *drv, const struct hp_log_ops *log)
+int hp_server_init(struct hp_server *srv, const struct pci_ecam *ecam,
+                   const struct hp_iommu_ops *iommu, const struct hp_driver_ops *drv,
+                   const struct hp_log_ops *log)
 {
-    if (srv == NULL || ecam == NULL || iommu == NULL || drv == NULL || iommu->device_fence == NULL ||
-        iommu->device_removed == NULL || iommu->device_added == NULL || drv->device_going == NULL ||
-        drv->device_gone == NULL || drv->assign == NULL) {
+    if (srv == NULL || ecam == NULL || iommu == NULL || drv == NULL ||
+        iommu->device_fence == NULL || iommu->device_removed == NULL ||
+        iommu->device_added == NULL || drv->device_going == NULL || drv->device_gone == NULL ||
+        drv->assign == NULL) {
         return HP_ERR_INVALID;
     }
     memset(srv, 0, sizeof(*srv));
@@ -60,8 +62,8 @@ struct hp_slot *hp_server_slot_by_device(struct hp_server *srv, pci_sid_t sid)
 
 static bool config_ok(const struct hp_slot_config *c)
 {
-    return c->secondary_bus > PCI_SID_BUS(c->port) && c->detach_timeout_ns != 0 && c->cc_timeout_ns != 0 &&
-           c->config_timeout_ns != 0 && c->config_poll_ns != 0;
+    return c->secondary_bus > PCI_SID_BUS(c->port) && c->detach_timeout_ns != 0 &&
+           c->cc_timeout_ns != 0 && c->config_timeout_ns != 0 && c->config_poll_ns != 0;
 }
 
 int hp_server_add_slot(struct hp_server *srv, const struct hp_slot_config *cfg, uint64_t now_ns,
@@ -75,7 +77,8 @@ int hp_server_add_slot(struct hp_server *srv, const struct hp_slot_config *cfg, 
         return HP_ERR_INVALID;
     }
     for (unsigned i = 0; i < srv->n_slots; i++) {
-        if (srv->slots[i].cfg.port == cfg->port || srv->slots[i].cfg.secondary_bus == cfg->secondary_bus) {
+        if (srv->slots[i].cfg.port == cfg->port ||
+            srv->slots[i].cfg.secondary_bus == cfg->secondary_bus) {
             return HP_ERR_EXISTS;
         }
     }

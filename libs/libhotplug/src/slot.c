@@ -86,7 +86,7 @@ static void slog(struct hp_slot *s, enum hp_log_code code, uint64_t arg, uint64_
 {
     const struct hp_log_ops *l = &s->srv->log;
     if (l->log != NULL) {
-        struct hp_log_rec r = { code, s->cfg.port, s->dev_sid, (int)s->state, now, arg };
+        struct hp_log_rec r = {code, s->cfg.port, s->dev_sid, (int)s->state, now, arg};
         l->log(l->ctx, &r);
     }
 }
@@ -139,7 +139,7 @@ static void cmd_write(struct hp_slot *s, struct hp_cmd c, uint64_t now)
 
 static void cmd_issue(struct hp_slot *s, uint16_t clear, uint16_t set, uint64_t now)
 {
-    struct hp_cmd c = { (uint16_t)(clear | set), set };
+    struct hp_cmd c = {(uint16_t)(clear | set), set};
     if (!s->cmd_busy) {
         cmd_write(s, c, now);
         return;
@@ -226,20 +226,20 @@ static void tell_gone(struct hp_slot *s, uint64_t now)
 /* ---- actions ---- */
 
 enum action {
-    A_NONE,         /* expected here; nothing to do */
-    A_IGNORE,       /* unexpected here; logged and ignored */
-    A_OK,           /* request: the slot already is where it asks */
-    A_BUSY,         /* request: refused in this transition */
-    A_POWER_ON,     /* a card appeared: power it on */
+    A_NONE,     /* expected here; nothing to do */
+    A_IGNORE,   /* unexpected here; logged and ignored */
+    A_OK,       /* request: the slot already is where it asks */
+    A_BUSY,     /* request: refused in this transition */
+    A_POWER_ON, /* a card appeared: power it on */
     A_POWER_ON_IF_PRESENT,
-    A_BUTTON,       /* start the cancel window, or removal at once */
-    A_CANCEL,       /* second press in the window */
-    A_ORDERLY,      /* fence(orderly) -> going -> wait for detached */
-    A_SURPRISE,     /* fence(surprise) first -> gone -> power off -> removed */
-    A_CHECK_PDC,    /* presence "changed" while on: same device still there? */
+    A_BUTTON,    /* start the cancel window, or removal at once */
+    A_CANCEL,    /* second press in the window */
+    A_ORDERLY,   /* fence(orderly) -> going -> wait for detached */
+    A_SURPRISE,  /* fence(surprise) first -> gone -> power off -> removed */
+    A_CHECK_PDC, /* presence "changed" while on: same device still there? */
     A_DETACH_DONE,
     A_DETACH_TIMEOUT,
-    A_RELEASE,      /* a driver let go of its device voluntarily */
+    A_RELEASE, /* a driver let go of its device voluntarily */
     A_CONFIG_POLL,
     A_ABORT_BRINGUP,
     A_FAULT_CLEAR,
@@ -252,22 +252,22 @@ enum action {
  * Columns: PRESENT, ABSENT, BUTTON, DEADLINE, DETACHED, REQ_POWER_OFF, REQ_REMOVE, REQ_POWER_ON.
  */
 static const unsigned char hp_table[HP_STATE_COUNT_][HP_EVENT_COUNT_] = {
-    [HP_ST_OFF] = { A_POWER_ON, A_NONE, A_POWER_ON_IF_PRESENT, A_NONE, A_IGNORE, A_OK, A_OK,
-                    A_POWER_ON_IF_PRESENT },
-    [HP_ST_POWERING_ON] = { A_NONE, A_ABORT_BRINGUP, A_IGNORE, A_NONE, A_IGNORE, A_ABORT_BRINGUP,
-                            A_ABORT_BRINGUP, A_OK },
-    [HP_ST_WAIT_CONFIG] = { A_NONE, A_ABORT_BRINGUP, A_IGNORE, A_CONFIG_POLL, A_IGNORE,
-                            A_ABORT_BRINGUP, A_ABORT_BRINGUP, A_OK },
-    [HP_ST_ON] = { A_CHECK_PDC, A_SURPRISE, A_BUTTON, A_NONE, A_RELEASE, A_SURPRISE, A_ORDERLY,
-                   A_OK },
-    [HP_ST_BUTTON_WAIT] = { A_CHECK_PDC, A_SURPRISE, A_CANCEL, A_ORDERLY, A_RELEASE, A_SURPRISE,
-                            A_ORDERLY, A_BUSY },
-    [HP_ST_WAIT_DETACH] = { A_IGNORE, A_SURPRISE, A_IGNORE, A_DETACH_TIMEOUT, A_DETACH_DONE,
-                            A_SURPRISE, A_OK, A_BUSY },
-    [HP_ST_POWERING_OFF] = { A_DEFER_PRESENT, A_LOST_WHILE_OFFING, A_IGNORE, A_NONE, A_IGNORE, A_OK,
-                             A_OK, A_BUSY },
-    [HP_ST_FAULTED] = { A_POWER_ON, A_FAULT_CLEAR, A_POWER_ON_IF_PRESENT, A_NONE, A_IGNORE, A_OK,
-                        A_OK, A_POWER_ON_IF_PRESENT },
+    [HP_ST_OFF] = {A_POWER_ON, A_NONE, A_POWER_ON_IF_PRESENT, A_NONE, A_IGNORE, A_OK, A_OK,
+                   A_POWER_ON_IF_PRESENT},
+    [HP_ST_POWERING_ON] = {A_NONE, A_ABORT_BRINGUP, A_IGNORE, A_NONE, A_IGNORE, A_ABORT_BRINGUP,
+                           A_ABORT_BRINGUP, A_OK},
+    [HP_ST_WAIT_CONFIG] = {A_NONE, A_ABORT_BRINGUP, A_IGNORE, A_CONFIG_POLL, A_IGNORE,
+                           A_ABORT_BRINGUP, A_ABORT_BRINGUP, A_OK},
+    [HP_ST_ON] = {A_CHECK_PDC, A_SURPRISE, A_BUTTON, A_NONE, A_RELEASE, A_SURPRISE, A_ORDERLY,
+                  A_OK},
+    [HP_ST_BUTTON_WAIT] = {A_CHECK_PDC, A_SURPRISE, A_CANCEL, A_ORDERLY, A_RELEASE, A_SURPRISE,
+                           A_ORDERLY, A_BUSY},
+    [HP_ST_WAIT_DETACH] = {A_IGNORE, A_SURPRISE, A_IGNORE, A_DETACH_TIMEOUT, A_DETACH_DONE,
+                           A_SURPRISE, A_OK, A_BUSY},
+    [HP_ST_POWERING_OFF] = {A_DEFER_PRESENT, A_LOST_WHILE_OFFING, A_IGNORE, A_NONE, A_IGNORE, A_OK,
+                            A_OK, A_BUSY},
+    [HP_ST_FAULTED] = {A_POWER_ON, A_FAULT_CLEAR, A_POWER_ON_IF_PRESENT, A_NONE, A_IGNORE, A_OK,
+                       A_OK, A_POWER_ON_IF_PRESENT},
 };
 
 static void power_on(struct hp_slot *s, uint64_t now)
@@ -624,10 +624,17 @@ int hp_slot_request(struct hp_slot *s, enum hp_request req, uint64_t now_ns)
     enum hp_event ev;
     int rc;
     switch (req) {
-    case HP_REQ_POWER_OFF: ev = HP_EV_REQ_POWER_OFF; break;
-    case HP_REQ_REMOVE: ev = HP_EV_REQ_REMOVE; break;
-    case HP_REQ_POWER_ON: ev = HP_EV_REQ_POWER_ON; break;
-    default: return HP_ERR_INVALID;
+    case HP_REQ_POWER_OFF:
+        ev = HP_EV_REQ_POWER_OFF;
+        break;
+    case HP_REQ_REMOVE:
+        ev = HP_EV_REQ_REMOVE;
+        break;
+    case HP_REQ_POWER_ON:
+        ev = HP_EV_REQ_POWER_ON;
+        break;
+    default:
+        return HP_ERR_INVALID;
     }
     slog(s, HP_LOG_REQUEST, (uint64_t)req, now_ns);
     rc = perform(s, ev, now_ns);

@@ -24,9 +24,12 @@ static int port_of_dev(pci_sid_t sid)
         return -1;
     }
     switch (PCI_SID_BUS(sid)) {
-    case 3: return 0;
-    case 4: return 1;
-    default: return -1;
+    case 3:
+        return 0;
+    case 4:
+        return 1;
+    default:
+        return -1;
     }
 }
 
@@ -35,7 +38,7 @@ static void record(struct harness *h, enum hh_op op, pci_sid_t sid, uint64_t arg
     h->n_total++;
     h->op_count[op]++;
     if (h->n < HH_TRACE_MAX) {
-        struct hh_rec r = { op, sid, arg, h->now };
+        struct hh_rec r = {op, sid, arg, h->now};
         h->trace[h->n++] = r;
     }
 }
@@ -145,7 +148,8 @@ static void check_handle_msg(struct harness *h, enum hh_op op, hp_handle_t hd)
         return;
     }
     if (hd == d->dead_handle && d->handle != hd) {
-        hh_violation(h, "op %d for handle %llx after its device was removed", op, (unsigned long long)hd);
+        hh_violation(h, "op %d for handle %llx after its device was removed", op,
+                     (unsigned long long)hd);
     }
     if (hd != d->handle) {
         hh_violation(h, "op %d for handle %llx, assigned is %llx", op, (unsigned long long)hd,
@@ -306,9 +310,9 @@ void hh_init(struct harness *h, bool populated)
 
 int hh_add_slot(struct harness *h, const struct hp_slot_config *cfg)
 {
-    struct hp_iommu_ops io = { h, io_fence, io_removed, io_added };
-    struct hp_driver_ops drv = { h, drv_going, drv_gone, drv_assign };
-    struct hp_log_ops log = { h, on_log };
+    struct hp_iommu_ops io = {h, io_fence, io_removed, io_added};
+    struct hp_driver_ops drv = {h, drv_going, drv_gone, drv_assign};
+    struct hp_log_ops log = {h, on_log};
     struct hp_slot_config def;
     int rc = hp_server_init(&h->srv, &h->m.ecam, &io, &drv, &log);
     if (rc != HP_OK) {
@@ -433,7 +437,8 @@ void hh_check_settled(struct harness *h)
     }
     switch (s->state) {
     case HP_ST_ON:
-        if (!h->model_unreliable && !pcie_model_device_answers(&h->m, 0) && h->m.ports[0].dev_present && !h->m.ports[0].dev_dead) {
+        if (!h->model_unreliable && !pcie_model_device_answers(&h->m, 0) &&
+            h->m.ports[0].dev_present && !h->m.ports[0].dev_dead) {
             hh_violation(h, "slot ON but the model's device does not answer");
         }
         if (!d->up) {

@@ -47,15 +47,15 @@ struct hh_rec {
 };
 
 struct hh_dev {
-    bool up;            /* device_added called and device_removed not yet */
-    bool added_ok;      /* ... and it succeeded */
+    bool up;       /* device_added called and device_removed not yet */
+    bool added_ok; /* ... and it succeeded */
     bool fenced;
     bool surprise_fenced;
-    bool vanished;      /* the occupant left the model since added */
-    bool vanished_unfenced; /* vanished under a live occupant: next call must be fence(surprise) */
-    hp_handle_t handle; /* assigned handle (0 none) */
+    bool vanished;           /* the occupant left the model since added */
+    bool vanished_unfenced;  /* vanished under a live occupant: next call must be fence(surprise) */
+    hp_handle_t handle;      /* assigned handle (0 none) */
     hp_handle_t dead_handle; /* handle of the last removed occupant */
-    bool going;         /* told going, not detached yet */
+    bool going;              /* told going, not detached yet */
     uint64_t going_at;
     unsigned detach_logs_at_going, surprise_logs_at_going;
     unsigned cc_acks_at_write, cc_timeouts_at_write;
@@ -72,8 +72,8 @@ struct harness {
     struct hp_server srv;
     uint64_t now;
     struct hh_rec trace[HH_TRACE_MAX];
-    unsigned n;          /* records kept */
-    unsigned n_total;    /* records seen */
+    unsigned n;       /* records kept */
+    unsigned n_total; /* records seen */
     unsigned op_count[HH_OP_COUNT_];
     unsigned logs[HP_LOG_COUNT_];
     struct hp_log_rec last_log;

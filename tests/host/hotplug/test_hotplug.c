@@ -53,8 +53,8 @@ static int expect_ops(const struct harness *h, unsigned from, const enum hh_op *
     return k == n ? (int)i : -1;
 }
 #define EXPECT_OPS(h, from, ...)                                                                   \
-    expect_ops((h), (from), (const enum hh_op[]){ __VA_ARGS__ },                                   \
-               sizeof((const enum hh_op[]){ __VA_ARGS__ }) / sizeof(enum hh_op))
+    expect_ops((h), (from), (const enum hh_op[]){__VA_ARGS__},                                     \
+               sizeof((const enum hh_op[]){__VA_ARGS__}) / sizeof(enum hh_op))
 
 /* Empty slot taken over, then a QEMU device_add brought all the way up. */
 static int plug(struct harness *h)
@@ -88,7 +88,8 @@ static void test_empty_powered_slot_is_powered_off_at_takeover(void)
     struct harness *h = &H;
     hh_init(h, false);
     /* leave it powered and empty, as firmware might */
-    h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCTL + 1] &= (uint8_t)~(PCI_EXP_SLTCTL_PCC >> 8);
+    h->m.ports[0].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCTL + 1] &=
+        (uint8_t) ~(PCI_EXP_SLTCTL_PCC >> 8);
     CHECK(pcie_model_powered(&h->m, 0));
     CHECK(hh_add_slot(h, NULL) == HP_OK);
     CHECK(hh_settle(h, 10 * SEC));
@@ -120,7 +121,8 @@ static void test_orderly_removal_fences_then_waits_for_detach_then_powers_off(vo
     CHECK(hh_detached(h, hd) == HP_GONE_OK);
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
-    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_VANISH, HH_POWER_OFF, HH_REMOVED) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_VANISH, HH_POWER_OFF, HH_REMOVED) >=
+          0);
     CHECK(h->op_count[HH_GONE] == 0); /* it detached: nothing more to tell */
     CHECK(!h->m.ports[0].dev_present);
     CHECK(!pcie_model_powered(&h->m, 0));
@@ -145,7 +147,8 @@ static void test_surprise_pull_fences_surprise_before_anything_else(void)
     pcie_model_pull(&h->m, 0); /* real hardware: the card leaves; PDC with PDS = 0 */
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
-    CHECK(EXPECT_OPS(h, from, HH_VANISH, HH_FENCE_SURPRISE, HH_GONE, HH_POWER_OFF, HH_REMOVED) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_VANISH, HH_FENCE_SURPRISE, HH_GONE, HH_POWER_OFF, HH_REMOVED) >=
+          0);
     CHECK(h->op_count[HH_FENCE_ORDERLY] == 0 && h->op_count[HH_GOING] == 0);
     CHECK(h->logs[HP_LOG_SURPRISE] == 1);
     CHECK(hh_slot(h)->state == HP_ST_OFF);
@@ -165,7 +168,8 @@ static void test_control_power_off_of_populated_slot_is_surprise_removal(void)
     CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_POWER_OFF, h->now) == HP_OK);
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
-    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE, HH_VANISH, HH_POWER_OFF, HH_REMOVED) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE, HH_VANISH, HH_POWER_OFF, HH_REMOVED) >=
+          0);
     CHECK(h->trace[from + 2].arg == 0); /* vanished by the power-off write */
     CHECK(!h->m.ports[0].dev_present);
     CHECK(hh_slot(h)->state == HP_ST_OFF);
@@ -197,7 +201,7 @@ static void test_replug_powers_on_waits_for_config_then_adds_and_assigns(void)
     uint64_t t0 = h->now;
     hh_pump(h);
     CHECK(hh_slot(h)->state == HP_ST_WAIT_CONFIG); /* powered, settling */
-    CHECK(h->op_count[HH_ADDED] == 1);              /* only the first occupant so far */
+    CHECK(h->op_count[HH_ADDED] == 1);             /* only the first occupant so far */
     CHECK(hh_settle(h, 10 * SEC));
     CHECK(EXPECT_OPS(h, from, HH_POWER_ON, HH_ADDED, HH_ASSIGN) >= 0);
     CHECK(h->trace[from + 1].now - t0 >= HP_DEFAULT_SETTLE_NS); /* PCIe 6.6.1 wait honoured */
@@ -225,11 +229,13 @@ static void test_device_that_never_answers_is_faulted_powered_off_and_not_added(
     CHECK(hh_slot(h)->state == HP_ST_FAULTED);
     CHECK(h->logs[HP_LOG_CONFIG_TIMEOUT] == 1);
     CHECK(h->last_log.code == HP_LOG_CONFIG_TIMEOUT || h->logs[HP_LOG_CONFIG_TIMEOUT] == 1);
-    CHECK(h->op_count[HH_ADDED] == 0 && h->op_count[HH_ASSIGN] == 0 && h->op_count[HH_REMOVED] == 0);
+    CHECK(h->op_count[HH_ADDED] == 0 && h->op_count[HH_ASSIGN] == 0 &&
+          h->op_count[HH_REMOVED] == 0);
     CHECK(!pcie_model_powered(&h->m, 0));
     CHECK((pcie_model_sltctl(&h->m, 0) & PCI_EXP_SLTCTL_AIC_MASK) ==
           (PCI_EXP_SLTCTL_IND_ON << PCI_EXP_SLTCTL_AIC_SHIFT)); /* attention on */
-    CHECK(h->now - t0 >= HP_DEFAULT_CONFIG_TIMEOUT_NS && h->now - t0 < 2 * HP_DEFAULT_CONFIG_TIMEOUT_NS);
+    CHECK(h->now - t0 >= HP_DEFAULT_CONFIG_TIMEOUT_NS &&
+          h->now - t0 < 2 * HP_DEFAULT_CONFIG_TIMEOUT_NS);
     /* QEMU's power-off write removed the (unanswering) device; a retry with no card is refused */
     CHECK(hp_server_request(&h->srv, HH_SID_PORT0, HP_REQ_POWER_ON, h->now) == HP_ERR_NO_DEVICE);
     /* a working card inserted later comes up */
@@ -261,7 +267,8 @@ static void test_driver_that_never_detaches_is_powered_off_at_the_deadline(void)
     CHECK(hh_slot(h)->state == HP_ST_WAIT_DETACH); /* not a moment early */
     CHECK(hh_settle(h, 10 * SEC));
     CHECK(h->logs[HP_LOG_DETACH_TIMEOUT] == 1);
-    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_GONE, HH_VANISH, HH_POWER_OFF, HH_REMOVED) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_GONE, HH_VANISH, HH_POWER_OFF,
+                     HH_REMOVED) >= 0);
     CHECK(h->trace[from + 2].now == t0 + 250 * MS);
     CHECK(hh_slot(h)->state == HP_ST_OFF);
     hh_check_settled(h);
@@ -453,7 +460,8 @@ static void test_events_for_unowned_slots_are_logged_and_ignored(void)
     CHECK(hh_add_slot(h, NULL) == HP_OK);
     CHECK(hh_settle(h, 10 * SEC));
     /* port 1 is populated but not ours: enable its interrupt and delete its device */
-    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCTL] |= PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_HPIE;
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCTL] |=
+        PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_HPIE;
     CHECK(pcie_model_device_del(&h->m, 1) == PCIE_MODEL_OK);
     hh_pump(h);
     CHECK(h->logs[HP_LOG_NOT_OWNED] == 1);
@@ -464,15 +472,17 @@ static void test_events_for_unowned_slots_are_logged_and_ignored(void)
     CHECK(hh_detached(h, HP_HANDLE(HH_SID_DEV0, 0)) == HP_GONE_ERR_HANDLE);
     CHECK(hh_detached(h, HP_HANDLE(HH_SID_DEV0, 7)) == HP_GONE_ERR_STALE);
     CHECK(h->logs[HP_LOG_NOT_OWNED] == 3);
-    CHECK(h->n == 0);                          /* no call out of the library */
-    CHECK(h->m.ports[1].sltctl_writes == 0);   /* and nothing written to the foreign port */
-    CHECK(h->m.ports[1].dev_present);          /* its device still waits for its owner */
+    CHECK(h->n == 0);                        /* no call out of the library */
+    CHECK(h->m.ports[1].sltctl_writes == 0); /* and nothing written to the foreign port */
+    CHECK(h->m.ports[1].dev_present);        /* its device still waits for its owner */
     /* refused configurations */
     struct hp_slot_config cfg;
     hp_slot_config_defaults(&cfg, HH_SID_PORT1, 4);
-    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] &= (uint8_t)~(PCI_EXP_FLAGS_SLOT >> 8);
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] &=
+        (uint8_t) ~(PCI_EXP_FLAGS_SLOT >> 8);
     CHECK(hp_server_add_slot(&h->srv, &cfg, h->now, NULL) == HP_ERR_NOT_SLOT);
-    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] |= (uint8_t)(PCI_EXP_FLAGS_SLOT >> 8);
+    h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_FLAGS + 1] |=
+        (uint8_t)(PCI_EXP_FLAGS_SLOT >> 8);
     h->m.ports[1].cfg[PCIE_MODEL_PORT_CAP + PCI_EXP_SLTCAP] &= (uint8_t)~PCI_EXP_SLTCAP_HPC;
     CHECK(hp_server_add_slot(&h->srv, &cfg, h->now, NULL) == HP_ERR_NOT_SLOT);
     hp_slot_config_defaults(&cfg, PCI_SID(0, 9, 0), 9);
@@ -521,7 +531,8 @@ static void test_surprise_during_detach_wait_escalates_to_surprise_fence(void)
     pcie_model_pull(&h->m, 0);
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
-    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_VANISH, HH_FENCE_SURPRISE, HH_GONE) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_ORDERLY, HH_GOING, HH_VANISH, HH_FENCE_SURPRISE, HH_GONE) >=
+          0);
     CHECK(h->op_count[HH_REMOVED] == 1);
     hh_check_settled(h);
     CHECK_CLEAN(h);
@@ -633,8 +644,8 @@ static void test_card_swapped_behind_a_present_slot_is_removed_then_new_one_adde
     pcie_model_inject(&h->m, 0, PCI_EXP_SLTSTA_PDC);
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
-    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE, HH_POWER_OFF, HH_REMOVED, HH_POWER_ON, HH_ADDED,
-                     HH_ASSIGN) >= 0);
+    CHECK(EXPECT_OPS(h, from, HH_FENCE_SURPRISE, HH_GONE, HH_POWER_OFF, HH_REMOVED, HH_POWER_ON,
+                     HH_ADDED, HH_ASSIGN) >= 0);
     CHECK(h->trace[from + 6].arg != old);
     CHECK(hh_slot(h)->state == HP_ST_ON && hh_slot(h)->device == 0x1001);
     hh_check_settled(h);
@@ -657,7 +668,8 @@ static void test_card_pulled_during_bringup_is_never_added(void)
     hh_pump(h);
     CHECK(hh_settle(h, 10 * SEC));
     CHECK(h->logs[HP_LOG_BRINGUP_ABORTED] == 1);
-    CHECK(h->op_count[HH_ADDED] == 0 && h->op_count[HH_FENCE_SURPRISE] == 0 && h->op_count[HH_REMOVED] == 0);
+    CHECK(h->op_count[HH_ADDED] == 0 && h->op_count[HH_FENCE_SURPRISE] == 0 &&
+          h->op_count[HH_REMOVED] == 0);
     CHECK(hh_slot(h)->state == HP_ST_OFF && !pcie_model_powered(&h->m, 0));
     hh_check_settled(h);
     CHECK_CLEAN(h);
@@ -734,8 +746,8 @@ static void test_hundred_unplug_replug_cycles_leave_no_state_behind(void)
         }
     }
     /* cost, printed not asserted: config-space accesses and slot interrupts per operation */
-    printf("    per insertion: %.1f config reads, %.1f config writes, %.1f interrupts\n", plug_r / 100.0,
-           plug_w / 100.0, plug_irq / 100.0);
+    printf("    per insertion: %.1f config reads, %.1f config writes, %.1f interrupts\n",
+           plug_r / 100.0, plug_w / 100.0, plug_irq / 100.0);
     printf("    per orderly removal: %.1f config reads, %.1f config writes, %.1f interrupts\n",
            del_r / 100.0, del_w / 100.0, del_irq / 100.0);
     struct hp_slot *s = hh_slot(h);
@@ -804,7 +816,7 @@ static void test_handle_carries_the_iommu_generation(void)
 
 static void test_gone_protocol_codec_rejects_malformed_messages(void)
 {
-    struct hp_gone_msg msg = { HP_GONE_DETACHED, HP_HANDLE(HH_SID_DEV0, 3) }, out;
+    struct hp_gone_msg msg = {HP_GONE_DETACHED, HP_HANDLE(HH_SID_DEV0, 3)}, out;
     uint64_t label, mr[2];
     unsigned len;
     uint32_t accept = 1u << HP_GONE_DETACHED;
@@ -862,7 +874,7 @@ int main(void)
         const char *name;
         void (*fn)(void);
     } tests[] = {
-#define T(fn) { #fn, fn }
+#define T(fn) {#fn, fn}
         T(test_boot_device_is_added_and_assigned),
         T(test_empty_powered_slot_is_powered_off_at_takeover),
         T(test_orderly_removal_fences_then_waits_for_detach_then_powers_off),

@@ -24,26 +24,26 @@
 typedef uint64_t hp_handle_t;
 
 #define HP_HANDLE(sid, gen) ((hp_handle_t)(((uint64_t)(uint32_t)(gen) << 16) | (uint16_t)(sid)))
-#define HP_HANDLE_SID(h)    ((pci_sid_t)((h) & 0xffffu))
-#define HP_HANDLE_GEN(h)    ((uint32_t)((h) >> 16))
-#define HP_HANDLE_MAX       ((1ull << 48) - 1)
+#define HP_HANDLE_SID(h) ((pci_sid_t)((h)&0xffffu))
+#define HP_HANDLE_GEN(h) ((uint32_t)((h) >> 16))
+#define HP_HANDLE_MAX ((1ull << 48) - 1)
 
 /*
  * X(name, value, text). One error enum for the protocol; 0 is success.
  */
 #define HP_GONE_ERRORS(X)                                                                          \
     X(HP_GONE_OK, 0, "ok")                                                                         \
-    X(HP_GONE_ERR_LABEL, 1, "unknown label, or a label the receiver does not accept")            \
-    X(HP_GONE_ERR_LENGTH, 2, "wrong number of message registers")                                \
-    X(HP_GONE_ERR_HANDLE, 3, "malformed handle (bits 63:48 set, or generation 0)")            \
-    X(HP_GONE_ERR_UNKNOWN, 4, "no slot owned by this server holds that source-id")               \
+    X(HP_GONE_ERR_LABEL, 1, "unknown label, or a label the receiver does not accept")              \
+    X(HP_GONE_ERR_LENGTH, 2, "wrong number of message registers")                                  \
+    X(HP_GONE_ERR_HANDLE, 3, "malformed handle (bits 63:48 set, or generation 0)")                 \
+    X(HP_GONE_ERR_UNKNOWN, 4, "no slot owned by this server holds that source-id")                 \
     X(HP_GONE_ERR_STALE, 5, "the handle names an earlier occupant, or a device already removed")
 
 enum hp_gone_err {
 #define HP_GONE_ERR_ENUM_(name, value, text) name = value,
     HP_GONE_ERRORS(HP_GONE_ERR_ENUM_)
 #undef HP_GONE_ERR_ENUM_
-    HP_GONE_ERR_COUNT_
+        HP_GONE_ERR_COUNT_
 };
 
 #define HP_GONE_ERRBIT(e) (1u << (e))
@@ -55,15 +55,15 @@ enum hp_gone_err {
  */
 #define HP_GONE_METHODS(X)                                                                         \
     X(HP_GONE_DEVICE_GOING, 1, "server->driver", "MR0 handle", 0u,                                 \
-      "the device is being removed in order: it is already fenced for ATS, stop issuing DMA, "    \
-      "unmap and release it, then call detached(handle) before the server's detach deadline")    \
+      "the device is being removed in order: it is already fenced for ATS, stop issuing DMA, "     \
+      "unmap and release it, then call detached(handle) before the server's detach deadline")      \
     X(HP_GONE_DEVICE_GONE, 2, "server->driver", "MR0 handle", 0u,                                  \
-      "the device no longer exists (surprise removal, or the detach deadline passed): it is "     \
-      "fenced, every later unmap/close on it succeeds locally; release what is left")            \
-    X(HP_GONE_DETACHED, 3, "driver->server", "MR0 handle -> MR0 hp_gone_err",                     \
-      HP_GONE_ERRBIT(HP_GONE_ERR_LABEL) | HP_GONE_ERRBIT(HP_GONE_ERR_LENGTH) |                    \
-          HP_GONE_ERRBIT(HP_GONE_ERR_HANDLE) | HP_GONE_ERRBIT(HP_GONE_ERR_UNKNOWN) |              \
-          HP_GONE_ERRBIT(HP_GONE_ERR_STALE),                                                      \
+      "the device no longer exists (surprise removal, or the detach deadline passed): it is "      \
+      "fenced, every later unmap/close on it succeeds locally; release what is left")              \
+    X(HP_GONE_DETACHED, 3, "driver->server", "MR0 handle -> MR0 hp_gone_err",                      \
+      HP_GONE_ERRBIT(HP_GONE_ERR_LABEL) | HP_GONE_ERRBIT(HP_GONE_ERR_LENGTH) |                     \
+          HP_GONE_ERRBIT(HP_GONE_ERR_HANDLE) | HP_GONE_ERRBIT(HP_GONE_ERR_UNKNOWN) |               \
+          HP_GONE_ERRBIT(HP_GONE_ERR_STALE),                                                       \
       "the driver no longer uses the device (answer to device_going, or a voluntary release)")
 
 enum hp_gone_label {

@@ -38,20 +38,20 @@
 
 #define HP_ERRORS(X)                                                                               \
     X(HP_OK, 0, "ok")                                                                              \
-    X(HP_ERR_INVALID, 1, "bad argument (NULL, zero timeout, unknown request)")                   \
-    X(HP_ERR_NOT_SLOT, 2, "the port has no hot-plug capable slot")                               \
-    X(HP_ERR_PORT_ABSENT, 3, "the port does not answer config reads")                            \
-    X(HP_ERR_FULL, 4, "the server's slot table is full")                                         \
-    X(HP_ERR_EXISTS, 5, "the port (or its secondary bus) is already owned by a slot")            \
-    X(HP_ERR_NOT_OWNED, 6, "no slot of this server is behind that port")                         \
-    X(HP_ERR_BUSY, 7, "the slot is in a transition that this request cannot interrupt")          \
+    X(HP_ERR_INVALID, 1, "bad argument (NULL, zero timeout, unknown request)")                     \
+    X(HP_ERR_NOT_SLOT, 2, "the port has no hot-plug capable slot")                                 \
+    X(HP_ERR_PORT_ABSENT, 3, "the port does not answer config reads")                              \
+    X(HP_ERR_FULL, 4, "the server's slot table is full")                                           \
+    X(HP_ERR_EXISTS, 5, "the port (or its secondary bus) is already owned by a slot")              \
+    X(HP_ERR_NOT_OWNED, 6, "no slot of this server is behind that port")                           \
+    X(HP_ERR_BUSY, 7, "the slot is in a transition that this request cannot interrupt")            \
     X(HP_ERR_NO_DEVICE, 8, "the slot holds no device (or none is present)")
 
 enum hp_err {
 #define HP_ERR_ENUM_(name, value, text) name = value,
     HP_ERRORS(HP_ERR_ENUM_)
 #undef HP_ERR_ENUM_
-    HP_ERR_COUNT_
+        HP_ERR_COUNT_
 };
 const char *hp_err_str(int err);
 
@@ -97,30 +97,35 @@ struct hp_driver_ops {
     X(HP_LOG_ADDED, 1, "device added")                                                             \
     X(HP_LOG_REMOVED, 2, "device removed")                                                         \
     X(HP_LOG_SURPRISE, 3, "surprise removal: device fenced first")                                 \
-    X(HP_LOG_BUTTON, 4, "attention button: orderly removal requested")                            \
-    X(HP_LOG_CANCELLED, 5, "attention button pressed again inside the cancel window: removal cancelled") \
-    X(HP_LOG_DETACH_TIMEOUT, 6, "driver did not detach before its deadline: powering off anyway (device already fenced)") \
-    X(HP_LOG_CC_TIMEOUT, 7, "no command completed before the deadline: proceeding (PCIe 6.7.3.2)")  \
-    X(HP_LOG_CONFIG_TIMEOUT, 8, "device never answered config reads after power on: slot faulted and powered off") \
-    X(HP_LOG_IGNORED, 9, "event ignored in this state")                                          \
-    X(HP_LOG_SPURIOUS_PDC, 10, "presence detect changed but the same device still answers: ignored") \
-    X(HP_LOG_NOT_OWNED, 11, "event for a port this server does not own: ignored")                \
-    X(HP_LOG_UNKNOWN_SID, 12, "message names a source-id no slot holds: refused")                \
-    X(HP_LOG_STALE_HANDLE, 13, "message carries a stale handle: refused")                        \
-    X(HP_LOG_IOMMU_FAILED, 14, "IOMMU server call failed (arg = op << 16 | error)")             \
-    X(HP_LOG_DRIVER_UNREACHABLE, 15, "driver message could not be delivered: not waiting for it") \
-    X(HP_LOG_NO_DRIVER, 16, "policy assigned no driver to the new device")                       \
+    X(HP_LOG_BUTTON, 4, "attention button: orderly removal requested")                             \
+    X(HP_LOG_CANCELLED, 5,                                                                         \
+      "attention button pressed again inside the cancel window: removal cancelled")                \
+    X(HP_LOG_DETACH_TIMEOUT, 6,                                                                    \
+      "driver did not detach before its deadline: powering off anyway (device already fenced)")    \
+    X(HP_LOG_CC_TIMEOUT, 7, "no command completed before the deadline: proceeding (PCIe 6.7.3.2)") \
+    X(HP_LOG_CONFIG_TIMEOUT, 8,                                                                    \
+      "device never answered config reads after power on: slot faulted and powered off")           \
+    X(HP_LOG_IGNORED, 9, "event ignored in this state")                                            \
+    X(HP_LOG_SPURIOUS_PDC, 10,                                                                     \
+      "presence detect changed but the same device still answers: ignored")                        \
+    X(HP_LOG_NOT_OWNED, 11, "event for a port this server does not own: ignored")                  \
+    X(HP_LOG_UNKNOWN_SID, 12, "message names a source-id no slot holds: refused")                  \
+    X(HP_LOG_STALE_HANDLE, 13, "message carries a stale handle: refused")                          \
+    X(HP_LOG_IOMMU_FAILED, 14, "IOMMU server call failed (arg = op << 16 | error)")                \
+    X(HP_LOG_DRIVER_UNREACHABLE, 15, "driver message could not be delivered: not waiting for it")  \
+    X(HP_LOG_NO_DRIVER, 16, "policy assigned no driver to the new device")                         \
     X(HP_LOG_PORT_UNREADABLE, 17, "slot status reads all-ones: port gone, treating slot as empty") \
-    X(HP_LOG_POWER_FAULT, 18, "power fault detected")                                            \
-    X(HP_LOG_BRINGUP_ABORTED, 19, "device left (or power-off requested) before it was added")    \
-    X(HP_LOG_REQUEST, 20, "control request (arg = enum hp_request)")                              \
-    X(HP_LOG_EVENT_STORM, 21, "slot status kept changing while being acknowledged: bounded re-read gave up")
+    X(HP_LOG_POWER_FAULT, 18, "power fault detected")                                              \
+    X(HP_LOG_BRINGUP_ABORTED, 19, "device left (or power-off requested) before it was added")      \
+    X(HP_LOG_REQUEST, 20, "control request (arg = enum hp_request)")                               \
+    X(HP_LOG_EVENT_STORM, 21,                                                                      \
+      "slot status kept changing while being acknowledged: bounded re-read gave up")
 
 enum hp_log_code {
 #define HP_LOG_ENUM_(name, value, text) name = value,
     HP_LOGS(HP_LOG_ENUM_)
 #undef HP_LOG_ENUM_
-    HP_LOG_COUNT_
+        HP_LOG_COUNT_
 };
 const char *hp_log_str(int code);
 
@@ -133,7 +138,7 @@ struct hp_log_rec {
     pci_sid_t device; /* the slot's device sid, or the sid in a refused message */
     int state;        /* enum hp_state of the slot, -1 when no slot is involved */
     uint64_t now_ns;
-    uint64_t arg;     /* per code: elapsed ns for timeouts, error codes, the ignored event */
+    uint64_t arg; /* per code: elapsed ns for timeouts, error codes, the ignored event */
 };
 
 struct hp_log_ops {
@@ -145,39 +150,39 @@ struct hp_log_ops {
 
 /* X(name, value, text) */
 #define HP_STATES(X)                                                                               \
-    X(HP_ST_OFF, 0, "off: empty, or a card waiting for a button/request")                         \
-    X(HP_ST_POWERING_ON, 1, "power-on command issued, waiting for command completed")             \
-    X(HP_ST_WAIT_CONFIG, 2, "powered: polling config reads until the device answers")             \
-    X(HP_ST_ON, 3, "device added (and assigned if the policy found a driver)")                    \
-    X(HP_ST_BUTTON_WAIT, 4, "attention button pressed: cancel window running")                    \
+    X(HP_ST_OFF, 0, "off: empty, or a card waiting for a button/request")                          \
+    X(HP_ST_POWERING_ON, 1, "power-on command issued, waiting for command completed")              \
+    X(HP_ST_WAIT_CONFIG, 2, "powered: polling config reads until the device answers")              \
+    X(HP_ST_ON, 3, "device added (and assigned if the policy found a driver)")                     \
+    X(HP_ST_BUTTON_WAIT, 4, "attention button pressed: cancel window running")                     \
     X(HP_ST_WAIT_DETACH, 5, "fenced (orderly), driver told going: waiting for detached")           \
-    X(HP_ST_POWERING_OFF, 6, "power-off command issued, waiting for command completed")           \
+    X(HP_ST_POWERING_OFF, 6, "power-off command issued, waiting for command completed")            \
     X(HP_ST_FAULTED, 7, "a device that never answered: powered off, attention on")
 
 enum hp_state {
 #define HP_STATE_ENUM_(name, value, text) name = value,
     HP_STATES(HP_STATE_ENUM_)
 #undef HP_STATE_ENUM_
-    HP_STATE_COUNT_
+        HP_STATE_COUNT_
 };
 const char *hp_state_str(int state);
 
 /* Events of the state machine (after decoding Slot Status, timers, acks and requests). */
 #define HP_EVENTS(X)                                                                               \
-    X(HP_EV_PRESENT, 0, "presence detected (PDC with PDS=1, or link up)")                         \
-    X(HP_EV_ABSENT, 1, "presence lost (PDC with PDS=0) or link down")                             \
-    X(HP_EV_BUTTON, 2, "attention button pressed")                                                \
-    X(HP_EV_DEADLINE, 3, "the state's deadline passed")                                           \
+    X(HP_EV_PRESENT, 0, "presence detected (PDC with PDS=1, or link up)")                          \
+    X(HP_EV_ABSENT, 1, "presence lost (PDC with PDS=0) or link down")                              \
+    X(HP_EV_BUTTON, 2, "attention button pressed")                                                 \
+    X(HP_EV_DEADLINE, 3, "the state's deadline passed")                                            \
     X(HP_EV_DETACHED, 4, "the assigned driver answered detached(handle)")                          \
     X(HP_EV_REQ_POWER_OFF, 5, "control request: power the slot off now (surprise removal)")        \
-    X(HP_EV_REQ_REMOVE, 6, "control request: orderly removal, as the button without a window")    \
+    X(HP_EV_REQ_REMOVE, 6, "control request: orderly removal, as the button without a window")     \
     X(HP_EV_REQ_POWER_ON, 7, "control request: power on a present card")
 
 enum hp_event {
 #define HP_EVENT_ENUM_(name, value, text) name = value,
     HP_EVENTS(HP_EVENT_ENUM_)
 #undef HP_EVENT_ENUM_
-    HP_EVENT_COUNT_
+        HP_EVENT_COUNT_
 };
 const char *hp_event_str(int ev);
 
@@ -190,17 +195,17 @@ enum hp_request {
 
 /* Defaults (ns). cancel window 0: appliances act on the first press; 5 s is PCIe's advice. */
 #define HP_DEFAULT_CANCEL_WINDOW_NS 0ull
-#define HP_PCIE_CANCEL_WINDOW_NS    5000000000ull  /* PCIe 6.7.1.5: 5 s abort interval */
+#define HP_PCIE_CANCEL_WINDOW_NS 5000000000ull /* PCIe 6.7.1.5: 5 s abort interval */
 #define HP_DEFAULT_DETACH_TIMEOUT_NS 1000000000ull
-#define HP_DEFAULT_CC_TIMEOUT_NS     1000000000ull /* Linux pciehp waits 1 s too */
-#define HP_DEFAULT_SETTLE_NS         100000000ull  /* PCIe 6.6.1: 100 ms before config requests */
+#define HP_DEFAULT_CC_TIMEOUT_NS 1000000000ull /* Linux pciehp waits 1 s too */
+#define HP_DEFAULT_SETTLE_NS 100000000ull      /* PCIe 6.6.1: 100 ms before config requests */
 #define HP_DEFAULT_CONFIG_TIMEOUT_NS 1000000000ull
-#define HP_DEFAULT_CONFIG_POLL_NS    10000000ull
+#define HP_DEFAULT_CONFIG_POLL_NS 10000000ull
 
 struct hp_slot_config {
-    pci_sid_t port;             /* root or downstream port owning the slot */
-    uint8_t secondary_bus;      /* its secondary bus: the device is secondary_bus:00.0 */
-    uint64_t cancel_window_ns;  /* 0 = no window */
+    pci_sid_t port;            /* root or downstream port owning the slot */
+    uint8_t secondary_bus;     /* its secondary bus: the device is secondary_bus:00.0 */
+    uint64_t cancel_window_ns; /* 0 = no window */
     uint64_t detach_timeout_ns;
     uint64_t cc_timeout_ns;
     uint64_t settle_ns;         /* after power-on completed, before the first config read */
@@ -226,9 +231,9 @@ struct hp_slot {
     struct pci_slot_caps caps;
     pci_sid_t dev_sid;
     enum hp_state state;
-    uint64_t deadline;          /* of the state (window, detach, config poll); UINT64_MAX none */
-    uint64_t config_deadline;   /* WAIT_CONFIG: give up after this */
-    uint64_t state_since;       /* when the state was entered (for elapsed times in logs) */
+    uint64_t deadline;        /* of the state (window, detach, config poll); UINT64_MAX none */
+    uint64_t config_deadline; /* WAIT_CONFIG: give up after this */
+    uint64_t state_since;     /* when the state was entered (for elapsed times in logs) */
     /* command layer (PCIe 6.7.3.2): one command in flight, at most one (merged) queued */
     bool cmd_busy;
     uint64_t cmd_deadline;
@@ -236,15 +241,15 @@ struct hp_slot {
     bool cmd_queued;
     struct hp_cmd queued;
     /* the occupant */
-    uint32_t gen;               /* generation of the current/last occupant; never 0 once used */
-    bool added;                 /* device_added succeeded and device_removed not yet called */
-    bool fenced;                /* device_fence called for the current occupant */
-    bool fenced_surprise;       /* ... and the last one was a surprise fence */
-    bool driver_bound;          /* assign took it and the driver has not detached */
-    bool driver_told;           /* device_going or device_gone sent for this occupant */
-    uint16_t vendor, device;    /* IDs read when it was added (to recognise a spurious PDC) */
-    enum hp_state off_next;     /* POWERING_OFF: OFF or FAULTED */
-    bool deferred_present;      /* presence seen during a power-off: re-examine afterwards */
+    uint32_t gen;            /* generation of the current/last occupant; never 0 once used */
+    bool added;              /* device_added succeeded and device_removed not yet called */
+    bool fenced;             /* device_fence called for the current occupant */
+    bool fenced_surprise;    /* ... and the last one was a surprise fence */
+    bool driver_bound;       /* assign took it and the driver has not detached */
+    bool driver_told;        /* device_going or device_gone sent for this occupant */
+    uint16_t vendor, device; /* IDs read when it was added (to recognise a spurious PDC) */
+    enum hp_state off_next;  /* POWERING_OFF: OFF or FAULTED */
+    bool deferred_present;   /* presence seen during a power-off: re-examine afterwards */
     /* counters (bounded by the event count; for tests and the server's statistics) */
     uint32_t n_added, n_removed, n_cc_timeouts, n_ignored;
 };
@@ -265,8 +270,9 @@ struct hp_server {
  * in iommu and drv must be non-NULL; log.log may be NULL (records are dropped).
  * HP_ERR_INVALID otherwise.
  */
-int hp_server_init(struct hp_server *srv, const struct pci_ecam *ecam, const struct hp_iommu_ops *iommu,
-                   const struct hp_driver_ops *drv, const struct hp_log_ops *log);
+int hp_server_init(struct hp_server *srv, const struct pci_ecam *ecam,
+                   const struct hp_iommu_ops *iommu, const struct hp_driver_ops *drv,
+                   const struct hp_log_ops *log);
 
 /*
  * Takes over the slot of cfg->port: checks the port (PCIe capability with a hot-plug capable

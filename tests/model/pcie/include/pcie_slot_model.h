@@ -27,34 +27,34 @@
 #include <pci/pci.h>
 
 #define PCIE_MODEL_MAX_PORTS 4
-#define PCIE_MODEL_PORT_CAP  0x54 /* where QEMU's pcie-root-port has its PCIe capability */
+#define PCIE_MODEL_PORT_CAP 0x54 /* where QEMU's pcie-root-port has its PCIe capability */
 #define PCIE_MODEL_DEL_GUARD_NS 5000000000ull
 
 enum pcie_model_err {
     PCIE_MODEL_OK = 0,
-    PCIE_MODEL_ERR_NO_DEVICE,  /* device_del on an empty slot / no such port */
-    PCIE_MODEL_ERR_OCCUPIED,   /* device_add to a populated slot */
-    PCIE_MODEL_ERR_BLINKING,   /* "Hot-unplug failed: guest is busy (power indicator blinking)" */
-    PCIE_MODEL_ERR_PENDING,    /* device_del again within 5 s */
+    PCIE_MODEL_ERR_NO_DEVICE, /* device_del on an empty slot / no such port */
+    PCIE_MODEL_ERR_OCCUPIED,  /* device_add to a populated slot */
+    PCIE_MODEL_ERR_BLINKING,  /* "Hot-unplug failed: guest is busy (power indicator blinking)" */
+    PCIE_MODEL_ERR_PENDING,   /* device_del again within 5 s */
 };
 
 struct pcie_model;
 
 struct pcie_model_port {
     bool used;
-    pci_sid_t sid;       /* 00:dd.0 */
+    pci_sid_t sid; /* 00:dd.0 */
     uint8_t sec_bus;
     uint8_t cfg[4096], wmask[4096], w1c[4096];
     /* the device behind it (function 0 of sec_bus) */
     bool dev_present;
-    bool dev_dead;       /* present, but never answers config reads */
+    bool dev_dead; /* present, but never answers config reads */
     uint16_t vendor, device;
     bool del_pending;
     uint64_t del_expires;
     /* behaviour switches beyond QEMU */
-    bool cc_broken;      /* never sets Command Completed */
-    bool keeps_card;     /* real hardware: powering off does not remove the card */
-    bool port_dead;      /* the port itself reads all-ones (e.g. behind a removed switch) */
+    bool cc_broken;  /* never sets Command Completed */
+    bool keeps_card; /* real hardware: powering off does not remove the card */
+    bool port_dead;  /* the port itself reads all-ones (e.g. behind a removed switch) */
     /* interrupt state */
     bool notified;
     unsigned irq_pending; /* MSIs raised and not yet taken by the test */
@@ -84,8 +84,8 @@ void pcie_model_init(struct pcie_model *m);
  * populated port starts as QEMU leaves it after reset: powered, power indicator on, PDS, DLLLA.
  * Returns the port index or -1.
  */
-int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint16_t slot, bool populated,
-                        uint16_t vendor, uint16_t device);
+int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint16_t slot,
+                        bool populated, uint16_t vendor, uint16_t device);
 /* Sets Slot Capabilities' No Command Completed Support (hardware without CC). */
 void pcie_model_set_nccs(struct pcie_model *m, int port, bool nccs);
 

@@ -16,12 +16,15 @@
 /* QEMU's PCI_EXP_HP_EV_SUPPORTED: the events that can interrupt (enable bit == status bit) */
 #define HP_EV_SUPPORTED (PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PDC | PCI_EXP_SLTSTA_CC)
 #define SLOT_EVENTS                                                                                \
-    (PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PFD | PCI_EXP_SLTSTA_MRLSC | PCI_EXP_SLTSTA_PDC |          \
+    (PCI_EXP_SLTSTA_ABP | PCI_EXP_SLTSTA_PFD | PCI_EXP_SLTSTA_MRLSC | PCI_EXP_SLTSTA_PDC |         \
      PCI_EXP_SLTSTA_CC)
 #define PIC_OFF (PCI_EXP_SLTCTL_IND_OFF << PCI_EXP_SLTCTL_PIC_SHIFT)
 #define PIC_BLINK (PCI_EXP_SLTCTL_IND_BLINK << PCI_EXP_SLTCTL_PIC_SHIFT)
 
-static uint16_t get16(const uint8_t *b, unsigned off) { return (uint16_t)(b[off] | (b[off + 1] << 8)); }
+static uint16_t get16(const uint8_t *b, unsigned off)
+{
+    return (uint16_t)(b[off] | (b[off + 1] << 8));
+}
 static void set16(uint8_t *b, unsigned off, uint16_t v)
 {
     b[off] = (uint8_t)v;
@@ -49,8 +52,14 @@ bool pcie_model_device_answers(const struct pcie_model *m, int i)
     return p->dev_present && !p->dev_dead && pcie_model_powered(m, i);
 }
 
-uint16_t pcie_model_sltctl(const struct pcie_model *m, int i) { return get16(m->ports[i].cfg, SLTCTL_OFF); }
-uint16_t pcie_model_sltsta(const struct pcie_model *m, int i) { return get16(m->ports[i].cfg, SLTSTA_OFF); }
+uint16_t pcie_model_sltctl(const struct pcie_model *m, int i)
+{
+    return get16(m->ports[i].cfg, SLTCTL_OFF);
+}
+uint16_t pcie_model_sltsta(const struct pcie_model *m, int i)
+{
+    return get16(m->ports[i].cfg, SLTSTA_OFF);
+}
 
 /* hotplug_event_update_event_status + hotplug_event_notify: MSI when the condition changes. */
 static void notify(struct pcie_model_port *p)
@@ -84,7 +93,8 @@ static void slot_event(struct pcie_model_port *p, uint16_t ev)
 static void set_link_active(struct pcie_model_port *p, bool on)
 {
     uint16_t l = get16(p->cfg, LNKSTA_OFF);
-    set16(p->cfg, LNKSTA_OFF, on ? (uint16_t)(l | PCI_EXP_LNKSTA_DLLLA) : (uint16_t)(l & ~PCI_EXP_LNKSTA_DLLLA));
+    set16(p->cfg, LNKSTA_OFF,
+          on ? (uint16_t)(l | PCI_EXP_LNKSTA_DLLLA) : (uint16_t)(l & ~PCI_EXP_LNKSTA_DLLLA));
 }
 
 /* pcie_cap_slot_do_unplug */
@@ -151,7 +161,8 @@ static void port_write(struct pcie_model *m, int i, unsigned off, unsigned width
         set16(p->cfg, SLTSTA_OFF, sta);
         ctl = get16(p->cfg, SLTCTL_OFF);
     }
-    if ((sta & PCI_EXP_SLTSTA_PDS) && powered_off_ctl(ctl) && !powered_off_ctl(old_ctl) && !p->keeps_card) {
+    if ((sta & PCI_EXP_SLTSTA_PDS) && powered_off_ctl(ctl) && !powered_off_ctl(old_ctl) &&
+        !p->keeps_card) {
         do_unplug(m, i, 0);
     }
     if (m->on_power != NULL && was_powered != pcie_model_powered(m, i)) {
@@ -256,8 +267,8 @@ void pcie_model_init(struct pcie_model *m)
     pci_ecam_init(&m->ecam, &m->mmio, 0, 0, m->bus_end);
 }
 
-int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint16_t slot, bool populated,
-                        uint16_t vendor, uint16_t device)
+int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint16_t slot,
+                        bool populated, uint16_t vendor, uint16_t device)
 {
     int i;
     for (i = 0; i < PCIE_MODEL_MAX_PORTS && m->ports[i].used; i++) {
@@ -284,7 +295,8 @@ int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint
     /* PCIe capability v2, root port, slot implemented (values of the q35 capture in tests/data) */
     c[CAP + PCI_CAP_ID] = PCI_CAP_ID_EXP;
     c[CAP + PCI_CAP_NEXT] = 0;
-    set16(c, CAP + PCI_EXP_FLAGS, 0x2 | (PCI_EXP_TYPE_ROOT_PORT << PCI_EXP_FLAGS_TYPE_SHIFT) | PCI_EXP_FLAGS_SLOT);
+    set16(c, CAP + PCI_EXP_FLAGS,
+          0x2 | (PCI_EXP_TYPE_ROOT_PORT << PCI_EXP_FLAGS_TYPE_SHIFT) | PCI_EXP_FLAGS_SLOT);
     set32(c, CAP + PCI_EXP_LNKCAP, 0x00300604u); /* includes DLLLARC */
     set32(c, CAP + PCI_EXP_SLTCAP,
           ((uint32_t)slot << PCI_EXP_SLTCAP_PSN_SHIFT) | PCI_EXP_SLTCAP_EIP | PCI_EXP_SLTCAP_ABP |
@@ -300,8 +312,9 @@ int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint
     /* writable: Command, Slot Control fields QEMU's wmask opens; RW1C: the supported events */
     set16(p->wmask, PCI_COMMAND, 0x0547);
     set16(p->wmask, SLTCTL_OFF,
-          PCI_EXP_SLTCTL_PIC_MASK | PCI_EXP_SLTCTL_AIC_MASK | PCI_EXP_SLTCTL_HPIE | PCI_EXP_SLTCTL_CCIE |
-              PCI_EXP_SLTCTL_PDCE | PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_EIC | PCI_EXP_SLTCTL_PCC);
+          PCI_EXP_SLTCTL_PIC_MASK | PCI_EXP_SLTCTL_AIC_MASK | PCI_EXP_SLTCTL_HPIE |
+              PCI_EXP_SLTCTL_CCIE | PCI_EXP_SLTCTL_PDCE | PCI_EXP_SLTCTL_ABPE | PCI_EXP_SLTCTL_EIC |
+              PCI_EXP_SLTCTL_PCC);
     /* QEMU's w1cmask holds ABP, PDC and CC only; PFD, MRLSC and DLLSC, which QEMU never sets,
      * are RW1C here as on real ports so that injected events can be acknowledged. */
     set16(p->w1c, SLTSTA_OFF, SLOT_EVENTS | PCI_EXP_SLTSTA_DLLSC);
@@ -314,7 +327,8 @@ int pcie_model_add_port(struct pcie_model *m, uint8_t dev, uint8_t sec_bus, uint
 void pcie_model_set_nccs(struct pcie_model *m, int i, bool nccs)
 {
     uint8_t *c = m->ports[i].cfg;
-    uint32_t cap = (uint32_t)get16(c, CAP + PCI_EXP_SLTCAP) | ((uint32_t)get16(c, CAP + PCI_EXP_SLTCAP + 2) << 16);
+    uint32_t cap = (uint32_t)get16(c, CAP + PCI_EXP_SLTCAP) |
+                   ((uint32_t)get16(c, CAP + PCI_EXP_SLTCAP + 2) << 16);
     cap = nccs ? (cap | PCI_EXP_SLTCAP_NCCS) : (cap & ~PCI_EXP_SLTCAP_NCCS);
     set32(c, CAP + PCI_EXP_SLTCAP, cap);
     m->ports[i].cc_broken = nccs; /* such a port never reports completion */
