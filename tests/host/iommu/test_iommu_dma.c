@@ -448,6 +448,34 @@ out:
     fx_fini(&f);
 }
 
+static void test_caching_mode_map_invalidates_the_new_range(void)
+{
+    struct fx f;
+    uint16_t sids[] = { DEV1 };
+    uint8_t buf[16];
+    /* QEMU's q35 capabilities with caching-mode=on (CAP.CM, bit 7) */
+    struct vtd_model_config mc = { .cap = 0x00d2008c22260206ull | (1ull << 7) };
+    CHECK(fx_init(&f, &mc, NULL));
+    fx_add_device(&f, DEV1, 0, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, NULL), IOMMU_OK);
+    size_t mark = fx_log(&f, NULL, 0);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x2000, IOMMU_READ), IOMMU_OK);
+    CHECK_EQ(fx_count_desc(&f, mark, 2, 0xffffffffu), 1); /* not-present entries may be cached */
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x11000, buf, sizeof(buf), false), 0);
+    fx_fini(&f);
+    /* without CM a new mapping needs no invalidation */
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, DEV1, 0, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, NULL), IOMMU_OK);
+    mark = fx_log(&f, NULL, 0);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x2000, IOMMU_READ), IOMMU_OK);
+    CHECK_EQ(fx_log(&f, NULL, 0), mark);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_map_then_dma_moves_the_right_bytes);
@@ -463,5 +491,6 @@ int main(void)
     RUN(test_rmrr_identity_map_is_honoured_and_everything_else_blocked);
     RUN(test_ats_flush_reaches_a_live_device_only);
     RUN(test_client_unregister_releases_everything_it_held);
+    RUN(test_caching_mode_map_invalidates_the_new_range);
     return fx_report();
 }
