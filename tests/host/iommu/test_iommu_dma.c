@@ -451,10 +451,10 @@ out:
 static void test_caching_mode_map_invalidates_the_new_range(void)
 {
     struct fx f;
-    uint16_t sids[] = { DEV1 };
+    uint16_t sids[] = {DEV1};
     uint8_t buf[16];
     /* QEMU's q35 capabilities with caching-mode=on (CAP.CM, bit 7) */
-    struct vtd_model_config mc = { .cap = 0x00d2008c22260206ull | (1ull << 7) };
+    struct vtd_model_config mc = {.cap = 0x00d2008c22260206ull | (1ull << 7)};
     CHECK(fx_init(&f, &mc, NULL));
     fx_add_device(&f, DEV1, 0, true);
     fx_client(&f, CLIENT_A, POOL_A, sids, 1);
@@ -476,6 +476,60 @@ out:
     fx_fini(&f);
 }
 
+static void test_out_of_table_pages_is_an_error_that_changes_nothing(void)
+{
+    struct fx f;
+    /* 4 MiB of simulated memory: 2 MiB (512 pages) for the unit's tables */
+    struct vtd_model_config mc = {.mem_bytes = 4u << 20};
+    CHECK(fx_init(&f, &mc, NULL));
+    fx_client(&f, CLIENT_A, POOL_A, NULL, 0);
+    struct iommu_counts c0, c1;
+    iommu_server_counts(f.s, &c0);
+    size_t pages0 = vtd_model_pages_in_use(f.m);
+    unsigned i = 0;
+    uint64_t e = IOMMU_OK;
+    for (; i < 512 && e == IOMMU_OK; i++) {
+        /* a new 1 GiB region each time: two new tables per map */
+        uint64_t fp = iommu_server_fingerprint(f.s);
+        size_t pages = vtd_model_pages_in_use(f.m);
+        e = fx_map(&f, CLIENT_A, (uint64_t)i << 30, 0, 0, 0x1000, IOMMU_READ);
+        if (e != IOMMU_OK) {
+            CHECK_EQ(e, IOMMU_ERR_NO_MEMORY);
+            CHECK_EQ(iommu_server_fingerprint(f.s), fp);
+            CHECK_EQ(vtd_model_pages_in_use(f.m), pages);
+        }
+    }
+    CHECK(e == IOMMU_ERR_NO_MEMORY && i > 100);
+    /* everything comes back */
+    CHECK_EQ(fx_unmap(&f, CLIENT_A, 0, 1ull << 39, NULL), IOMMU_OK);
+    iommu_server_counts(f.s, &c1);
+    CHECK_EQ(c1.table_pages, c0.table_pages);
+    CHECK_EQ(c1.pins, 0);
+    CHECK_EQ(vtd_model_pages_in_use(f.m), pages0);
+out:
+    fx_fini(&f);
+}
+
+static void test_one_client_cannot_take_more_than_its_table_page_quota(void)
+{
+    struct fx f;
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_client(&f, CLIENT_A, POOL_A, NULL, 0);
+    fx_client(&f, CLIENT_B, POOL_B, NULL, 0);
+    uint64_t e = IOMMU_OK;
+    unsigned i = 0;
+    for (; i < IOMMU_MAPS_PER_DOMAIN && e == IOMMU_OK; i++) {
+        /* 8 KiB across a 2 MiB boundary: two leaf tables per mapping */
+        e = fx_map(&f, CLIENT_A, ((uint64_t)i << 22) + 0x200000 - 0x1000, 0, 0, 0x2000, IOMMU_READ);
+    }
+    CHECK_EQ(e, IOMMU_ERR_NO_MEMORY);
+    CHECK(f.s->domains[f.s->clients[0].domain].vd.table_pages >= IOMMU_TABLE_PAGES_QUOTA);
+    /* the other client is unaffected */
+    CHECK_EQ(fx_map(&f, CLIENT_B, 0x10000, 0, 0, 0x1000, IOMMU_READ), IOMMU_OK);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_map_then_dma_moves_the_right_bytes);
@@ -492,5 +546,7 @@ int main(void)
     RUN(test_ats_flush_reaches_a_live_device_only);
     RUN(test_client_unregister_releases_everything_it_held);
     RUN(test_caching_mode_map_invalidates_the_new_range);
+    RUN(test_out_of_table_pages_is_an_error_that_changes_nothing);
+    RUN(test_one_client_cannot_take_more_than_its_table_page_quota);
     return fx_report();
 }
