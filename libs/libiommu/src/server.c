@@ -527,6 +527,13 @@ enum iommu_hp_err iommu_device_arrive(struct iommu_server *s, uint16_t sid, int 
     }
     struct iommu_device *d = &s->devices[i];
     struct vtd_unit *vu = &s->units[unit].vu;
+    if (d->state != IOMMU_DEV_UNUSED && d->quarantined && !d->quarantine_done) {
+        /* Quarantine ends only after a completed fence: retry it before anything is lifted. */
+        iommu_quarantine(s, d->unit, sid);
+        if (!d->quarantine_done) {
+            return IOMMU_HP_ERR_HW;
+        }
+    }
     device_fresh(s, d, sid, unit);
     /* The previous occupant's fence ends only here: the new one may get device-TLB traffic. */
     vtd_unit_unfence(vu, sid);
