@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A hostile client of the IOMMU server: malformed messages of every shape, a storm of random
+ * ones, and attempts on other clients' devices and IOVAs. Every reply must be an error the
+ * protocol declares for that method (or BAD_LABEL), the server must keep answering, and the
+ * other test tasks in the same image (the edu client) keep working meanwhile — their own TEST
+ * lines say so. This task holds no device and only its own memory.
+ *
+ * Role `iommu_hostile`; command line: storm=N (random messages, default 3000), seed=S.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "iommu_test.h"
+
+static pc_cptr_t g_ep;
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+
+/* A word that is sometimes plausible: small, page-aligned, a boundary, or random. */
+static uint64_t word(void)
+{
+    static const uint64_t edges[] = {0,
+                                     1,
+                                     4096,
+                                     0x200000,
+                                     0xffffffffull,
+                                     IOMMU_MEM_CAP,
+                                     ~0ull,
+                                     ~0ull - 4095,
+                                     1ull << 48,
+                                     1ull << 63,
+                                     0x0200,
+                                     0x0100,
+                                     IOMMU_HANDLE(0x0200, 1)};
+    switch (rnd() % 4) {
+    case 0:
+        return edges[rnd() % (sizeof(edges) / sizeof(edges[0]))];
+    case 1:
+        return (rnd() % 64) * 4096;
+    case 2:
+        return rnd() % 16;
+    default:
+        return rnd();
+    }
+}
+
+/* Is `err` acceptable as the answer to label `label`? */
+static bool declared(uint64_t label, uint64_t err)
+{
+    if (err == IOMMU_OK) {
+        return true;
+    }
+    const struct iommu_method_info *mi = iommu_method_find(label);
+    if (mi == NULL || mi->hotplug) {
+        /* unknown here: the client protocol has no such method */
+        return err == IOMMU_ERR_BAD_LABEL;
+    }
+    return err < 64 && (mi->errors & (1ull << err)) != 0;
+}
+
+int main(void)
+{
+    const task_start_info_t *si = kt_start();
+    g_ep = kt_cap("iommu", TASK_CAP_ENDPOINT);
+    uint64_t storm = 3000, seed = 0;
+    (void)task_cmdline_get_u64(si->cmdline, "storm", &storm);
+    if (task_cmdline_get_u64(si->cmdline, "seed", &seed) && seed != 0) {
+        g_rng = seed;
+    }
+    if (g_ep == 0) {
+        kt_finish();
+    }
+    struct iommu_reply r;
+    uint64_t w[IOMMU_MSG_WORDS + 8];
+    memset(w, 0, sizeof(w));
+
+    /* Every method with one word too few and one too many; unknown labels; too long. */
+    unsigned n = 0;
+    const struct iommu_method_info *all = iommu_methods(&n);
+    unsigned bad = 0, tried = 0;
+    char first_bad[80] = "";
+    for (unsigned i = 0; i < n; i++) {
+        if (all[i].hotplug) {
+            continue;
+        }
+        for (int d = -1; d <= 1; d += 2) {
+            if ((int)all[i].nargs + d < 0) {
+                continue;
+            }
+            uint64_t e = it_call_raw(g_ep, all[i].label, all[i].nargs + d, w, 0, &r);
+            tried++;
+            if (e != IOMMU_ERR_BAD_MSG) {
+                if (bad++ == 0) {
+                    snprintf(first_bad, sizeof(first_bad), "%s with %u words: %s", all[i].name,
+                             all[i].nargs + d, iommu_errname((unsigned)e));
+                }
+            }
+        }
+    }
+    static const uint64_t unknown[] = {0, 9, 63, 64, 65, 66, 96, 97, 98, 1000, 1ull << 40};
+    for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        uint64_t e = it_call_raw(g_ep, unknown[i], 2, w, 0, &r);
+        tried++;
+        if (e != IOMMU_ERR_BAD_LABEL) {
+            if (bad++ == 0) {
+                snprintf(first_bad, sizeof(first_bad), "label %llu: %s",
+                         (unsigned long long)unknown[i], iommu_errname((unsigned)e));
+            }
+        }
+    }
+    uint64_t e = it_call_raw(g_ep, IOMMU_LABEL_UNMAP, IOMMU_MSG_WORDS + 4, w, 0, &r);
+    tried++;
+    if (e != IOMMU_ERR_BAD_MSG && bad++ == 0) {
+        snprintf(first_bad, sizeof(first_bad), "20-word unmap: %s", iommu_errname((unsigned)e));
+    }
+    kt_result("malformed_messages_get_declared_errors", bad == 0, "(%u tried, %u wrong%s%s)",
+              tried, bad, bad ? ": first " : "", first_bad);
+
+    /* Other clients' devices and IOVAs are out of reach: nothing is granted to this badge. */
+    unsigned granted = 0, touched = 0;
+    for (unsigned sid = 0; sid < 0x400; sid++) {
+        struct iommu_msg m;
+        iommu_encode_attach(&m, sid);
+        if (it_call(g_ep, &m, 0, &r) != IOMMU_ERR_NOT_GRANTED) {
+            granted++;
+        }
+        for (unsigned gen = 0; gen < 3 && sid >= 0x100; gen += 2) {
+            iommu_encode_detach(&m, IOMMU_HANDLE(sid, gen));
+            uint64_t d = it_call(g_ep, &m, 0, &r);
+            iommu_encode_ats_flush(&m, IOMMU_HANDLE(sid, gen), 0, 0);
+            uint64_t f = it_call(g_ep, &m, 0, &r);
+            if (d == IOMMU_OK || f == IOMMU_OK) {
+                touched++;
+            }
+        }
+    }
+    struct iommu_msg m;
+    iommu_encode_unmap(&m, 0x100000, 4096);
+    uint64_t u = it_call(g_ep, &m, 0, &r);
+    iommu_encode_unmap(&m, 0, 1ull << 39);
+    uint64_t u2 = it_call(g_ep, &m, 0, &r);
+    kt_result("client_cannot_touch_another_clients_device_or_iovas",
+              granted == 0 && touched == 0 && u == IOMMU_ERR_NOT_MAPPED &&
+                  u2 == IOMMU_ERR_NOT_MAPPED,
+              "(%u attachable, %u handles usable, unmap of another's IOVA %s, of everything %s)",
+              granted, touched, iommu_errname((unsigned)u), iommu_errname((unsigned)u2));
+
+    /* The storm: random labels, lengths and words, sometimes with our own frame. */
+    struct it_frame fr;
+    bool have_frame = it_frame_new(12, &fr);
+    unsigned wrong = 0, ipc_fail = 0, ok = 0;
+    char first_wrong[96] = "";
+    for (uint64_t i = 0; i < storm; i++) {
+        uint64_t label = (rnd() % 8 == 0) ? rnd() % 128 : 1 + rnd() % 8;
+        unsigned len = (unsigned)(rnd() % (IOMMU_MSG_WORDS + 1));
+        for (unsigned k = 0; k < len; k++) {
+            w[k] = word();
+        }
+        pc_cptr_t cap = (have_frame && rnd() % 4 == 0) ? fr.cap : 0;
+        uint64_t err = it_call_raw(g_ep, label, len, w, cap, &r);
+        if (err == ~0ull) {
+            ipc_fail++;
+        } else if (!declared(label, err)) {
+            if (wrong++ == 0) {
+                snprintf(first_wrong, sizeof(first_wrong), "label %llu len %u -> %llu",
+                         (unsigned long long)label, len, (unsigned long long)err);
+            }
+        } else if (err == IOMMU_OK) {
+            ok++;
+        }
+    }
+    /* Clean up whatever the storm managed to map (our own frame, our own domain). */
+    iommu_encode_unmap(&m, 0, 1ull << 39);
+    uint64_t cu = it_call(g_ep, &m, 0, &r);
+    iommu_encode_fault_read(&m, 4);
+    uint64_t fr_err = it_call(g_ep, &m, 0, &r);
+    kt_result("random_storm_gets_declared_errors_and_server_keeps_answering",
+              wrong == 0 && ipc_fail == 0 && fr_err == IOMMU_OK &&
+                  (cu == IOMMU_OK || cu == IOMMU_ERR_NOT_MAPPED),
+              "(%llu messages, %u accepted, %u undeclared%s%s, %u IPC failures, cleanup %s)",
+              (unsigned long long)storm, ok, wrong, wrong ? ": first " : "", first_wrong,
+              ipc_fail, iommu_errname((unsigned)cu));
+    kt_finish();
+}

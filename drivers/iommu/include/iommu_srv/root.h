@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task's side of the IOMMU server: the badges on the server's one endpoint and the
+ * small protocol through which the root task hands the server its policy decisions. Policy
+ * (which device and which memory belong to which driver) stays in the root task; the server
+ * only records it. A driver's "device capability" is therefore the pair (its badge, a
+ * source-id) that the root task registered here: the client protocol's attach refuses any
+ * source-id the root task did not grant to that badge.
+ *
+ * Badges: the root task mints every copy of the server's endpoint. Drivers get
+ * IOMMU_SRV_BADGE_CLIENT_BASE | task id, the hotplug server IOMMU_SRV_BADGE_HOTPLUG, and only
+ * the root task holds IOMMU_SRV_BADGE_ROOT. The server answers the root protocol for the root
+ * badge only, the hotplug protocol (libiommu) for the hotplug badge only, and the client
+ * protocol for registered client badges only.
+ *
+ * The root protocol is declared once here (X-macro) like libiommu's; errors are enum iommu_err
+ * values (sent as the reply label).
+ */
+#ifndef IOMMU_SRV_ROOT_H
+#define IOMMU_SRV_ROOT_H
+
+#include <stdint.h>
+
+#define IOMMU_SRV_BADGE_CLIENT_BASE 0x10000ull    /* | task id: one client per driver task */
+#define IOMMU_SRV_BADGE_HOTPLUG     0x40000000ull /* the hotplug server */
+#define IOMMU_SRV_BADGE_ROOT        0x80000000ull /* the root task */
+
+/* A client badge the root task may register: the client range, not a system badge. */
+static inline int iommu_srv_badge_is_client(uint64_t badge)
+{
+    return (badge & ~0xffffull) == IOMMU_SRV_BADGE_CLIENT_BASE && (badge & 0xffffull) != 0;
+}
+
+#define IOMMU_SRV_NO_SID 0xffffffffull
+
+/*
+ * R(NAME, label, nargs, ncaps, doc). Arguments are message words in the order the doc gives.
+ *
+ * client_add(badge, sid, notify): register client `badge` (a client badge) with one domain on the
+ *   unit covering `sid` (IOMMU_SRV_NO_SID: unit 0) and grant it device `sid`. One capability:
+ *   a notification the server signals when a fault of the client's devices is waiting
+ *   (optional: without it the client has to poll fault_read). Errors: BAD_MSG, BAD_ARG (not a
+ *   client badge, sid > 0xffff, already registered), NO_SLOTS, NO_MEMORY, UNIT.
+ * grant_device(badge, sid): grant one more device to a registered client. Errors: BAD_MSG,
+ *   BAD_ARG, NO_SLOTS, UNIT.
+ * grant_memory(badge, pa, size, rights): memory the root task gave the client (physically
+ *   contiguous, 4 KiB aligned); result word 0 = the grant index `map` names it by. Errors:
+ *   BAD_MSG, BAD_ARG, ALIGN, RANGE, RIGHTS, NO_SLOTS.
+ */
+#define IOMMU_ROOT_METHODS(R)                                                                      \
+    R(CLIENT_ADD, 96, 3, 1, "badge, sid, notification cap")                                        \
+    R(GRANT_DEVICE, 97, 2, 0, "badge, sid")                                                        \
+    R(GRANT_MEMORY, 98, 4, 0, "badge, pa, size, rights -> grant index")
+
+#define IOMMU_ROOT_LABEL_(name, label, nargs, ncaps, doc) IOMMU_ROOT_##name = label,
+enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_) };
+#undef IOMMU_ROOT_LABEL_
+
+#endif /* IOMMU_SRV_ROOT_H */
