@@ -59,6 +59,41 @@ static void quarantine_if_timeout(struct iommu_server *s, unsigned unit, uint16_
 
 /* ---- PASIDs ------------------------------------------------------------------------------- */
 
+/*
+ * A page request of another PASID met during a drain: track its group like the page request
+ * service does; a completed group is answered "invalid" once the drain returned the queue.
+ */
+static void drain_other(void *ctx, const struct vtd_page_req *r)
+{
+    struct iommu_unit *u = ctx;
+    bool complete = false;
+    struct vtd_prg done;
+    if (vtd_prg_add(&u->prg, r, &complete, &done) == VTD_OK && complete &&
+        u->n_deferred < sizeof(u->deferred) / sizeof(u->deferred[0])) {
+        u->deferred[u->n_deferred].sid = done.sid;
+        u->deferred[u->n_deferred].prgi = done.prgi;
+        u->deferred[u->n_deferred].pasid = done.pasid_present ? done.pasid : VTD_NO_PASID;
+        u->n_deferred++;
+    }
+}
+
+static void answer_deferred(struct iommu_server *s, unsigned unit)
+{
+    struct iommu_unit *u = &s->units[unit];
+    if (u->n_deferred == 0) {
+        return;
+    }
+    struct vtd_batch b;
+    vtd_batch_init(&b, &u->vu);
+    for (unsigned i = 0; i < u->n_deferred; i++) {
+        (void)vtd_batch_add_page_response(&b, u->deferred[i].sid, u->deferred[i].pasid,
+                                          u->deferred[i].prgi, VTD_PRG_INVALID);
+        s->stats.page_groups_answered++;
+    }
+    u->n_deferred = 0;
+    (void)iommu_submit(s, unit, &b);
+}
+
 /* Block a bound PASID and drain its page requests; free it only if the drain completed. */
 static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsigned slot)
 {
@@ -74,8 +109,9 @@ static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsign
     uint16_t did = p->did;
     bool ats = d && d->ats_enabled && d->state == IOMMU_DEV_PRESENT && !d->quarantined;
     enum vtd_err e2 =
-        vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats, NULL, NULL);
+        vtd_pasid_drain(&u->vu, p->sid, pasid, did, d ? d->ats_qdep : 0, ats, drain_other, u);
     quarantine_if_timeout(s, unit, p->sid, e2);
+    answer_deferred(s, unit);
     if (e2 == VTD_OK) {
         p->state = IOMMU_PASID_FREE;
         p->client = -1;

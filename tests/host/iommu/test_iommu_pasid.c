@@ -216,6 +216,31 @@ out:
     fx_fini(&f);
 }
 
+static void test_drain_leaves_other_pasids_page_requests_answered_invalid(void)
+{
+    struct fx f;
+    uint64_t h, h2, p, p2;
+    CHECK(setup(&f));
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV2, &h2), IOMMU_OK);
+    CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
+    CHECK_EQ(bind(&f, h2, &p2), IOMMU_OK);
+    /* DEV2's group sits in the queue ahead of the drain of DEV's PASID */
+    struct vtd_model_page_request rq = {
+        .sid = DEV2, .pasid = (uint32_t)p2, .addr = 0x60000, .prgi = 4, .read = true, .last = true};
+    CHECK_EQ(vtd_model_page_request(f.m, &rq), 0);
+    CHECK_EQ(unbind(&f, h, p), IOMMU_OK);
+    /* answered like the page request service would ("invalid"), never "response failure",
+       which would make the innocent device turn its PRI off */
+    CHECK(responded(&f, DEV2, (uint32_t)p2, 4, 1));
+    CHECK(!responded(&f, DEV2, (uint32_t)p2, 4, 0xf));
+    struct iommu_counts c;
+    iommu_server_counts(f.s, &c);
+    CHECK_EQ(c.pasids_bound, 1);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_pasid_bind_translates_through_the_client_domain);
@@ -224,5 +249,6 @@ int main(void)
     RUN(test_pasid_bind_is_unsupported_without_prs);
     RUN(test_removed_device_pasids_are_drained);
     RUN(test_page_requests_are_answered_invalid_by_the_service);
+    RUN(test_drain_leaves_other_pasids_page_requests_answered_invalid);
     return fx_report();
 }

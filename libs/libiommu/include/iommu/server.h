@@ -31,7 +31,7 @@
 #define IOMMU_MAX_CLIENTS 16u
 #define IOMMU_MAX_DOMAINS (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
 #define IOMMU_MAPS_PER_DOMAIN 512u
-#define IOMMU_TABLE_PAGES_QUOTA 1024u /* page-table pages one client domain may hold */
+#define IOMMU_TABLE_PAGES_QUOTA 1024u     /* page-table pages one client domain may hold */
 #define IOMMU_CLIENT_DEVICES 8u           /* device grants per client */
 #define IOMMU_CLIENT_MEMORY 8u            /* memory grants per client */
 #define IOMMU_FAULT_RING 32u              /* fault records kept per client */
@@ -153,6 +153,12 @@ struct iommu_unit {
     uint64_t did_used[1024]; /* bitmap of domain ids (up to 65536) */
     struct iommu_pasid pasid[IOMMU_MAX_PASIDS];
     struct vtd_prg_tracker prg;
+    /* page groups of other PASIDs completed while a drain owned the queue: answered after it */
+    unsigned n_deferred;
+    struct {
+        uint16_t sid, prgi;
+        uint32_t pasid;
+    } deferred[16];
 };
 
 /* Leak and activity accounting, exported for tests and the hotplug cycle test. */
