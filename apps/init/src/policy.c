@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <init/policy.h>
+#include <iommu_srv/root.h>
 #include <portcullis/types.h>
 #include <task/start_info.h>
 
@@ -119,46 +120,136 @@ static const init_grant_t g_platform_probe[] = {
  * badge only it holds. A driver gets its function's config page and BAR, its own MSI and a
  * badged client endpoint to the IOMMU server (one badge per task).
  */
-#define BADGE_HOTPLUG 0x40000000ull
-#define BADGE_DRIVER_BASE 0x10000ull
+#define BADGE_HOTPLUG IOMMU_SRV_BADGE_HOTPLUG
+#define BADGE_DRIVER_BASE IOMMU_SRV_BADGE_CLIENT_BASE
 
 static const init_grant_t g_iommu[] = {
     {.name = "dmar", .kind = GRANT_DMAR_UNITS},
     {.name = "dmar_table", .kind = GRANT_ACPI_DMAR},
     {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1},
     {.name = "clients", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
-    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 22},
+    /* 8 MiB: the server's paging structures, then three 2 MiB frames of table memory */
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 23},
     {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
     {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL},
+    /* to bind the fault notification: faults and messages arrive through one receive */
+    {.name = "tcb", .kind = GRANT_OWN_TCB, .rights = PC_RIGHTS_ALL},
+    /* config pages: endpoints of class 0x00ff (edu, virtio-rng: ATS capability, ATS enable)
+     * and the root ports (the bus ranges of DMAR bridge scopes) */
+    {.name = "cfg", .kind = GRANT_PCI_CONFIG_CLASS, .a = 0x00ff, .b = 8},
+    {.name = "port", .kind = GRANT_PCI_CONFIG_CLASS, .a = 0x0604, .b = 8},
     INIT_EP,
 };
 
 static const init_grant_t g_hotplug[] = {
-    {.name = "port", .kind = GRANT_PCI_CONFIG_CLASS, .a = 0x0604, .b = 8},
-    {.name = "slot_msi0", .kind = GRANT_IRQ_MSI, .b = 1},
-    {.name = "slot_msi1", .kind = GRANT_IRQ_MSI, .b = 2},
-    {.name = "slot_msi2", .kind = GRANT_IRQ_MSI, .b = 4},
+    /* every root/downstream port: config page, its device's config page, BAR0 (MSI-X table),
+     * an MSI vector signalling the notification bound to the server's thread (bit k = slot k) */
+    {.name = "slot", .kind = GRANT_HOTPLUG_SLOTS, .a = 6},
+    /* drivers (device-gone protocol) and operators/tests (slot requests) call it here */
+    {.name = "hotplug", .kind = GRANT_ENDPOINT, .object = "hotplug", .rights = PC_RIGHT_READ},
+    /* to drop a driver's notification when its slot gets a new occupant */
+    {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
     {.name = "iommu",
      .kind = GRANT_ENDPOINT,
      .object = "iommu",
      .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,
      .badge = BADGE_HOTPLUG},
-    INIT_EP,
+    /* assignments come back with a driver's notification: replies may carry a capability */
+    {.name = "init", .kind = GRANT_INIT_ENDPOINT, .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT_REPLY},
 };
 
-#define DRIVER_GRANTS                                                                              \
-    {.name = "config", .kind = GRANT_PCI_CONFIG}, {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0}, \
-        {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                                            \
-        {.name = "iommu",                                                                          \
-         .kind = GRANT_ENDPOINT,                                                                   \
-         .object = "iommu",                                                                        \
-         .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                \
-         .badge = BADGE_DRIVER_BASE,                                                               \
-         .flags = GRANT_BADGE_TASK_ID},                                                            \
-        {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20}, INIT_EP
+/* What a task needs to call the hotplug server: drivers (badge 0x20000 | task id, the
+ * device-gone protocol) and control clients (0x50000000, hpsrv/protocol.h). */
+#define HOTPLUG_DRIVER_GRANT                                                                       \
+    {                                                                                              \
+        .name = "hotplug", .kind = GRANT_ENDPOINT, .object = "hotplug", .rights = PC_RIGHT_WRITE,  \
+        .badge = 0x20000ull, .flags = GRANT_BADGE_TASK_ID                                          \
+    }
+#define HOTPLUG_CONTROL_GRANT                                                                      \
+    {                                                                                              \
+        .name = "hotplug_ctl", .kind = GRANT_ENDPOINT, .object = "hotplug",                        \
+        .rights = PC_RIGHT_WRITE, .badge = 0x50000000ull                                           \
+    }
 
-static const init_grant_t g_edu_driver[] = {DRIVER_GRANTS};
-static const init_grant_t g_virtio_driver[] = {DRIVER_GRANTS};
+/* What every driver holds besides its device's registers and interrupt: a client endpoint to the
+ * IOMMU server (one badge per task), RAM for DMA buffers (retyped into frames it maps into its
+ * own VSpace and hands to the IOMMU server to map), and the root task's endpoint. The device-gone
+ * endpoint ("gone", sent to by the hotplug server) is optional for a driver. */
+#define DRIVER_COMMON_GRANTS                                                                       \
+    {.name = "iommu",                                                                              \
+     .kind = GRANT_ENDPOINT,                                                                       \
+     .object = "iommu",                                                                            \
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                    \
+     .badge = BADGE_DRIVER_BASE,                                                                   \
+     .flags = GRANT_BADGE_TASK_ID},                                                                \
+        {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20},                                       \
+        {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL}, INIT_EP
+
+/* edu: config page (MSI), BAR0 (registers and the DMA engine), one MSI vector. */
+static const init_grant_t g_edu_driver[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    DRIVER_COMMON_GRANTS,
+    HOTPLUG_DRIVER_GRANT,
+};
+/* virtio (modern, disable-legacy=on): QEMU puts the MSI-X table in BAR1 and the virtio
+ * structures (common, ISR, device, notify) in the 64-bit BAR4; the driver checks its
+ * capabilities name these BARs. One MSI vector, programmed into an MSI-X table entry. */
+static const init_grant_t g_virtio_driver[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar1", .kind = GRANT_PCI_BAR, .a = 1},
+    {.name = "bar4", .kind = GRANT_PCI_BAR, .a = 4},
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    DRIVER_COMMON_GRANTS,
+    HOTPLUG_DRIVER_GRANT,
+};
+
+/*
+ * The IOMMU server's QEMU test tasks (apps/iommu_test). Each is an ordinary client (one badge
+ * per task, the device its role claims, memory it retypes itself); the hotplug-role test also
+ * holds the hotplug server's badge, so it can fence, remove and re-add the device it drives.
+ */
+#define IOMMU_CLIENT_EP                                                                            \
+    {.name = "iommu",                                                                              \
+     .kind = GRANT_ENDPOINT,                                                                       \
+     .object = "iommu",                                                                            \
+     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                    \
+     .badge = IOMMU_SRV_BADGE_CLIENT_BASE,                                                         \
+     .flags = GRANT_BADGE_TASK_ID}
+#define IOMMU_TEST_MEMORY(bits)                                                                    \
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = (bits)},                                       \
+        {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL}
+
+static const init_grant_t g_iommu_edu_test[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
+    IOMMU_CLIENT_EP,
+    IOMMU_TEST_MEMORY(20),
+    INIT_EP,
+};
+static const init_grant_t g_iommu_hostile[] = {
+    IOMMU_CLIENT_EP,
+    IOMMU_TEST_MEMORY(16),
+    INIT_EP,
+};
+static const init_grant_t g_iommu_hp_test[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    IOMMU_CLIENT_EP,
+    {.name = "hotplug",
+     .kind = GRANT_ENDPOINT,
+     .object = "iommu",
+     .rights = PC_RIGHT_WRITE,
+     .badge = IOMMU_SRV_BADGE_HOTPLUG},
+    IOMMU_TEST_MEMORY(20),
+    INIT_EP,
+};
+static const init_grant_t g_iommu_bench[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    IOMMU_CLIENT_EP,
+    IOMMU_TEST_MEMORY(23),
+    INIT_EP,
+};
 
 #define ROLE(name_, prio_, mcp_, bits_, flags_, grants_)                                           \
     {                                                                                              \
@@ -187,11 +278,40 @@ static const init_role_t g_roles[] = {
     ROLE("bench_peer", 100, 100, 4, 0, g_bench_peer),
     ROLE("platform_probe", 100, 100, 6, ROLE_TEST, g_platform_probe),
     ROLE("iommu", 200, 200, 10, 0, g_iommu),
+    {.role = "iommu_edu_test",
+     .priority = 120,
+     .mcp = 120,
+     .cnode_bits = 8,
+     .flags = ROLE_TEST,
+     .pci_vendor = 0x1234,
+     .pci_device = 0x11e8,
+     .grants = g_iommu_edu_test,
+     .grant_count = N(g_iommu_edu_test)},
+    ROLE("iommu_hostile", 110, 110, 8, ROLE_TEST, g_iommu_hostile),
+    {.role = "iommu_hp_test",
+     .priority = 120,
+     .mcp = 120,
+     .cnode_bits = 8,
+     .flags = ROLE_TEST,
+     .pci_vendor = 0x1af4,
+     .pci_device = 0x1044,
+     .grants = g_iommu_hp_test,
+     .grant_count = N(g_iommu_hp_test)},
+    {.role = "iommu_bench",
+     .priority = 120,
+     .mcp = 120,
+     .cnode_bits = 10,
+     .flags = ROLE_TEST,
+     .pci_vendor = 0x1234,
+     .pci_device = 0x11e8,
+     .grants = g_iommu_bench,
+     .grant_count = N(g_iommu_bench)},
     ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
     {.role = "edu_driver",
      .priority = 150,
      .mcp = 150,
      .cnode_bits = 8,
+     .flags = ROLE_TEST, /* reports its checks (TASK_LABEL_DONE) once its device works */
      .pci_vendor = 0x1234,
      .pci_device = 0x11e8,
      .grants = g_edu_driver,
@@ -200,6 +320,7 @@ static const init_role_t g_roles[] = {
      .priority = 150,
      .mcp = 150,
      .cnode_bits = 8,
+     .flags = ROLE_TEST, /* reports its checks (TASK_LABEL_DONE) once its device works */
      .pci_vendor = 0x1af4,
      .pci_device = 0x1044,
      .grants = g_virtio_driver,
@@ -236,6 +357,7 @@ const char *init_grant_kind_name(unsigned kind)
         [GRANT_OWN_CNODE] = "own-cnode",   [GRANT_OWN_VSPACE] = "own-vspace",
         [GRANT_SPARE_TCB] = "spare-tcb",   [GRANT_DMAR_UNITS] = "dmar-units",
         [GRANT_ACPI_DMAR] = "acpi-dmar",   [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
+        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots",
     };
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }
@@ -253,6 +375,8 @@ static unsigned grant_slots(const init_grant_t *g)
     case GRANT_ACPI_DMAR:
     case GRANT_PCI_CONFIG_CLASS:
         return 0;
+    case GRANT_HOTPLUG_SLOTS:
+        return (unsigned)g->a; /* one IRQHandler per slot */
     default:
         return 1;
     }
@@ -299,6 +423,10 @@ const char *init_policy_check(void)
             if ((g->kind == GRANT_DMAR_UNITS || g->kind == GRANT_PCI_CONFIG_CLASS) &&
                 strlen(g->name) + 2 >= TASK_CAP_NAME_MAX) {
                 return "indexed grant name too long for its suffix";
+            }
+            if (g->kind == GRANT_HOTPLUG_SLOTS &&
+                (g->a == 0 || g->a > 6 || strlen(g->name) + 6 >= TASK_CAP_NAME_MAX)) {
+                return "hotplug slot grant needs 1..6 slots and a short name";
             }
             if (g->kind == GRANT_PCI_CONFIG_CLASS && (g->b == 0 || g->b > 8)) {
                 return "config-page class grant needs 1..8 functions";

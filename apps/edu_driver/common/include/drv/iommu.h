@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The client side of the IOMMU server's protocol (<iommu/protocol.h>) for a driver task: the
+ * generated encoders and reply decoders carried over the kernel's IPC (label, message registers,
+ * IPC buffer words, at most one transferred frame capability). Every call is a synchronous IPC
+ * call; the server bounds its own work, so a call returns.
+ *
+ * Results are `enum iommu_err` values; when the IPC itself fails (no server behind the endpoint,
+ * a cap without rights) the result is DRV_IOMMU_ERR_IPC + the kernel's pc_error, so a caller can
+ * tell "the server said no" from "the server was not reached".
+ */
+#ifndef DRV_IOMMU_H
+#define DRV_IOMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iommu/protocol.h>
+#include <portcullis/portcullis.h>
+
+#define DRV_IOMMU_ERR_IPC 0x1000u
+
+struct drv_iommu {
+    pc_cptr_t ep;     /* the badged client endpoint ("iommu") */
+    uint64_t calls;   /* IPC calls made, for the benchmark lines */
+};
+
+/* Name of an iommu_err or DRV_IOMMU_ERR_IPC + pc_error. */
+const char *drv_iommu_errname(uint64_t err);
+
+uint64_t drv_iommu_attach(struct drv_iommu *c, uint16_t sid, uint64_t *handle, uint64_t *flags);
+uint64_t drv_iommu_detach(struct drv_iommu *c, uint64_t handle, uint64_t *status);
+/* Maps the 4 KiB or 2 MiB frame `frame` (transferred with the message; the caller keeps its own
+ * capability) at iova with IOMMU_READ/IOMMU_WRITE rights. */
+uint64_t drv_iommu_map_frame(struct drv_iommu *c, uint64_t iova, pc_cptr_t frame, uint64_t size,
+                             unsigned rights);
+uint64_t drv_iommu_unmap(struct drv_iommu *c, uint64_t iova, uint64_t size, uint64_t *status,
+                         uint64_t *unmapped);
+uint64_t drv_iommu_ats_flush(struct drv_iommu *c, uint64_t handle, uint64_t iova, uint64_t size,
+                             uint64_t *status);
+/* Reads up to max (<= IOMMU_FAULTS_PER_REPLY) decoded fault records of the client's devices. */
+uint64_t drv_iommu_fault_read(struct drv_iommu *c, struct iommu_fault_rec *recs, unsigned max,
+                              unsigned *count, uint64_t *dropped);
+
+#endif /* DRV_IOMMU_H */

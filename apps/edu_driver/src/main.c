@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The edu driver: an ordinary unprivileged task that drives QEMU's edu DMA engine through the
+ * IOMMU server. It holds the function's config page (MSI), BAR0, one MSI vector, RAM for its
+ * buffers and a client endpoint to the IOMMU server; it attaches its device, maps its own frames
+ * at IOVAs it chooses and gives the device only those IOVAs. Every check prints one TEST line.
+ *
+ * Command line (module arguments):
+ *   mode=selftest          (default) RAM -> device -> RAM round trips of several sizes, verified;
+ *                          then everything unmapped and detached
+ *   mode=fault-after-unmap a DMA to mapped memory moves the right bytes; after unmap the same
+ *                          DMA faults, the memory is untouched, and the fault reaches this driver
+ *   mode=serve             the self test, then wait for the hotplug server's device-gone
+ *                          messages (device_going / device_gone) until serve_ms (default 30000)
+ *   iommu=off              bring-up only: no IOMMU server, the device gets physical addresses
+ *                          (the IOMMU must not be translating); never used by the final tests
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drv/dma.h>
+#include <drv/drv.h>
+#include <drv/events.h>
+#include <drv/iommu.h>
+
+#include "edu.h"
+
+#define EDU_DMA_TIMEOUT_US 2000000u /* a transfer takes ~100 ms of virtual time */
+#define EDU_FAULT_TIMEOUT_US 2000000u
+
+struct edu_driver {
+    const task_start_info_t *si;
+    struct drv_cfg cfg;
+    struct pci_msi msi;
+    struct edu edu;
+    struct drv_iommu iommu;
+    struct drv_dma dma;
+    struct drv_events ev;
+    bool bringup;
+    bool attached;
+    uint64_t handle; /* IOMMU device handle: generation << 16 | sid */
+    struct drv_buf src; /* the device reads it (RAM -> device) */
+    struct drv_buf dst; /* the device writes it (device -> RAM) */
+};
+
+static struct edu_driver g;
+
+/* A deterministic pattern that differs per round, so a stale buffer never matches. */
+static void fill(uint8_t *p, uint32_t n, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1u;
+    for (uint32_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (uint8_t)(x >> 16);
+    }
+}
+
+static bool setup_device(void)
+{
+    uint32_t id = 0, live = 0;
+    const task_cap_t *msi = task_cap_find(g.si, "msi");
+    bool have = drv_region_get(g.si, "bar0", EDU_BAR_MIN_SIZE, &g.edu.bar) &&
+                drv_cfg_open(&g.cfg, g.si, "config") == PCI_OK && msi != NULL &&
+                msi->kind == TASK_CAP_MSI && msi->slot != 0 && msi->aux_slot != 0;
+    if (!drv_check("has_its_grants", have, "(bar0, config page, msi)")) {
+        return false;
+    }
+    g.edu.irq_handler = msi->slot;
+    g.edu.irq_ntfn = msi->aux_slot;
+    g.edu.irq_badge = msi->badge;
+    bool is_edu = edu_identify(&g.edu, &id);
+    bool ok = drv_check("identified", is_edu, "(id %#x at %02x:%02x.%x)", id,
+                        PCI_SID_BUS(g.cfg.sid), PCI_SID_DEV(g.cfg.sid), PCI_SID_FN(g.cfg.sid));
+    bool alive = edu_liveness(&g.edu, 0x5a5aa5a5u, &live);
+    ok &= drv_check("liveness", alive, "(wrote 0x5a5aa5a5, read %#x)", live);
+    int perr = pci_msi_probe(&g.cfg.ecam, g.cfg.sid, &g.msi);
+    if (perr == PCI_OK) {
+        perr = pci_msi_enable(&g.cfg.ecam, g.cfg.sid, &g.msi, msi->arg1, (uint16_t)msi->arg2, 1);
+    }
+    if (perr == PCI_OK) {
+        perr = pci_set_bus_master(&g.cfg.ecam, g.cfg.sid, true);
+    }
+    (void)pc_irq_handler_ack(g.edu.irq_handler);
+    ok &= drv_check("msi_enabled", perr == PCI_OK, "(%s; vector %llu)", pci_err_str(perr),
+                    (unsigned long long)msi->arg0);
+    return ok;
+}
+
+static bool attach(void)
+{
+    uint64_t flags = 0;
+    if (g.bringup) {
+        return true;
+    }
+    uint64_t err = drv_iommu_attach(&g.iommu, g.cfg.sid, &g.handle, &flags);
+    g.attached = err == IOMMU_OK;
+    return drv_check("iommu_attach", g.attached, "(%s, handle %#llx, flags %#llx)",
+                     drv_iommu_errname(err), (unsigned long long)g.handle,
+                     (unsigned long long)flags);
+}
+
+static bool alloc_buffers(void)
+{
+    int rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ, &g.src);
+    if (rc == DRV_DMA_OK) {
+        rc = drv_dma_alloc(&g.dma, 1, IOMMU_WRITE, &g.dst);
+    }
+    return drv_check("buffers_mapped", rc == DRV_DMA_OK,
+                     "(%s%s%s; src dev %#llx, dst dev %#llx)", drv_dma_errname(rc),
+                     rc == DRV_DMA_ERR_IOMMU ? ": " : "",
+                     rc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "",
+                     (unsigned long long)g.src.dev, (unsigned long long)g.dst.dev);
+}
+
+/* RAM -> device buffer -> RAM for one size; compares every byte and the bytes after it. */
+static bool round_trip(uint32_t count, uint32_t dev_off, uint32_t seed, char *why, size_t why_len)
+{
+    uint8_t *src = g.src.va, *dst = g.dst.va;
+    fill(src, count, seed);
+    memset(dst, 0xcc, 4096);
+    int rc = edu_dma(&g.edu, g.src.dev, dev_off, count, false, EDU_DMA_TIMEOUT_US);
+    if (rc == EDU_OK) {
+        rc = edu_dma(&g.edu, g.dst.dev, dev_off, count, true, EDU_DMA_TIMEOUT_US);
+    }
+    if (rc != EDU_OK) {
+        snprintf(why, why_len, "count %u: %s", count, edu_errname(rc));
+        return false;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (dst[i] != src[i]) {
+            snprintf(why, why_len, "count %u: byte %u is %#x, expected %#x", count, i, dst[i],
+                     src[i]);
+            return false;
+        }
+    }
+    for (uint32_t i = count; i < 4096; i++) {
+        if (dst[i] != 0xcc) {
+            snprintf(why, why_len, "count %u: byte %u past the transfer changed", count, i);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool selftest(void)
+{
+    static const uint32_t sizes[] = {1, 8, 100, 1024, EDU_DMA_MAX_COUNT};
+    char why[96] = "";
+    bool ok = true;
+    uint64_t t0 = drv_now_us();
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && ok; i++) {
+        ok = round_trip(sizes[i], 0, i + 1, why, sizeof(why));
+    }
+    if (ok) {
+        ok = round_trip(200, 3000, 77, why, sizeof(why)); /* not at the start of the window */
+    }
+    drv_check(g.bringup ? "dma_round_trip_physical_bringup" : "dma_round_trip_through_iommu_verified",
+              ok,
+              "(%s; %llu transfers, %s addresses, last wait %llu us, total %llu us)",
+              ok ? "sizes 1..4095 and an offset" : why, (unsigned long long)g.edu.transfers,
+              g.bringup ? "PHYSICAL (bring-up)" : "IOVA", (unsigned long long)g.edu.last_wait_us,
+              (unsigned long long)(drv_now_us() - t0));
+    int full = edu_dma(&g.edu, g.src.dev, 0, 4096, false, 1000);
+    drv_check("dma_rejects_full_window", full == EDU_ERR_ARG,
+              "(%s: 4096 bytes would abort QEMU 7.2, refused before any register write)",
+              edu_errname(full));
+    return ok;
+}
+
+static void print_faults(unsigned *n_out, bool *match_out, uint64_t want_addr)
+{
+    struct iommu_fault_rec rec[IOMMU_FAULTS_PER_REPLY];
+    unsigned n = 0;
+    uint64_t dropped = 0;
+    uint64_t err = drv_iommu_fault_read(&g.iommu, rec, IOMMU_FAULTS_PER_REPLY, &n, &dropped);
+    if (err != IOMMU_OK) {
+        drv_log("fault_read failed: %s", drv_iommu_errname(err));
+    }
+    for (unsigned i = 0; i < n; i++) {
+        drv_log("DMA fault: sid %02x:%02x.%x addr %#llx reason %u %s%s", PCI_SID_BUS(rec[i].sid),
+                PCI_SID_DEV(rec[i].sid), PCI_SID_FN(rec[i].sid), (unsigned long long)rec[i].addr,
+                rec[i].reason, rec[i].write ? "write" : "read",
+                rec[i].pasid_present ? " (PASID)" : "");
+        if (rec[i].sid == g.cfg.sid && (rec[i].addr & ~0xfffull) == (want_addr & ~0xfffull)) {
+            *match_out = true;
+        }
+    }
+    if (dropped) {
+        drv_log("%llu fault records dropped", (unsigned long long)dropped);
+    }
+    *n_out += n;
+}
+
+/* Waits (bounded) for a fault record naming want_addr; true if one arrived. */
+static bool wait_fault(uint64_t want_addr, unsigned *records)
+{
+    bool match = false;
+    uint64_t deadline = drv_deadline(EDU_FAULT_TIMEOUT_US);
+    while (!match && drv_left_us(deadline) > 0) {
+        if (g.ev.fault_ntfn != 0) {
+            pc_word_t w = 0;
+            (void)pc_wait(g.ev.fault_ntfn, drv_left_us(deadline) ? drv_left_us(deadline) : 1, &w);
+        } else {
+            pc_word_t w = 0;
+            (void)pc_wait(g.edu.irq_ntfn, 10000, &w); /* no fault signal granted: poll every 10 ms */
+        }
+        print_faults(records, &match, want_addr);
+    }
+    return match;
+}
+
+static bool fault_after_unmap(void)
+{
+    char why[96] = "";
+    bool ok = round_trip(512, 0, 9, why, sizeof(why));
+    drv_check("dma_to_mapped_memory_moves_the_right_bytes", ok, "(%s)", ok ? "512 bytes" : why);
+    if (g.bringup) {
+        drv_check("fault_after_unmap_needs_iommu", false, "(iommu=off: nothing to unmap)");
+        return false;
+    }
+    /* the device buffer holds a fresh pattern; the destination page is then unmapped */
+    fill(g.src.va, 512, 1234);
+    int rc = edu_dma(&g.edu, g.src.dev, 0, 512, false, EDU_DMA_TIMEOUT_US);
+    memset(g.dst.va, 0x5e, 4096);
+    int urc = drv_dma_unmap(&g.dma, &g.dst);
+    drv_check("unmap_succeeds", urc == DRV_DMA_OK && rc == EDU_OK, "(%s%s%s; status %#llx)",
+              drv_dma_errname(urc), urc == DRV_DMA_ERR_IOMMU ? ": " : "",
+              urc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "",
+              (unsigned long long)g.dma.last_status);
+    /* the same DMA again: the engine completes (it cannot tell), the write must not land */
+    rc = edu_dma(&g.edu, g.dst.dev, 0, 512, true, EDU_DMA_TIMEOUT_US);
+    bool untouched = true;
+    for (unsigned i = 0; i < 4096; i++) {
+        untouched &= ((const uint8_t *)g.dst.va)[i] == 0x5e;
+    }
+    drv_check("dma_after_unmap_does_not_reach_memory", rc == EDU_OK && untouched,
+              "(transfer %s, memory %s)", edu_errname(rc), untouched ? "untouched" : "CHANGED");
+    unsigned records = 0;
+    bool got = wait_fault(g.dst.dev, &records);
+    drv_check("dma_after_unmap_fault_reaches_driver", got,
+              "(%u record(s); wanted sid %02x:%02x.%x write at %#llx)", records,
+              PCI_SID_BUS(g.cfg.sid), PCI_SID_DEV(g.cfg.sid), PCI_SID_FN(g.cfg.sid),
+              (unsigned long long)g.dst.dev);
+    return got && untouched;
+}
+
+/* Unmaps every buffer and detaches; `gone`: the device vanished, its registers are not touched. */
+static void release(bool gone, const char *check)
+{
+    bool gone_seen = false;
+    int rc = g.bringup ? DRV_DMA_OK : drv_dma_unmap_all(&g.dma, &gone_seen);
+    uint64_t status = 0, derr = IOMMU_OK;
+    if (g.attached) {
+        derr = drv_iommu_detach(&g.iommu, g.handle, &status);
+        g.attached = false;
+    }
+    if (!gone) {
+        (void)pci_set_bus_master(&g.cfg.ecam, g.cfg.sid, false);
+        (void)pci_msi_disable(&g.cfg.ecam, g.cfg.sid, &g.msi);
+    }
+    drv_check(check, rc == DRV_DMA_OK && (derr == IOMMU_OK || gone) &&
+                         drv_dma_mapped_pages(&g.dma) == 0,
+              "(unmap %s%s%s, detach %s, status %#llx, %u pages still mapped)",
+              drv_dma_errname(rc), rc == DRV_DMA_ERR_IOMMU ? ": " : "",
+              rc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "",
+              drv_iommu_errname(derr), (unsigned long long)status | (gone_seen ? 0x100ull : 0),
+              drv_dma_mapped_pages(&g.dma));
+}
+
+/* Waits for the hotplug server's device-gone messages until the deadline; true once the device
+ * was released because of one. */
+static bool serve(uint64_t serve_ms)
+{
+    if (g.ev.gone_ep == 0) {
+        drv_check("serve_has_gone_endpoint", false, "(no \"gone\" endpoint granted)");
+        return false;
+    }
+    drv_log("serving device-gone messages for handle %#llx", (unsigned long long)g.handle);
+    uint64_t deadline = drv_deadline(serve_ms * 1000u);
+    for (;;) {
+        uint64_t left = drv_left_us(deadline);
+        if (left == 0) {
+            drv_log("serve deadline passed without a removal");
+            return false;
+        }
+        struct drv_event e = drv_events_wait(&g.ev, left);
+        if (e.kind == DRV_EVENT_FAULT) {
+            unsigned n = 0;
+            bool m = false;
+            print_faults(&n, &m, 0);
+            continue;
+        }
+        if (e.kind == DRV_EVENT_NONE) {
+            continue;
+        }
+        bool ours = HP_HANDLE_SID(e.handle) == g.cfg.sid &&
+                    (g.bringup || HP_HANDLE_GEN(e.handle) == IOMMU_HANDLE_GEN(g.handle));
+        if (!ours) {
+            drv_log("device-gone for handle %#llx ignored (ours is %#llx)",
+                    (unsigned long long)e.handle, (unsigned long long)g.handle);
+            continue;
+        }
+        if (e.kind == DRV_EVENT_GOING) {
+            drv_log("device going (handle %#llx): stopping DMA", (unsigned long long)e.handle);
+            int q = edu_dma_quiesce(&g.edu, EDU_DMA_TIMEOUT_US);
+            drv_check("going_in_flight_dma_finished", q == EDU_OK, "(%s)", edu_errname(q));
+            release(false, "going_unmapped_and_detached");
+            int r = drv_events_detached(&g.ev, e.handle);
+            drv_check("going_answered_detached", r == HP_GONE_OK, "(%s%d)",
+                      r >= 0 ? hp_gone_err_str(r) : "IPC error ", r);
+        } else {
+            drv_log("device gone (handle %#llx): releasing without touching it",
+                    (unsigned long long)e.handle);
+            release(true, "gone_released_without_touching_device");
+        }
+        /* a stale handle stays refused: the IOMMU server no longer knows it for us */
+        uint64_t status = 0;
+        uint64_t err = drv_iommu_detach(&g.iommu, g.handle, &status);
+        drv_check("old_handle_refused_after_removal", !g.bringup && err != IOMMU_OK,
+                  "(detach again: %s)", drv_iommu_errname(err));
+        return true;
+    }
+}
+
+int main(void)
+{
+    g.si = drv_start("edu");
+    if (g.si == NULL) {
+        return 1;
+    }
+    char mode[24], iommu[8];
+    if (!task_cmdline_get(g.si->cmdline, "mode", mode, sizeof(mode))) {
+        strcpy(mode, "selftest");
+    }
+    if (!task_cmdline_get(g.si->cmdline, "iommu", iommu, sizeof(iommu))) {
+        strcpy(iommu, "on");
+    }
+    g.bringup = strcmp(iommu, "off") == 0;
+    uint64_t serve_ms = 30000;
+    (void)task_cmdline_get_u64(g.si->cmdline, "serve_ms", &serve_ms);
+    drv_log("mode=%s, DMA addresses: %s", mode,
+            g.bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
+    if (strcmp(mode, "selftest") != 0 && strcmp(mode, "fault-after-unmap") != 0 &&
+        strcmp(mode, "serve") != 0) {
+        drv_check("known_mode", false, "(mode=%s: selftest, fault-after-unmap or serve)", mode);
+        drv_report();
+        return 1;
+    }
+
+    g.iommu.ep = task_cap_slot(g.si, "iommu", TASK_CAP_ENDPOINT);
+    drv_events_init(&g.ev, g.si);
+    int drc = drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU,
+                           &g.iommu);
+    bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
+                        "(%s, iommu endpoint %s)", drv_dma_errname(drc),
+                        g.iommu.ep ? "granted" : "missing");
+    ok = ok && setup_device() && attach() && alloc_buffers();
+    if (ok && strcmp(mode, "fault-after-unmap") == 0) {
+        (void)fault_after_unmap();
+        release(false, "released");
+    } else if (ok) {
+        ok = selftest();
+        if (!(strcmp(mode, "serve") == 0 && ok && serve(serve_ms))) {
+            release(false, "released");
+        }
+    }
+    drv_log("done: %u passed, %u failed; %llu IOMMU calls", drv_passed(), drv_failed(),
+            (unsigned long long)g.iommu.calls);
+    drv_report();
+    return drv_failed() ? 1 : 0;
+}
