@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <init/init.h>
+#include <init/iommu_link.h>
 #include <pc_libc/runtime.h>
 #include <task/protocol.h>
 #include <task/task.h>
@@ -412,6 +413,7 @@ int main(void)
             loaded++;
         }
     }
+    iommu_link_send(); /* drivers' device grants, before any of them runs */
     printf("init: %u task(s) started, %u module(s) skipped\n", loaded, skipped);
     print_summary();
     char detail[64];

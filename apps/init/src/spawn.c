@@ -12,6 +12,7 @@
 
 #include <elf/loader.h>
 #include <init/init.h>
+#include <init/iommu_link.h>
 #include <pci/pci.h>
 #include <task/layout.h>
 
@@ -169,6 +170,16 @@ static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acc
     return err;
 }
 
+pc_cptr_t spawn_shared_slot(const char *name)
+{
+    for (unsigned i = 0; i < g_shared_count; i++) {
+        if (strcmp(g_shared[i].name, name) == 0) {
+            return g_shared[i].slot;
+        }
+    }
+    return 0;
+}
+
 static pc_word_t take_task_slot(spawn_ctx_t *c, uint32_t *slot)
 {
     if (c->next_slot >= c->cnode_slots) {
@@ -321,6 +332,38 @@ static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, tas
     return PC_OK;
 }
 
+/*
+ * A client of the IOMMU server: a notification for its DMA faults (the task gets a READ copy,
+ * "iommu_fault") and a note for iommu_link_send, which tells the server which device this badge
+ * may attach (the role's PCI function) once every module is started.
+ */
+static pc_word_t iommu_client_grant(spawn_ctx_t *c, uint64_t badge)
+{
+    task_cap_t *e = task_start_add_cap(&g_si, "iommu_fault", TASK_CAP_NOTIFICATION);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_cptr_t ntfn;
+    uint32_t slot = 0;
+    pc_word_t err = obj_new(PC_OBJ_NOTIFICATION, 0, 1, &c->t->acct, &ntfn);
+    if (err != PC_OK) {
+        return err;
+    }
+    err = give_copy(c, ntfn, PC_RIGHT_READ, 0, &slot);
+    if (err == PC_OK &&
+        !iommu_link_note(c->t->id, badge, c->pci != NULL ? (int)c->pci->sid : -1, ntfn)) {
+        err = PC_ERR_RANGE;
+    }
+    if (err != PC_OK) {
+        obj_delete(ntfn);
+        return err;
+    }
+    e->type = PC_OBJ_NOTIFICATION;
+    e->slot = slot;
+    e->rights = PC_RIGHT_READ;
+    return PC_OK;
+}
+
 static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
 {
     init_task_t *t = c->t;
@@ -352,6 +395,10 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         e->slot = slot;
         e->rights = g->rights;
         e->badge = badge;
+        if (err == PC_OK && !fresh && g->kind == GRANT_ENDPOINT &&
+            strcmp(g->object, "iommu") == 0 && (g->flags & GRANT_BADGE_TASK_ID)) {
+            err = iommu_client_grant(c, badge);
+        }
         break;
     }
     case GRANT_INIT_ENDPOINT:

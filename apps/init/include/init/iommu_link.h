@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task registers the IOMMU server's clients (apps/init/src/iommu_link.c): the device a
+ * driver may attach and the notification its DMA faults are signalled on. See
+ * <iommu_srv/root.h> for the protocol and docs/iommu-server.md for the design.
+ */
+#ifndef INIT_IOMMU_LINK_H
+#define INIT_IOMMU_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <portcullis/types.h>
+
+/*
+ * Note client `badge` of task `task` (id): PCI function `sid` (-1: none) and a notification in
+ * root-CNode slot `ntfn` (0: none; the link takes it over). False when the table is full or the
+ * badge is not a client badge.
+ */
+bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn);
+/* Register every noted client with the running IOMMU server (after all modules started). */
+void iommu_link_send(void);
+
+/* spawn.c: the root-CNode slot of the shared object `name`, 0 if it was never created. */
+pc_cptr_t spawn_shared_slot(const char *name);
+
+#endif /* INIT_IOMMU_LINK_H */

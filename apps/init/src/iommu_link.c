@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The root task's side of the IOMMU server's root protocol (<iommu_srv/root.h>): the device
+ * capability of a driver. While tasks are built, every grant of a client endpoint to the IOMMU
+ * server ("iommu" object, one badge per task) is noted with the PCI function the task's role
+ * claimed and a notification for fault delivery (the task holds a READ copy named
+ * "iommu_fault"). Once every module is started, the root task registers each client with the
+ * server through the one endpoint copy carrying IOMMU_SRV_BADGE_ROOT: "badge B may attach
+ * source-id S, signal N on its faults". Drivers start below the root task's priority, so none
+ * runs before its registration is done.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <init/init.h>
+#include <init/iommu_link.h>
+#include <iommu_srv/root.h>
+
+#define LINK_MAX INIT_MAX_TASKS
+
+static struct {
+    unsigned task;
+    uint64_t badge;
+    int sid; /* -1: no PCI function */
+    pc_cptr_t ntfn;
+} g_link[LINK_MAX];
+static unsigned g_nlink;
+
+bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn)
+{
+    if (g_nlink >= LINK_MAX || !iommu_srv_badge_is_client(badge)) {
+        return false;
+    }
+    g_link[g_nlink].task = task;
+    g_link[g_nlink].badge = badge;
+    g_link[g_nlink].sid = sid;
+    g_link[g_nlink].ntfn = ntfn;
+    g_nlink++;
+    return true;
+}
+
+static const init_task_t *server_task(void)
+{
+    for (unsigned i = 0; i < g_task_count; i++) {
+        const init_task_t *t = &g_tasks[i];
+        if (t->policy != NULL && strcmp(t->role, "iommu") == 0 && t->state == TASK_RUNNING) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+void iommu_link_send(void)
+{
+    if (g_nlink == 0) {
+        return;
+    }
+    const init_task_t *srv = server_task();
+    pc_cptr_t shared = spawn_shared_slot("iommu");
+    if (srv == NULL || shared == 0) {
+        printf("init: iommu: no IOMMU server running: %u client(s) not registered\n", g_nlink);
+        return;
+    }
+    pc_cptr_t ep = slot_map_alloc(&g_slots, 1);
+    if (ep == 0 || pc_cnode_mint(PC_SLOT_CNODE, ep, PC_SLOT_CNODE, shared,
+                                 PC_RIGHT_WRITE | PC_RIGHT_GRANT, IOMMU_SRV_BADGE_ROOT) != PC_OK) {
+        printf("init: iommu: cannot mint the root badge: clients not registered\n");
+        return;
+    }
+    pc_ipc_buffer_t *buf = pc_ipc_buffer();
+    for (unsigned i = 0; i < g_nlink; i++) {
+        pc_msg_t m;
+        memset(&m, 0, sizeof(m));
+        m.mr[0] = g_link[i].badge;
+        m.mr[1] = g_link[i].sid < 0 ? IOMMU_SRV_NO_SID : (uint64_t)g_link[i].sid;
+        m.mr[2] = 0;
+        unsigned caps = 0;
+        if (g_link[i].ntfn != 0) {
+            buf->caps_or_badges[0] = g_link[i].ntfn;
+            caps = 1;
+        }
+        m.info = pc_msginfo(IOMMU_ROOT_CLIENT_ADD, 0, caps, 3);
+        /* The server is trusted and already started; a call has no time-out (docs/iommu-server.md). */
+        pc_word_t err = pc_call(ep, &m);
+        uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
+        init_task_t *t = &g_tasks[g_link[i].task - 1];
+        char dev[16] = "no device";
+        if (g_link[i].sid >= 0) {
+            snprintf(dev, sizeof(dev), "%02x:%02x.%x", g_link[i].sid >> 8,
+                     (g_link[i].sid >> 3) & 0x1f, g_link[i].sid & 7);
+        }
+        printf("init: iommu client %#llx (%s): %s: %s\n", (unsigned long long)g_link[i].badge,
+               t->name, dev,
+               err != PC_OK ? "IPC failed" : res == 0 ? "registered" : "refused by the server");
+        if (g_link[i].ntfn != 0) {
+            /* the server holds its own copy now; the original lives with the task's objects */
+            (void)keep_move(&t->keep, g_link[i].ntfn, &t->acct);
+            g_link[i].ntfn = 0;
+        }
+    }
+    obj_delete(ep);
+}
