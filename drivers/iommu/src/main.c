@@ -103,6 +103,13 @@ static void env_release_cap(void *ctx, uint64_t cookie)
 
 /* ---- start-up ----------------------------------------------------------------------------- */
 
+/*
+ * Log lines go through the root task (whole lines, never interleaved) except while it may be
+ * waiting on us: before we serve (it registers clients as soon as every task is started) and
+ * while we answer one of its calls. Then they go straight to the console.
+ */
+static bool g_direct_log = true;
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -111,7 +118,12 @@ static void say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    (void)task_log(line);
+    if (g_direct_log) {
+        printf("%s\n", line);
+        fflush(stdout);
+    } else {
+        (void)task_log(line);
+    }
 }
 
 static const char *bdf(uint16_t sid)
@@ -514,7 +526,9 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
         }
         bool keep = false;
         if (m.badge == IOMMU_SRV_BADGE_ROOT) {
+            g_direct_log = true;
             handle_root(&m, cap, &r, &keep);
+            g_direct_log = false;
             r.cap_kept = keep;
         } else {
             if (m.ncaps > 0) {
@@ -574,6 +588,7 @@ static void serve(void)
     uint64_t last_tick = srv_now_ns();
     g_recv_slot = srv_slot_alloc();
     memset(&out, 0, sizeof(out));
+    g_direct_log = false;
     for (;;) {
         buf->receive_index = g_recv_slot;
         /* With faults left over, only poll: messages and faults take turns. */
