@@ -257,6 +257,8 @@ static bool handle_message(pc_msg_t *m)
         print_log(m);
         m->info = pc_msginfo(0, 0, 0, 1);
         m->mr[0] = PC_OK;
+    } else if (t != NULL && label == TASK_LABEL_HP_ASSIGN) {
+        hp_assign(t, m);
     } else if (t != NULL && label == TASK_LABEL_ECHO) {
         pc_word_t a = m->mr[0], b = m->mr[1], c = m->mr[2], d = m->mr[3];
         m->info = pc_msginfo(0, 0, 0, 4);

@@ -171,6 +171,24 @@ static const init_grant_t g_hotplug[] = {
         .rights = PC_RIGHT_WRITE, .badge = 0x50000000ull                                           \
     }
 
+/* Hotplug server tests (apps/hotplug_test): a stand-in serving the IOMMU server's endpoint (for
+ * images without the real server) and the in-guest control client, which may also tell the
+ * stand-in that a scenario is over (badge 0x7e57). */
+static const init_grant_t g_hp_iommu_standin[] = {
+    {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
+    INIT_EP,
+};
+static const init_grant_t g_hotplug_test[] = {
+    HOTPLUG_CONTROL_GRANT,
+    {.name = "standin",
+     .kind = GRANT_ENDPOINT,
+     .object = "iommu",
+     .rights = PC_RIGHT_WRITE,
+     .badge = 0x7e57},
+    {.name = "sleep", .kind = GRANT_NOTIFICATION, .rights = RW},
+    INIT_EP,
+};
+
 /* What every driver holds besides its device's registers and interrupt: a client endpoint to the
  * IOMMU server (one badge per task), RAM for DMA buffers (retyped into frames it maps into its
  * own VSpace and hands to the IOMMU server to map), and the root task's endpoint. The device-gone
@@ -307,6 +325,8 @@ static const init_role_t g_roles[] = {
      .grants = g_iommu_bench,
      .grant_count = N(g_iommu_bench)},
     ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
+    ROLE("hp_iommu_standin", 200, 200, 6, ROLE_TEST, g_hp_iommu_standin),
+    ROLE("hotplug_test", 100, 100, 6, ROLE_TEST, g_hotplug_test),
     {.role = "edu_driver",
      .priority = 150,
      .mcp = 150,

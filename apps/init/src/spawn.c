@@ -319,6 +319,17 @@ static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, tas
     if (err == PC_OK) {
         err = keep_move(&c->t->keep, minted, acct);
     }
+    if (err == PC_OK && c->t->policy->pci_vendor != 0 && c->t->hp_ntfn == 0) {
+        /* A driver's interrupt notification is also where the hotplug server tells it that an
+         * event waits (hotplug.c hands this copy over when it assigns the device). */
+        pc_cptr_t hp = slot_map_alloc(&g_slots, 1);
+        if (hp != 0 && pc_cnode_mint(PC_SLOT_CNODE, hp, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE,
+                                     INIT_HP_NOTIFY_BIT) == PC_OK) {
+            c->t->hp_ntfn = hp;
+        } else if (hp != 0) {
+            slot_map_free(&g_slots, (uint32_t)hp, 1);
+        }
+    }
     if (err == PC_OK) {
         err = keep_move(&c->t->keep, ntfn, acct);
     }
@@ -593,6 +604,87 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         }
         break;
     }
+    case GRANT_HOTPLUG_SLOTS: {
+        /* One notification for every slot interrupt, bound to the task's thread, so a receive
+         * on its endpoint also returns slot interrupts: badge bit k = slot k. */
+        pc_cptr_t ntfn;
+        err = obj_new(PC_OBJ_NOTIFICATION, 0, 1, acct, &ntfn);
+        if (err == PC_OK) {
+            err = pc_tcb_bind_notification(c->tcb, ntfn);
+        }
+        unsigned k = 0;
+        for (unsigned i = 0; i < pci_port_count() && k < g->a && k < 32 && err == PC_OK; i++) {
+            const init_pci_dev_t *d = pci_port_dev(i);
+            if ((d->class_rev >> 16) != 0x0604 || d->secondary == 0) {
+                continue;
+            }
+            char nm[TASK_CAP_NAME_MAX];
+            snprintf(nm, sizeof(nm), "%s%u", g->name, k);
+            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
+            if (e == NULL) {
+                return "start info full";
+            }
+            err = give_device(c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
+            e->arg0 = d->sid;
+            e->arg1 = d->secondary;
+            uint16_t dev_sid = (uint16_t)(d->secondary << 8);
+            snprintf(nm, sizeof(nm), "%s%u_dev", g->name, k);
+            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
+            if (e == NULL) {
+                return "start info full";
+            }
+            if (err == PC_OK) {
+                err = give_device(c, g_ecam_base + ((uint64_t)dev_sid << 12), PAGE, e);
+            }
+            e->arg0 = dev_sid;
+            uint64_t base = 0, size = 0;
+            if (err == PC_OK && pci_port_bar(d->sid, 0, &base, &size) == PCI_OK) {
+                snprintf(nm, sizeof(nm), "%s%u_bar", g->name, k);
+                e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
+                if (e == NULL) {
+                    return "start info full";
+                }
+                err = give_device(c, base, size, e);
+                e->arg0 = d->sid;
+            }
+            snprintf(nm, sizeof(nm), "%s%u_irq", g->name, k);
+            e = task_start_add_cap(&g_si, nm, TASK_CAP_MSI);
+            pc_cptr_t h = slot_map_alloc(&g_slots, 1);
+            pc_cptr_t minted = slot_map_alloc(&g_slots, 1);
+            if (e == NULL || h == 0 || minted == 0) {
+                return "start info or root CNode full";
+            }
+            pc_word_t res[3] = {0, 0, 0};
+            if (err == PC_OK) {
+                err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
+            }
+            if (err == PC_OK) {
+                err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE,
+                                    1ull << k);
+            }
+            if (err == PC_OK) {
+                err = pc_irq_handler_set_notification(h, minted);
+            }
+            uint32_t hslot = 0;
+            if (err == PC_OK) {
+                err = give_move(c, h, &hslot);
+            }
+            if (err == PC_OK) {
+                err = keep_move(&t->keep, minted, acct);
+            }
+            e->type = PC_CAP_IRQ_HANDLER;
+            e->slot = hslot;
+            e->badge = 1ull << k;
+            e->arg0 = res[0];
+            e->arg1 = res[1];
+            e->arg2 = res[2];
+            k++;
+        }
+        if (err == PC_OK) {
+            err = keep_move(&t->keep, ntfn, acct);
+        }
+        break;
+    }
     default:
         return "unknown grant kind";
     }
@@ -672,6 +764,7 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
             return buf;
         }
         c->pci = d;
+        t->pci_sid = d->sid;
         for (size_t i = 0; i < r->grant_count; i++) {
             if (r->grants[i].kind == GRANT_PCI_BAR) {
                 uint64_t base, size;
@@ -693,6 +786,8 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
             device_pages += align_up(g_platform.dmar_table_len, PAGE) / PAGE;
         } else if (r->grants[i].kind == GRANT_PCI_CONFIG_CLASS) {
             device_pages += r->grants[i].b;
+        } else if (r->grants[i].kind == GRANT_HOTPLUG_SLOTS) {
+            device_pages += 3 * r->grants[i].a + 8; /* config, device config, BAR0 (+ MSIs) */
         }
     }
 
@@ -834,6 +929,8 @@ void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)
     init_task_t *t = &g_tasks[g_task_count];
     memset(t, 0, sizeof(*t));
     t->id = g_task_count + 1;
+    t->module = mod;
+    t->pci_sid = -1;
     g_task_count++;
 
     char cmdline[PC_BOOTINFO_MODULE_NAME_MAX + 1];

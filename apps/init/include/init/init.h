@@ -92,6 +92,7 @@ typedef struct init_pci_dev {
     uint16_t device;
     uint32_t class_rev; /* class code << 8 | revision */
     uint8_t header_type;
+    uint8_t secondary; /* bridges: secondary bus as firmware programmed it */
     bool claimed;
 } init_pci_dev_t;
 
@@ -103,6 +104,14 @@ const init_pci_dev_t *pci_port_dev(unsigned i);
 init_pci_dev_t *pci_port_claim(uint16_t vendor, uint16_t device);
 /* Sizes memory BAR `index`. Returns a libpci error (PCI_OK = 0). */
 int pci_port_bar(uint16_t sid, unsigned index, uint64_t *base, uint64_t *size);
+/*
+ * Hot-plug: records (or updates) function `sid` after a new occupant appeared (vendor/device
+ * read from the device) as unclaimed, programs its memory BARs into the windows of the port
+ * above it (non-prefetchable and prefetchable, each allocated upwards from the window base) and
+ * enables memory decode. The next pci_port_claim of vendor:device prefers it. Returns a libpci
+ * error (PCI_ERR_NOSPACE when a BAR does not fit its window).
+ */
+int pci_port_hotplug_add(uint16_t port, uint16_t sid, uint16_t vendor, uint16_t device);
 
 /* ---- platform.c ---- */
 
@@ -151,6 +160,13 @@ typedef struct init_task {
     uint64_t guard;          /* its stack guard page (unmapped), 0 if none */
     uint32_t passed, failed; /* from TASK_LABEL_DONE */
     uint64_t fault_vector;   /* last fault */
+    /* hot-plug (apps/init/src/hotplug.c): the module it was built from, the PCI function it
+     * drives, the handle of the occupant it was last given, and a WRITE copy of its interrupt
+     * notification (badge HPS_NOTIFY_BIT) the hotplug server may signal; 0 when none */
+    const pc_bootinfo_module_t *module;
+    int pci_sid;               /* -1: drives no PCI function */
+    uint64_t hp_handle;
+    pc_cptr_t hp_ntfn;
 } init_task_t;
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
@@ -160,5 +176,13 @@ extern uint64_t g_tsc_hz;
 
 /* Builds and starts the task in boot module `mod`; records a skip reason on failure. */
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index);
+
+/* ---- hotplug.c ---- */
+
+/* The badge bit of the hotplug server's copy of a driver's notification (HPS_NOTIFY_BIT). */
+#define INIT_HP_NOTIFY_BIT 0x100ull
+
+/* TASK_LABEL_HP_ASSIGN from task `caller` (see <task/protocol.h>); fills the reply in *m. */
+void hp_assign(init_task_t *caller, pc_msg_t *m);
 
 #endif /* INIT_INIT_H */

@@ -26,6 +26,14 @@
  *   PCI_CONFIG_CLASS         the ECAM pages of every function whose class/subclass is a (e.g.
  *                            0x0604, PCI-to-PCI bridges: root ports), at most b of them, as
  *                            "<name>0", "<name>1", ...
+ *   HOTPLUG_SLOTS            for every PCI-to-PCI bridge (root/downstream port; at most a of
+ *                            them) k: its ECAM page "<name>k" (arg0 = port source-id, arg1 =
+ *                            secondary bus), the ECAM page of its secondary bus's device 0
+ *                            function 0 "<name>k_dev" (arg0 = that source-id; mapped even while
+ *                            the slot is empty), its BAR0 "<name>k_bar" if it has one (the MSI-X
+ *                            table of QEMU's ports), and an MSI vector "<name>k_irq" (IRQHandler
+ *                            in slot; arg0..2 as IRQ_MSI) that signals one notification bound to
+ *                            the task's thread with badge bit k
  */
 #ifndef INIT_POLICY_H
 #define INIT_POLICY_H
@@ -50,6 +58,7 @@ enum init_grant_kind {
     GRANT_DMAR_UNITS,
     GRANT_ACPI_DMAR,
     GRANT_PCI_CONFIG_CLASS,
+    GRANT_HOTPLUG_SLOTS,
     GRANT_KIND_COUNT_
 };
 

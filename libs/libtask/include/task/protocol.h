@@ -14,6 +14,15 @@
  *                    lines printed by several tasks directly can interleave mid-line; lines that
  *                    go through the root task (which runs above every task) cannot.
  *                    Reply: MR0 = PC_OK.
+ *   TASK_LABEL_HP_ASSIGN  (hotplug role only) MR0 = device-gone handle of a new occupant
+ *                    (generation << 16 | source-id), MR1 = vendor | device << 16, MR2 = source-id
+ *                    of the port above it. The root task's policy gives the device to a driver:
+ *                    the live driver task that drove this source-id before (re-grant), or a fresh
+ *                    instance of the role that drives vendor:device (its BARs are programmed into
+ *                    the port's windows first). Reply: MR0 = PC_OK and MR1 = the driver's task id,
+ *                    with one capability: a copy of the driver's notification to signal (badge
+ *                    HPS_NOTIFY_BIT); or MR0 = PC_ERR_FAILED_LOOKUP (no driver for that device),
+ *                    PC_ERR_INVALID_ARGUMENT (not the hotplug role, or malformed).
  */
 #ifndef TASK_PROTOCOL_H
 #define TASK_PROTOCOL_H
@@ -21,6 +30,7 @@
 #define TASK_LABEL_DONE 0x7a5d0e1ull
 #define TASK_LABEL_ECHO 0x7a5ec40ull
 #define TASK_LABEL_LOG 0x7a5e106ull
+#define TASK_LABEL_HP_ASSIGN 0x7a5ea55ull
 
 #define TASK_LOG_MAX ((64 - 1) * 8)
 

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The control client (role hotplug_test): drives the in-guest half of the hotplug scenarios
+ * through the server's control endpoint while the QMP script drives QEMU's half, and checks
+ * what the server reports. Every wait here is a poll of slot_status with a deadline.
+ *
+ * scenario=basic  (QEMU: edu0 on rp2, vrng0 on rp1, rp7 empty)
+ *   1. QMP device_del edu0 -> the slot goes OFF with one removal (orderly, by the button)
+ *   2. QMP device_add edu0 -> the slot is ON again with a new handle (re-plug)
+ *   3. control power-off of the populated slot -> surprise removal, QEMU deletes the device
+ *   4. hostile and mistaken requests get defined errors and change nothing
+ * scenario=cycles n=N  (QMP adds/removes edu1 on rp7 N times): waits for N removals.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <hotplug/hotplug.h>
+#include <hpsrv/protocol.h>
+#include <portcullis/portcullis.h>
+
+#include "hptest.h"
+
+#define PORT_RP1 0x0008u /* 00:01.0 */
+#define PORT_RP2 0x0010u /* 00:02.0 */
+#define PORT_RP7 0x0018u /* 00:03.0 */
+
+static pc_cptr_t g_ctl, g_sleep;
+
+struct status {
+    uint64_t err, state, dev, handle, added, removed;
+};
+
+static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1, pc_msg_t *out)
+{
+    pc_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.info = pc_msginfo(label, 0, 0, len);
+    m.mr[0] = a0;
+    m.mr[1] = a1;
+    pc_word_t err = pc_call(g_ctl, &m);
+    if (out != NULL) {
+        *out = m;
+    }
+    return err != PC_OK ? 0x1000u | err : m.mr[0];
+}
+
+static struct status slot_status(uint16_t port)
+{
+    pc_msg_t m;
+    struct status s = {0};
+    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &m);
+    if (s.err == HP_OK && pc_msginfo_length(m.info) == HPS_STATUS_WORDS) {
+        s.state = m.mr[1];
+        s.dev = m.mr[2];
+        s.handle = m.mr[3];
+        s.added = pc_ipc_buffer()->mr[4];
+        s.removed = pc_ipc_buffer()->mr[5];
+    }
+    return s;
+}
+
+/* Polls until the slot is in `state` with at least `removed` removals and `added` additions. */
+static bool wait_slot(uint16_t port, uint64_t state, uint64_t added, uint64_t removed,
+                      uint64_t timeout_ms, struct status *out)
+{
+    uint64_t end = hpt_now_ms() + timeout_ms;
+    struct status s;
+    do {
+        s = slot_status(port);
+        if (s.err == HP_OK && s.state == state && s.added >= added && s.removed >= removed) {
+            *out = s;
+            return true;
+        }
+        (void)pc_wait(g_sleep, 10000, NULL); /* nobody signals it: a 10 ms sleep */
+    } while (hpt_now_ms() < end);
+    *out = s;
+    return false;
+}
+
+static void scenario_basic(void)
+{
+    struct status boot = slot_status(PORT_RP2), s;
+    struct status rp1 = slot_status(PORT_RP1);
+    hpt_result("slots_taken_over_with_boot_devices",
+               boot.err == HP_OK && boot.state == HP_ST_ON && boot.dev == 0x0200 &&
+                   rp1.err == HP_OK && rp1.state == HP_ST_ON && rp1.dev == 0x0100,
+               "(rp2: err %llu state %llu dev %#llx; rp1: state %llu dev %#llx)",
+               (unsigned long long)boot.err, (unsigned long long)boot.state,
+               (unsigned long long)boot.dev, (unsigned long long)rp1.state,
+               (unsigned long long)rp1.dev);
+    task_log("hotplug_test: ready for device_del edu0");
+
+    bool ok = wait_slot(PORT_RP2, HP_ST_OFF, 0, boot.removed + 1, 30000, &s);
+    hpt_result("attention_button_removes_in_order_and_powers_off", ok,
+               "(state %s, %llu removal(s))", hp_state_str((int)s.state),
+               (unsigned long long)s.removed);
+
+    ok = wait_slot(PORT_RP2, HP_ST_ON, boot.added + 1, boot.removed + 1, 30000, &s);
+    hpt_result("replug_same_slot_gets_new_handle",
+               ok && s.handle != boot.handle && (s.handle & 0xffff) == 0x0200 &&
+                   (s.handle >> 16) > (boot.handle >> 16),
+               "(state %s, handle %#llx after %#llx)", hp_state_str((int)s.state),
+               (unsigned long long)s.handle, (unsigned long long)boot.handle);
+
+    /* QEMU's only way to make a device vanish under a live driver. */
+    uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_OFF, NULL);
+    struct status after;
+    ok = wait_slot(PORT_RP2, HP_ST_OFF, 0, s.removed + 1, 10000, &after);
+    hpt_result("control_power_off_is_surprise_removal", e == HP_OK && ok,
+               "(request %llu, state %s, %llu removal(s))", (unsigned long long)e,
+               hp_state_str((int)after.state), (unsigned long long)after.removed);
+    /* QEMU sends no DEVICE_DELETED without a device_del: the script looks at the bus instead,
+     * while this task waits a bounded while. */
+    task_log("hotplug_test: edu0 powered off, check it is gone");
+    (void)pc_wait(g_sleep, 1500000, NULL);
+
+    /* Bad input: each gets its defined error and nothing moves. */
+    struct status before1 = slot_status(PORT_RP1);
+    e = ctl_call(HPS_SLOT_REQUEST, 2, 0x00f8 /* 00:1f.0, not a slot */, HP_REQ_POWER_OFF, NULL);
+    hpt_result("request_for_foreign_port_not_owned", e == HP_ERR_NOT_OWNED, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP1, 7, NULL);
+    hpt_result("unknown_request_invalid", e == HP_ERR_INVALID, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(HPS_SLOT_REQUEST, 1, PORT_RP1, 0, NULL);
+    hpt_result("short_request_invalid", e == HP_ERR_INVALID, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(HPS_SLOT_REQUEST, 2, 0x10000 | PORT_RP1, HP_REQ_POWER_OFF, NULL);
+    hpt_result("request_with_out_of_range_port_invalid", e == HP_ERR_INVALID, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(0x7777, 0, 0, 0, NULL);
+    hpt_result("unknown_label_invalid", e == HP_ERR_INVALID, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(HPS_DETACHED, 1, (1ull << 16) | 0x0100, 0, NULL);
+    hpt_result("detached_from_control_badge_refused", e == HP_ERR_INVALID, "(error %llu)",
+               (unsigned long long)e);
+    e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_ON, NULL);
+    hpt_result("power_on_of_empty_slot_no_device", e == HP_ERR_NO_DEVICE, "(error %llu)",
+               (unsigned long long)e);
+    struct status now1 = slot_status(PORT_RP1), now2 = slot_status(PORT_RP2);
+    hpt_result("refused_requests_change_nothing",
+               now1.state == before1.state && now1.handle == before1.handle &&
+                   now1.removed == before1.removed && now2.state == HP_ST_OFF &&
+                   now2.removed == after.removed,
+               "(rp1 %s handle %#llx, rp2 %s)", hp_state_str((int)now1.state),
+               (unsigned long long)now1.handle, hp_state_str((int)now2.state));
+}
+
+static void scenario_cycles(uint64_t n)
+{
+    struct status s;
+    task_log("hotplug_test: ready for cycles on rp7");
+    bool ok = wait_slot(PORT_RP7, HP_ST_OFF, n, n, 600000, &s);
+    hpt_result("rp7_unplug_replug_cycles_completed", ok, "(%llu added, %llu removed of %llu)",
+               (unsigned long long)s.added, (unsigned long long)s.removed,
+               (unsigned long long)n);
+}
+
+int hpt_control_main(const task_start_info_t *si)
+{
+    g_ctl = task_cap_slot(si, "hotplug_ctl", TASK_CAP_ENDPOINT);
+    g_sleep = task_cap_slot(si, "sleep", TASK_CAP_NOTIFICATION);
+    pc_cptr_t standin = task_cap_slot(si, "standin", TASK_CAP_ENDPOINT);
+    char scenario[16] = "";
+    uint64_t n = 0;
+    (void)task_cmdline_get(si->cmdline, "scenario", scenario, sizeof(scenario));
+    (void)task_cmdline_get_u64(si->cmdline, "n", &n);
+    if (g_ctl == 0) {
+        hpt_result("control_has_hotplug_endpoint", false, "(no hotplug_ctl grant)");
+        return hpt_finish();
+    }
+    /* The server takes its slots over first. */
+    struct status s;
+    (void)wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &s);
+    if (strcmp(scenario, "basic") == 0) {
+        scenario_basic();
+    } else if (strcmp(scenario, "cycles") == 0) {
+        scenario_cycles(n);
+    } else {
+        hpt_result("control_scenario_known", false, "(scenario=%s)", scenario);
+    }
+    if (standin != 0) {
+        /* Let the stand-in judge the calls it saw. */
+        pc_msg_t m;
+        memset(&m, 0, sizeof(m));
+        m.info = pc_msginfo(1, 0, 0, 1);
+        m.mr[0] = n;
+        (void)pc_call(standin, &m);
+    }
+    return hpt_finish();
+}
