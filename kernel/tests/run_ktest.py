@@ -21,6 +21,7 @@ def main():
     a = ap.parse_args()
     cmd = [a.qemu, "-machine", "q35", "-accel", "tcg", "-m", "512M", "-nodefaults", "-display", "none",
            "-no-reboot", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+           "-global", "hpet.msi=on",
            "-kernel", a.kernel, "-initrd", a.init]
     if a.icount:
         cmd += ["-icount", "shift=0,sleep=off"]

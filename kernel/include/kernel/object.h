@@ -92,6 +92,7 @@ typedef struct k_cpu {
     uint64_t kstack_top;     /* 8 */
     uint64_t cur_ctx_top;    /* 16 */
     uint64_t user_rsp;       /* 24 */
+    uint64_t in_idle;        /* 32: set by the idle loop while interrupts are open */
     k_tcb_t *current;        /* thread chosen to run */
     k_tcb_t *loaded;         /* thread whose cr3/FPU/TSS are loaded */
     k_tcb_t idle;

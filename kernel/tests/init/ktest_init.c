@@ -490,6 +490,75 @@ static void test_irq_handlers(void)
     end();
 }
 
+/* ---- a hostile device: MSIs with exception vectors (HPET FSB delivery, -global hpet.msi=on) ---- */
+#define HPET_PADDR 0xfed00000ull
+#define HPET_GCAP_ID 0x000          /* General Capabilities and ID */
+#define HPET_GEN_CONF 0x010         /* General Configuration */
+#define   HPET_ENABLE_CNF 0x1
+#define HPET_MAIN_CNT 0x0f0         /* Main Counter Value */
+#define HPET_TN_CONF(n) (0x100 + 0x20 * (n))  /* Timer N Configuration and Capability */
+#define   HPET_TN_INT_ENB (1u << 2)
+#define   HPET_TN_FSB_EN (1u << 14)
+#define   HPET_TN_FSB_CAP (1ull << 15)
+#define HPET_TN_CMP(n) (0x108 + 0x20 * (n))   /* Timer N Comparator Value */
+#define HPET_TN_FSB(n) (0x110 + 0x20 * (n))   /* Timer N FSB Interrupt Route */
+
+static volatile uint64_t *hpet;
+
+static void hpet_fire(unsigned vector)
+{
+    hpet[HPET_GEN_CONF / 8] = 0;
+    hpet[HPET_TN_FSB(0) / 8] = (0xfee00000ull << 32) | vector;
+    hpet[HPET_TN_CONF(0) / 8] = HPET_TN_INT_ENB | HPET_TN_FSB_EN;
+    hpet[HPET_TN_CMP(0) / 8] = hpet[HPET_MAIN_CNT / 8] + 2000; /* ~140 us at 14.3 MHz */
+    hpet[HPET_GEN_CONF / 8] = HPET_ENABLE_CNF;
+}
+
+static void test_device_msi_with_exception_vectors_is_ignored(void)
+{
+    begin("test_device_msi_with_exception_vectors_is_ignored");
+    pc_cptr_t ut = 0;
+    for (uint32_t i = 0; i < bi->untyped_count; i++) {
+        if (bi->untyped[i].is_device && bi->untyped[i].paddr == HPET_PADDR) ut = bi->untyped[i].slot;
+    }
+    check(ut != 0, "device untyped starting at the HPET", 0);
+    if (!ut) {
+        end();
+        return;
+    }
+    pc_cptr_t fr = next_free++;
+    check(pc_untyped_retype(ut, PC_OBJ_FRAME_4K, 0, 0, fr, 1) == PC_OK, "HPET frame", 0);
+    check(pc_untyped_retype(ut, PC_OBJ_TCB, 0, 0, next_free, 1) == PC_ERR_INVALID_ARGUMENT,
+          "device memory cannot become a TCB", 0);
+    uint64_t va = next_va;
+    next_va += 0x2000;
+    check(pc_frame_map(fr, PC_SLOT_VSPACE, va, PC_VM_READ | PC_VM_WRITE, PC_VM_ATTR_UNCACHED) == PC_OK, "map", 0);
+    hpet = (volatile uint64_t *)va;
+    if (!(hpet[HPET_TN_CONF(0) / 8] & HPET_TN_FSB_CAP)) {
+        puts_("ktest: HPET without FSB delivery (run with -global hpet.msi=on): skipped\n");
+        end();
+        return;
+    }
+    static const unsigned vectors[] = {17, 18, 21, 30, 0xff, 0x25};
+    for (unsigned i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        /* while this thread runs in user mode ... */
+        hpet_fire(vectors[i]);
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        while (__builtin_ia32_rdtsc() - t0 < bi->tsc_hz / 500) {
+        }
+        /* ... and while the CPU idles */
+        hpet_fire(vectors[i]);
+        sleep_us(2000);
+    }
+    hpet[HPET_GEN_CONF / 8] = 0;
+    /* interrupts (the timer) still work: a timeout still expires */
+    uint64_t t0 = __builtin_ia32_rdtsc();
+    pc_msg_t m = {0};
+    pc_word_t err = pc_recv(sleep_ep, &m, 5000);
+    check(err == PC_ERR_TIMEOUT && __builtin_ia32_rdtsc() - t0 >= bi->tsc_hz / 400, "timer still delivers", err);
+    end();
+}
+
 /* ---- robustness: a thread throwing random system calls ---- */
 static volatile uint64_t fuzz_iters;
 static thread_t fuzzer;
@@ -638,6 +707,7 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_priority_bounded_by_mcp();
     test_ioport_ranges();
     test_irq_handlers();
+    test_device_msi_with_exception_vectors_is_ignored();
     test_random_syscalls_do_not_hurt_the_kernel();
     bench();
     puts_("ktest: ");

@@ -116,7 +116,7 @@ k_cpu_t *k_cpu_init(void)
     __asm__ volatile("ltr %w0" : : "r"(K_SEL_TSS));
 
     for (unsigned v = 0; v < 256; v++) {
-        unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
+        unsigned ist = (v == 2 || v == 8) ? 1 : 0;
         set_gate(v, k_isr_table[v], ist);
     }
     struct k_desc_ptr ip = {sizeof(idt) - 1, (uint64_t)idt};

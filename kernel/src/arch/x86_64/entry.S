@@ -9,6 +9,7 @@
 #define CPU_KSTACK_TOP 8
 #define CPU_CUR_CTX_TOP 16
 #define CPU_USER_RSP 24
+#define CPU_IN_IDLE 32
 #define USER_CS (0x28 | 3)
 #define USER_DS (0x20 | 3)
 
@@ -75,6 +76,7 @@ k_restore:
     .globl k_idle_loop
 k_idle_loop:
     movq %gs:CPU_KSTACK_TOP, %rsp
+    movq $1, %gs:CPU_IN_IDLE
 1:  sti
     hlt
     cli
@@ -88,10 +90,16 @@ k_isr_\n:
     pushq $\n
     jmp k_isr_common
 .endm
+/* In 64-bit mode the CPU aligns RSP to 16 before pushing the 5-word frame, so RSP is 16-byte
+ * aligned here exactly when it also pushed an error code. An interrupt sent (by a misprogrammed
+ * or hostile device) on an error-code vector pushes none: supply a zero so the frame is right. */
 .macro ISR_ERR n
     .align 16
 k_isr_\n:
-    pushq $\n
+    testq $8, %rsp
+    jz 1f
+    pushq $0
+1:  pushq $\n
     jmp k_isr_common
 .endm
 
@@ -137,6 +145,7 @@ ISR_ERR 14
 ISR_NOERR 15
 ISR_NOERR 16
 ISR_ERR 17
+ISR_NOERR 18
 ISR_NOERR 19
 ISR_NOERR 20
 ISR_ERR 21
@@ -163,7 +172,7 @@ ISR_IRQ %i
 k_isr_table:
     .quad k_isr_0, k_isr_1, k_isr_nmi, k_isr_3, k_isr_4, k_isr_5, k_isr_6, k_isr_7
     .quad k_isr_fatal, k_isr_9, k_isr_10, k_isr_11, k_isr_12, k_isr_13, k_isr_14, k_isr_15
-    .quad k_isr_16, k_isr_17, k_isr_fatal, k_isr_19, k_isr_20, k_isr_21, k_isr_22, k_isr_23
+    .quad k_isr_16, k_isr_17, k_isr_18, k_isr_19, k_isr_20, k_isr_21, k_isr_22, k_isr_23
     .quad k_isr_24, k_isr_25, k_isr_26, k_isr_27, k_isr_28, k_isr_29, k_isr_30, k_isr_31
 .set i, 32
 .rept 224

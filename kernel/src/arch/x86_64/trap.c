@@ -15,10 +15,29 @@ static void handle_interrupt(unsigned v)
         k_lapic_eoi();
         k_sched_tick();
     } else if (v == K_VECTOR_SPURIOUS || (v >= 0x20 && v < 0x30)) {
-        /* APIC spurious (no EOI) or a spurious vector from the masked 8259 */
+        /* APIC spurious, a stray 8259 vector, or a device that was told to use one of these:
+         * acknowledge only what the local APIC really has in service. */
+        if (k_lapic_in_service(v)) {
+            k_lapic_eoi();
+        }
     } else {
         k_irq_deliver(v);
     }
+}
+
+/*
+ * A device can be programmed (MSI data) to send any vector, including 16..31 which the CPU uses
+ * for exceptions (entry.S keeps the frame right even for error-code vectors). Such an interrupt
+ * is recognised by its in-service bit, which exceptions never set: acknowledge and ignore it.
+ */
+static bool injected_exception_vector(k_context_t *c, unsigned v)
+{
+    (void)c;
+    if (v < 16 || !k_lapic_in_service(v)) {
+        return false;
+    }
+    k_lapic_eoi();
+    return true;
 }
 
 k_context_t *k_trap_handler(void)
@@ -26,7 +45,9 @@ k_context_t *k_trap_handler(void)
     k_cpu_t *cpu = k_cpu();
     k_tcb_t *t = cpu->current;
     unsigned v = (unsigned)t->ctx.vector;
-    if (v == 7) {
+    if (v < 32 && injected_exception_vector(&t->ctx, v)) {
+        /* not an exception of this thread */
+    } else if (v == 7) {
         k_fpu_claim(t); /* #NM: first FPU use since the switch (CR0.TS) */
     } else if (v < 32) {
         if (v == 14) {
@@ -42,8 +63,16 @@ k_context_t *k_trap_handler(void)
 
 k_context_t *k_kernel_trap_handler(k_context_t *f)
 {
+    k_cpu_t *cpu = k_cpu();
+    bool was_idle = cpu->in_idle;
+    cpu->in_idle = 0;
     if (f->vector >= 32) {
         handle_interrupt((unsigned)f->vector);
+        return k_sched_exit();
+    }
+    /* In the idle loop only interrupts can arrive; the frame is discarded by k_restore. */
+    if (was_idle && f->vector >= 16 && k_lapic_in_service((unsigned)f->vector)) {
+        k_lapic_eoi();
         return k_sched_exit();
     }
     k_panic("kernel exception %s err=%lx rip=%lx rsp=%lx cr2=%lx", exc_names[f->vector & 31], f->error, f->rip,

@@ -17,6 +17,7 @@
 #define LAPIC_ID 0x020          /* Local APIC ID */
 #define LAPIC_TPR 0x080         /* Task Priority */
 #define LAPIC_EOI 0x0B0         /* EOI */
+#define LAPIC_ISR(n) (0x100 + 0x10 * (n)) /* In-Service Register, bits 32n..32n+31 */
 #define LAPIC_SVR 0x0F0         /* Spurious Interrupt Vector */
 #define   LAPIC_SVR_ENABLE (1u << 8)
 #define LAPIC_LVT_TIMER 0x320   /* LVT Timer */
@@ -90,6 +91,12 @@ void k_lapic_init(uint64_t lapic_pa)
 void k_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 uint32_t k_lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+
+/* Was vector v delivered by the local APIC (and not yet EOIed)? CPU exceptions never set ISR. */
+bool k_lapic_in_service(unsigned v)
+{
+    return (lapic_read(LAPIC_ISR(v / 32)) >> (v % 32)) & 1;
+}
 
 void k_timer_calibrate_and_start(void)
 {

@@ -25,6 +25,7 @@ void k_pic_disable(void);
 void k_lapic_init(uint64_t lapic_pa);
 void k_lapic_eoi(void);
 uint32_t k_lapic_id(void);
+bool k_lapic_in_service(unsigned v);
 void k_timer_calibrate_and_start(void);
 void k_ioapic_init(void);
 void k_irq_init(void);
