@@ -58,7 +58,7 @@ static struct {
 /* ---- slots ------------------------------------------------------------------------------- */
 
 static uint32_t g_next_slot, g_end_slot;
-static pc_cptr_t g_free_slots[64];
+static pc_cptr_t g_free_slots[1024]; /* at most the CNode size (2^10) */
 static unsigned g_nfree_slots;
 
 pc_cptr_t srv_slot_alloc(void)

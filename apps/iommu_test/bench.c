@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The IOMMU server's map/unmap costs as a client sees them, IPC included, in guest TSC cycles
+ * (under `-icount shift=0` one cycle is one guest instruction): map + unmap of 4 KiB, of 2 MiB
+ * (a superpage where the unit has them), and one unmap request covering 256 separately mapped
+ * 4 KiB pages (which the server must turn into one queue submission). Each figure is the median
+ * / minimum / 90th percentile over the iterations after a warm-up. Marker lines around the
+ * batches let a trace check count QEMU's queue-tail writes per unmapped page.
+ *
+ * Role `iommu_bench` (edu attached, 8 MiB of its own memory); command line: iters=N (default
+ * 1000), batches=N (default 8), quick (few iterations, for the functional trace test).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommu_test.h"
+
+#define IOVA      0x400000ull
+#define BATCH     256u
+#define MAX_ITERS 2000u
+
+static pc_cptr_t g_ep;
+static uint64_t g_samples[MAX_ITERS];
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void report(const char *name, uint64_t *s, unsigned n)
+{
+    if (n == 0) {
+        return;
+    }
+    qsort(s, n, sizeof(s[0]), cmp_u64);
+    char line[160];
+    snprintf(line, sizeof(line), "BENCH %s median=%llu min=%llu p90=%llu iters=%u", name,
+             (unsigned long long)s[n / 2], (unsigned long long)s[0],
+             (unsigned long long)s[(n * 9) / 10], n);
+    task_log(line);
+}
+
+static uint64_t map(uint64_t iova, const struct it_frame *f, uint64_t size)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_map(&m, iova, IOMMU_MEM_CAP, 0, size, IOMMU_READ | IOMMU_WRITE);
+    return it_call(g_ep, &m, f->cap, &r);
+}
+
+static uint64_t unmap(uint64_t iova, uint64_t size)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_unmap(&m, iova, size);
+    return it_call(g_ep, &m, 0, &r);
+}
+
+/* n rounds of map + unmap of frame f at IOVA; false (with a FAIL line) on any error. */
+static bool map_unmap_rounds(const char *name, const struct it_frame *f, unsigned warm,
+                             unsigned n)
+{
+    for (unsigned i = 0; i < warm + n; i++) {
+        uint64_t t0 = task_rdtsc();
+        uint64_t e1 = map(IOVA, f, f->size);
+        uint64_t e2 = unmap(IOVA, f->size);
+        uint64_t t1 = task_rdtsc();
+        if (e1 != IOMMU_OK || e2 != IOMMU_OK) {
+            kt_result(name, false, "(round %u: map %s, unmap %s)", i, iommu_errname((unsigned)e1),
+                      iommu_errname((unsigned)e2));
+            return false;
+        }
+        if (i >= warm) {
+            g_samples[i - warm] = t1 - t0;
+        }
+    }
+    report(name, g_samples, n);
+    return true;
+}
+
+int main(void)
+{
+    const task_start_info_t *si = kt_start();
+    g_ep = kt_cap("iommu", TASK_CAP_ENDPOINT);
+    uint64_t iters = 1000, batches = 8;
+    (void)task_cmdline_get_u64(si->cmdline, "iters", &iters);
+    (void)task_cmdline_get_u64(si->cmdline, "batches", &batches);
+    bool quick = task_cmdline_has(si->cmdline, "quick");
+    if (quick) {
+        iters = 20;
+        batches = 2;
+    }
+    if (iters > MAX_ITERS) {
+        iters = MAX_ITERS;
+    }
+    if (batches > MAX_ITERS) {
+        batches = MAX_ITERS;
+    }
+    pci_sid_t sid = 0;
+    struct it_frame small, large;
+    bool ok = g_ep != 0 && it_config(si, &sid) != NULL && it_frame_new(12, &small) &&
+              it_frame_new(21, &large);
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_attach(&m, sid);
+    uint64_t e = ok ? it_call(g_ep, &m, 0, &r) : ~0ull;
+    if (!kt_result("bench_client_attached_with_buffers", e == IOMMU_OK, "(%s)",
+                   iommu_errname((unsigned)e))) {
+        kt_finish();
+    }
+
+    /* Baseline: the cheapest call the server answers (a fault_read with nothing to read). */
+    for (unsigned i = 0; i < 100 + iters; i++) {
+        iommu_encode_fault_read(&m, 1);
+        uint64_t t0 = task_rdtsc();
+        (void)it_call(g_ep, &m, 0, &r);
+        uint64_t t1 = task_rdtsc();
+        if (i >= 100) {
+            g_samples[i - 100] = t1 - t0;
+        }
+    }
+    report("iommu_null_call", g_samples, (unsigned)iters);
+
+    bool all = map_unmap_rounds("iommu_map_unmap_4k", &small, 100, (unsigned)iters);
+    all = all && map_unmap_rounds("iommu_map_unmap_2m", &large, 10, (unsigned)iters / 4);
+
+    /* 256 separate 4 KiB mappings, then one unmap request for all of them. */
+    unsigned done = 0;
+    for (unsigned b = 0; all && b < batches; b++) {
+        for (unsigned i = 0; i < BATCH && all; i++) {
+            all = map(IOVA + (uint64_t)i * 4096u, &small, 4096) == IOMMU_OK;
+        }
+        char line[64];
+        snprintf(line, sizeof(line), "iommu_test: batch unmap %u start", b);
+        task_log(line);
+        uint64_t t0 = task_rdtsc();
+        e = unmap(IOVA, (uint64_t)BATCH * 4096u);
+        uint64_t t1 = task_rdtsc();
+        snprintf(line, sizeof(line), "iommu_test: batch unmap %u end", b);
+        task_log(line);
+        all = all && e == IOMMU_OK;
+        g_samples[done++] = t1 - t0;
+    }
+    report("iommu_unmap_batch_256x4k", g_samples, done);
+    kt_result("bench_map_unmap_paths_succeed", all, "(%llu rounds, %u batches of %u)",
+              (unsigned long long)iters, done, BATCH);
+    iommu_encode_detach(&m, IOMMU_HANDLE(sid, 1));
+    kt_finish();
+}
