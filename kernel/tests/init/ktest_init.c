@@ -490,6 +490,150 @@ static void test_irq_handlers(void)
     end();
 }
 
+static volatile uint64_t unwrap_badge, unwrap_flags;
+static thread_t unwrapper;
+static pc_cptr_t unwrap_ep;
+static void unwrapper_main(void)
+{
+    pc_msg_t m = {0};
+    pc_word_t err = pc_recv(unwrap_ep, &m, PC_TIMEOUT_FOREVER);
+    unwrap_flags = err == PC_OK ? (pc_msginfo_unwrapped(m.info) | (uint64_t)pc_msginfo_extra_caps(m.info) << 4) : 0xEE;
+    unwrap_badge = unwrapper.ipc->caps_or_badges[0];
+    m.info = 0;
+    pc_reply(&m);
+    for (;;) {
+        pc_recv(unwrap_ep, &m, PC_TIMEOUT_FOREVER);
+    }
+}
+
+static void test_badged_cap_sent_through_its_own_endpoint_is_unwrapped(void)
+{
+    begin("test_badged_cap_sent_through_its_own_endpoint_is_unwrapped");
+    unwrap_ep = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cptr_t b = next_free++;
+    check(pc_cnode_mint(PC_SLOT_CNODE, b, 0, unwrap_ep, PC_RIGHTS_ALL, 0x4242) == PC_OK, "mint", 0);
+    thread_create(&unwrapper, unwrapper_main, 200, PC_SLOT_CNODE);
+    unwrapper.ipc->receive_index = next_free++; /* would receive a real cap here */
+    pc_ipc_buffer_t *me = (pc_ipc_buffer_t *)bi->ipc_buffer_vaddr;
+    me->caps_or_badges[0] = b;
+    pc_msg_t m = {.info = pc_msginfo(3, 0, 1, 0)};
+    sleep_us(1000); /* let it block in recv */
+    pc_word_t err = pc_call(unwrap_ep, &m);
+    check(err == PC_OK, "call", err);
+    check(unwrap_flags == (1u | 1u << 4) && unwrap_badge == 0x4242, "badge unwrapped, no cap", unwrap_flags);
+    pc_word_t r[3] = {0};
+    check(pc_cap_identify(unwrapper.ipc->receive_index, r) == PC_ERR_FAILED_LOOKUP, "receive slot untouched", r[0]);
+    end();
+}
+
+static volatile uint64_t victim_result;
+static thread_t victim;
+static pc_cptr_t victim_ep_slot;
+static void victim_main(void)
+{
+    pc_msg_t m = {0};
+    victim_result = 1;
+    victim_result = pc_recv(victim_ep_slot, &m, PC_TIMEOUT_FOREVER) + 100;
+    pc_task_exit(0);
+}
+
+static void test_deleting_nested_cnodes_destroys_their_objects(void)
+{
+    begin("test_deleting_nested_cnodes_destroys_their_objects");
+    pc_word_t r[3] = {0};
+    /* 1. Outer CNode A holds the only cap to CNode B, which holds the only cap to an endpoint a
+     *    thread waits on. Deleting A's last cap destroys B and the endpoint: the waiter gets
+     *    PC_ERR_CANCELLED. (The waiter's own copy would keep the endpoint alive, so it is
+     *    deleted once the waiter is blocked.) */
+    pc_cptr_t a = retype(PC_OBJ_CNODE, 3), b = retype(PC_OBJ_CNODE, 3), e = retype(PC_OBJ_ENDPOINT, 0);
+    victim_ep_slot = next_free++;
+    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e, PC_RIGHT_READ) == PC_OK, "waiter's copy", 0);
+    check(pc_cnode_move(b, 1, PC_SLOT_CNODE, e) == PC_OK, "ep into B", 0);
+    check(pc_cnode_move(a, 1, PC_SLOT_CNODE, b) == PC_OK, "B into A", 0);
+    victim_result = 0;
+    thread_create(&victim, victim_main, 200, PC_SLOT_CNODE);
+    sleep_us(1000);
+    check(victim_result == 1, "victim blocked", victim_result);
+    check(pc_cnode_delete(PC_SLOT_CNODE, victim_ep_slot) == PC_OK, "drop the waiter's copy", 0);
+    sleep_us(1000);
+    check(victim_result == 1, "still blocked: B holds the endpoint", victim_result);
+    check(pc_cnode_delete(PC_SLOT_CNODE, a) == PC_OK, "delete A", 0);
+    sleep_us(1000);
+    check(victim_result == 100 + PC_ERR_CANCELLED, "waiter cancelled", victim_result);
+    check(pc_cap_identify(a, r) == PC_ERR_FAILED_LOOKUP, "A's slot empty", r[0]);
+
+    /* 2. A CNode that holds a cap to itself survives the deletion of its external cap
+     *    (unreachable); revoking the untyped it came from cleans everything up. */
+    pc_cptr_t u = next_free++;
+    check(pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 16, 0, u, 1) == PC_OK, "child untyped", 0);
+    pc_cptr_t a2 = next_free++, e2 = next_free++;
+    check(pc_untyped_retype(u, PC_OBJ_CNODE, 3, 0, a2, 1) == PC_OK, "A2", 0);
+    check(pc_untyped_retype(u, PC_OBJ_ENDPOINT, 0, 0, e2, 1) == PC_OK, "E2", 0);
+    victim_ep_slot = next_free++;
+    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e2, PC_RIGHT_READ) == PC_OK, "waiter's copy", 0);
+    check(pc_cnode_move(a2, 1, PC_SLOT_CNODE, e2) == PC_OK, "E2 into A2", 0);
+    check(pc_cnode_copy(a2, 2, PC_SLOT_CNODE, a2, PC_RIGHTS_ALL) == PC_OK, "A2 holds itself", 0);
+    check(pc_cnode_move(a2, 3, PC_SLOT_CNODE, u) == PC_ERR_ILLEGAL_OPERATION, "untyped into its own CNode refused", 0);
+    victim_result = 0;
+    thread_t v2;
+    thread_create(&v2, victim_main, 200, PC_SLOT_CNODE);
+    sleep_us(1000);
+    check(victim_result == 1, "second victim blocked", victim_result);
+    check(pc_cnode_delete(PC_SLOT_CNODE, a2) == PC_OK, "delete A2's external cap", 0);
+    sleep_us(1000);
+    check(victim_result == 1, "still blocked: A2 keeps itself alive", victim_result);
+    check(pc_cnode_revoke(PC_SLOT_CNODE, u) == PC_OK, "revoke the untyped", 0);
+    sleep_us(1000);
+    check(victim_result == 100 + PC_ERR_CANCELLED, "cycle destroyed, waiter cancelled", victim_result);
+    pc_cptr_t frames = next_free;
+    next_free += 16;
+    pc_word_t err = pc_untyped_retype(u, PC_OBJ_FRAME_4K, 0, 0, frames, 16);
+    check(err == PC_OK, "untyped fully reusable (16 x 4 KiB = all of it)", err);
+    end();
+}
+
+static volatile uint64_t spin_a, spin_b;
+static thread_t spinner_a, spinner_b;
+static void spin_a_main(void) { for (;;) spin_a++; }
+static void spin_b_main(void) { for (;;) spin_b++; }
+
+static void test_equal_priorities_share_the_cpu_and_cannot_starve_higher(void)
+{
+    begin("test_equal_priorities_share_the_cpu_and_cannot_starve_higher");
+    thread_create(&spinner_a, spin_a_main, 100, PC_SLOT_CNODE);
+    thread_create(&spinner_b, spin_b_main, 100, PC_SLOT_CNODE);
+    sleep_us(50000);
+    uint64_t a1 = spin_a, b1 = spin_b;
+    check(a1 > 0 && b1 > 0, "both ran (round robin on the timer)", a1 < b1 ? a1 : b1);
+    /* a spinner at our own priority: yielding lets it run, the timer brings us back */
+    pc_tcb_set_priority(spinner_a.tcb, PC_SLOT_TCB, 255);
+    uint64_t before = spin_a;
+    pc_yield();
+    check(spin_a > before, "equal-priority spinner ran after yield", spin_a - before);
+    pc_tcb_suspend(spinner_a.tcb);
+    pc_tcb_suspend(spinner_b.tcb);
+    end();
+}
+
+static void test_deleting_a_blocked_thread_leaves_the_endpoint_usable(void)
+{
+    begin("test_deleting_a_blocked_thread_leaves_the_endpoint_usable");
+    /* the victim thread from the nested-CNode test is still blocked on the unreachable endpoint;
+     * a fresh waiter on our own endpoint gets deleted while queued */
+    pc_cptr_t e = retype(PC_OBJ_ENDPOINT, 0);
+    victim_ep_slot = e;
+    victim_result = 0;
+    thread_t w;
+    thread_create(&w, victim_main, 200, PC_SLOT_CNODE);
+    sleep_us(1000);
+    check(victim_result == 1, "blocked", victim_result);
+    check(pc_cnode_delete(PC_SLOT_CNODE, w.tcb) == PC_OK, "delete its TCB", 0);
+    pc_msg_t m = {.info = pc_msginfo(1, 0, 0, 0)};
+    check(pc_nb_send(e, &m) == PC_OK, "send finds no receiver", 0);
+    check(pc_nb_recv(e, &m) == PC_ERR_TIMEOUT, "queue empty", 0);
+    end();
+}
+
 /* ---- a hostile device: MSIs with exception vectors (HPET FSB delivery, -global hpet.msi=on) ---- */
 #define HPET_PADDR 0xfed00000ull
 #define HPET_GCAP_ID 0x000          /* General Capabilities and ID */
@@ -707,6 +851,10 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_priority_bounded_by_mcp();
     test_ioport_ranges();
     test_irq_handlers();
+    test_badged_cap_sent_through_its_own_endpoint_is_unwrapped();
+    test_deleting_nested_cnodes_destroys_their_objects();
+    test_deleting_a_blocked_thread_leaves_the_endpoint_usable();
+    test_equal_priorities_share_the_cpu_and_cannot_starve_higher();
     test_device_msi_with_exception_vectors_is_ignored();
     test_random_syscalls_do_not_hurt_the_kernel();
     bench();
