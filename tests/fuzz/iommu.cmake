@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# libFuzzer target for the IOMMU server's message decoders (libs/libiommu): arbitrary message
+# libFuzzer targets for the IOMMU server (libs/libiommu). fuzz_iommu_decode: arbitrary message
 # sequences from clients, strangers and the hotplug badge against a server running on the VT-d
 # model; decoding must never change state, touch hardware, or return an undeclared error.
 file(GLOB pc_iommu_fuzz_src
@@ -13,3 +13,9 @@ pc_fuzz_target(fuzz_iommu_decode
              ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
     RUNS 20000)
+pc_fuzz_target(fuzz_iommu_sequence
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/iommu_sequence_fuzz.c ${pc_iommu_fuzz_src}
+    INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
+             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
+             ${PC_ROOT}/tests/model/vtd/src
+    RUNS 3000)

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Fuzzes whole message sequences through iommu_handle_client / iommu_handle_hotplug, decode
+ * and perform, on a fresh server and VT-d model per input (ATS devices, two clients), with
+ * devices that can vanish without notice. Checked after every message: the error is declared
+ * for the method, a rejected message (other than a hardware outcome) changed neither the
+ * server nor the hardware, and no device-TLB descriptor reached a source-id that was fenced,
+ * removed or quarantined before the message. The sanitizers catch the rest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iommu/server.h>
+#include <vtd_model.h>
+
+#define NDEV 3
+#define A 0xa1
+#define B 0xb2
+#define HP 0x4850
+
+static const uint16_t sids[NDEV] = {0x0100, 0x0200, 0x0300};
+
+static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i<bytes && * n> 0; i++) {
+        v |= (uint64_t) * *p << (8 * i);
+        (*p)++;
+        (*n)--;
+    }
+    return v;
+}
+
+static unsigned devtlb_sid(const struct vtd_model_desc_log *d, bool *is)
+{
+    unsigned t = (unsigned)((d->qw[0] & 0xf) | ((d->qw[0] >> 5) & 0x70));
+    *is = t == 3 || t == 8;
+    return t == 3 ? (unsigned)((d->qw[0] >> 32) & 0xffff) : (unsigned)((d->qw[0] >> 16) & 0xffff);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct vtd_model_desc_log log[4096];
+    struct vtd_model_config mc = {.mem_bytes = 8u << 20};
+    struct vtd_model *m = vtd_model_create(&mc);
+    struct iommu_server *s = calloc(1, sizeof(*s));
+    if (!m || !s) {
+        abort();
+    }
+    iommu_server_init(s, NULL, HP);
+    struct vtd_unit_config uc = {.no_sw_bits = true};
+    if (iommu_server_add_unit(s, vtd_model_hw(m), &uc, true, NULL) != IOMMU_OK) {
+        abort();
+    }
+    for (int d = 0; d < NDEV; d++) {
+        vtd_model_add_device(m, sids[d], d < 2 ? VTD_MODEL_DEV_ATS : 0);
+        iommu_server_add_device(s, sids[d]);
+    }
+    uint64_t badges[] = {A, B};
+    for (int c = 0; c < 2; c++) {
+        if (iommu_client_register(s, badges[c], 0) != IOMMU_OK ||
+            iommu_client_grant_memory(s, badges[c], 0x100000 + c * 0x100000ull, 0x100000, 3,
+                                      NULL) != IOMMU_OK) {
+            abort();
+        }
+        for (int d = 0; d < NDEV; d++) {
+            iommu_client_grant_device(s, badges[c], sids[d]);
+        }
+    }
+    uint64_t handles[4] = {0};
+    static const uint64_t words[] = {
+        0,          0x1000,     0x2000, 0x10000, 0x11000, 0x200000, 0x100000, IOMMU_MEM_CAP,
+        UINT64_MAX, 1ull << 48, 0x0100, 0x0200,  0x0300,  1,        2,        3};
+    static const uint64_t all_badges[] = {A, B, HP, 0, A, B, A, HP};
+    for (unsigned steps = 0; size > 1 && steps < 64; steps++) {
+        uint8_t sel = (uint8_t)take(&data, &size, 1);
+        if ((sel & 0xf0) == 0xf0) { /* a device vanishes or comes back silently */
+            vtd_model_set_device_present(m, sids[sel % NDEV], (sel & 8) != 0);
+            continue;
+        }
+        struct iommu_msg msg;
+        struct iommu_reply r;
+        unsigned nm;
+        const struct iommu_method_info *meth = iommu_methods(&nm);
+        const struct iommu_method_info *mi = &meth[take(&data, &size, 1) % nm];
+        iommu_msg_init(&msg, mi->label);
+        msg.badge = all_badges[sel & 7];
+        bool hp = mi->hotplug;
+        msg.len = (sel & 8) ? (uint32_t)(take(&data, &size, 1) % (IOMMU_MSG_WORDS + 1)) : mi->nargs;
+        for (unsigned w = 0; w < msg.len; w++) {
+            uint8_t k = (uint8_t)take(&data, &size, 1);
+            msg.w[w] = k < 0xc0   ? words[k % (sizeof(words) / sizeof(words[0]))]
+                       : k < 0xe0 ? handles[k & 3]
+                                  : take(&data, &size, 8);
+        }
+        bool dead[NDEV];
+        for (int d = 0; d < NDEV; d++) {
+            const struct iommu_device *dv = iommu_device_get(s, sids[d]);
+            dead[d] = dv && (dv->state != IOMMU_DEV_PRESENT || dv->quarantined);
+        }
+        uint64_t fp = iommu_server_fingerprint(s);
+        size_t pages = vtd_model_pages_in_use(m);
+        vtd_model_clear_log(m);
+        if (hp) {
+            iommu_handle_hotplug(s, &msg, &r);
+        } else {
+            iommu_handle_client(s, &msg, &r);
+        }
+        if (r.err == 0 && mi->label == IOMMU_LABEL_ATTACH) {
+            handles[steps & 3] = r.w[0];
+        }
+        if (r.err != 0 && !(mi->errors & (1ull << r.err))) {
+            fprintf(stderr, "undeclared error %llu from %s\n", (unsigned long long)r.err, mi->name);
+            abort();
+        }
+        bool hw = hp ? r.err == IOMMU_HP_ERR_HW
+                     : (r.err == IOMMU_ERR_HW || r.err == IOMMU_ERR_NO_MEMORY ||
+                        r.err == IOMMU_ERR_DEVICE_TIMEOUT);
+        struct vtd_model_stats st;
+        vtd_model_get_stats(m, &st);
+        size_t n = vtd_model_desc_log(m, log, 4096);
+        if (r.err != 0 && !hw &&
+            (iommu_server_fingerprint(s) != fp || vtd_model_pages_in_use(m) != pages || n != 0)) {
+            fprintf(stderr, "rejected %s changed state\n", mi->name);
+            abort();
+        }
+        for (size_t i = 0; i < n; i++) {
+            bool is;
+            unsigned sid = devtlb_sid(&log[i], &is);
+            for (int d = 0; is && d < NDEV; d++) {
+                if (dead[d] && sid == sids[d]) {
+                    fprintf(stderr, "device-TLB descriptor for fenced %04x\n", sid);
+                    abort();
+                }
+            }
+        }
+        iommu_fault_service(s, 0);
+    }
+    free(s);
+    vtd_model_destroy(m);
+    return 0;
+}
