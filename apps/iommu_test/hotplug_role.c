@@ -150,6 +150,30 @@ int main(void)
     e = map_unmap(&f, &st);
     kt_result("new_occupant_maps_and_unmaps_with_ats", e == IOMMU_OK && st == 0,
               "(%s, status %#llx)", iommu_errname((unsigned)e), (unsigned long long)st);
+
+    /* Orderly fence of the live new occupant: ATS Enable cleared in its config space, entry
+     * blocked, its device-TLB flushed (the trace check sees that flush after the marker). */
+    const struct pci_ecam *ecam = it_config(si, &sid);
+    struct pci_ats ats_before, ats_after;
+    int p1 = pci_ats_probe(ecam, sid, &ats_before);
+    mark("fencing (orderly)", sid);
+    iommu_encode_device_fence(&m, sid, IOMMU_FENCE_ORDERLY);
+    e = hp(&m, &r);
+    iommu_reply_device_fence(&r, &fe);
+    mark("orderly fence done for", sid);
+    int p2 = pci_ats_probe(ecam, sid, &ats_after);
+    kt_result("orderly_fence_disables_ats_in_config_space",
+              e == IOMMU_HP_OK && p1 == PCI_OK && p2 == PCI_OK && ats_before.enabled &&
+                  !ats_after.enabled,
+              "(%s, ATS enable %d -> %d)", iommu_hp_errname((unsigned)e), ats_before.enabled,
+              ats_after.enabled);
+    iommu_encode_attach(&m, sid);
+    uint64_t busy = cl(&m, 0, &r);
+    e = map_unmap(&f, &st);
+    kt_result("fenced_device_refuses_attach_and_unmap_completes_locally",
+              e == IOMMU_OK && (st & IOMMU_STATUS_DEVICE_GONE) && busy != IOMMU_OK,
+              "(attach %s, unmap %s status %#llx)", iommu_errname((unsigned)busy),
+              iommu_errname((unsigned)e), (unsigned long long)st);
     iommu_encode_detach(&m, at2.handle);
     (void)cl(&m, 0, &r);
     kt_finish();
