@@ -21,7 +21,7 @@ MODES = (("tcg", False), ("icount", True))
 
 def run_once(img, icount, timeout, qemu):
     r = runner.Runner(img, timeout=timeout, icount=icount, qemu=qemu, echo=False,
-                      out=sys.stderr)
+                      out=sys.stderr, qmp_script=img.qmp_script)
     code, reasons = r.run()
     return code, reasons, r.guest.benches
 

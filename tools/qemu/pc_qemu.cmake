@@ -34,7 +34,7 @@ function(pc__json_string out value)
 endfunction()
 
 function(pc_add_image name)
-    cmake_parse_arguments(A "" "MACHINE;APPEND" "MODULES;QEMU_ARGS" ${ARGN})
+    cmake_parse_arguments(A "" "MACHINE;APPEND;QMP_SCRIPT" "MODULES;QEMU_ARGS" ${ARGN})
     if(A_UNPARSED_ARGUMENTS)
         message(FATAL_ERROR "pc_add_image(${name}): unexpected arguments ${A_UNPARSED_ARGUMENTS}")
     endif()
@@ -89,9 +89,16 @@ function(pc_add_image name)
     pc__json_string(jname "${name}")
     pc__json_string(jappend "${A_APPEND}")
     pc__json_string(jmachine "${A_MACHINE}")
+    # QMP_SCRIPT: run with this script unless run.py is given another (./portcullis run, bench).
+    set(jqmp "")
+    if(A_QMP_SCRIPT)
+        get_filename_component(qmp_abs "${A_QMP_SCRIPT}" ABSOLUTE)
+        pc__json_string(jq "${qmp_abs}")
+        set(jqmp "  \"qmp_script\": ${jq},\n")
+    endif()
     file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/images/${name}.json CONTENT
 "{\n  \"name\": ${jname},\n  \"kernel\": \"kernel/kernel.elf\",\n  \"append\": ${jappend},\n\
-  \"machine\": ${jmachine},\n  \"qemu_args\": [${qargs}],\n  \"modules\": [\n${mods}\n  ]\n}\n")
+  \"machine\": ${jmachine},\n${jqmp}  \"qemu_args\": [${qargs}],\n  \"modules\": [\n${mods}\n  ]\n}\n")
     # The image target depends on whatever tasks/kernel exist once the whole tree is read.
     cmake_language(EVAL CODE "
         cmake_language(DEFER DIRECTORY \"${CMAKE_SOURCE_DIR}\" CALL pc__image_target \"${name}\" ${deps})")

@@ -57,6 +57,8 @@ def main(argv=None):
     except pcimage.ImageError as e:
         print(f"[harness] {e}", file=sys.stderr)
         return runner.EXIT_HARNESS
+    if a.qmp_script is None:
+        a.qmp_script = img.qmp_script  # the image's own script (pc_add_image QMP_SCRIPT), if any
     for f in (a.qmp_script, a.trace_check):
         if f and not os.path.isfile(f):
             print(f"[harness] {f} does not exist", file=sys.stderr)

@@ -154,6 +154,8 @@ static void scenario_cycles(uint64_t n)
     hpt_result("rp7_unplug_replug_cycles_completed", ok, "(%llu added, %llu removed of %llu)",
                (unsigned long long)s.added, (unsigned long long)s.removed,
                (unsigned long long)n);
+    /* The script still waits for QEMU's last DEVICE_DELETED: give it a bounded moment. */
+    (void)pc_wait(g_sleep, 1000000, NULL);
 }
 
 int hpt_control_main(const task_start_info_t *si)

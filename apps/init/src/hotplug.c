@@ -22,6 +22,7 @@
 
 #include <hpsrv/protocol.h>
 #include <init/init.h>
+#include <init/iommu_link.h>
 #include <pci/pci.h>
 #include <task/protocol.h>
 
@@ -119,6 +120,7 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         return;
     }
     t->hp_handle = handle;
+    iommu_link_send(); /* its device grant at the IOMMU server, as for drivers started at boot */
     printf("init: hotplug: %02x:%02x.%x (%04x:%04x, handle %#llx) given to a fresh task %u %s\n",
            sid >> 8, (sid >> 3) & 0x1f, sid & 7, vendor, device, (unsigned long long)handle, t->id,
            t->name);

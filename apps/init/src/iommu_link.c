@@ -23,6 +23,7 @@ static struct {
     uint64_t badge;
     int sid; /* -1: no PCI function */
     pc_cptr_t ntfn;
+    bool sent; /* registered already (iommu_link_send runs again for hot-plugged drivers) */
 } g_link[LINK_MAX];
 static unsigned g_nlink;
 
@@ -69,6 +70,10 @@ void iommu_link_send(void)
     }
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
     for (unsigned i = 0; i < g_nlink; i++) {
+        if (g_link[i].sent) {
+            continue;
+        }
+        g_link[i].sent = true;
         pc_msg_t m;
         memset(&m, 0, sizeof(m));
         m.mr[0] = g_link[i].badge;

@@ -321,7 +321,8 @@ static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, tas
     }
     if (err == PC_OK && c->t->policy->pci_vendor != 0 && c->t->hp_ntfn == 0) {
         /* A driver's interrupt notification is also where the hotplug server tells it that an
-         * event waits (hotplug.c hands this copy over when it assigns the device). */
+         * event about its device waits (bit INIT_HP_NOTIFY_BIT; hotplug.c hands this copy over
+         * when it assigns the device). */
         pc_cptr_t hp = slot_map_alloc(&g_slots, 1);
         if (hp != 0 && pc_cnode_mint(PC_SLOT_CNODE, hp, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE,
                                      INIT_HP_NOTIFY_BIT) == PC_OK) {

@@ -220,11 +220,23 @@ static int op_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
     char b[8], line[96];
     sid_str(sid, b);
     struct hps_slot *hs = slot_by_device(sid);
+    /* Orderly: the device's ATS Enable before and after the fence, the config-space half of
+     * the sequence (QEMU traces invalidation descriptors but not config writes). Surprise: the
+     * device is not touched at all. */
+    struct pci_ats ats;
+    bool has_ats = kind == HP_FENCE_ORDERLY && pci_ats_probe(&g_ecam, sid, &ats) == PCI_OK;
+    uint16_t ats_before = has_ats ? pci_cfg_read16(&g_ecam, sid, ats.off + PCI_ATS_CTRL) : 0;
     uint64_t t0 = task_rdtsc(), status = 0;
     int rc = iommu_call(IOMMU_LABEL_DEVICE_FENCE, sid,
                         kind == HP_FENCE_ORDERLY ? IOMMU_FENCE_ORDERLY : IOMMU_FENCE_SURPRISE, 2,
                         &status);
     uint64_t t1 = task_rdtsc();
+    if (has_ats) {
+        uint16_t ats_after = pci_cfg_read16(&g_ecam, sid, ats.off + PCI_ATS_CTRL);
+        snprintf(line, sizeof(line), "ATS Enable of %s: %u before the fence, %u after", b,
+                 (ats_before & PCI_ATS_CTRL_ENABLE) != 0, (ats_after & PCI_ATS_CTRL_ENABLE) != 0);
+        hps_log(line);
+    }
     snprintf(line, sizeof(line), "device_fence(%s, %s) = %d status=%#llx (%llu us)", b,
              kind == HP_FENCE_ORDERLY ? "orderly" : "surprise", rc, (unsigned long long)status,
              (unsigned long long)tsc_to_us(t1 - t0));

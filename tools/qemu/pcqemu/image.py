@@ -32,6 +32,8 @@ class Image:
         self.append = data.get("append", "")
         self.machine = data.get("machine", machines.DEFAULT_PRESET)
         self.qemu_args = list(data.get("qemu_args", []))
+        # A QMP script the image runs with unless the caller names another (bench.py, run.py).
+        self.qmp_script = data.get("qmp_script") or None
         if self.machine not in machines.PRESETS:
             raise ImageError(f"{source}: unknown machine preset {self.machine!r}")
 
