@@ -146,6 +146,25 @@ static void scenario_basic(void)
                (unsigned long long)now1.handle, hp_state_str((int)now2.state));
 }
 
+/* With the real IOMMU server and the edu driver (mode=serve replug): the button removal waits
+ * for the driver's detached, the re-plug goes to the same driver, which attaches the new
+ * occupant; then a surprise power-off of the slot the driver no longer serves. */
+static void scenario_system(void)
+{
+    struct status boot, s;
+    bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
+    hpt_result("edu0_slot_on_with_driver", ok && boot.dev == 0x0200, "(state %s)",
+               hp_state_str((int)boot.state));
+    task_log("hotplug_test: ready for device_del edu0");
+    ok = wait_slot(PORT_RP2, HP_ST_OFF, 0, boot.removed + 1, 30000, &s);
+    hpt_result("edu0_removed_after_driver_detached", ok, "(state %s, %llu removal(s))",
+               hp_state_str((int)s.state), (unsigned long long)s.removed);
+    ok = wait_slot(PORT_RP2, HP_ST_ON, boot.added + 1, boot.removed + 1, 30000, &s);
+    hpt_result("edu0_replugged_with_new_handle", ok && (s.handle >> 16) > (boot.handle >> 16),
+               "(handle %#llx after %#llx)", (unsigned long long)s.handle,
+               (unsigned long long)boot.handle);
+}
+
 static void scenario_cycles(uint64_t n)
 {
     struct status s;
@@ -178,6 +197,8 @@ int hpt_control_main(const task_start_info_t *si)
         scenario_basic();
     } else if (strcmp(scenario, "cycles") == 0) {
         scenario_cycles(n);
+    } else if (strcmp(scenario, "system") == 0) {
+        scenario_system();
     } else {
         hpt_result("control_scenario_known", false, "(scenario=%s)", scenario);
     }
