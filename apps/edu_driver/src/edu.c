@@ -102,6 +102,12 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool 
         if (err != PC_OK) {
             break; /* PC_ERR_TIMEOUT: the deadline passed */
         }
+        if (e->ev != NULL) {
+            drv_events_note(e->ev, word);
+        }
+        if (e->irq_badge != 0 && (word & e->irq_badge) == 0) {
+            continue; /* only another signal (a hotplug event): keep waiting */
+        }
         uint32_t st = drv_rd32(&e->bar, EDU_IRQ_STATUS_REG);
         if (st == 0xffffffffu) {
             rc = EDU_ERR_GONE;

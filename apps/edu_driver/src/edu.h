@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <drv/drv.h>
+#include <drv/events.h>
 
 /* BAR0 registers */
 #define EDU_ID_REG        0x00 /* Identification: 0xRRrr00ed (major, minor) */
@@ -51,6 +52,7 @@ struct edu {
     pc_cptr_t irq_handler;
     pc_cptr_t irq_ntfn;
     uint64_t irq_badge;
+    struct drv_events *ev; /* told about hotplug signals seen while waiting (may be NULL) */
     uint64_t transfers;
     uint64_t last_wait_us;
 };

@@ -10,8 +10,10 @@
  *                          then everything unmapped and detached
  *   mode=fault-after-unmap a DMA to mapped memory moves the right bytes; after unmap the same
  *                          DMA faults, the memory is untouched, and the fault reaches this driver
- *   mode=serve             the self test, then wait for the hotplug server's device-gone
- *                          messages (device_going / device_gone) until serve_ms (default 30000)
+ *   mode=serve             the self test, then serve the hotplug server's events (device_going,
+ *                          device_gone) until serve_ms (default 30000); with `replug`, then wait
+ *                          for the new occupant (device_new), attach it under its new generation
+ *                          and run the self test again
  *   iommu=off              bring-up only: no IOMMU server, the device gets physical addresses
  *                          (the IOMMU must not be translating); never used by the final tests
  */
@@ -39,7 +41,8 @@ struct edu_driver {
     struct drv_events ev;
     bool bringup;
     bool attached;
-    uint64_t handle; /* IOMMU device handle: generation << 16 | sid */
+    uint64_t handle;    /* IOMMU device handle: generation << 16 | sid */
+    hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf src; /* the device reads it (RAM -> device) */
     struct drv_buf dst; /* the device writes it (device -> RAM) */
 };
@@ -268,41 +271,96 @@ static void release(bool gone, const char *check)
               drv_dma_mapped_pages(&g.dma));
 }
 
-/* Waits for the hotplug server's device-gone messages until the deadline; true once the device
- * was released because of one. */
-static bool serve(uint64_t serve_ms)
+/* The hotplug event names our device: its source-id, and the generation we attached (or were
+ * told of by device_new). */
+static bool ours(hp_handle_t h)
 {
-    if (g.ev.gone_ep == 0) {
-        drv_check("serve_has_gone_endpoint", false, "(no \"gone\" endpoint granted)");
+    if (HP_HANDLE_SID(h) != g.cfg.sid) {
         return false;
     }
-    drv_log("serving device-gone messages for handle %#llx", (unsigned long long)g.handle);
+    return g.bringup || h == g.hp_handle || HP_HANDLE_GEN(h) == IOMMU_HANDLE_GEN(g.handle);
+}
+
+/* A re-plugged device at the same function: set it up again, attach under the new generation,
+ * check the old handle is refused, map the buffers again at their IOVAs and run the self test. */
+static bool replugged(hp_handle_t h)
+{
+    uint64_t old = g.handle;
+    drv_set_phase("replug_");
+    drv_log("new occupant (handle %#llx): setting up again", (unsigned long long)h);
+    bool ok = setup_device() && attach();
+    if (ok && !g.bringup) {
+        drv_check("new_generation", IOMMU_HANDLE_GEN(g.handle) != IOMMU_HANDLE_GEN(old),
+                  "(old handle %#llx, new %#llx, hotplug handle %#llx)", (unsigned long long)old,
+                  (unsigned long long)g.handle, (unsigned long long)h);
+        uint64_t status = 0;
+        uint64_t err = drv_iommu_detach(&g.iommu, old, &status);
+        drv_check("old_handle_refused", err == IOMMU_ERR_STALE, "(detach with the old handle: %s)",
+                  drv_iommu_errname(err));
+        int rc = drv_dma_remap(&g.dma, &g.src);
+        if (rc == DRV_DMA_OK) {
+            rc = drv_dma_remap(&g.dma, &g.dst);
+        }
+        ok = drv_check("buffers_mapped_again", rc == DRV_DMA_OK, "(%s%s%s)", drv_dma_errname(rc),
+                       rc == DRV_DMA_ERR_IOMMU ? ": " : "",
+                       rc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "");
+    }
+    g.hp_handle = h;
+    return ok && selftest();
+}
+
+/*
+ * Serves hotplug events until the deadline. going: wait (bounded) for the transfer in flight,
+ * unmap, detach, answer detached. gone: the device vanished: unmap and detach without touching
+ * it (errors reported, tolerated). With `replug`, then waits for the new occupant and works with
+ * it again. Returns true once that scenario is complete.
+ */
+static bool serve(uint64_t serve_ms, bool replug)
+{
+    if (!drv_check("serve_has_hotplug_endpoint", g.ev.hotplug_ep != 0, "(\"hotplug\" endpoint)")) {
+        return false;
+    }
+    drv_log("serving hotplug events for handle %#llx", (unsigned long long)g.handle);
     uint64_t deadline = drv_deadline(serve_ms * 1000u);
+    bool removed = false;
     for (;;) {
         uint64_t left = drv_left_us(deadline);
         if (left == 0) {
-            drv_log("serve deadline passed without a removal");
-            return false;
+            drv_check("serve_scenario_completed", false, "(deadline passed: %s)",
+                      removed ? "no new occupant" : "no removal");
+            return removed;
         }
         struct drv_event e = drv_events_wait(&g.ev, left);
+        if (e.kind == DRV_EVENT_NONE) {
+            continue;
+        }
         if (e.kind == DRV_EVENT_FAULT) {
             unsigned n = 0;
             bool m = false;
             print_faults(&n, &m, 0);
             continue;
         }
-        if (e.kind == DRV_EVENT_NONE) {
-            continue;
+        drv_log("hotplug event %s (handle %#llx)", drv_event_name(e.kind),
+                (unsigned long long)e.handle);
+        if (e.kind == DRV_EVENT_NEW) {
+            if (!removed) {
+                if (g.hp_handle == 0 && HP_HANDLE_SID(e.handle) == g.cfg.sid) {
+                    g.hp_handle = e.handle; /* the boot-time assignment of our own device */
+                }
+                continue;
+            }
+            if (HP_HANDLE_SID(e.handle) != g.cfg.sid) {
+                continue;
+            }
+            (void)replugged(e.handle);
+            return true;
         }
-        bool ours = HP_HANDLE_SID(e.handle) == g.cfg.sid &&
-                    (g.bringup || HP_HANDLE_GEN(e.handle) == IOMMU_HANDLE_GEN(g.handle));
-        if (!ours) {
-            drv_log("device-gone for handle %#llx ignored (ours is %#llx)",
+        if (removed || !ours(e.handle)) {
+            drv_log("%s for handle %#llx ignored (ours: %#llx)", drv_event_name(e.kind),
                     (unsigned long long)e.handle, (unsigned long long)g.handle);
             continue;
         }
         if (e.kind == DRV_EVENT_GOING) {
-            drv_log("device going (handle %#llx): stopping DMA", (unsigned long long)e.handle);
             int q = edu_dma_quiesce(&g.edu, EDU_DMA_TIMEOUT_US);
             drv_check("going_in_flight_dma_finished", q == EDU_OK, "(%s)", edu_errname(q));
             release(false, "going_unmapped_and_detached");
@@ -310,16 +368,12 @@ static bool serve(uint64_t serve_ms)
             drv_check("going_answered_detached", r == HP_GONE_OK, "(%s%d)",
                       r >= 0 ? hp_gone_err_str(r) : "IPC error ", r);
         } else {
-            drv_log("device gone (handle %#llx): releasing without touching it",
-                    (unsigned long long)e.handle);
             release(true, "gone_released_without_touching_device");
         }
-        /* a stale handle stays refused: the IOMMU server no longer knows it for us */
-        uint64_t status = 0;
-        uint64_t err = drv_iommu_detach(&g.iommu, g.handle, &status);
-        drv_check("old_handle_refused_after_removal", !g.bringup && err != IOMMU_OK,
-                  "(detach again: %s)", drv_iommu_errname(err));
-        return true;
+        removed = true;
+        if (!replug) {
+            return true;
+        }
     }
 }
 
@@ -339,6 +393,7 @@ int main(void)
     g.bringup = strcmp(iommu, "off") == 0;
     uint64_t serve_ms = 30000;
     (void)task_cmdline_get_u64(g.si->cmdline, "serve_ms", &serve_ms);
+    bool replug = task_cmdline_has(g.si->cmdline, "replug");
     drv_log("mode=%s, DMA addresses: %s", mode,
             g.bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
     if (strcmp(mode, "selftest") != 0 && strcmp(mode, "fault-after-unmap") != 0 &&
@@ -349,7 +404,9 @@ int main(void)
     }
 
     g.iommu.ep = task_cap_slot(g.si, "iommu", TASK_CAP_ENDPOINT);
-    drv_events_init(&g.ev, g.si);
+    const task_cap_t *irq = task_cap_find(g.si, "msi");
+    drv_events_init(&g.ev, g.si, irq != NULL ? irq->aux_slot : 0);
+    g.edu.ev = &g.ev;
     int drc = drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU,
                            &g.iommu);
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
@@ -361,7 +418,8 @@ int main(void)
         release(false, "released");
     } else if (ok) {
         ok = selftest();
-        if (!(strcmp(mode, "serve") == 0 && ok && serve(serve_ms))) {
+        bool removed = strcmp(mode, "serve") == 0 && ok && serve(serve_ms, replug);
+        if (!removed || replug) {
             release(false, "released");
         }
     }

@@ -266,6 +266,7 @@ static unsigned collect(unsigned want, uint32_t *lens, unsigned *bad)
         }
         pc_word_t word = 0;
         if (pc_wait(g.irq_ntfn, left, &word) == PC_OK) {
+            drv_events_note(&g.ev, word); /* a hotplug signal shares the notification */
             (void)pc_irq_handler_ack(g.irq_handler);
         }
     }
@@ -355,41 +356,41 @@ static void release(bool gone, const char *check)
               gone_seen ? ", unmap said DEVICE_GONE" : "", drv_dma_mapped_pages(&g.dma));
 }
 
+/*
+ * Serves hotplug events until the deadline: going: reset the device (it stops using the queue),
+ * unmap, detach, answer detached; gone: unmap and detach without touching the device. A re-plugged
+ * device is left to a fresh instance (this driver reports and ends). True once removed.
+ */
 static bool serve(uint64_t serve_ms)
 {
-    if (g.ev.gone_ep == 0) {
-        drv_check("serve_has_gone_endpoint", false, "(no \"gone\" endpoint granted)");
+    if (!drv_check("serve_has_hotplug_endpoint", g.ev.hotplug_ep != 0, "(\"hotplug\" endpoint)")) {
         return false;
     }
-    drv_log("serving device-gone messages for handle %#llx", (unsigned long long)g.handle);
+    drv_log("serving hotplug events for handle %#llx", (unsigned long long)g.handle);
     uint64_t deadline = drv_deadline(serve_ms * 1000u);
     for (;;) {
         uint64_t left = drv_left_us(deadline);
         if (left == 0) {
-            drv_log("serve deadline passed without a removal");
+            drv_check("serve_scenario_completed", false, "(deadline passed: no removal)");
             return false;
         }
         struct drv_event e = drv_events_wait(&g.ev, left);
-        if (e.kind == DRV_EVENT_NONE || e.kind == DRV_EVENT_FAULT) {
+        if (e.kind == DRV_EVENT_NONE || e.kind == DRV_EVENT_FAULT || e.kind == DRV_EVENT_NEW) {
             continue;
         }
         bool ours = HP_HANDLE_SID(e.handle) == g.cfg.sid &&
                     (g.bringup || HP_HANDLE_GEN(e.handle) == IOMMU_HANDLE_GEN(g.handle));
+        drv_log("hotplug event %s (handle %#llx)%s", drv_event_name(e.kind),
+                (unsigned long long)e.handle, ours ? "" : ": not ours, ignored");
         if (!ours) {
-            drv_log("device-gone for handle %#llx ignored (ours is %#llx)",
-                    (unsigned long long)e.handle, (unsigned long long)g.handle);
             continue;
         }
         if (e.kind == DRV_EVENT_GOING) {
-            drv_log("device going (handle %#llx): reset, unmap, detach",
-                    (unsigned long long)e.handle);
             release(false, "going_unmapped_and_detached");
             int r = drv_events_detached(&g.ev, e.handle);
             drv_check("going_answered_detached", r == HP_GONE_OK, "(%s%d)",
                       r >= 0 ? hp_gone_err_str(r) : "IPC error ", r);
         } else {
-            drv_log("device gone (handle %#llx): releasing without touching it",
-                    (unsigned long long)e.handle);
             release(true, "gone_released_without_touching_device");
         }
         return true;
@@ -420,7 +421,8 @@ int main(void)
         return 1;
     }
     g.iommu.ep = task_cap_slot(g.si, "iommu", TASK_CAP_ENDPOINT);
-    drv_events_init(&g.ev, g.si);
+    const task_cap_t *irq = task_cap_find(g.si, "msi");
+    drv_events_init(&g.ev, g.si, irq != NULL ? irq->aux_slot : 0);
     int drc = drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU,
                            &g.iommu);
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),

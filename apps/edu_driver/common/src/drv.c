@@ -15,6 +15,7 @@ static char g_name[16] = "drv";
 static unsigned g_passed, g_failed;
 static bool g_reported;
 static uint64_t g_tsc_per_us = 1000; /* 1 GHz until the start info says otherwise */
+static char g_phase[16];
 
 const task_start_info_t *drv_start(const char *name)
 {
@@ -39,7 +40,7 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     char line[TASK_LOG_MAX];
-    snprintf(line, sizeof(line), "TEST %s_%s: %s%s%s", g_name, check, ok ? "PASS" : "FAIL",
+    snprintf(line, sizeof(line), "TEST %s_%s%s: %s%s%s", g_name, g_phase, check, ok ? "PASS" : "FAIL",
              detail[0] ? " " : "", detail);
     task_log(line);
     if (ok) {
@@ -48,6 +49,11 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
         g_failed++;
     }
     return ok;
+}
+
+void drv_set_phase(const char *phase)
+{
+    snprintf(g_phase, sizeof(g_phase), "%s", phase != NULL ? phase : "");
 }
 
 void drv_log(const char *fmt, ...)

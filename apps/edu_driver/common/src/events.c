@@ -1,23 +1,91 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Device-gone messages and IOMMU fault signals for a driver (see drv/events.h). Messages are
- * decoded with libhotplug's side-effect-free decoder, accepting only the two server-to-driver
- * labels.
+ * Hotplug events and IOMMU fault signals for a driver (see drv/events.h). Events fetched from
+ * the hotplug server are validated like any input from another component: the device-gone
+ * messages with libhotplug's side-effect-free decoder (only going/gone accepted), the new-device
+ * event by the handle's layout.
  */
 #include <string.h>
 
 #include <drv/drv.h>
 #include <drv/events.h>
+#include <hpsrv/protocol.h>
 
-/* How long one receive on the gone endpoint lasts when a fault notification must be polled too. */
 #define DRV_EVENTS_SLICE_US 5000u
 
-void drv_events_init(struct drv_events *ev, const task_start_info_t *si)
+void drv_events_init(struct drv_events *ev, const task_start_info_t *si, pc_cptr_t irq_ntfn)
 {
     memset(ev, 0, sizeof(*ev));
-    ev->gone_ep = task_cap_slot(si, "gone", TASK_CAP_ENDPOINT);
     ev->hotplug_ep = task_cap_slot(si, "hotplug", TASK_CAP_ENDPOINT);
     ev->fault_ntfn = task_cap_slot(si, "iommu_fault", TASK_CAP_NOTIFICATION);
+    ev->irq_ntfn = irq_ntfn;
+}
+
+void drv_events_note(struct drv_events *ev, uint64_t word)
+{
+    if (word & HPS_NOTIFY_BIT) {
+        ev->hp_pending = true;
+    }
+}
+
+const char *drv_event_name(enum drv_event_kind k)
+{
+    switch (k) {
+    case DRV_EVENT_NONE:
+        return "none";
+    case DRV_EVENT_GOING:
+        return "device_going";
+    case DRV_EVENT_GONE:
+        return "device_gone";
+    case DRV_EVENT_NEW:
+        return "device_new";
+    case DRV_EVENT_FAULT:
+        return "fault";
+    default:
+        return "?";
+    }
+}
+
+/* next_event: one pending hotplug event of this driver, validated. */
+static struct drv_event fetch(struct drv_events *ev)
+{
+    struct drv_event out = {.kind = DRV_EVENT_NONE, .handle = 0};
+    ev->hp_pending = false;
+    if (ev->hotplug_ep == 0) {
+        return out;
+    }
+    pc_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.info = pc_msginfo(HPS_NEXT_EVENT, 0, 0, 0);
+    if (pc_call(ev->hotplug_ep, &m) != PC_OK) {
+        ev->refused++;
+        return out;
+    }
+    uint64_t label = pc_msginfo_label(m.info);
+    unsigned len = pc_msginfo_length(m.info);
+    if (label == HPS_EVENT_NONE) {
+        return out;
+    }
+    if (label == HPS_EVENT_DEVICE_NEW) {
+        if (len != 1 || (m.mr[0] >> 48) != 0 || HP_HANDLE_GEN(m.mr[0]) == 0) {
+            ev->refused++;
+            return out;
+        }
+        out.kind = DRV_EVENT_NEW;
+        out.handle = m.mr[0];
+        return out;
+    }
+    uint64_t mr[PC_MSG_REG_COUNT] = {m.mr[0], m.mr[1], m.mr[2], m.mr[3]};
+    struct hp_gone_msg msg;
+    int derr = hp_gone_decode(label, mr, len > PC_MSG_REG_COUNT ? PC_MSG_REG_COUNT : len,
+                              (1u << HP_GONE_DEVICE_GOING) | (1u << HP_GONE_DEVICE_GONE), &msg);
+    if (derr != HP_GONE_OK) {
+        ev->refused++;
+        return out;
+    }
+    out.kind = msg.label == HP_GONE_DEVICE_GOING ? DRV_EVENT_GOING : DRV_EVENT_GONE;
+    out.handle = msg.handle;
+    return out;
 }
 
 static bool fault_pending(struct drv_events *ev)
@@ -28,55 +96,39 @@ static bool fault_pending(struct drv_events *ev)
 
 struct drv_event drv_events_wait(struct drv_events *ev, uint64_t timeout_us)
 {
-    struct drv_event out = {.kind = DRV_EVENT_NONE, .handle = 0};
+    struct drv_event none = {.kind = DRV_EVENT_NONE, .handle = 0};
     uint64_t deadline = drv_deadline(timeout_us);
     for (;;) {
+        if (ev->hp_pending) {
+            struct drv_event e = fetch(ev);
+            if (e.kind != DRV_EVENT_NONE) {
+                return e;
+            }
+        }
         if (fault_pending(ev)) {
-            out.kind = DRV_EVENT_FAULT;
-            return out;
+            struct drv_event f = {.kind = DRV_EVENT_FAULT, .handle = 0};
+            return f;
         }
         uint64_t left = drv_left_us(deadline);
         if (left == 0) {
-            return out;
+            return none;
         }
-        if (ev->gone_ep == 0) {
-            pc_word_t word = 0;
-            if (ev->fault_ntfn == 0) {
-                return out; /* nothing can arrive (documented: returns at once) */
+        pc_cptr_t on = ev->irq_ntfn != 0 ? ev->irq_ntfn : ev->fault_ntfn;
+        if (on == 0) {
+            return none; /* nothing can arrive */
+        }
+        uint64_t slice = ev->irq_ntfn != 0 && ev->fault_ntfn != 0 && left > DRV_EVENTS_SLICE_US
+                             ? DRV_EVENTS_SLICE_US
+                             : left;
+        pc_word_t word = 0;
+        if (pc_wait(on, slice, &word) == PC_OK) {
+            if (on == ev->irq_ntfn) {
+                drv_events_note(ev, word);
+            } else if (word != 0) {
+                struct drv_event f = {.kind = DRV_EVENT_FAULT, .handle = 0};
+                return f;
             }
-            if (pc_wait(ev->fault_ntfn, left, &word) == PC_OK && word != 0) {
-                out.kind = DRV_EVENT_FAULT;
-            }
-            return out;
         }
-        uint64_t slice = ev->fault_ntfn != 0 && left > DRV_EVENTS_SLICE_US ? DRV_EVENTS_SLICE_US
-                                                                           : left;
-        pc_msg_t m;
-        memset(&m, 0, sizeof(m));
-        pc_word_t err = pc_recv(ev->gone_ep, &m, slice);
-        if (err == PC_ERR_TIMEOUT) {
-            continue;
-        }
-        if (err != PC_OK) {
-            ev->refused++;
-            continue;
-        }
-        uint64_t mr[PC_MSG_REG_COUNT];
-        unsigned len = pc_msginfo_length(m.info);
-        for (unsigned i = 0; i < PC_MSG_REG_COUNT; i++) {
-            mr[i] = m.mr[i];
-        }
-        struct hp_gone_msg msg;
-        int derr = hp_gone_decode(pc_msginfo_label(m.info), mr,
-                                  len > PC_MSG_REG_COUNT ? PC_MSG_REG_COUNT : len,
-                                  (1u << HP_GONE_DEVICE_GOING) | (1u << HP_GONE_DEVICE_GONE), &msg);
-        if (derr != HP_GONE_OK) {
-            ev->refused++;
-            continue;
-        }
-        out.kind = msg.label == HP_GONE_DEVICE_GOING ? DRV_EVENT_GOING : DRV_EVENT_GONE;
-        out.handle = msg.handle;
-        return out;
     }
 }
 
