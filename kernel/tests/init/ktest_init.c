@@ -707,6 +707,34 @@ static void test_device_msi_with_exception_vectors_is_ignored(void)
 static volatile uint64_t fuzz_iters;
 static thread_t fuzzer;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t fuzz_target = 10000;
+
+static int prefix_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i] || a[i] == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* "name=<decimal>" from the kernel command line (QEMU -append), or dflt. */
+static uint64_t cmdline_num(const char *name, uint64_t dflt)
+{
+    const char *c = bi->cmdline;
+    size_t n = slen(name);
+    for (size_t i = 0; c[i]; i++) {
+        if ((i == 0 || c[i - 1] == ' ') && prefix_eq(c + i, name, n) && c[i + n] == '=') {
+            uint64_t v = 0;
+            for (size_t j = i + n + 1; c[j] >= '0' && c[j] <= '9'; j++) {
+                v = v * 10 + (uint64_t)(c[j] - '0');
+            }
+            return v;
+        }
+    }
+    return dflt;
+}
 static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
 
 static void fuzz_main(void)
@@ -758,9 +786,10 @@ static void test_random_syscalls_do_not_hurt_the_kernel(void)
     pc_cnode_move(cn, 9, PC_SLOT_CNODE, pt2);
     thread_create(&fuzzer, fuzz_main, 50, cn);
     pc_cnode_copy(cn, 10, PC_SLOT_CNODE, fuzzer.tcb, PC_RIGHTS_ALL);
+    pc_cnode_copy(cn, 11, PC_SLOT_CNODE, PC_SLOT_IRQ_CONTROL, PC_RIGHTS_ALL);
     uint64_t last = 0;
-    const uint64_t target = 10000;
-    for (unsigned rounds = 0; rounds < 6000 && fuzz_iters < target; rounds++) {
+    const uint64_t target = fuzz_target;
+    for (unsigned rounds = 0; rounds < 6000 + target / 2 && fuzz_iters < target; rounds++) {
         sleep_us(1000); /* let the fuzzer run */
         if (rounds % 1000 == 0) {
             puts_("ktest: fuzz progress ");
@@ -838,6 +867,8 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     }
     ut_slot = bi->untyped[best].slot;
     puts_("ktest: starting\n");
+    rng ^= cmdline_num("ktest.seed", 0) * 0x2545F4914F6CDD1Dull;
+    fuzz_target = cmdline_num("ktest.fuzz", fuzz_target);
     sleep_ep = retype(PC_OBJ_ENDPOINT, 0);
     test_bootinfo_describes_root_task();
     test_frame_map_needs_paging_structures_and_reports_level();
