@@ -23,8 +23,8 @@ typedef struct k_cap {
     uint8_t flags;     /* K_CAP_DEVICE */
     uint32_t aux;      /* VSpace: asid; mapped frames/tables: asid of the mapping; IRQ: vector */
     uint64_t obj;      /* kernel pointer of the object, or physical address (untyped, frame) */
-    uint64_t w2;       /* badge (endpoint, notification), untyped watermark, mapped vaddr, port first */
-    uint64_t w3;       /* port last */
+    uint64_t w2; /* badge (endpoint, notification), untyped watermark, mapped vaddr, port first */
+    uint64_t w3; /* port last */
 } k_cap_t;
 _Static_assert(sizeof(k_cap_t) == 32, "k_cap_t layout");
 
@@ -40,7 +40,10 @@ typedef struct k_slot {
 } k_slot_t;
 _Static_assert(sizeof(k_slot_t) == 64, "k_slot_t is 2^PC_SLOT_BITS bytes");
 
-static inline bool k_slot_empty(const k_slot_t *s) { return s->cap.type == 0; }
+static inline bool k_slot_empty(const k_slot_t *s)
+{
+    return s->cap.type == 0;
+}
 
 /* Insert `child` (holding a cap) as the newest child of `parent`. */
 void k_cdt_insert_child(k_slot_t *parent, k_slot_t *child);

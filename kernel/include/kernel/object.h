@@ -41,7 +41,7 @@ typedef struct k_tcb {
     uint8_t state;
     uint8_t prio;
     uint8_t mcp;
-    uint8_t queued;      /* in a ready queue */
+    uint8_t queued; /* in a ready queue */
     uint32_t timeslice;
     uint32_t ipc_flags;
     uint32_t reply_can_grant;
@@ -88,24 +88,24 @@ _Static_assert(sizeof(k_notification_t) <= (1u << PC_NOTIFICATION_BITS), "notifi
 typedef uint64_t k_u64_unaligned_t __attribute__((aligned(4)));
 
 typedef struct k_cpu {
-    struct k_cpu *self;      /* 0: entry.S offsets */
-    uint64_t kstack_top;     /* 8 */
-    uint64_t cur_ctx_top;    /* 16 */
-    uint64_t user_rsp;       /* 24 */
-    uint64_t in_idle;        /* 32: set by the idle loop while interrupts are open */
-    k_tcb_t *current;        /* thread chosen to run */
-    k_tcb_t *loaded;         /* thread whose cr3/FPU/TSS are loaded */
+    struct k_cpu *self;   /* 0: entry.S offsets */
+    uint64_t kstack_top;  /* 8 */
+    uint64_t cur_ctx_top; /* 16 */
+    uint64_t user_rsp;    /* 24 */
+    uint64_t in_idle;     /* 32: set by the idle loop while interrupts are open */
+    k_tcb_t *current;     /* thread chosen to run */
+    k_tcb_t *loaded;      /* thread whose cr3/FPU/TSS are loaded */
     k_tcb_t idle;
     uint32_t id;
-    uint32_t resched;        /* choose again at exit (higher priority woke, slice ended) */
+    uint32_t resched; /* choose again at exit (higher priority woke, slice ended) */
     uint64_t ticks;
-    k_tcb_t *to_head;        /* timeout list, sorted by deadline */
+    k_tcb_t *to_head; /* timeout list, sorted by deadline */
     uint64_t ready_bitmap[4];
     k_tcb_t *ready_head[K_NUM_PRIOS];
     k_tcb_t *ready_tail[K_NUM_PRIOS];
     uint64_t loaded_cr3;
-    k_tcb_t *fpu_owner;      /* thread whose FPU state is in the registers */
-    uint64_t fpu_ts;         /* CR0.TS is set */
+    k_tcb_t *fpu_owner;          /* thread whose FPU state is in the registers */
+    uint64_t fpu_ts;             /* CR0.TS is set */
     k_u64_unaligned_t *tss_rsp0; /* this CPU's TSS.rsp0 (4-byte aligned in the TSS) */
 } k_cpu_t;
 
@@ -206,7 +206,7 @@ void k_timeout_remove(k_tcb_t *t);
 void k_sched_set_prio(k_tcb_t *t, unsigned prio);
 
 /* --- threads and IPC (ipc.c) --- */
-void k_ipc_cancel(k_tcb_t *t);    /* abort whatever t is blocked in; t stays not runnable */
+void k_ipc_cancel(k_tcb_t *t); /* abort whatever t is blocked in; t stays not runnable */
 void k_thread_suspend(k_tcb_t *t);
 void k_thread_resume(k_tcb_t *t);
 void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call);
@@ -235,9 +235,11 @@ void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply);
 int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
 int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
 int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
-int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                    unsigned *nres);
 int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
-int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
+int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                    unsigned *nres);
 k_slot_t *k_extra_cap(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i);
 
 /* --- vspace (arch) --- */

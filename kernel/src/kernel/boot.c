@@ -37,7 +37,10 @@ static pc_bootinfo_t *bootinfo;
 static k_slot_t *root_cnode;
 static uint32_t next_slot;
 
-static uint32_t rd32(uint64_t pa) { return *(volatile uint32_t *)pa; }
+static uint32_t rd32(uint64_t pa)
+{
+    return *(volatile uint32_t *)pa;
+}
 
 static void note_reserved(uint64_t end)
 {
@@ -147,7 +150,10 @@ static uint64_t boot_alloc_pages(uint64_t n)
     }
 }
 
-static uint64_t boot_alloc_page(void) { return boot_alloc_pages(1); }
+static uint64_t boot_alloc_page(void)
+{
+    return boot_alloc_pages(1);
+}
 
 static void alloc_init(void)
 {
@@ -188,11 +194,12 @@ static uint64_t load_elf(uint64_t *pml4, const boot_module_t *m)
     const uint8_t *img = k_phys_to_virt(m->start);
     uint64_t size = m->end - m->start;
     const struct elf64_ehdr *eh = (const void *)img;
-    if (size < sizeof(*eh) || memcmp(eh->e_ident, "\177ELF", 4) != 0 || eh->e_ident[4] != 2 || eh->e_machine != 62 ||
-        eh->e_type != 2 || eh->e_phentsize != sizeof(struct elf64_phdr)) {
+    if (size < sizeof(*eh) || memcmp(eh->e_ident, "\177ELF", 4) != 0 || eh->e_ident[4] != 2 ||
+        eh->e_machine != 62 || eh->e_type != 2 || eh->e_phentsize != sizeof(struct elf64_phdr)) {
         k_panic("root task is not an x86_64 ELF executable");
     }
-    if (eh->e_phoff > size || (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff) {
+    if (eh->e_phoff > size ||
+        (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff) {
         k_panic("root task ELF: program headers out of bounds");
     }
     const struct elf64_phdr *ph = (const void *)(img + eh->e_phoff);
@@ -206,7 +213,8 @@ static uint64_t load_elf(uint64_t *pml4, const boot_module_t *m)
             p->p_vaddr >= PC_ROOT_MODULES_VADDR) {
             k_panic("root task ELF: bad segment %u", i);
         }
-        uint64_t flags = PTE_P | PTE_US | ((p->p_flags & PF_W) ? PTE_RW : 0) | ((p->p_flags & PF_X) ? 0 : PTE_NX);
+        uint64_t flags = PTE_P | PTE_US | ((p->p_flags & PF_W) ? PTE_RW : 0) |
+                         ((p->p_flags & PF_X) ? 0 : PTE_NX);
         for (uint64_t va = p->p_vaddr & ~4095ull; va < p->p_vaddr + p->p_memsz; va += 4096) {
             uint64_t *pte = k_vspace_boot_lookup(pml4, va);
             uint64_t frame;
@@ -224,7 +232,8 @@ static uint64_t load_elf(uint64_t *pml4, const boot_module_t *m)
             uint64_t fs = p->p_vaddr, fe = p->p_vaddr + p->p_filesz;
             uint64_t s = fs > va ? fs : va, e = fe < va + 4096 ? fe : va + 4096;
             if (s < e) {
-                memcpy((uint8_t *)k_phys_to_virt(frame) + (s - va), img + p->p_offset + (s - fs), e - s);
+                memcpy((uint8_t *)k_phys_to_virt(frame) + (s - va), img + p->p_offset + (s - fs),
+                       e - s);
             }
         }
     }
@@ -236,7 +245,10 @@ static uint64_t load_elf(uint64_t *pml4, const boot_module_t *m)
 
 /* ---- capabilities ---- */
 
-static k_slot_t *root_slot(uint32_t i) { return (k_slot_t *)root_cnode->cap.obj + i; }
+static k_slot_t *root_slot(uint32_t i)
+{
+    return (k_slot_t *)root_cnode->cap.obj + i;
+}
 
 static void put_root_cap(uint32_t i, k_cap_t cap)
 {
@@ -248,7 +260,8 @@ static void put_root_cap(uint32_t i, k_cap_t cap)
 static void add_untyped(void *ctx, uint64_t base, unsigned bits)
 {
     bool device = ctx != NULL;
-    if (bootinfo->untyped_count >= PC_BOOTINFO_MAX_UNTYPED || next_slot >= (1u << PC_ROOT_CNODE_BITS)) {
+    if (bootinfo->untyped_count >= PC_BOOTINFO_MAX_UNTYPED ||
+        next_slot >= (1u << PC_ROOT_CNODE_BITS)) {
         k_log("untyped table full: dropping %lx (2^%u)\n", base, bits);
         return;
     }
@@ -257,8 +270,11 @@ static void add_untyped(void *ctx, uint64_t base, unsigned bits)
     u->size_bits = (uint8_t)bits;
     u->is_device = device;
     u->slot = next_slot;
-    put_root_cap(next_slot++, (k_cap_t){.type = PC_OBJ_UNTYPED, .rights = PC_RIGHTS_ALL, .size_bits = (uint8_t)bits,
-                                        .flags = device ? K_CAP_DEVICE : 0, .obj = base});
+    put_root_cap(next_slot++, (k_cap_t){.type = PC_OBJ_UNTYPED,
+                                        .rights = PC_RIGHTS_ALL,
+                                        .size_bits = (uint8_t)bits,
+                                        .flags = device ? K_CAP_DEVICE : 0,
+                                        .obj = base});
 }
 
 static void create_untypeds(void)
@@ -287,7 +303,8 @@ static void create_untypeds(void)
     for (unsigned i = 0; i < dev.n; i++) {
         k_memmap_blocks(dev.r[i].start, dev.r[i].end, 12, 39, add_untyped, (void *)1);
     }
-    k_log("root task: %u untyped caps, %lu KiB of RAM free\n", bootinfo->untyped_count, ram_bytes >> 10);
+    k_log("root task: %u untyped caps, %lu KiB of RAM free\n", bootinfo->untyped_count,
+          ram_bytes >> 10);
 }
 
 void k_boot_main(uint32_t magic, uint32_t mbi)
@@ -316,16 +333,18 @@ void k_boot_main(uint32_t magic, uint32_t mbi)
     uint64_t entry = load_elf(pml4, &modules[0]);
 
     for (uint64_t va = PC_ROOT_STACK_TOP - PC_ROOT_STACK_SIZE; va < PC_ROOT_STACK_TOP; va += 4096) {
-        k_vspace_boot_map(pml4, va, boot_alloc_page(), PTE_P | PTE_US | PTE_RW | PTE_NX, boot_alloc_page);
+        k_vspace_boot_map(pml4, va, boot_alloc_page(), PTE_P | PTE_US | PTE_RW | PTE_NX,
+                          boot_alloc_page);
     }
     uint64_t bi_pa = boot_alloc_pages(PC_BOOTINFO_PAGES);
     for (unsigned i = 0; i < PC_BOOTINFO_PAGES; i++) {
-        k_vspace_boot_map(pml4, PC_ROOT_BOOTINFO_VADDR + i * 4096ull, bi_pa + i * 4096ull, PTE_P | PTE_US | PTE_NX,
-                          boot_alloc_page);
+        k_vspace_boot_map(pml4, PC_ROOT_BOOTINFO_VADDR + i * 4096ull, bi_pa + i * 4096ull,
+                          PTE_P | PTE_US | PTE_NX, boot_alloc_page);
     }
     bootinfo = k_phys_to_virt(bi_pa);
     uint64_t ipc_pa = boot_alloc_page();
-    k_vspace_boot_map(pml4, PC_ROOT_IPC_BUFFER_VADDR, ipc_pa, PTE_P | PTE_US | PTE_RW | PTE_NX, boot_alloc_page);
+    k_vspace_boot_map(pml4, PC_ROOT_IPC_BUFFER_VADDR, ipc_pa, PTE_P | PTE_US | PTE_RW | PTE_NX,
+                      boot_alloc_page);
 
     uint64_t mva = PC_ROOT_MODULES_VADDR;
     for (unsigned i = 1; i < module_count; i++) {
@@ -350,22 +369,37 @@ void k_boot_main(uint32_t magic, uint32_t mbi)
     k_tcb_t *tcb = k_phys_to_virt(boot_alloc_page());
     k_tcb_init(tcb);
     static k_slot_t cnode_holder;
-    cnode_holder.cap = (k_cap_t){.type = PC_OBJ_CNODE, .rights = PC_RIGHTS_ALL, .size_bits = PC_ROOT_CNODE_BITS,
+    cnode_holder.cap = (k_cap_t){.type = PC_OBJ_CNODE,
+                                 .rights = PC_RIGHTS_ALL,
+                                 .size_bits = PC_ROOT_CNODE_BITS,
                                  .obj = (uint64_t)k_phys_to_virt(cn_pa)};
     root_cnode = &cnode_holder;
     uint32_t vs_asid;
     k_asid_alloc((uint64_t)pml4, &vs_asid);
 
-    put_root_cap(PC_SLOT_TCB, (k_cap_t){.type = PC_OBJ_TCB, .rights = PC_RIGHTS_ALL, .obj = (uint64_t)tcb});
+    put_root_cap(PC_SLOT_TCB,
+                 (k_cap_t){.type = PC_OBJ_TCB, .rights = PC_RIGHTS_ALL, .obj = (uint64_t)tcb});
     put_root_cap(PC_SLOT_CNODE, cnode_holder.cap);
-    put_root_cap(PC_SLOT_VSPACE, (k_cap_t){.type = PC_OBJ_VSPACE, .rights = PC_RIGHTS_ALL, .aux = vs_asid, .obj = (uint64_t)pml4});
-    put_root_cap(PC_SLOT_IRQ_CONTROL, (k_cap_t){.type = PC_CAP_IRQ_CONTROL, .rights = PC_RIGHTS_ALL});
-    put_root_cap(PC_SLOT_IOPORT, (k_cap_t){.type = PC_CAP_IOPORT, .rights = PC_RIGHTS_ALL, .w2 = 0, .w3 = 0xFFFF});
-    put_root_cap(PC_SLOT_BOOTINFO_FRAME, (k_cap_t){.type = PC_OBJ_FRAME_4K, .rights = PC_RIGHT_READ, .size_bits = 12, .obj = bi_pa});
-    put_root_cap(PC_SLOT_IPC_BUFFER, (k_cap_t){.type = PC_OBJ_FRAME_4K, .rights = PC_RIGHTS_ALL, .size_bits = 12, .obj = ipc_pa});
+    put_root_cap(PC_SLOT_VSPACE, (k_cap_t){.type = PC_OBJ_VSPACE,
+                                           .rights = PC_RIGHTS_ALL,
+                                           .aux = vs_asid,
+                                           .obj = (uint64_t)pml4});
+    put_root_cap(PC_SLOT_IRQ_CONTROL,
+                 (k_cap_t){.type = PC_CAP_IRQ_CONTROL, .rights = PC_RIGHTS_ALL});
+    put_root_cap(PC_SLOT_IOPORT,
+                 (k_cap_t){.type = PC_CAP_IOPORT, .rights = PC_RIGHTS_ALL, .w2 = 0, .w3 = 0xFFFF});
+    put_root_cap(
+        PC_SLOT_BOOTINFO_FRAME,
+        (k_cap_t){.type = PC_OBJ_FRAME_4K, .rights = PC_RIGHT_READ, .size_bits = 12, .obj = bi_pa});
+    put_root_cap(PC_SLOT_IPC_BUFFER, (k_cap_t){.type = PC_OBJ_FRAME_4K,
+                                               .rights = PC_RIGHTS_ALL,
+                                               .size_bits = 12,
+                                               .obj = ipc_pa});
     k_cap_derive(root_slot(PC_SLOT_CNODE), &tcb->slot[K_TCB_CSPACE], root_slot(PC_SLOT_CNODE)->cap);
-    k_cap_derive(root_slot(PC_SLOT_VSPACE), &tcb->slot[K_TCB_VSPACE], root_slot(PC_SLOT_VSPACE)->cap);
-    k_cap_derive(root_slot(PC_SLOT_IPC_BUFFER), &tcb->slot[K_TCB_IPC_BUFFER], root_slot(PC_SLOT_IPC_BUFFER)->cap);
+    k_cap_derive(root_slot(PC_SLOT_VSPACE), &tcb->slot[K_TCB_VSPACE],
+                 root_slot(PC_SLOT_VSPACE)->cap);
+    k_cap_derive(root_slot(PC_SLOT_IPC_BUFFER), &tcb->slot[K_TCB_IPC_BUFFER],
+                 root_slot(PC_SLOT_IPC_BUFFER)->cap);
     tcb->ipc_buffer_vaddr = PC_ROOT_IPC_BUFFER_VADDR;
     tcb->vspace_pa = k_virt_to_phys(pml4);
 

@@ -8,9 +8,16 @@
 
 static k_slot_t cdt_head; /* sentinel; never holds a cap */
 
-k_slot_t *k_cdt_head(void) { return &cdt_head; }
+k_slot_t *k_cdt_head(void)
+{
+    return &cdt_head;
+}
 
-void k_cdt_reset(void) { cdt_head.next = NULL; cdt_head.prev = NULL; }
+void k_cdt_reset(void)
+{
+    cdt_head.next = NULL;
+    cdt_head.prev = NULL;
+}
 
 static void link_after(k_slot_t *pos, k_slot_t *s)
 {

@@ -82,7 +82,8 @@ int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t
     }
     uint64_t free = k_cdt_has_children(slot) ? ut->w2 : 0; /* no children: start over */
     uint64_t first, new_free;
-    int err = k_untyped_place(ut->obj, ut->size_bits, free, (unsigned)obj_bits, count, &first, &new_free);
+    int err =
+        k_untyped_place(ut->obj, ut->size_bits, free, (unsigned)obj_bits, count, &first, &new_free);
     if (err) {
         return err;
     }
@@ -212,8 +213,8 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
         }
     }
     c.rights &= (uint8_t)(rights & PC_RIGHTS_ALL);
-    if (c.type == PC_OBJ_FRAME_4K || c.type == PC_OBJ_FRAME_2M || c.type == PC_OBJ_PDPT || c.type == PC_OBJ_PD ||
-        c.type == PC_OBJ_PT) {
+    if (c.type == PC_OBJ_FRAME_4K || c.type == PC_OBJ_FRAME_2M || c.type == PC_OBJ_PDPT ||
+        c.type == PC_OBJ_PD || c.type == PC_OBJ_PT) {
         c.aux = 0; /* a copy starts unmapped */
         c.w2 = 0;
     }
@@ -240,7 +241,10 @@ static int copy_into_tcb(k_tcb_t *target, unsigned which, k_slot_t *src)
     return PC_OK;
 }
 
-static bool canonical_user(uint64_t va) { return k_user_addr_ok(va); }
+static bool canonical_user(uint64_t va)
+{
+    return k_user_addr_ok(va);
+}
 
 int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres)
 {
@@ -252,7 +256,8 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             return PC_ERR_TRUNCATED_MESSAGE;
         }
         uint64_t ipc_va = k_get_mr(t, buf, 0);
-        k_slot_t *cs = k_extra_cap(t, buf, 0), *vs = k_extra_cap(t, buf, 1), *ib = k_extra_cap(t, buf, 2);
+        k_slot_t *cs = k_extra_cap(t, buf, 0), *vs = k_extra_cap(t, buf, 1),
+                 *ib = k_extra_cap(t, buf, 2);
         if (!cs || !vs) {
             return PC_ERR_FAILED_LOOKUP;
         }
@@ -263,8 +268,8 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             if (!ib) {
                 return PC_ERR_FAILED_LOOKUP;
             }
-            if ((ib->cap.type != PC_OBJ_FRAME_4K && ib->cap.type != PC_OBJ_FRAME_2M) || (ib->cap.flags & K_CAP_DEVICE) ||
-                !(ib->cap.rights & PC_RIGHT_WRITE)) {
+            if ((ib->cap.type != PC_OBJ_FRAME_4K && ib->cap.type != PC_OBJ_FRAME_2M) ||
+                (ib->cap.flags & K_CAP_DEVICE) || !(ib->cap.rights & PC_RIGHT_WRITE)) {
                 return PC_ERR_INVALID_CAPABILITY;
             }
             if ((ipc_va & (PC_IPC_BUFFER_ALIGN - 1)) != 0) {
@@ -322,8 +327,9 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
     }
     case PC_TCB_READ_REGISTERS: {
         const k_context_t *c = &target->ctx;
-        uint64_t regs[PC_REG_COUNT] = {c->rip, c->rsp, c->rflags, c->rax, c->rbx, c->rcx, c->rdx, c->rsi, c->rdi,
-                                       c->rbp, c->r8,  c->r9,  c->r10,    c->r11, c->r12, c->r13, c->r14, c->r15};
+        uint64_t regs[PC_REG_COUNT] = {c->rip, c->rsp, c->rflags, c->rax, c->rbx, c->rcx,
+                                       c->rdx, c->rsi, c->rdi,    c->rbp, c->r8,  c->r9,
+                                       c->r10, c->r11, c->r12,    c->r13, c->r14, c->r15};
         unsigned n = buf ? PC_REG_COUNT : PC_MSG_REG_COUNT;
         if (target == t) {
             return PC_ERR_ILLEGAL_OPERATION; /* its registers are the reply */
@@ -349,14 +355,17 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
         for (unsigned i = 0; i < n; i++) {
             v[i] = k_get_mr(t, buf, 2 + i);
         }
-        if ((n > PC_REG_RIP && !canonical_user(v[PC_REG_RIP])) || (n > PC_REG_RSP && !canonical_user(v[PC_REG_RSP]))) {
+        if ((n > PC_REG_RIP && !canonical_user(v[PC_REG_RIP])) ||
+            (n > PC_REG_RSP && !canonical_user(v[PC_REG_RSP]))) {
             return PC_ERR_RANGE;
         }
         k_context_t *c = &target->ctx;
-        uint64_t *dst[PC_REG_COUNT] = {&c->rip, &c->rsp, &c->rflags, &c->rax, &c->rbx, &c->rcx, &c->rdx, &c->rsi, &c->rdi,
-                                       &c->rbp, &c->r8,  &c->r9,  &c->r10,    &c->r11, &c->r12, &c->r13, &c->r14, &c->r15};
+        uint64_t *dst[PC_REG_COUNT] = {&c->rip, &c->rsp, &c->rflags, &c->rax, &c->rbx, &c->rcx,
+                                       &c->rdx, &c->rsi, &c->rdi,    &c->rbp, &c->r8,  &c->r9,
+                                       &c->r10, &c->r11, &c->r12,    &c->r13, &c->r14, &c->r15};
         if (target->state != K_TS_INACTIVE) {
-            k_thread_suspend(target); /* registers of a blocked thread change under its IPC otherwise */
+            k_thread_suspend(
+                target); /* registers of a blocked thread change under its IPC otherwise */
         }
         for (unsigned i = 0; i < n; i++) {
             *dst[i] = v[i];
@@ -412,7 +421,8 @@ int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
 
 /* ---------- IOPort ---------- */
 
-int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres)
+int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                    unsigned *nres)
 {
     k_cap_t *c = &slot->cap;
     unsigned len = pc_msginfo_length(t->ctx.rsi);
@@ -431,7 +441,9 @@ int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t 
         if (!k_slot_empty(dst)) {
             return PC_ERR_DELETE_FIRST;
         }
-        k_cap_derive(slot, dst, (k_cap_t){.type = PC_CAP_IOPORT, .rights = PC_RIGHTS_ALL, .w2 = first, .w3 = last});
+        k_cap_derive(
+            slot, dst,
+            (k_cap_t){.type = PC_CAP_IOPORT, .rights = PC_RIGHTS_ALL, .w2 = first, .w3 = last});
         return PC_OK;
     }
     if (label < PC_IOPORT_IN8 || label > PC_IOPORT_OUT32) {
@@ -457,7 +469,9 @@ int k_decode_ioport(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t 
         }
         return PC_OK;
     }
-    uint64_t v = width == 1 ? k_inb((uint16_t)port) : width == 2 ? k_inw((uint16_t)port) : k_inl((uint16_t)port);
+    uint64_t v = width == 1   ? k_inb((uint16_t)port)
+                 : width == 2 ? k_inw((uint16_t)port)
+                              : k_inl((uint16_t)port);
     k_set_mr(t, buf, 0, v);
     *nres = 1;
     return PC_OK;

@@ -130,8 +130,8 @@ void k_thread_resume(k_tcb_t *t)
 
 /* --- message transfer --- */
 
-static void transfer_caps(k_tcb_t *s, k_tcb_t *r, pc_ipc_buffer_t *sbuf, pc_ipc_buffer_t *rbuf, k_endpoint_t *ep,
-                          unsigned n, unsigned *extra, unsigned *unwrapped)
+static void transfer_caps(k_tcb_t *s, k_tcb_t *r, pc_ipc_buffer_t *sbuf, pc_ipc_buffer_t *rbuf,
+                          k_endpoint_t *ep, unsigned n, unsigned *extra, unsigned *unwrapped)
 {
     bool slot_used = false;
     *extra = 0;
@@ -193,7 +193,8 @@ static void transfer(k_tcb_t *s, k_tcb_t *r, uint64_t badge, k_endpoint_t *ep, b
     }
     if (len > PC_MSG_REG_COUNT) {
         if (sbuf && rbuf) {
-            memcpy(&rbuf->mr[PC_MSG_REG_COUNT], &sbuf->mr[PC_MSG_REG_COUNT], (len - PC_MSG_REG_COUNT) * 8);
+            memcpy(&rbuf->mr[PC_MSG_REG_COUNT], &sbuf->mr[PC_MSG_REG_COUNT],
+                   (len - PC_MSG_REG_COUNT) * 8);
         } else {
             len = PC_MSG_REG_COUNT;
         }
@@ -222,7 +223,8 @@ static void deliver_to(k_tcb_t *r)
 {
     k_cpu_t *cpu = k_cpu();
     k_tcb_t *cur = cpu->current;
-    if (cur->state != K_TS_RUNNING && !cur->queued && r->prio >= cur->prio && k_sched_can_switch_direct(r)) {
+    if (cur->state != K_TS_RUNNING && !cur->queued && r->prio >= cur->prio &&
+        k_sched_can_switch_direct(r)) {
         r->state = K_TS_RUNNING;
         cpu->current = r; /* fastpath: the sender blocked, the receiver runs next */
         return;
@@ -267,8 +269,8 @@ void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call)
     s->state = K_TS_BLOCKED_SEND;
     s->blocked_on = ep;
     s->ipc_badge = epcap->w2;
-    s->ipc_flags = (s->ipc_flags & K_IPC_FAULT) | (call ? K_IPC_CALL : 0) | (grant ? K_IPC_GRANT : 0) |
-                   (grant_reply ? K_IPC_GRANT_REPLY : 0);
+    s->ipc_flags = (s->ipc_flags & K_IPC_FAULT) | (call ? K_IPC_CALL : 0) |
+                   (grant ? K_IPC_GRANT : 0) | (grant_reply ? K_IPC_GRANT_REPLY : 0);
     ep->state = K_EP_SEND;
     k_q_append(&ep->head, &ep->tail, s);
 }
@@ -451,11 +453,26 @@ void k_ntfn_cancel_all(k_notification_t *n)
 
 static const char *fault_name(uint64_t v)
 {
-    static const char *const names[] = {"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-                                        "invalid opcode", "device not available", "double fault", "coprocessor",
-                                        "invalid TSS", "segment not present", "stack fault",
-                                        "general protection", "page fault", "reserved", "x87 FP",
-                                        "alignment check", "machine check", "SIMD FP"};
+    static const char *const names[] = {"divide error",
+                                        "debug",
+                                        "NMI",
+                                        "breakpoint",
+                                        "overflow",
+                                        "bound range",
+                                        "invalid opcode",
+                                        "device not available",
+                                        "double fault",
+                                        "coprocessor",
+                                        "invalid TSS",
+                                        "segment not present",
+                                        "stack fault",
+                                        "general protection",
+                                        "page fault",
+                                        "reserved",
+                                        "x87 FP",
+                                        "alignment check",
+                                        "machine check",
+                                        "SIMD FP"};
     return v < sizeof(names) / sizeof(names[0]) ? names[v] : "exception";
 }
 
@@ -470,16 +487,16 @@ void k_fault_raise(k_tcb_t *t, uint64_t type, uint64_t addr, uint64_t error, uin
     t->fault[PC_FAULT_MR_RFLAGS] = t->ctx.rflags;
     k_slot_t *fep = &t->slot[K_TCB_FAULT_EP];
     if (fep->cap.type != PC_OBJ_ENDPOINT) {
-        k_log("thread %lu: unhandled %s at rip %lx (addr %lx, error %lx): suspended\n", t->id, fault_name(vector),
-              t->ctx.rip, addr, error);
+        k_log("thread %lu: unhandled %s at rip %lx (addr %lx, error %lx): suspended\n", t->id,
+              fault_name(vector), t->ctx.rip, addr, error);
         k_thread_suspend(t);
         return;
     }
     t->ipc_flags = K_IPC_FAULT;
     k_ipc_send(t, &fep->cap, true, true);
     if (t->state == K_TS_RUNNING) { /* the fault could not be sent */
-        k_log("thread %lu: %s at rip %lx: fault endpoint refused it: suspended\n", t->id, fault_name(vector),
-              t->ctx.rip);
+        k_log("thread %lu: %s at rip %lx: fault endpoint refused it: suspended\n", t->id,
+              fault_name(vector), t->ctx.rip);
         k_thread_suspend(t);
     }
 }
@@ -502,4 +519,3 @@ void k_tcb_init(k_tcb_t *t)
     }
     k_fpu_init_state(t->fpu);
 }
-

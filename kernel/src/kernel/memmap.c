@@ -2,7 +2,10 @@
 /* Sorted, merged physical range sets (see kernel/memmap.h). */
 #include <kernel/memmap.h>
 
-void k_memmap_init(k_memmap_t *m) { m->n = 0; }
+void k_memmap_init(k_memmap_t *m)
+{
+    m->n = 0;
+}
 
 static void remove_at(k_memmap_t *m, unsigned i)
 {
@@ -134,7 +137,8 @@ unsigned k_memmap_blocks(uint64_t start, uint64_t end, unsigned min_bits, unsign
     while (start < end) {
         unsigned bits = max_bits;
         /* Largest block that is aligned at start and fits before end. */
-        while (bits > min_bits && ((start & ((1ull << bits) - 1)) != 0 || end - start < (1ull << bits))) {
+        while (bits > min_bits &&
+               ((start & ((1ull << bits) - 1)) != 0 || end - start < (1ull << bits))) {
             bits--;
         }
         if (fn) {

@@ -142,7 +142,8 @@ k_context_t *k_sched_exit(void)
     if (cpu->resched || cur->state != K_TS_RUNNING) {
         int hp = highest_ready(cpu);
         bool cur_ok = cur->state == K_TS_RUNNING;
-        if (cur_ok && (hp < 0 || (int)cur->prio > hp || (cur->prio == hp && cur->timeslice > 0 && cpu->resched != 2))) {
+        if (cur_ok && (hp < 0 || (int)cur->prio > hp ||
+                       (cur->prio == hp && cur->timeslice > 0 && cpu->resched != 2))) {
             /* keep running the current thread */
             if (cur->timeslice == 0) {
                 cur->timeslice = K_TIMESLICE_TICKS;

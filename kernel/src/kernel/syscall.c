@@ -27,7 +27,8 @@ static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
 /* Nothing ready has a higher priority than p (the ready queues hold neither partner). */
 static inline bool fast_prio_ok(const k_cpu_t *cpu, unsigned p)
 {
-    if ((cpu->ready_bitmap[0] | cpu->ready_bitmap[1] | cpu->ready_bitmap[2] | cpu->ready_bitmap[3]) == 0) {
+    if ((cpu->ready_bitmap[0] | cpu->ready_bitmap[1] | cpu->ready_bitmap[2] |
+         cpu->ready_bitmap[3]) == 0) {
         return true; /* nothing else is ready: the common case */
     }
     unsigned w = p >> 6;
@@ -56,7 +57,8 @@ static inline __attribute__((always_inline)) k_context_t *fastpath_call(k_tcb_t 
     }
     k_endpoint_t *ep = (k_endpoint_t *)slot->cap.obj;
     k_tcb_t *r = ep->head;
-    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio || !fast_prio_ok(cpu, r->prio)) {
+    if (ep->state != K_EP_RECV || r->reply_to != NULL || r->prio < s->prio ||
+        !fast_prio_ok(cpu, r->prio)) {
         return NULL;
     }
     k_q_remove(&ep->head, &ep->tail, r);
@@ -244,7 +246,8 @@ k_context_t *k_syscall_handler(void)
         t->ctx.rax = PC_OK;
         t->ctx.r10 = s->cap.type;
         t->ctx.r8 = s->cap.rights;
-        t->ctx.r9 = (s->cap.type == PC_OBJ_ENDPOINT || s->cap.type == PC_OBJ_NOTIFICATION) ? s->cap.w2 : 0;
+        t->ctx.r9 =
+            (s->cap.type == PC_OBJ_ENDPOINT || s->cap.type == PC_OBJ_NOTIFICATION) ? s->cap.w2 : 0;
         t->ctx.rsi = pc_msginfo(0, 0, 0, 3);
         break;
     }

@@ -8,7 +8,9 @@ int k_object_bits(unsigned type, unsigned user_bits)
 {
     switch (type) {
     case PC_OBJ_UNTYPED:
-        return (user_bits >= PC_UNTYPED_MIN_BITS && user_bits <= PC_UNTYPED_MAX_BITS) ? (int)user_bits : -1;
+        return (user_bits >= PC_UNTYPED_MIN_BITS && user_bits <= PC_UNTYPED_MAX_BITS)
+                   ? (int)user_bits
+                   : -1;
     case PC_OBJ_TCB:
         return PC_TCB_BITS;
     case PC_OBJ_ENDPOINT:
@@ -16,7 +18,8 @@ int k_object_bits(unsigned type, unsigned user_bits)
     case PC_OBJ_NOTIFICATION:
         return PC_NOTIFICATION_BITS;
     case PC_OBJ_CNODE:
-        return (user_bits >= 1 && user_bits <= PC_CNODE_MAX_BITS) ? (int)(user_bits + PC_SLOT_BITS) : -1;
+        return (user_bits >= 1 && user_bits <= PC_CNODE_MAX_BITS) ? (int)(user_bits + PC_SLOT_BITS)
+                                                                  : -1;
     case PC_OBJ_VSPACE:
     case PC_OBJ_PDPT:
     case PC_OBJ_PD:

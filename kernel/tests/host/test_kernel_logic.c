@@ -17,7 +17,7 @@ static int failures;
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #c);   \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #c);    \
             failures++;                                                                            \
         }                                                                                          \
     } while (0)
@@ -92,9 +92,11 @@ static void test_cdt_untyped_caps_never_alias(void)
 {
     k_cap_t a = {.type = PC_OBJ_UNTYPED, .obj = 0x1000}, b = a;
     CHECK(!k_cap_same_object(&a, &b));
-    k_cap_t e1 = {.type = PC_OBJ_ENDPOINT, .obj = 5, .w2 = 1}, e2 = {.type = PC_OBJ_ENDPOINT, .obj = 5, .w2 = 2};
+    k_cap_t e1 = {.type = PC_OBJ_ENDPOINT, .obj = 5, .w2 = 1},
+            e2 = {.type = PC_OBJ_ENDPOINT, .obj = 5, .w2 = 2};
     CHECK(k_cap_same_object(&e1, &e2)); /* badges differ, object is the same */
-    k_cap_t i1 = {.type = PC_CAP_IRQ_HANDLER, .aux = 0x31}, i2 = {.type = PC_CAP_IRQ_HANDLER, .aux = 0x32};
+    k_cap_t i1 = {.type = PC_CAP_IRQ_HANDLER, .aux = 0x31},
+            i2 = {.type = PC_CAP_IRQ_HANDLER, .aux = 0x32};
     CHECK(!k_cap_same_object(&i1, &i2));
 }
 

@@ -9,12 +9,21 @@
 
 static pc_bootinfo_t *bi;
 static pc_word_t next_free;
-static pc_cptr_t ut_slot;   /* the largest RAM untyped */
+static pc_cptr_t ut_slot; /* the largest RAM untyped */
 static int passed, failed;
 
 /* ---- tiny output helpers ---- */
-static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
-static void puts_(const char *s) { pc_debug_write(s, slen(s)); }
+static size_t slen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+static void puts_(const char *s)
+{
+    pc_debug_write(s, slen(s));
+}
 static void putx(uint64_t v)
 {
     char b[19] = "0x";
@@ -29,13 +38,20 @@ static void putu(uint64_t v)
     char b[21];
     int i = 20;
     b[i] = 0;
-    do { b[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
     puts_(&b[i]);
 }
 
 static int cur_ok;
 static const char *cur_name;
-static void begin(const char *name) { cur_name = name; cur_ok = 1; }
+static void begin(const char *name)
+{
+    cur_name = name;
+    cur_ok = 1;
+}
 static void check(int cond, const char *what, uint64_t val)
 {
     if (!cond && cur_ok) {
@@ -190,26 +206,35 @@ static void test_bootinfo_describes_root_task(void)
     check(bi->magic == PC_BOOTINFO_MAGIC, "magic", bi->magic);
     check(bi->version == PC_BOOTINFO_VERSION && bi->size == sizeof(*bi), "version/size", bi->size);
     check(bi->tsc_hz > 1000000, "tsc_hz", bi->tsc_hz);
-    check(bi->rsdp_paddr >= 0xE0000 && bi->rsdp_paddr < 0x100000, "rsdp in BIOS area", bi->rsdp_paddr);
+    check(bi->rsdp_paddr >= 0xE0000 && bi->rsdp_paddr < 0x100000, "rsdp in BIOS area",
+          bi->rsdp_paddr);
     check(bi->num_cpus == 1, "cpus", bi->num_cpus);
-    check(bi->untyped_count > 0 && bi->first_free_slot > PC_SLOT_FIRST_UNTYPED, "untypeds", bi->untyped_count);
+    check(bi->untyped_count > 0 && bi->first_free_slot > PC_SLOT_FIRST_UNTYPED, "untypeds",
+          bi->untyped_count);
     check(bi->module_count >= 1, "modules", bi->module_count);
     check(bi->ipc_buffer_vaddr == PC_ROOT_IPC_BUFFER_VADDR, "ipc buffer", bi->ipc_buffer_vaddr);
     int have_dmar = 0, have_ecam = 0;
     for (uint32_t i = 0; i < bi->untyped_count; i++) {
         pc_bootinfo_untyped_t *u = &bi->untyped[i];
         uint64_t e = u->paddr + (1ull << u->size_bits);
-        if (u->is_device && u->paddr <= 0xfed90000 && e > 0xfed90000) have_dmar = 1;
-        if (u->is_device && u->paddr <= 0xb0000000 && e > 0xb0000000) have_ecam = 1;
+        if (u->is_device && u->paddr <= 0xfed90000 && e > 0xfed90000)
+            have_dmar = 1;
+        if (u->is_device && u->paddr <= 0xb0000000 && e > 0xb0000000)
+            have_ecam = 1;
     }
-    check(have_dmar && have_ecam, "device untypeds cover DMAR and ECAM", (uint64_t)have_dmar << 1 | have_ecam);
+    check(have_dmar && have_ecam, "device untypeds cover DMAR and ECAM",
+          (uint64_t)have_dmar << 1 | have_ecam);
     pc_word_t r[3] = {0};
     check(pc_cap_identify(PC_SLOT_TCB, r) == PC_OK && r[0] == PC_OBJ_TCB, "tcb slot", r[0]);
     check(pc_cap_identify(PC_SLOT_CNODE, r) == PC_OK && r[0] == PC_OBJ_CNODE, "cnode slot", r[0]);
-    check(pc_cap_identify(PC_SLOT_VSPACE, r) == PC_OK && r[0] == PC_OBJ_VSPACE, "vspace slot", r[0]);
-    check(pc_cap_identify(PC_SLOT_IRQ_CONTROL, r) == PC_OK && r[0] == PC_CAP_IRQ_CONTROL, "irqc slot", r[0]);
-    check(pc_cap_identify(PC_SLOT_IOPORT, r) == PC_OK && r[0] == PC_CAP_IOPORT, "ioport slot", r[0]);
-    check(pc_cap_identify(PC_SLOT_IPC_BUFFER, r) == PC_OK && r[0] == PC_OBJ_FRAME_4K, "ipc slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_VSPACE, r) == PC_OK && r[0] == PC_OBJ_VSPACE, "vspace slot",
+          r[0]);
+    check(pc_cap_identify(PC_SLOT_IRQ_CONTROL, r) == PC_OK && r[0] == PC_CAP_IRQ_CONTROL,
+          "irqc slot", r[0]);
+    check(pc_cap_identify(PC_SLOT_IOPORT, r) == PC_OK && r[0] == PC_CAP_IOPORT, "ioport slot",
+          r[0]);
+    check(pc_cap_identify(PC_SLOT_IPC_BUFFER, r) == PC_OK && r[0] == PC_OBJ_FRAME_4K, "ipc slot",
+          r[0]);
     end();
 }
 
@@ -220,15 +245,18 @@ static void test_frame_map_needs_paging_structures_and_reports_level(void)
     pc_word_t a[3] = {next_va, PC_VM_READ | PC_VM_WRITE, 0}, res[1] = {0};
     pc_cptr_t vs = PC_SLOT_VSPACE;
     pc_word_t err = pc_invoke(f, PC_FRAME_MAP, 3, a, 1, &vs, res, 1);
-    check(err == PC_ERR_FAILED_LOOKUP && res[0] == PC_OBJ_PDPT, "missing PDPT reported", err << 8 | res[0]);
+    check(err == PC_ERR_FAILED_LOOKUP && res[0] == PC_OBJ_PDPT, "missing PDPT reported",
+          err << 8 | res[0]);
     pdpt = retype(PC_OBJ_PDPT, 0);
     pd = retype(PC_OBJ_PD, 0);
     pt = retype(PC_OBJ_PT, 0);
-    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_FAILED_LOOKUP, "PT before PD fails", 0);
+    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_FAILED_LOOKUP,
+          "PT before PD fails", 0);
     check(pc_page_table_map(pdpt, PC_SLOT_VSPACE, next_va) == PC_OK, "map PDPT", 0);
     check(pc_page_table_map(pd, PC_SLOT_VSPACE, next_va) == PC_OK, "map PD", 0);
     check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_OK, "map PT", 0);
-    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_ILLEGAL_OPERATION, "PT cap already mapped", 0);
+    check(pc_page_table_map(pt, PC_SLOT_VSPACE, next_va) == PC_ERR_ILLEGAL_OPERATION,
+          "PT cap already mapped", 0);
     err = pc_frame_map(f, PC_SLOT_VSPACE, next_va + 1, PC_VM_READ, 0);
     check(err == PC_ERR_ALIGNMENT, "unaligned vaddr", err);
     err = pc_frame_map(f, PC_SLOT_VSPACE, 0x0000800000000000ull, PC_VM_READ, 0);
@@ -247,7 +275,8 @@ static void test_frame_map_needs_paging_structures_and_reports_level(void)
     int inside = 0;
     for (uint32_t i = 0; i < bi->untyped_count; i++) {
         if (bi->untyped[i].slot == ut_slot && pa >= bi->untyped[i].paddr &&
-            pa < bi->untyped[i].paddr + (1ull << bi->untyped[i].size_bits)) inside = 1;
+            pa < bi->untyped[i].paddr + (1ull << bi->untyped[i].size_bits))
+            inside = 1;
     }
     check(inside, "frame address inside its untyped", pa);
     check(pc_frame_unmap(f) == PC_OK, "unmap", 0);
@@ -264,8 +293,10 @@ static void test_call_reply_with_long_message_and_badge(void)
     begin("test_call_reply_with_long_message_and_badge");
     ep = retype(PC_OBJ_ENDPOINT, 0);
     ep_badged = next_free++;
-    check(pc_cnode_mint(PC_SLOT_CNODE, ep_badged, 0, ep, PC_RIGHTS_ALL, 0x5eed) == PC_OK, "mint", 0);
-    check(pc_cnode_mint(PC_SLOT_CNODE, next_free, 0, ep_badged, PC_RIGHTS_ALL, 7) == PC_ERR_ILLEGAL_OPERATION,
+    check(pc_cnode_mint(PC_SLOT_CNODE, ep_badged, 0, ep, PC_RIGHTS_ALL, 0x5eed) == PC_OK, "mint",
+          0);
+    check(pc_cnode_mint(PC_SLOT_CNODE, next_free, 0, ep_badged, PC_RIGHTS_ALL, 7) ==
+              PC_ERR_ILLEGAL_OPERATION,
           "re-badging refused", 0);
     recv_slot = next_free++;
     thread_create(&server, server_main, 200, PC_SLOT_CNODE);
@@ -277,8 +308,8 @@ static void test_call_reply_with_long_message_and_badge(void)
     check(err == PC_OK, "call", err);
     check(pc_msginfo_label(m.info) == 0x78 && m.mr[0] == 42, "reply label/MR0", m.mr[0]);
     check(pc_msginfo_length(m.info) == 6 && me->mr[5] == 42, "reply MR5 via IPC buffer", me->mr[5]);
-    check(server_seen_badge == 0x5eed && server_seen_len == 7 && server_seen_mr6 == 0xabcdef, "server saw badge/len/MR6",
-          server_seen_badge);
+    check(server_seen_badge == 0x5eed && server_seen_len == 7 && server_seen_mr6 == 0xabcdef,
+          "server saw badge/len/MR6", server_seen_badge);
     m = (pc_msg_t){.info = pc_msginfo(PC_LABEL_FAULT, 0, 0, 0)};
     err = pc_call(ep, &m);
     check(err == PC_ERR_INVALID_ARGUMENT, "reserved label refused", err);
@@ -296,12 +327,15 @@ static void test_capability_transfer_needs_grant(void)
     pc_word_t err = pc_call(ep, &m);
     pc_word_t r[3] = {0};
     check(err == PC_OK, "call with cap", err);
-    check(server_caps == 1 && server_cap_type == PC_OBJ_NOTIFICATION, "cap arrived", server_caps << 8 | server_cap_type);
-    check(pc_cap_identify(recv_slot, r) == PC_OK && r[0] == PC_OBJ_NOTIFICATION, "in receive slot", r[0]);
+    check(server_caps == 1 && server_cap_type == PC_OBJ_NOTIFICATION, "cap arrived",
+          server_caps << 8 | server_cap_type);
+    check(pc_cap_identify(recv_slot, r) == PC_OK && r[0] == PC_OBJ_NOTIFICATION, "in receive slot",
+          r[0]);
     pc_cnode_delete(PC_SLOT_CNODE, recv_slot);
     /* without GRANT: message arrives, cap does not */
     pc_cptr_t nogrant = next_free++;
-    check(pc_cnode_copy(PC_SLOT_CNODE, nogrant, 0, ep, PC_RIGHT_WRITE) == PC_OK, "copy w/o grant", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, nogrant, 0, ep, PC_RIGHT_WRITE) == PC_OK, "copy w/o grant",
+          0);
     server.ipc->receive_index = recv_slot;
     me->caps_or_badges[0] = n;
     m = (pc_msg_t){.info = pc_msginfo(1, 0, 1, 1)};
@@ -358,12 +392,14 @@ static void test_fault_goes_to_fault_endpoint(void)
     begin("test_fault_goes_to_fault_endpoint");
     fault_ep = retype(PC_OBJ_ENDPOINT, 0);
     pc_cptr_t fe_badged = next_free++;
-    check(pc_cnode_mint(PC_SLOT_CNODE, fe_badged, 0, fault_ep, PC_RIGHTS_ALL, 0xfa) == PC_OK, "mint", 0);
+    check(pc_cnode_mint(PC_SLOT_CNODE, fe_badged, 0, fault_ep, PC_RIGHTS_ALL, 0xfa) == PC_OK,
+          "mint", 0);
     thread_t f;
     f.tcb = retype(PC_OBJ_TCB, 0);
     uint64_t stack = map_new_frame(NULL);
     uint64_t ipc_va = map_new_frame(&f.ipc_frame);
-    check(pc_tcb_configure(f.tcb, PC_SLOT_CNODE, PC_SLOT_VSPACE, f.ipc_frame, ipc_va) == PC_OK, "configure", 0);
+    check(pc_tcb_configure(f.tcb, PC_SLOT_CNODE, PC_SLOT_VSPACE, f.ipc_frame, ipc_va) == PC_OK,
+          "configure", 0);
     check(pc_tcb_set_fault_ep(f.tcb, fe_badged) == PC_OK, "fault ep", 0);
     check(pc_tcb_set_priority(f.tcb, PC_SLOT_TCB, 100) == PC_OK, "prio", 0);
     check(pc_tcb_start(f.tcb, (uint64_t)faulter_main, stack + 4088, 0, 1) == PC_OK, "start", 0);
@@ -372,15 +408,18 @@ static void test_fault_goes_to_fault_endpoint(void)
     pc_word_t err = pc_recv(fault_ep, &m, 1000000);
     check(err == PC_OK, "fault message received", err);
     check(pc_msginfo_label(m.info) == PC_LABEL_FAULT && m.badge == 0xfa, "label/badge", m.badge);
-    check(m.mr[PC_FAULT_MR_TYPE] == PC_FAULT_VM && m.mr[PC_FAULT_MR_ADDR] == 0x0000020000000000ull, "type/addr",
-          m.mr[PC_FAULT_MR_ADDR]);
-    check(me->mr[PC_FAULT_MR_VECTOR] == 14 && (me->mr[PC_FAULT_MR_ERROR] & (PC_PF_WRITE | PC_PF_USER)) ==
-          (PC_PF_WRITE | PC_PF_USER), "vector/error", me->mr[PC_FAULT_MR_ERROR]);
+    check(m.mr[PC_FAULT_MR_TYPE] == PC_FAULT_VM && m.mr[PC_FAULT_MR_ADDR] == 0x0000020000000000ull,
+          "type/addr", m.mr[PC_FAULT_MR_ADDR]);
+    check(me->mr[PC_FAULT_MR_VECTOR] == 14 &&
+              (me->mr[PC_FAULT_MR_ERROR] & (PC_PF_WRITE | PC_PF_USER)) ==
+                  (PC_PF_WRITE | PC_PF_USER),
+          "vector/error", me->mr[PC_FAULT_MR_ERROR]);
     check(faulter_progress == 1, "faulting thread stopped", faulter_progress);
     /* Fix the fault by moving rip past... instead: rewrite registers to run the exit path. */
     pc_word_t regs[PC_REG_COUNT] = {0};
     check(pc_invoke(f.tcb, PC_TCB_READ_REGISTERS, 0, NULL, 0, NULL, regs, PC_REG_COUNT) == PC_OK &&
-          regs[PC_REG_RIP] == m.mr[PC_FAULT_MR_RIP], "read registers", regs[PC_REG_RIP]);
+              regs[PC_REG_RIP] == m.mr[PC_FAULT_MR_RIP],
+          "read registers", regs[PC_REG_RIP]);
     check(pc_tcb_suspend(f.tcb) == PC_OK, "suspend", 0);
     /* A thread without a fault endpoint is suspended with a kernel message; the system runs on. */
     thread_t g;
@@ -406,7 +445,8 @@ static void test_delete_endpoint_cancels_waiter(void)
     check(pc_cap_identify(copy, r) == PC_OK && r[0] == PC_OBJ_ENDPOINT, "copy survives", r[0]);
     check(pc_cap_identify(e, r) == PC_ERR_FAILED_LOOKUP, "slot empty", 0);
     check(pc_cnode_delete(PC_SLOT_CNODE, e) == PC_OK, "deleting empty slot is fine", 0);
-    check(pc_cnode_delete(PC_SLOT_CNODE, 1u << PC_ROOT_CNODE_BITS) == PC_ERR_RANGE, "index out of range", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, 1u << PC_ROOT_CNODE_BITS) == PC_ERR_RANGE,
+          "index out of range", 0);
     end();
 }
 
@@ -426,12 +466,14 @@ static void test_revoke_untyped_makes_memory_reusable(void)
     pc_frame_get_address(objs, &pa0);
     pc_cptr_t cpy = next_free++;
     check(pc_cnode_copy(PC_SLOT_CNODE, cpy, 0, objs, PC_RIGHTS_ALL) == PC_OK, "copy frame", 0);
-    check(pc_cnode_copy(PC_SLOT_CNODE, next_free, 0, child, PC_RIGHTS_ALL) == PC_ERR_ILLEGAL_OPERATION,
+    check(pc_cnode_copy(PC_SLOT_CNODE, next_free, 0, child, PC_RIGHTS_ALL) ==
+              PC_ERR_ILLEGAL_OPERATION,
           "untyped cannot be copied", 0);
     err = pc_cnode_revoke(PC_SLOT_CNODE, child);
     check(err == PC_OK, "revoke", err);
     pc_word_t r[3] = {0};
-    check(pc_cap_identify(objs, r) == PC_ERR_FAILED_LOOKUP && pc_cap_identify(cpy, r) == PC_ERR_FAILED_LOOKUP,
+    check(pc_cap_identify(objs, r) == PC_ERR_FAILED_LOOKUP &&
+              pc_cap_identify(cpy, r) == PC_ERR_FAILED_LOOKUP,
           "children and grandchildren gone", 0);
     err = pc_untyped_retype(child, PC_OBJ_FRAME_4K, 0, 0, objs, 16);
     check(err == PC_OK, "retype again from the start", err);
@@ -466,7 +508,8 @@ static void test_ioport_ranges(void)
     pc_cptr_t io = next_free++;
     check(pc_ioport_issue(PC_SLOT_IOPORT, 0x70, 0x71, io) == PC_OK, "issue CMOS ports", 0);
     uint8_t v = 0xff;
-    check(pc_ioport_out8(io, 0x70, 0x0a) == PC_OK && pc_ioport_in8(io, 0x71, &v) == PC_OK, "CMOS reg A", v);
+    check(pc_ioport_out8(io, 0x70, 0x0a) == PC_OK && pc_ioport_in8(io, 0x71, &v) == PC_OK,
+          "CMOS reg A", v);
     check(pc_ioport_in8(io, 0x72, &v) == PC_ERR_RANGE, "outside range", 0);
     check(pc_ioport_issue(io, 0x60, 0x71, next_free) == PC_ERR_RANGE, "cannot widen", 0);
     end();
@@ -477,13 +520,17 @@ static void test_irq_handlers(void)
     begin("test_irq_handlers");
     pc_cptr_t h = next_free++, h2 = next_free++, m = next_free++;
     pc_word_t vec = 0;
-    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 0, PC_IRQ_ISA, h, &vec) == PC_OK && vec == 0x30 + 2,
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 0, PC_IRQ_ISA, h, &vec) == PC_OK &&
+              vec == 0x30 + 2,
           "ISA IRQ0 follows the MADT override to GSI 2", vec);
-    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 2, 0, h2, &vec) == PC_ERR_REVOKE_FIRST, "GSI issued once", 0);
-    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 200, 0, h2, &vec) == PC_ERR_RANGE, "GSI out of range", 0);
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 2, 0, h2, &vec) == PC_ERR_REVOKE_FIRST,
+          "GSI issued once", 0);
+    check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 200, 0, h2, &vec) == PC_ERR_RANGE,
+          "GSI out of range", 0);
     pc_word_t r[3] = {0};
     check(pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, m, r) == PC_OK && r[0] >= 0x60 &&
-          (r[1] & 0xfff00000) == 0xfee00000 && r[2] == r[0], "MSI vector/address/data", r[0]);
+              (r[1] & 0xfff00000) == 0xfee00000 && r[2] == r[0],
+          "MSI vector/address/data", r[0]);
     check(pc_irq_handler_set_notification(m, ntfn) == PC_OK, "bind MSI to notification", 0);
     check(pc_cnode_delete(PC_SLOT_CNODE, h) == PC_OK, "delete handler", 0);
     check(pc_irq_control_get(PC_SLOT_IRQ_CONTROL, 2, 0, h, &vec) == PC_OK, "GSI free again", 0);
@@ -497,7 +544,9 @@ static void unwrapper_main(void)
 {
     pc_msg_t m = {0};
     pc_word_t err = pc_recv(unwrap_ep, &m, PC_TIMEOUT_FOREVER);
-    unwrap_flags = err == PC_OK ? (pc_msginfo_unwrapped(m.info) | (uint64_t)pc_msginfo_extra_caps(m.info) << 4) : 0xEE;
+    unwrap_flags =
+        err == PC_OK ? (pc_msginfo_unwrapped(m.info) | (uint64_t)pc_msginfo_extra_caps(m.info) << 4)
+                     : 0xEE;
     unwrap_badge = unwrapper.ipc->caps_or_badges[0];
     m.info = 0;
     pc_reply(&m);
@@ -520,9 +569,11 @@ static void test_badged_cap_sent_through_its_own_endpoint_is_unwrapped(void)
     sleep_us(1000); /* let it block in recv */
     pc_word_t err = pc_call(unwrap_ep, &m);
     check(err == PC_OK, "call", err);
-    check(unwrap_flags == (1u | 1u << 4) && unwrap_badge == 0x4242, "badge unwrapped, no cap", unwrap_flags);
+    check(unwrap_flags == (1u | 1u << 4) && unwrap_badge == 0x4242, "badge unwrapped, no cap",
+          unwrap_flags);
     pc_word_t r[3] = {0};
-    check(pc_cap_identify(unwrapper.ipc->receive_index, r) == PC_ERR_FAILED_LOOKUP, "receive slot untouched", r[0]);
+    check(pc_cap_identify(unwrapper.ipc->receive_index, r) == PC_ERR_FAILED_LOOKUP,
+          "receive slot untouched", r[0]);
     end();
 }
 
@@ -545,9 +596,11 @@ static void test_deleting_nested_cnodes_destroys_their_objects(void)
      *    thread waits on. Deleting A's last cap destroys B and the endpoint: the waiter gets
      *    PC_ERR_CANCELLED. (The waiter's own copy would keep the endpoint alive, so it is
      *    deleted once the waiter is blocked.) */
-    pc_cptr_t a = retype(PC_OBJ_CNODE, 3), b = retype(PC_OBJ_CNODE, 3), e = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cptr_t a = retype(PC_OBJ_CNODE, 3), b = retype(PC_OBJ_CNODE, 3),
+              e = retype(PC_OBJ_ENDPOINT, 0);
     victim_ep_slot = next_free++;
-    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e, PC_RIGHT_READ) == PC_OK, "waiter's copy", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e, PC_RIGHT_READ) == PC_OK,
+          "waiter's copy", 0);
     check(pc_cnode_move(b, 1, PC_SLOT_CNODE, e) == PC_OK, "ep into B", 0);
     check(pc_cnode_move(a, 1, PC_SLOT_CNODE, b) == PC_OK, "B into A", 0);
     victim_result = 0;
@@ -570,10 +623,12 @@ static void test_deleting_nested_cnodes_destroys_their_objects(void)
     check(pc_untyped_retype(u, PC_OBJ_CNODE, 3, 0, a2, 1) == PC_OK, "A2", 0);
     check(pc_untyped_retype(u, PC_OBJ_ENDPOINT, 0, 0, e2, 1) == PC_OK, "E2", 0);
     victim_ep_slot = next_free++;
-    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e2, PC_RIGHT_READ) == PC_OK, "waiter's copy", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, victim_ep_slot, 0, e2, PC_RIGHT_READ) == PC_OK,
+          "waiter's copy", 0);
     check(pc_cnode_move(a2, 1, PC_SLOT_CNODE, e2) == PC_OK, "E2 into A2", 0);
     check(pc_cnode_copy(a2, 2, PC_SLOT_CNODE, a2, PC_RIGHTS_ALL) == PC_OK, "A2 holds itself", 0);
-    check(pc_cnode_move(a2, 3, PC_SLOT_CNODE, u) == PC_ERR_ILLEGAL_OPERATION, "untyped into its own CNode refused", 0);
+    check(pc_cnode_move(a2, 3, PC_SLOT_CNODE, u) == PC_ERR_ILLEGAL_OPERATION,
+          "untyped into its own CNode refused", 0);
     victim_result = 0;
     thread_t v2;
     thread_create(&v2, victim_main, 200, PC_SLOT_CNODE);
@@ -584,7 +639,8 @@ static void test_deleting_nested_cnodes_destroys_their_objects(void)
     check(victim_result == 1, "still blocked: A2 keeps itself alive", victim_result);
     check(pc_cnode_revoke(PC_SLOT_CNODE, u) == PC_OK, "revoke the untyped", 0);
     sleep_us(1000);
-    check(victim_result == 100 + PC_ERR_CANCELLED, "cycle destroyed, waiter cancelled", victim_result);
+    check(victim_result == 100 + PC_ERR_CANCELLED, "cycle destroyed, waiter cancelled",
+          victim_result);
     pc_cptr_t frames = next_free;
     next_free += 16;
     pc_word_t err = pc_untyped_retype(u, PC_OBJ_FRAME_4K, 0, 0, frames, 16);
@@ -594,8 +650,16 @@ static void test_deleting_nested_cnodes_destroys_their_objects(void)
 
 static volatile uint64_t spin_a, spin_b;
 static thread_t spinner_a, spinner_b;
-static void spin_a_main(void) { for (;;) spin_a++; }
-static void spin_b_main(void) { for (;;) spin_b++; }
+static void spin_a_main(void)
+{
+    for (;;)
+        spin_a++;
+}
+static void spin_b_main(void)
+{
+    for (;;)
+        spin_b++;
+}
 
 static void test_equal_priorities_share_the_cpu_and_cannot_starve_higher(void)
 {
@@ -634,18 +698,19 @@ static void test_deleting_a_blocked_thread_leaves_the_endpoint_usable(void)
     end();
 }
 
-/* ---- a hostile device: MSIs with exception vectors (HPET FSB delivery, -global hpet.msi=on) ---- */
+/* ---- a hostile device: MSIs with exception vectors (HPET FSB delivery, -global hpet.msi=on) ----
+ */
 #define HPET_PADDR 0xfed00000ull
-#define HPET_GCAP_ID 0x000          /* General Capabilities and ID */
-#define HPET_GEN_CONF 0x010         /* General Configuration */
-#define   HPET_ENABLE_CNF 0x1
-#define HPET_MAIN_CNT 0x0f0         /* Main Counter Value */
-#define HPET_TN_CONF(n) (0x100 + 0x20 * (n))  /* Timer N Configuration and Capability */
-#define   HPET_TN_INT_ENB (1u << 2)
-#define   HPET_TN_FSB_EN (1u << 14)
-#define   HPET_TN_FSB_CAP (1ull << 15)
-#define HPET_TN_CMP(n) (0x108 + 0x20 * (n))   /* Timer N Comparator Value */
-#define HPET_TN_FSB(n) (0x110 + 0x20 * (n))   /* Timer N FSB Interrupt Route */
+#define HPET_GCAP_ID 0x000  /* General Capabilities and ID */
+#define HPET_GEN_CONF 0x010 /* General Configuration */
+#define HPET_ENABLE_CNF 0x1
+#define HPET_MAIN_CNT 0x0f0                  /* Main Counter Value */
+#define HPET_TN_CONF(n) (0x100 + 0x20 * (n)) /* Timer N Configuration and Capability */
+#define HPET_TN_INT_ENB (1u << 2)
+#define HPET_TN_FSB_EN (1u << 14)
+#define HPET_TN_FSB_CAP (1ull << 15)
+#define HPET_TN_CMP(n) (0x108 + 0x20 * (n)) /* Timer N Comparator Value */
+#define HPET_TN_FSB(n) (0x110 + 0x20 * (n)) /* Timer N FSB Interrupt Route */
 
 static volatile uint64_t *hpet;
 
@@ -663,7 +728,8 @@ static void test_device_msi_with_exception_vectors_is_ignored(void)
     begin("test_device_msi_with_exception_vectors_is_ignored");
     pc_cptr_t ut = 0;
     for (uint32_t i = 0; i < bi->untyped_count; i++) {
-        if (bi->untyped[i].is_device && bi->untyped[i].paddr == HPET_PADDR) ut = bi->untyped[i].slot;
+        if (bi->untyped[i].is_device && bi->untyped[i].paddr == HPET_PADDR)
+            ut = bi->untyped[i].slot;
     }
     check(ut != 0, "device untyped starting at the HPET", 0);
     if (!ut) {
@@ -676,7 +742,9 @@ static void test_device_msi_with_exception_vectors_is_ignored(void)
           "device memory cannot become a TCB", 0);
     uint64_t va = next_va;
     next_va += 0x2000;
-    check(pc_frame_map(fr, PC_SLOT_VSPACE, va, PC_VM_READ | PC_VM_WRITE, PC_VM_ATTR_UNCACHED) == PC_OK, "map", 0);
+    check(pc_frame_map(fr, PC_SLOT_VSPACE, va, PC_VM_READ | PC_VM_WRITE, PC_VM_ATTR_UNCACHED) ==
+              PC_OK,
+          "map", 0);
     hpet = (volatile uint64_t *)va;
     if (!(hpet[HPET_TN_CONF(0) / 8] & HPET_TN_FSB_CAP)) {
         puts_("ktest: HPET without FSB delivery (run with -global hpet.msi=on): skipped\n");
@@ -699,7 +767,8 @@ static void test_device_msi_with_exception_vectors_is_ignored(void)
     uint64_t t0 = __builtin_ia32_rdtsc();
     pc_msg_t m = {0};
     pc_word_t err = pc_recv(sleep_ep, &m, 5000);
-    check(err == PC_ERR_TIMEOUT && __builtin_ia32_rdtsc() - t0 >= bi->tsc_hz / 400, "timer still delivers", err);
+    check(err == PC_ERR_TIMEOUT && __builtin_ia32_rdtsc() - t0 >= bi->tsc_hz / 400,
+          "timer still delivers", err);
     end();
 }
 
@@ -735,7 +804,13 @@ static uint64_t cmdline_num(const char *name, uint64_t dflt)
     }
     return dflt;
 }
-static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
 
 static void fuzz_main(void)
 {
@@ -753,8 +828,9 @@ static void fuzz_main(void)
         fuzzer.ipc->receive_index = rnd() % 40;
         uint64_t pick = rnd() % 8;
         uint64_t label = pick < 5 ? rnd() % 64 : rnd();
-        pc_msg_t m = {.info = pc_msginfo(label, 0, (unsigned)(rnd() % 4), (unsigned)(rnd() % 80)),
-                      .mr = {rnd() % 64, (rnd() & 1) ? rnd() % 32 : rnd(), rnd() % 64, rnd() % 300}};
+        pc_msg_t m = {
+            .info = pc_msginfo(label, 0, (unsigned)(rnd() % 4), (unsigned)(rnd() % 80)),
+            .mr = {rnd() % 64, (rnd() & 1) ? rnd() % 32 : rnd(), rnd() % 64, rnd() % 300}};
         uint64_t cptr = (rnd() & 3) ? rnd() % 40 : rnd();
         uint64_t timeout = (rnd() % 8 == 0) ? rnd() % 300 : 0;
         pc_syscall(sys, cptr, timeout, &m);
@@ -832,7 +908,8 @@ static void echo_main(void)
 static void bench(void)
 {
     bench_ep = retype(PC_OBJ_ENDPOINT, 0);
-    thread_create(&echo, echo_main, 255, PC_SLOT_CNODE); /* same priority: the fastpath switches directly */
+    thread_create(&echo, echo_main, 255,
+                  PC_SLOT_CNODE); /* same priority: the fastpath switches directly */
     const unsigned n = 20000;
     uint64_t t0 = __builtin_ia32_rdtsc();
     for (unsigned i = 0; i < n; i++) {
@@ -862,8 +939,10 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     next_free = bi->first_free_slot;
     uint32_t best = 0;
     for (uint32_t i = 0; i < bi->untyped_count; i++) {
-        if (!bi->untyped[i].is_device && bi->untyped[i].size_bits > bi->untyped[best].size_bits) best = i;
-        if (bi->untyped[best].is_device) best = i;
+        if (!bi->untyped[i].is_device && bi->untyped[i].size_bits > bi->untyped[best].size_bits)
+            best = i;
+        if (bi->untyped[best].is_device)
+            best = i;
     }
     ut_slot = bi->untyped[best].slot;
     puts_("ktest: starting\n");

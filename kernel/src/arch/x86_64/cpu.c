@@ -101,7 +101,8 @@ k_cpu_t *k_cpu_init(void)
     tss.iomap_base = sizeof(tss); /* no I/O bitmap: ring 3 has no port access */
     tss.ist[0] = (uint64_t)(ist_stack + sizeof(ist_stack));
     tss.rsp0 = (uint64_t)(kstack + sizeof(kstack));
-    gdt[6] = (sizeof(tss) - 1) | ((tb & 0xFFFFFF) << 16) | (0x89ull << 40) | (((tb >> 24) & 0xFF) << 56);
+    gdt[6] =
+        (sizeof(tss) - 1) | ((tb & 0xFFFFFF) << 16) | (0x89ull << 40) | (((tb >> 24) & 0xFF) << 56);
     gdt[7] = tb >> 32;
     struct k_desc_ptr gp = {sizeof(gdt) - 1, (uint64_t)gdt};
     __asm__ volatile("lgdt %0\n"
@@ -112,7 +113,9 @@ k_cpu_t *k_cpu_init(void)
                      "1: movw $0x10, %%ax\n"
                      "movw %%ax, %%ds\n movw %%ax, %%es\n movw %%ax, %%ss\n"
                      "xorw %%ax, %%ax\n movw %%ax, %%fs\n movw %%ax, %%gs\n"
-                     : : "m"(gp) : "rax", "memory");
+                     :
+                     : "m"(gp)
+                     : "rax", "memory");
     __asm__ volatile("ltr %w0" : : "r"(K_SEL_TSS));
 
     for (unsigned v = 0; v < 256; v++) {

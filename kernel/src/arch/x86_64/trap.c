@@ -5,9 +5,10 @@
  */
 #include <arch/machine.h>
 
-static const char *const exc_names[32] = {
-    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
-    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31"};
+static const char *const exc_names[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+                                          "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "15",
+                                          "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "22",  "23",
+                                          "24",  "25",  "26",  "27",  "28",  "29",  "30",  "31"};
 
 static void handle_interrupt(unsigned v)
 {
@@ -75,8 +76,8 @@ k_context_t *k_kernel_trap_handler(k_context_t *f)
         k_lapic_eoi();
         return k_sched_exit();
     }
-    k_panic("kernel exception %s err=%lx rip=%lx rsp=%lx cr2=%lx", exc_names[f->vector & 31], f->error, f->rip,
-            f->rsp, k_read_cr2());
+    k_panic("kernel exception %s err=%lx rip=%lx rsp=%lx cr2=%lx", exc_names[f->vector & 31],
+            f->error, f->rip, f->rsp, k_read_cr2());
 }
 
 void k_fatal_trap_handler(k_context_t *f)

@@ -36,7 +36,8 @@ void k_vspace_boot_init(const k_memmap_t *ram)
                     wb = true;
                 }
             }
-            kernel_pd_phys[g][i] = pa | PTE_P | PTE_RW | PTE_PS | PTE_G | PTE_NX | (wb ? 0 : PTE_PCD | PTE_PWT);
+            kernel_pd_phys[g][i] =
+                pa | PTE_P | PTE_RW | PTE_PS | PTE_G | PTE_NX | (wb ? 0 : PTE_PCD | PTE_PWT);
         }
         kernel_pdpt_phys[g] = k_virt_to_phys(kernel_pd_phys[g]) | PTE_P | PTE_RW;
     }
@@ -54,7 +55,10 @@ void k_vspace_init_pml4(uint64_t *pml4)
     }
 }
 
-bool k_asid_available(unsigned n) { return asids_free >= n; }
+bool k_asid_available(unsigned n)
+{
+    return asids_free >= n;
+}
 
 int k_asid_alloc(uint64_t pml4_kva, uint32_t *asid)
 {
@@ -97,7 +101,10 @@ static uint64_t *next_table(uint64_t *table, unsigned idx)
     return k_phys_to_virt(e & PTE_ADDR);
 }
 
-static unsigned idx(uint64_t va, unsigned level) { return (va >> (12 + 9 * level)) & 511; }
+static unsigned idx(uint64_t va, unsigned level)
+{
+    return (va >> (12 + 9 * level)) & 511;
+}
 
 static void flush_va(uint64_t *pml4, uint64_t va)
 {
@@ -107,7 +114,8 @@ static void flush_va(uint64_t *pml4, uint64_t va)
     }
 }
 
-void k_vspace_boot_map(uint64_t *pml4, uint64_t va, uint64_t pa, uint64_t flags, uint64_t (*alloc)(void))
+void k_vspace_boot_map(uint64_t *pml4, uint64_t va, uint64_t pa, uint64_t flags,
+                       uint64_t (*alloc)(void))
 {
     uint64_t *t = pml4;
     for (unsigned level = 3; level > 0; level--) {
@@ -173,7 +181,9 @@ static uint64_t *walk(uint64_t *pml4, uint64_t va, int level, unsigned *missing)
 
 static uint64_t cap_paddr(const k_cap_t *cap)
 {
-    return (cap->type == PC_OBJ_FRAME_4K || cap->type == PC_OBJ_FRAME_2M) ? cap->obj : k_virt_to_phys((void *)cap->obj);
+    return (cap->type == PC_OBJ_FRAME_4K || cap->type == PC_OBJ_FRAME_2M)
+               ? cap->obj
+               : k_virt_to_phys((void *)cap->obj);
 }
 
 void k_unmap_cap(k_cap_t *cap)
@@ -217,7 +227,8 @@ void k_vspace_destroyed(k_cap_t *cap)
     }
 }
 
-int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres)
+int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                    unsigned *nres)
 {
     k_cap_t *cap = &slot->cap;
     unsigned len = pc_msginfo_length(t->ctx.rsi);
@@ -253,7 +264,8 @@ int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t 
     if (cap->aux != 0) {
         return PC_ERR_ILLEGAL_OPERATION; /* this cap already holds a mapping */
     }
-    if ((vm_rights & ~(uint64_t)(PC_VM_READ | PC_VM_WRITE | PC_VM_EXEC)) || (attrs & ~(uint64_t)PC_VM_ATTR_UNCACHED)) {
+    if ((vm_rights & ~(uint64_t)(PC_VM_READ | PC_VM_WRITE | PC_VM_EXEC)) ||
+        (attrs & ~(uint64_t)PC_VM_ATTR_UNCACHED)) {
         return PC_ERR_INVALID_ARGUMENT;
     }
     int level = entry_level(cap->type);

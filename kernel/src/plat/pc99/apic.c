@@ -14,39 +14,39 @@
 #define PIC2_DATA 0xA1
 
 /* Local APIC registers (SDM Vol. 3 Table 11-1), byte offsets */
-#define LAPIC_ID 0x020          /* Local APIC ID */
-#define LAPIC_TPR 0x080         /* Task Priority */
-#define LAPIC_EOI 0x0B0         /* EOI */
+#define LAPIC_ID 0x020                    /* Local APIC ID */
+#define LAPIC_TPR 0x080                   /* Task Priority */
+#define LAPIC_EOI 0x0B0                   /* EOI */
 #define LAPIC_ISR(n) (0x100 + 0x10 * (n)) /* In-Service Register, bits 32n..32n+31 */
-#define LAPIC_SVR 0x0F0         /* Spurious Interrupt Vector */
-#define   LAPIC_SVR_ENABLE (1u << 8)
-#define LAPIC_LVT_TIMER 0x320   /* LVT Timer */
-#define   LAPIC_TIMER_PERIODIC (1u << 17)
-#define   LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_SVR 0x0F0                   /* Spurious Interrupt Vector */
+#define LAPIC_SVR_ENABLE (1u << 8)
+#define LAPIC_LVT_TIMER 0x320 /* LVT Timer */
+#define LAPIC_TIMER_PERIODIC (1u << 17)
+#define LAPIC_LVT_MASKED (1u << 16)
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
 #define LAPIC_LVT_ERROR 0x370
-#define LAPIC_TIMER_INIT 0x380  /* Initial Count */
-#define LAPIC_TIMER_CUR 0x390   /* Current Count */
-#define LAPIC_TIMER_DIV 0x3E0   /* Divide Configuration */
-#define   LAPIC_DIV_16 0x3
+#define LAPIC_TIMER_INIT 0x380 /* Initial Count */
+#define LAPIC_TIMER_CUR 0x390  /* Current Count */
+#define LAPIC_TIMER_DIV 0x3E0  /* Divide Configuration */
+#define LAPIC_DIV_16 0x3
 
 /* I/O APIC (82093AA datasheet 3.2) */
 #define IOAPIC_REGSEL 0x00
 #define IOAPIC_WIN 0x10
 #define IOAPIC_VER 0x01
 #define IOAPIC_REDTBL(n) (0x10 + 2 * (n))
-#define   IOAPIC_RTE_ACTIVE_LOW (1u << 13)
-#define   IOAPIC_RTE_LEVEL (1u << 15)
-#define   IOAPIC_RTE_MASKED (1u << 16)
+#define IOAPIC_RTE_ACTIVE_LOW (1u << 13)
+#define IOAPIC_RTE_LEVEL (1u << 15)
+#define IOAPIC_RTE_MASKED (1u << 16)
 
 /* PIT (8254) and port 0x61 (NMI status / speaker gate) */
 #define PIT_CH2 0x42
 #define PIT_MODE 0x43
 #define PIT_GATE 0x61
-#define   PIT_GATE_CH2 0x01
-#define   PIT_GATE_SPEAKER 0x02
-#define   PIT_GATE_OUT2 0x20
+#define PIT_GATE_CH2 0x01
+#define PIT_GATE_SPEAKER 0x02
+#define PIT_GATE_OUT2 0x20
 #define PIT_HZ 1193182u
 #define CALIBRATE_MS 10u
 #define CALIBRATE_SPIN_LIMIT 50000000u
@@ -60,8 +60,14 @@ static uint64_t rsdp_pa;
 uint64_t k_tsc_hz;
 uint64_t k_timer_hz = KERNEL_TIMER_HZ;
 
-static uint32_t lapic_read(uint32_t off) { return lapic[off / 4]; }
-static void lapic_write(uint32_t off, uint32_t v) { lapic[off / 4] = v; }
+static uint32_t lapic_read(uint32_t off)
+{
+    return lapic[off / 4];
+}
+static void lapic_write(uint32_t off, uint32_t v)
+{
+    lapic[off / 4] = v;
+}
 
 void k_pic_disable(void)
 {
@@ -88,9 +94,15 @@ void k_lapic_init(uint64_t lapic_pa)
     lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | K_VECTOR_SPURIOUS);
 }
 
-void k_lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+void k_lapic_eoi(void)
+{
+    lapic_write(LAPIC_EOI, 0);
+}
 
-uint32_t k_lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
+uint32_t k_lapic_id(void)
+{
+    return lapic_read(LAPIC_ID) >> 24;
+}
 
 /* Was vector v delivered by the local APIC (and not yet EOIed)? CPU exceptions never set ISR. */
 bool k_lapic_in_service(unsigned v)
@@ -133,7 +145,8 @@ void k_timer_calibrate_and_start(void)
     if (init == 0) {
         init = 1;
     }
-    k_log("TSC %lu kHz, APIC timer %lu kHz (/16), tick %lu Hz\n", k_tsc_hz / 1000, lapic_hz / 1000, k_timer_hz);
+    k_log("TSC %lu kHz, APIC timer %lu kHz (/16), tick %lu Hz\n", k_tsc_hz / 1000, lapic_hz / 1000,
+          k_timer_hz);
     lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_PERIODIC | K_VECTOR_TIMER);
     lapic_write(LAPIC_TIMER_INIT, (uint32_t)(init > 0xFFFFFFFFu ? 0xFFFFFFFFu : init));
 }
@@ -166,7 +179,10 @@ void k_ioapic_init(void)
     k_log("IOAPIC at %lx: %u pins from GSI %u\n", ioapic_pa, ioapic_pins, ioapic_gsi_base);
 }
 
-uint64_t k_ioapic_pa(void) { return ioapic_pa; }
+uint64_t k_ioapic_pa(void)
+{
+    return ioapic_pa;
+}
 
 bool k_ioapic_gsi_valid(uint32_t gsi)
 {
@@ -175,8 +191,8 @@ bool k_ioapic_gsi_valid(uint32_t gsi)
 
 void k_ioapic_route(uint32_t gsi, unsigned vector, bool level, bool active_low, bool masked)
 {
-    uint32_t lo = vector | (level ? IOAPIC_RTE_LEVEL : 0) | (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0) |
-                  (masked ? IOAPIC_RTE_MASKED : 0);
+    uint32_t lo = vector | (level ? IOAPIC_RTE_LEVEL : 0) |
+                  (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0) | (masked ? IOAPIC_RTE_MASKED : 0);
     uint32_t pin = gsi - ioapic_gsi_base;
     ioapic_write(IOAPIC_REDTBL(pin) + 1, k_lapic_id() << 24);
     ioapic_write(IOAPIC_REDTBL(pin), lo);
@@ -214,7 +230,10 @@ static const uint8_t *acpi_map(uint64_t pa, uint64_t len)
     return k_phys_to_virt(pa);
 }
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+}
 
 void k_acpi_init(void)
 {
@@ -275,10 +294,17 @@ void k_acpi_init(void)
             continue;
         }
         madt = info;
-        k_log("MADT: %u CPU(s), %u IOAPIC(s), LAPIC %x\n", info.cpu_count, info.ioapic_count, info.lapic_addr);
+        k_log("MADT: %u CPU(s), %u IOAPIC(s), LAPIC %x\n", info.cpu_count, info.ioapic_count,
+              info.lapic_addr);
         break;
     }
 }
 
-uint64_t k_acpi_rsdp(void) { return rsdp_pa; }
-uint64_t k_lapic_pa(void) { return madt.lapic_addr ? madt.lapic_addr : 0xFEE00000; }
+uint64_t k_acpi_rsdp(void)
+{
+    return rsdp_pa;
+}
+uint64_t k_lapic_pa(void)
+{
+    return madt.lapic_addr ? madt.lapic_addr : 0xFEE00000;
+}

@@ -21,7 +21,10 @@ typedef struct k_irq {
 
 static k_irq_t irq_table[256];
 
-void k_irq_init(void) { memset(irq_table, 0, sizeof(irq_table)); }
+void k_irq_init(void)
+{
+    memset(irq_table, 0, sizeof(irq_table));
+}
 
 void k_irq_deliver(unsigned v)
 {
@@ -102,9 +105,12 @@ int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             if (err) {
                 return err;
             }
-            irq_table[vector] = (k_irq_t){.kind = IRQ_IOAPIC, .level = level, .active_low = low, .gsi = (uint32_t)gsi};
+            irq_table[vector] = (k_irq_t){
+                .kind = IRQ_IOAPIC, .level = level, .active_low = low, .gsi = (uint32_t)gsi};
             k_ioapic_route((uint32_t)gsi, vector, level, low, true);
-            k_cap_derive(slot, dst, (k_cap_t){.type = PC_CAP_IRQ_HANDLER, .aux = vector, .rights = PC_RIGHTS_ALL});
+            k_cap_derive(
+                slot, dst,
+                (k_cap_t){.type = PC_CAP_IRQ_HANDLER, .aux = vector, .rights = PC_RIGHTS_ALL});
             k_set_mr(t, buf, 0, vector);
             *nres = 1;
             return PC_OK;
@@ -129,7 +135,9 @@ int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
                 return PC_ERR_NOT_ENOUGH_MEMORY;
             }
             irq_table[vector] = (k_irq_t){.kind = IRQ_MSI};
-            k_cap_derive(slot, dst, (k_cap_t){.type = PC_CAP_IRQ_HANDLER, .aux = vector, .rights = PC_RIGHTS_ALL});
+            k_cap_derive(
+                slot, dst,
+                (k_cap_t){.type = PC_CAP_IRQ_HANDLER, .aux = vector, .rights = PC_RIGHTS_ALL});
             /* Intel SDM Vol. 3 11.11: address 0xFEEx_xxxx with the destination APIC ID in 19:12,
              * data = vector, fixed delivery, edge. */
             k_set_mr(t, buf, 0, vector);

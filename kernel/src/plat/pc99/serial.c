@@ -4,14 +4,14 @@
 #include <kernel/object.h>
 
 #define COM1 0x3f8
-#define UART_THR 0      /* Transmit Holding Register */
-#define UART_IER 1      /* Interrupt Enable Register */
-#define UART_FCR 2      /* FIFO Control Register */
-#define UART_LCR 3      /* Line Control Register */
-#define   UART_LCR_DLAB 0x80
-#define UART_MCR 4      /* Modem Control Register */
-#define UART_LSR 5      /* Line Status Register */
-#define   UART_LSR_THRE 0x20
+#define UART_THR 0 /* Transmit Holding Register */
+#define UART_IER 1 /* Interrupt Enable Register */
+#define UART_FCR 2 /* FIFO Control Register */
+#define UART_LCR 3 /* Line Control Register */
+#define UART_LCR_DLAB 0x80
+#define UART_MCR 4 /* Modem Control Register */
+#define UART_LSR 5 /* Line Status Register */
+#define UART_LSR_THRE 0x20
 #define UART_SPIN_LIMIT 100000
 
 void k_serial_init(void)

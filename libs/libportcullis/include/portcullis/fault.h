@@ -16,8 +16,8 @@ enum pc_fault_type {
 
 /* Message register positions in a fault message (length PC_FAULT_LENGTH). */
 enum pc_fault_mr {
-    PC_FAULT_MR_TYPE = 0,   /* enum pc_fault_type */
-    PC_FAULT_MR_RIP = 1,    /* faulting instruction */
+    PC_FAULT_MR_TYPE = 0, /* enum pc_fault_type */
+    PC_FAULT_MR_RIP = 1,  /* faulting instruction */
     PC_FAULT_MR_RSP = 2,
     PC_FAULT_MR_ADDR = 3,   /* #PF: cr2; otherwise 0 */
     PC_FAULT_MR_ERROR = 4,  /* CPU error code (0 if the vector has none) */

@@ -12,6 +12,8 @@
 #ifndef PORTCULLIS_INVOCATION_H
 #define PORTCULLIS_INVOCATION_H
 
+/* One line per argument description reads better than reflowed strings. */
+/* clang-format off */
 #define PC_INVOCATIONS(X)                                                                          \
     /* Untyped */                                                                                  \
     X(PC_UNTYPED_RETYPE, 1, "Untyped",                                                             \
@@ -67,6 +69,8 @@
     X(PC_IOPORT_OUT32, 55, "IOPort", "MR0 port, MR1 value")                                        \
     X(PC_IOPORT_ISSUE, 56, "IOPort", "MR0 first, MR1 last (inclusive, within the invoked range), " \
       "MR2 dest index: a narrower IOPort cap, a child of the invoked one")
+
+/* clang-format on */
 
 enum pc_invocation_label {
 #define PC_INVOCATION_ENUM_(name, value, cap, doc) name = value,

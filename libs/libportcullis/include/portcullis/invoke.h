@@ -14,8 +14,14 @@
 
 extern pc_ipc_buffer_t *__pc_ipc_buffer;
 
-static inline void pc_set_ipc_buffer(pc_ipc_buffer_t *buf) { __pc_ipc_buffer = buf; }
-static inline pc_ipc_buffer_t *pc_ipc_buffer(void) { return __pc_ipc_buffer; }
+static inline void pc_set_ipc_buffer(pc_ipc_buffer_t *buf)
+{
+    __pc_ipc_buffer = buf;
+}
+static inline pc_ipc_buffer_t *pc_ipc_buffer(void)
+{
+    return __pc_ipc_buffer;
+}
 
 /*
  * Generic invocation: nargs words of arguments, ncaps capability arguments, up to nres results.
@@ -51,8 +57,9 @@ static inline pc_word_t pc_invoke_buf(pc_ipc_buffer_t *buf, pc_cptr_t obj, uint6
     return err;
 }
 
-static inline pc_word_t pc_invoke(pc_cptr_t obj, uint64_t label, unsigned nargs, const pc_word_t *args,
-                                  unsigned ncaps, const pc_cptr_t *caps, pc_word_t *res, unsigned nres)
+static inline pc_word_t pc_invoke(pc_cptr_t obj, uint64_t label, unsigned nargs,
+                                  const pc_word_t *args, unsigned ncaps, const pc_cptr_t *caps,
+                                  pc_word_t *res, unsigned nres)
 {
     return pc_invoke_buf(__pc_ipc_buffer, obj, label, nargs, args, ncaps, caps, res, nres);
 }
@@ -66,21 +73,22 @@ static inline pc_word_t pc_untyped_retype(pc_cptr_t untyped, unsigned type, unsi
     return pc_invoke(untyped, PC_UNTYPED_RETYPE, 4, a, dest_cnode ? 1 : 0, &dest_cnode, NULL, 0);
 }
 
-static inline pc_word_t pc_cnode_copy(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode, pc_word_t src,
-                                      unsigned rights)
+static inline pc_word_t pc_cnode_copy(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode,
+                                      pc_word_t src, unsigned rights)
 {
     pc_word_t a[3] = {dest, src, rights};
     return pc_invoke(cnode, PC_CNODE_COPY, 3, a, src_cnode ? 1 : 0, &src_cnode, NULL, 0);
 }
 
-static inline pc_word_t pc_cnode_mint(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode, pc_word_t src,
-                                      unsigned rights, pc_badge_t badge)
+static inline pc_word_t pc_cnode_mint(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode,
+                                      pc_word_t src, unsigned rights, pc_badge_t badge)
 {
     pc_word_t a[4] = {dest, src, rights, badge};
     return pc_invoke(cnode, PC_CNODE_MINT, 4, a, src_cnode ? 1 : 0, &src_cnode, NULL, 0);
 }
 
-static inline pc_word_t pc_cnode_move(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode, pc_word_t src)
+static inline pc_word_t pc_cnode_move(pc_cptr_t cnode, pc_word_t dest, pc_cptr_t src_cnode,
+                                      pc_word_t src)
 {
     pc_word_t a[2] = {dest, src};
     return pc_invoke(cnode, PC_CNODE_MOVE, 2, a, src_cnode ? 1 : 0, &src_cnode, NULL, 0);
@@ -121,7 +129,8 @@ static inline pc_word_t pc_tcb_set_fault_ep(pc_cptr_t tcb, pc_cptr_t ep)
 }
 
 /* Set rip, rsp and rdi (the start argument) and optionally resume. */
-static inline pc_word_t pc_tcb_start(pc_cptr_t tcb, uint64_t rip, uint64_t rsp, uint64_t arg, int resume)
+static inline pc_word_t pc_tcb_start(pc_cptr_t tcb, uint64_t rip, uint64_t rsp, uint64_t arg,
+                                     int resume)
 {
     pc_word_t a[2 + PC_REG_RDI + 1] = {0};
     a[0] = resume ? 1 : 0;
@@ -132,8 +141,14 @@ static inline pc_word_t pc_tcb_start(pc_cptr_t tcb, uint64_t rip, uint64_t rsp, 
     return pc_invoke(tcb, PC_TCB_WRITE_REGISTERS, 2 + PC_REG_RDI + 1, a, 0, NULL, NULL, 0);
 }
 
-static inline pc_word_t pc_tcb_resume(pc_cptr_t tcb) { return pc_invoke(tcb, PC_TCB_RESUME, 0, NULL, 0, NULL, NULL, 0); }
-static inline pc_word_t pc_tcb_suspend(pc_cptr_t tcb) { return pc_invoke(tcb, PC_TCB_SUSPEND, 0, NULL, 0, NULL, NULL, 0); }
+static inline pc_word_t pc_tcb_resume(pc_cptr_t tcb)
+{
+    return pc_invoke(tcb, PC_TCB_RESUME, 0, NULL, 0, NULL, NULL, 0);
+}
+static inline pc_word_t pc_tcb_suspend(pc_cptr_t tcb)
+{
+    return pc_invoke(tcb, PC_TCB_SUSPEND, 0, NULL, 0, NULL, NULL, 0);
+}
 
 static inline pc_word_t pc_tcb_bind_notification(pc_cptr_t tcb, pc_cptr_t ntfn)
 {
@@ -145,22 +160,25 @@ static inline pc_word_t pc_page_table_map(pc_cptr_t table, pc_cptr_t vspace, uin
     return pc_invoke(table, PC_PAGE_TABLE_MAP, 1, &vaddr, 1, &vspace, NULL, 0);
 }
 
-static inline pc_word_t pc_frame_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr, unsigned rights,
-                                     unsigned attrs)
+static inline pc_word_t pc_frame_map(pc_cptr_t frame, pc_cptr_t vspace, uint64_t vaddr,
+                                     unsigned rights, unsigned attrs)
 {
     pc_word_t a[3] = {vaddr, rights, attrs};
     return pc_invoke(frame, PC_FRAME_MAP, 3, a, 1, &vspace, NULL, 0);
 }
 
-static inline pc_word_t pc_frame_unmap(pc_cptr_t frame) { return pc_invoke(frame, PC_FRAME_UNMAP, 0, NULL, 0, NULL, NULL, 0); }
+static inline pc_word_t pc_frame_unmap(pc_cptr_t frame)
+{
+    return pc_invoke(frame, PC_FRAME_UNMAP, 0, NULL, 0, NULL, NULL, 0);
+}
 
 static inline pc_word_t pc_frame_get_address(pc_cptr_t frame, uint64_t *paddr)
 {
     return pc_invoke(frame, PC_FRAME_GET_ADDRESS, 0, NULL, 0, NULL, paddr, 1);
 }
 
-static inline pc_word_t pc_irq_control_get(pc_cptr_t irqc, unsigned gsi, unsigned flags, pc_word_t dest,
-                                           pc_word_t *vector)
+static inline pc_word_t pc_irq_control_get(pc_cptr_t irqc, unsigned gsi, unsigned flags,
+                                           pc_word_t dest, pc_word_t *vector)
 {
     pc_word_t a[3] = {gsi, flags, dest};
     return pc_invoke(irqc, PC_IRQ_CONTROL_GET, 3, a, 0, NULL, vector, 1);
@@ -177,7 +195,10 @@ static inline pc_word_t pc_irq_handler_set_notification(pc_cptr_t irq, pc_cptr_t
     return pc_invoke(irq, PC_IRQ_HANDLER_SET_NOTIFICATION, 0, NULL, 1, &ntfn, NULL, 0);
 }
 
-static inline pc_word_t pc_irq_handler_ack(pc_cptr_t irq) { return pc_invoke(irq, PC_IRQ_HANDLER_ACK, 0, NULL, 0, NULL, NULL, 0); }
+static inline pc_word_t pc_irq_handler_ack(pc_cptr_t irq)
+{
+    return pc_invoke(irq, PC_IRQ_HANDLER_ACK, 0, NULL, 0, NULL, NULL, 0);
+}
 
 static inline pc_word_t pc_ioport_in8(pc_cptr_t io, uint16_t port, uint8_t *val)
 {

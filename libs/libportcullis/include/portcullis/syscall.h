@@ -37,7 +37,7 @@
     X(PC_SYS_NULL, 9, "does nothing; the cheapest kernel entry (benchmark baseline)")              \
     X(PC_SYS_DEBUG_WRITE, 10, "console output: rdi = n (<= 40), bytes in rsi,rdx,r10,r8,r9")       \
     X(PC_SYS_DEBUG_HALT, 11, "KernelDebug only: write rdi to the isa-debug-exit port, halt")       \
-    X(PC_SYS_THREAD_EXIT, 12, "suspend the calling thread (task exit), prints nothing")              \
+    X(PC_SYS_THREAD_EXIT, 12, "suspend the calling thread (task exit), prints nothing")            \
     X(PC_SYS_IDENTIFY, 13, "describe cap rdi: MR0 type (pc_object_type), MR1 rights, MR2 badge")
 
 enum pc_syscall {
@@ -78,11 +78,20 @@ static inline pc_word_t pc_syscall(pc_word_t sys, pc_word_t cptr, pc_word_t time
 }
 
 /* Call: send m on ep, wait for the reply into m. Returns a pc_error. */
-static inline pc_word_t pc_call(pc_cptr_t ep, pc_msg_t *m) { return pc_syscall(PC_SYS_CALL, ep, 0, m); }
+static inline pc_word_t pc_call(pc_cptr_t ep, pc_msg_t *m)
+{
+    return pc_syscall(PC_SYS_CALL, ep, 0, m);
+}
 
-static inline pc_word_t pc_send(pc_cptr_t ep, pc_msg_t *m) { return pc_syscall(PC_SYS_SEND, ep, 0, m); }
+static inline pc_word_t pc_send(pc_cptr_t ep, pc_msg_t *m)
+{
+    return pc_syscall(PC_SYS_SEND, ep, 0, m);
+}
 
-static inline pc_word_t pc_nb_send(pc_cptr_t ep, pc_msg_t *m) { return pc_syscall(PC_SYS_NB_SEND, ep, 0, m); }
+static inline pc_word_t pc_nb_send(pc_cptr_t ep, pc_msg_t *m)
+{
+    return pc_syscall(PC_SYS_NB_SEND, ep, 0, m);
+}
 
 /* Receive on ep (or wait on a notification) for at most timeout_us microseconds. */
 static inline pc_word_t pc_recv(pc_cptr_t ep, pc_msg_t *m, uint64_t timeout_us)
@@ -90,9 +99,15 @@ static inline pc_word_t pc_recv(pc_cptr_t ep, pc_msg_t *m, uint64_t timeout_us)
     return pc_syscall(PC_SYS_RECV, ep, timeout_us, m);
 }
 
-static inline pc_word_t pc_nb_recv(pc_cptr_t ep, pc_msg_t *m) { return pc_syscall(PC_SYS_NB_RECV, ep, 0, m); }
+static inline pc_word_t pc_nb_recv(pc_cptr_t ep, pc_msg_t *m)
+{
+    return pc_syscall(PC_SYS_NB_RECV, ep, 0, m);
+}
 
-static inline pc_word_t pc_reply(pc_msg_t *m) { return pc_syscall(PC_SYS_REPLY, 0, 0, m); }
+static inline pc_word_t pc_reply(pc_msg_t *m)
+{
+    return pc_syscall(PC_SYS_REPLY, 0, 0, m);
+}
 
 /* Reply with m (if a caller waits), then receive the next message on ep into m. */
 static inline pc_word_t pc_reply_recv(pc_cptr_t ep, pc_msg_t *m, uint64_t timeout_us)

@@ -27,13 +27,13 @@ enum pc_object_type {
     PC_OBJ_TCB = 2,          /* 2^PC_TCB_BITS bytes */
     PC_OBJ_ENDPOINT = 3,     /* 2^PC_ENDPOINT_BITS bytes */
     PC_OBJ_NOTIFICATION = 4, /* 2^PC_NOTIFICATION_BITS bytes */
-    PC_OBJ_CNODE = 5,        /* size_bits = log2 slots (1..PC_CNODE_MAX_BITS), 2^(n+PC_SLOT_BITS) B */
-    PC_OBJ_VSPACE = 6,       /* a PML4: one 4 KiB page; the kernel half is filled in by the kernel */
-    PC_OBJ_PDPT = 7,         /* page-directory-pointer table, maps 512 GiB, 4 KiB */
-    PC_OBJ_PD = 8,           /* page directory, maps 1 GiB, 4 KiB */
-    PC_OBJ_PT = 9,           /* page table, maps 2 MiB, 4 KiB */
-    PC_OBJ_FRAME_4K = 10,    /* 4 KiB frame */
-    PC_OBJ_FRAME_2M = 11,    /* 2 MiB frame */
+    PC_OBJ_CNODE = 5,     /* size_bits = log2 slots (1..PC_CNODE_MAX_BITS), 2^(n+PC_SLOT_BITS) B */
+    PC_OBJ_VSPACE = 6,    /* a PML4: one 4 KiB page; the kernel half is filled in by the kernel */
+    PC_OBJ_PDPT = 7,      /* page-directory-pointer table, maps 512 GiB, 4 KiB */
+    PC_OBJ_PD = 8,        /* page directory, maps 1 GiB, 4 KiB */
+    PC_OBJ_PT = 9,        /* page table, maps 2 MiB, 4 KiB */
+    PC_OBJ_FRAME_4K = 10, /* 4 KiB frame */
+    PC_OBJ_FRAME_2M = 11, /* 2 MiB frame */
     PC_OBJ_TYPE_COUNT_RETYPABLE = 12,
     /* Capability types that are never created by retype. */
     PC_CAP_IRQ_CONTROL = 12,
@@ -89,13 +89,27 @@ typedef uint64_t pc_msginfo_t;
 static inline pc_msginfo_t pc_msginfo(uint64_t label, unsigned unwrapped, unsigned extra_caps,
                                       unsigned length)
 {
-    return (label << PC_MSGINFO_LABEL_SHIFT) | ((uint64_t)(unwrapped & 7u) << PC_MSGINFO_UNWRAPPED_SHIFT) |
-           ((uint64_t)(extra_caps & 3u) << PC_MSGINFO_EXTRA_CAPS_SHIFT) | (length & PC_MSGINFO_LENGTH_MASK);
+    return (label << PC_MSGINFO_LABEL_SHIFT) |
+           ((uint64_t)(unwrapped & 7u) << PC_MSGINFO_UNWRAPPED_SHIFT) |
+           ((uint64_t)(extra_caps & 3u) << PC_MSGINFO_EXTRA_CAPS_SHIFT) |
+           (length & PC_MSGINFO_LENGTH_MASK);
 }
-static inline uint64_t pc_msginfo_label(pc_msginfo_t m) { return m >> PC_MSGINFO_LABEL_SHIFT; }
-static inline unsigned pc_msginfo_length(pc_msginfo_t m) { return (unsigned)(m & PC_MSGINFO_LENGTH_MASK); }
-static inline unsigned pc_msginfo_extra_caps(pc_msginfo_t m) { return (unsigned)(m >> PC_MSGINFO_EXTRA_CAPS_SHIFT) & 3u; }
-static inline unsigned pc_msginfo_unwrapped(pc_msginfo_t m) { return (unsigned)(m >> PC_MSGINFO_UNWRAPPED_SHIFT) & 7u; }
+static inline uint64_t pc_msginfo_label(pc_msginfo_t m)
+{
+    return m >> PC_MSGINFO_LABEL_SHIFT;
+}
+static inline unsigned pc_msginfo_length(pc_msginfo_t m)
+{
+    return (unsigned)(m & PC_MSGINFO_LENGTH_MASK);
+}
+static inline unsigned pc_msginfo_extra_caps(pc_msginfo_t m)
+{
+    return (unsigned)(m >> PC_MSGINFO_EXTRA_CAPS_SHIFT) & 3u;
+}
+static inline unsigned pc_msginfo_unwrapped(pc_msginfo_t m)
+{
+    return (unsigned)(m >> PC_MSGINFO_UNWRAPPED_SHIFT) & 7u;
+}
 
 /*
  * Reserved labels the kernel uses for messages it generates. User senders may not use them
@@ -113,11 +127,11 @@ static inline unsigned pc_msginfo_unwrapped(pc_msginfo_t m) { return (unsigned)(
  * The kernel reaches it through the frame, never through the user address.
  */
 typedef struct pc_ipc_buffer {
-    pc_word_t tag;                                 /* free for user code */
-    pc_word_t mr[PC_MSG_MAX_LENGTH];               /* mr[0..3] unused: those travel in registers */
-    pc_word_t user_data;                           /* free for user code (e.g. thread pointer) */
+    pc_word_t tag;                   /* free for user code */
+    pc_word_t mr[PC_MSG_MAX_LENGTH]; /* mr[0..3] unused: those travel in registers */
+    pc_word_t user_data;             /* free for user code (e.g. thread pointer) */
     pc_word_t caps_or_badges[PC_MSG_MAX_EXTRA_CAPS]; /* send: cptrs; receive: unwrapped badges */
-    pc_word_t receive_index;                       /* slot in own root CNode for a received cap; 0 = none */
+    pc_word_t receive_index; /* slot in own root CNode for a received cap; 0 = none */
     pc_word_t reserved[2];
 } pc_ipc_buffer_t;
 

@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #define K_KERNEL_VMA 0xFFFFFFFF80000000ull
-#define K_PHYS_MAP 0xFFFF800000000000ull  /* direct map of physical memory */
-#define K_PHYS_MAP_SIZE (16ull << 30)     /* the direct map covers 0..16 GiB */
+#define K_PHYS_MAP 0xFFFF800000000000ull /* direct map of physical memory */
+#define K_PHYS_MAP_SIZE (16ull << 30)    /* the direct map covers 0..16 GiB */
 
 #define K_SEL_KCODE 0x08
 #define K_SEL_KDATA 0x10
@@ -36,12 +36,36 @@ typedef struct k_context {
 } k_context_t;
 _Static_assert(sizeof(k_context_t) == 22 * 8, "k_context_t matches entry.S");
 
-static inline void k_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void k_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void k_outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t k_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint16_t k_inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint32_t k_inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void k_outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void k_outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void k_outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t k_inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint16_t k_inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t k_inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 
 static inline uint64_t k_rdmsr(uint32_t msr)
 {
@@ -59,10 +83,26 @@ static inline uint64_t k_rdtsc(void)
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
-static inline uint64_t k_read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint64_t k_read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline void k_write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void k_invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+static inline uint64_t k_read_cr2(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+static inline uint64_t k_read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+static inline void k_write_cr3(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+static inline void k_invlpg(uint64_t va)
+{
+    __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
 static inline void k_halt_forever(void)
 {
     for (;;) {
@@ -70,7 +110,10 @@ static inline void k_halt_forever(void)
     }
 }
 
-static inline void *k_phys_to_virt(uint64_t pa) { return (void *)(pa + K_PHYS_MAP); }
+static inline void *k_phys_to_virt(uint64_t pa)
+{
+    return (void *)(pa + K_PHYS_MAP);
+}
 static inline uint64_t k_virt_to_phys(const void *va)
 {
     uint64_t v = (uint64_t)va;
@@ -78,6 +121,9 @@ static inline uint64_t k_virt_to_phys(const void *va)
 }
 
 /* Canonical lower-half user address? */
-static inline int k_user_addr_ok(uint64_t va) { return va < 0x0000800000000000ull; }
+static inline int k_user_addr_ok(uint64_t va)
+{
+    return va < 0x0000800000000000ull;
+}
 
 #endif

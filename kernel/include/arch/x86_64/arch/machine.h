@@ -5,7 +5,7 @@
 
 #include <kernel/object.h>
 
-#define K_VECTOR_IRQ_BASE 0x30   /* IOAPIC GSI g -> vector 0x30 + g */
+#define K_VECTOR_IRQ_BASE 0x30 /* IOAPIC GSI g -> vector 0x30 + g */
 #define K_MAX_GSI 48
 #define K_VECTOR_MSI_FIRST 0x60
 #define K_VECTOR_MSI_LAST 0xEF
@@ -31,8 +31,6 @@ void k_ioapic_init(void);
 void k_irq_init(void);
 void k_acpi_init(void);
 uint64_t k_acpi_rsdp(void);
-
-
 
 /* plat/pc99 internals shared with the IRQ code */
 uint64_t k_ioapic_pa(void);
