@@ -165,6 +165,37 @@ static void scenario_system(void)
                (unsigned long long)boot.handle);
 }
 
+/* vrng0 (virtio-rng, ATS on) behind rp1 with its driver serving: QMP device_del -> orderly. */
+static void scenario_ats_orderly(void)
+{
+    struct status boot, s;
+    bool ok = wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &boot);
+    hpt_result("vrng0_slot_on_with_driver", ok && boot.dev == 0x0100, "(state %s)",
+               hp_state_str((int)boot.state));
+    task_log("hotplug_test: ready for device_del vrng0");
+    ok = wait_slot(PORT_RP1, HP_ST_OFF, 0, boot.removed + 1, 30000, &s);
+    hpt_result("vrng0_orderly_removal_completed", ok, "(state %s, %llu removal(s))",
+               hp_state_str((int)s.state), (unsigned long long)s.removed);
+}
+
+/* The same device powered off by request while the edu driver keeps doing DMA on rp2. */
+static void scenario_ats_surprise(void)
+{
+    struct status boot, s;
+    bool ok = wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &boot) &&
+              wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &s);
+    hpt_result("vrng0_and_edu0_slots_on", ok, "(rp1 %s, rp2 %s)", hp_state_str((int)boot.state),
+               hp_state_str((int)s.state));
+    (void)pc_wait(g_sleep, 300000, NULL); /* edu's transfers are under way by now */
+    task_log("hotplug_test: powering off rp1 (vrng0) while edu0 does DMA");
+    uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP1, HP_REQ_POWER_OFF, NULL);
+    ok = wait_slot(PORT_RP1, HP_ST_OFF, 0, boot.removed + 1, 10000, &s);
+    hpt_result("vrng0_surprise_removed_by_control_request", e == HP_OK && ok,
+               "(request %llu, state %s, %llu removal(s))", (unsigned long long)e,
+               hp_state_str((int)s.state), (unsigned long long)s.removed);
+    task_log("hotplug_test: vrng0 powered off");
+}
+
 static void scenario_cycles(uint64_t n)
 {
     struct status s;
@@ -173,8 +204,6 @@ static void scenario_cycles(uint64_t n)
     hpt_result("rp7_unplug_replug_cycles_completed", ok, "(%llu added, %llu removed of %llu)",
                (unsigned long long)s.added, (unsigned long long)s.removed,
                (unsigned long long)n);
-    /* The script still waits for QEMU's last DEVICE_DELETED: give it a bounded moment. */
-    (void)pc_wait(g_sleep, 1000000, NULL);
 }
 
 int hpt_control_main(const task_start_info_t *si)
@@ -199,9 +228,16 @@ int hpt_control_main(const task_start_info_t *si)
         scenario_cycles(n);
     } else if (strcmp(scenario, "system") == 0) {
         scenario_system();
+    } else if (strcmp(scenario, "ats_orderly") == 0) {
+        scenario_ats_orderly();
+    } else if (strcmp(scenario, "ats_surprise") == 0) {
+        scenario_ats_surprise();
     } else {
         hpt_result("control_scenario_known", false, "(scenario=%s)", scenario);
     }
+    /* A QMP script may still wait for QEMU's last DEVICE_DELETED: give it a bounded moment
+     * before the run can end. */
+    (void)pc_wait(g_sleep, 1000000, NULL);
     if (standin != 0) {
         /* Let the stand-in judge the calls it saw. */
         pc_msg_t m;
