@@ -16,8 +16,8 @@
 
 #include "iommu_test.h"
 
-#define IOVA      0x400000ull
-#define BATCH     256u
+#define IOVA 0x400000ull
+#define BATCH 256u
 #define MAX_ITERS 2000u
 
 static pc_cptr_t g_ep;
@@ -59,8 +59,7 @@ static uint64_t unmap(uint64_t iova, uint64_t size)
 }
 
 /* n rounds of map + unmap of frame f at IOVA; false (with a FAIL line) on any error. */
-static bool map_unmap_rounds(const char *name, const struct it_frame *f, unsigned warm,
-                             unsigned n)
+static bool map_unmap_rounds(const char *name, const struct it_frame *f, unsigned warm, unsigned n)
 {
     for (unsigned i = 0; i < warm + n; i++) {
         uint64_t t0 = task_rdtsc();

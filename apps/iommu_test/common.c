@@ -4,8 +4,8 @@
 
 #include "iommu_test.h"
 
-uint64_t it_call_raw(pc_cptr_t ep, uint64_t label, unsigned len, const uint64_t *w,
-                     pc_cptr_t cap, struct iommu_reply *r)
+uint64_t it_call_raw(pc_cptr_t ep, uint64_t label, unsigned len, const uint64_t *w, pc_cptr_t cap,
+                     struct iommu_reply *r)
 {
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
     pc_msg_t m;
@@ -109,8 +109,8 @@ bool it_frame_new(unsigned bits, struct it_frame *f)
 #define EDU_DMA_DST 0x88
 #define EDU_DMA_CNT 0x90
 #define EDU_DMA_CMD 0x98
-#define   EDU_CMD_RUN    1u
-#define   EDU_CMD_TO_RAM 2u
+#define EDU_CMD_RUN 1u
+#define EDU_CMD_TO_RAM 2u
 
 static volatile uint8_t *g_bar;
 static bool g_fault_signalled;

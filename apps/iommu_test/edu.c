@@ -16,7 +16,7 @@
 
 #define IOVA_SRC 0x100000ull
 #define IOVA_DST 0x200000ull
-#define LEN      1024u
+#define LEN 1024u
 
 static pc_cptr_t g_ep;
 
@@ -90,8 +90,8 @@ int main(void)
               e1 == IOMMU_ERR_NOT_GRANTED && e2 == IOMMU_ERR_BAD_MEMORY &&
                   e3 == IOMMU_ERR_BAD_MEMORY && e4 == IOMMU_ERR_RANGE,
               "(attach other %s, map no cap %s, map grant 0 %s, map past frame %s)",
-              iommu_errname((unsigned)e1), iommu_errname((unsigned)e2),
-              iommu_errname((unsigned)e3), iommu_errname((unsigned)e4));
+              iommu_errname((unsigned)e1), iommu_errname((unsigned)e2), iommu_errname((unsigned)e3),
+              iommu_errname((unsigned)e4));
 
     iommu_encode_attach(&m, sid);
     uint64_t err = call(&m, 0, &r);
@@ -109,8 +109,8 @@ int main(void)
     uint64_t m2 = call(&m, b.cap, &r);
     iommu_encode_map(&m, IOVA_DST, IOMMU_MEM_CAP, 0, 4096, IOMMU_READ);
     uint64_t m3 = call(&m, a.cap, &r);
-    kt_result("map_frames_held_by_the_client", m1 == IOMMU_OK && m2 == IOMMU_OK &&
-                                                   m3 == IOMMU_ERR_OVERLAP,
+    kt_result("map_frames_held_by_the_client",
+              m1 == IOMMU_OK && m2 == IOMMU_OK && m3 == IOMMU_ERR_OVERLAP,
               "(src %s, dst %s, overlapping %s)", iommu_errname((unsigned)m1),
               iommu_errname((unsigned)m2), iommu_errname((unsigned)m3));
 
@@ -163,8 +163,9 @@ int main(void)
               signalled ? "yes" : "no", (unsigned long long)fr.count, rec.sid,
               (unsigned long long)rec.addr, rec.reason, rec.write);
     char line[128];
-    snprintf(line, sizeof(line), "iommu_test: DMA fault caught: %02x:%02x.%x wrote %#llx: reason %u",
-             sid >> 8, (sid >> 3) & 0x1f, sid & 7, (unsigned long long)rec.addr, rec.reason);
+    snprintf(line, sizeof(line),
+             "iommu_test: DMA fault caught: %02x:%02x.%x wrote %#llx: reason %u", sid >> 8,
+             (sid >> 3) & 0x1f, sid & 7, (unsigned long long)rec.addr, rec.reason);
     task_log(line);
 
     /* The source mapping still works (nothing else was disturbed), then clean up. */
@@ -181,8 +182,8 @@ int main(void)
     uint64_t d = call(&m, 0, &r);
     iommu_encode_detach(&m, at.handle);
     uint64_t d2 = call(&m, 0, &r);
-    kt_result("unmap_all_and_detach", u == IOMMU_OK && d == IOMMU_OK &&
-                                          d2 == IOMMU_ERR_NOT_ATTACHED,
+    kt_result("unmap_all_and_detach",
+              u == IOMMU_OK && d == IOMMU_OK && d2 == IOMMU_ERR_NOT_ATTACHED,
               "(unmap %s, detach %s, again %s)", iommu_errname((unsigned)u),
               iommu_errname((unsigned)d), iommu_errname((unsigned)d2));
     kt_finish();

@@ -121,8 +121,8 @@ int main(void)
     if (e != IOMMU_ERR_BAD_MSG && bad++ == 0) {
         snprintf(first_bad, sizeof(first_bad), "20-word unmap: %s", iommu_errname((unsigned)e));
     }
-    kt_result("malformed_messages_get_declared_errors", bad == 0, "(%u tried, %u wrong%s%s)",
-              tried, bad, bad ? ": first " : "", first_bad);
+    kt_result("malformed_messages_get_declared_errors", bad == 0, "(%u tried, %u wrong%s%s)", tried,
+              bad, bad ? ": first " : "", first_bad);
 
     /* Other clients' devices and IOVAs are out of reach: nothing is granted to this badge. */
     unsigned granted = 0, touched = 0;
@@ -186,7 +186,7 @@ int main(void)
               wrong == 0 && ipc_fail == 0 && fr_err == IOMMU_OK &&
                   (cu == IOMMU_OK || cu == IOMMU_ERR_NOT_MAPPED),
               "(%llu messages, %u accepted, %u undeclared%s%s, %u IPC failures, cleanup %s)",
-              (unsigned long long)storm, ok, wrong, wrong ? ": first " : "", first_wrong,
-              ipc_fail, iommu_errname((unsigned)cu));
+              (unsigned long long)storm, ok, wrong, wrong ? ": first " : "", first_wrong, ipc_fail,
+              iommu_errname((unsigned)cu));
     kt_finish();
 }

@@ -105,8 +105,8 @@ int main(void)
 
     e = map_unmap(&f, &st);
     kt_result("unmap_after_surprise_fence_succeeds_and_says_device_gone",
-              e == IOMMU_OK && st != ~0ull && (st & IOMMU_STATUS_DEVICE_GONE),
-              "(%s, status %#llx)", iommu_errname((unsigned)e), (unsigned long long)st);
+              e == IOMMU_OK && st != ~0ull && (st & IOMMU_STATUS_DEVICE_GONE), "(%s, status %#llx)",
+              iommu_errname((unsigned)e), (unsigned long long)st);
     iommu_encode_ats_flush(&m, at.handle, 0, 0);
     uint64_t fl = cl(&m, 0, &r);
     struct iommu_ats_flush_rets af;

@@ -85,7 +85,8 @@ void iommu_link_send(void)
             caps = 1;
         }
         m.info = pc_msginfo(IOMMU_ROOT_CLIENT_ADD, 0, caps, 3);
-        /* The server is trusted and already started; a call has no time-out (docs/iommu-server.md). */
+        /* The server is trusted and already started; a call has no time-out (docs/iommu-server.md).
+         */
         pc_word_t err = pc_call(ep, &m);
         uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
         init_task_t *t = &g_tasks[g_link[i].task - 1];
@@ -96,7 +97,9 @@ void iommu_link_send(void)
         }
         printf("init: iommu client %#llx (%s): %s: %s\n", (unsigned long long)g_link[i].badge,
                t->name, dev,
-               err != PC_OK ? "IPC failed" : res == 0 ? "registered" : "refused by the server");
+               err != PC_OK ? "IPC failed"
+               : res == 0   ? "registered"
+                            : "refused by the server");
         if (g_link[i].ntfn != 0) {
             /* the server holds its own copy now; the original lives with the task's objects */
             (void)keep_move(&t->keep, g_link[i].ntfn, &t->acct);

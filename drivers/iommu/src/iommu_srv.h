@@ -14,19 +14,19 @@
 #include <portcullis/portcullis.h>
 #include <vtd/vtd.h>
 
-#define SRV_LARGE_PAGE      (2ull << 20)
+#define SRV_LARGE_PAGE (2ull << 20)
 #define SRV_PAGES_PER_FRAME 512u
-#define SRV_POOL_FRAMES     4u                          /* at most 8 MiB of table memory */
-#define SRV_POOL_VADDR      0x0000100040000000ull       /* in [TASK_SELF_MIN, TASK_SELF_MAX) */
-#define SRV_MAX_CFG_PAGES   24u
+#define SRV_POOL_FRAMES 4u                   /* at most 8 MiB of table memory */
+#define SRV_POOL_VADDR 0x0000100040000000ull /* in [TASK_SELF_MIN, TASK_SELF_MAX) */
+#define SRV_MAX_CFG_PAGES 24u
 
 /* The capabilities the server works with (slots in its own CNode). */
 struct srv_caps {
-    pc_cptr_t ep;       /* the endpoint every client, the hotplug server and init call */
-    pc_cptr_t untyped;  /* memory for the page pool */
-    pc_cptr_t cnode;    /* its own CNode: delete received capabilities */
-    pc_cptr_t vspace;   /* its own VSpace: map the pool */
-    pc_cptr_t tcb;      /* its own TCB: bind the fault notification */
+    pc_cptr_t ep;      /* the endpoint every client, the hotplug server and init call */
+    pc_cptr_t untyped; /* memory for the page pool */
+    pc_cptr_t cnode;   /* its own CNode: delete received capabilities */
+    pc_cptr_t vspace;  /* its own VSpace: map the pool */
+    pc_cptr_t tcb;     /* its own TCB: bind the fault notification */
     pc_cptr_t fault_irq;
     pc_cptr_t fault_ntfn;
 };

@@ -30,9 +30,9 @@
 
 #include "iommu_srv.h"
 
-#define RECV_TIMEOUT_US  50000u /* idle tick: retries, polling units without an MSI */
-#define FAULT_ROUNDS     2u     /* fault service calls between two looks at the endpoint */
-#define MAX_DMAR_SCOPES  64u
+#define RECV_TIMEOUT_US 50000u /* idle tick: retries, polling units without an MSI */
+#define FAULT_ROUNDS 2u        /* fault service calls between two looks at the endpoint */
+#define MAX_DMAR_SCOPES 64u
 
 static struct iommu_server g_srv;
 static struct srv_caps g_caps;
@@ -308,9 +308,8 @@ static bool start_units(const task_start_info_t *si)
         uint64_t ecap = g_hw[n].read64(g_hw[n].ctx, VTD_ECAP_REG);
         struct vtd_unit_config cfg;
         memset(&cfg, 0, sizeof(cfg));
-        cfg.mode = (!legacy && (ecap & VTD_ECAP_SMTS) && (ecap & VTD_ECAP_SLTS))
-                       ? VTD_MODE_SCALABLE
-                       : VTD_MODE_LEGACY;
+        cfg.mode = (!legacy && (ecap & VTD_ECAP_SMTS) && (ecap & VTD_ECAP_SLTS)) ? VTD_MODE_SCALABLE
+                                                                                 : VTD_MODE_LEGACY;
         cfg.qi_order = 1;
         unsigned idx = 0;
         bool all = (h->flags & ACPI_DMAR_DRHD_INCLUDE_PCI_ALL) != 0;
@@ -367,7 +366,8 @@ static void add_devices(void)
         }
         enum iommu_err e = iommu_server_add_device(&g_srv, sid);
         const struct iommu_device *dv = iommu_device_get(&g_srv, sid);
-        say("iommu: device %s %s%s", bdf(sid), e == IOMMU_OK ? "indexed, blocked" : iommu_errname(e),
+        say("iommu: device %s %s%s", bdf(sid),
+            e == IOMMU_OK ? "indexed, blocked" : iommu_errname(e),
             dv != NULL && dv->has_ats ? ", ATS capable" : "");
     }
 }
@@ -405,8 +405,7 @@ static enum iommu_err root_grant_device(uint64_t badge, uint64_t sid)
  * One root-protocol message. `cap` is the slot holding the capability that came with it (0 if
  * none); *keep says whether the server took it.
  */
-static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_reply *r,
-                        bool *keep)
+static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_reply *r, bool *keep)
 {
     *keep = false;
     r->len = 0;
@@ -458,8 +457,8 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
             return;
         }
         unsigned grant = 0;
-        r->err = iommu_client_grant_memory(&g_srv, m->w[0], m->w[1], m->w[2], (unsigned)m->w[3],
-                                           &grant);
+        r->err =
+            iommu_client_grant_memory(&g_srv, m->w[0], m->w[1], m->w[2], (unsigned)m->w[3], &grant);
         if (r->err == IOMMU_OK) {
             r->w[0] = grant;
             r->len = 1;
@@ -494,8 +493,8 @@ static void resolve_cap(pc_cptr_t slot, struct iommu_cap_ref *ref)
     ref->kind = IOMMU_CAP_FRAME;
     ref->pa = pa;
     ref->size = id[0] == PC_OBJ_FRAME_2M ? SRV_LARGE_PAGE : 4096u;
-    ref->rights = ((id[1] & PC_RIGHT_READ) ? IOMMU_READ : 0u) |
-                  ((id[1] & PC_RIGHT_WRITE) ? IOMMU_WRITE : 0u);
+    ref->rights =
+        ((id[1] & PC_RIGHT_READ) ? IOMMU_READ : 0u) | ((id[1] & PC_RIGHT_WRITE) ? IOMMU_WRITE : 0u);
 }
 
 static pc_cptr_t g_recv_slot;

@@ -21,9 +21,9 @@
 
 #include <stdint.h>
 
-#define IOMMU_SRV_BADGE_CLIENT_BASE 0x10000ull    /* | task id: one client per driver task */
-#define IOMMU_SRV_BADGE_HOTPLUG     0x40000000ull /* the hotplug server */
-#define IOMMU_SRV_BADGE_ROOT        0x80000000ull /* the root task */
+#define IOMMU_SRV_BADGE_CLIENT_BASE 0x10000ull /* | task id: one client per driver task */
+#define IOMMU_SRV_BADGE_HOTPLUG 0x40000000ull  /* the hotplug server */
+#define IOMMU_SRV_BADGE_ROOT 0x80000000ull     /* the root task */
 
 /* A client badge the root task may register: the client range, not a system badge. */
 static inline int iommu_srv_badge_is_client(uint64_t badge)
