@@ -210,6 +210,15 @@ static const init_grant_t g_edu_driver[] = {
     {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     DRIVER_COMMON_GRANTS,
     HOTPLUG_DRIVER_GRANT,
+    /* signalled whenever its device works (after bring-up, after a re-plug): for supervisors */
+    {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_WRITE},
+};
+/* drivers_surprise_ctl (tests/qemu/drivers): waits for the edu driver's "ready", then powers its
+ * slot off through the hotplug server's control endpoint (QEMU's nearest to a surprise removal). */
+static const init_grant_t g_drivers_surprise_ctl[] = {
+    HOTPLUG_CONTROL_GRANT,
+    {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_READ},
+    INIT_EP,
 };
 /* virtio (modern, disable-legacy=on): QEMU puts the MSI-X table in BAR1 and the virtio
  * structures (common, ISR, device, notify) in the 64-bit BAR4; the driver checks its
@@ -338,6 +347,7 @@ static const init_role_t g_roles[] = {
      .pci_device = 0x11e8,
      .grants = g_edu_driver,
      .grant_count = N(g_edu_driver)},
+    ROLE("drivers_surprise_ctl", 100, 100, 6, ROLE_TEST, g_drivers_surprise_ctl),
     {.role = "virtio_driver",
      .priority = 195,
      .mcp = 195,
