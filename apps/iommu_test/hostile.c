@@ -4,9 +4,11 @@
  * ones, and attempts on other clients' devices and IOVAs. Every reply must be an error the
  * protocol declares for that method (or BAD_LABEL), the server must keep answering, and the
  * other test tasks in the same image (the edu client) keep working meanwhile — their own TEST
- * lines say so. This task holds no device and only its own memory.
+ * lines say so. This task holds no device and only its own memory. Finally it maps its own
+ * frame at the edu client's IOVAs and checks that the edu device's DMA never reaches it.
  *
- * Role `iommu_hostile`; command line: storm=N (random messages, default 3000), seed=S.
+ * Role `iommu_hostile`; command line: storm=N (random messages, default 3000), seed=S,
+ * overlay_ms=N (how long the overlay mapping is watched, default 3000).
  */
 #include <stdio.h>
 #include <string.h>
@@ -188,5 +190,31 @@ int main(void)
               "(%llu messages, %u accepted, %u undeclared%s%s, %u IPC failures, cleanup %s)",
               (unsigned long long)storm, ok, wrong, wrong ? ": first " : "", first_wrong, ipc_fail,
               iommu_errname((unsigned)cu));
+
+    /* Our own frame at the IOVAs the edu client uses (0x100000, 0x200000): its device's DMA,
+     * running meanwhile, must never land here, whatever the IOVA numbers say. */
+    unsigned mapped = 0;
+    if (have_frame) {
+        for (unsigned i = 0; i < 4096; i++) {
+            fr.va[i] = (uint8_t)(0xa5 ^ i);
+        }
+        for (uint64_t iova = 0x100000; iova <= 0x200000; iova += 0x100000) {
+            iommu_encode_map(&m, iova, IOMMU_MEM_CAP, 0, 4096, IOMMU_READ | IOMMU_WRITE);
+            mapped += it_call(g_ep, &m, fr.cap, &r) == IOMMU_OK;
+        }
+    }
+    uint64_t sleep_ms = 3000;
+    (void)task_cmdline_get_u64(si->cmdline, "overlay_ms", &sleep_ms);
+    (void)it_wait_fault(sleep_ms * 1000);
+    unsigned changed = 0;
+    for (unsigned i = 0; have_frame && i < 4096; i++) {
+        changed += fr.va[i] != (uint8_t)(0xa5 ^ i);
+    }
+    iommu_encode_unmap(&m, 0, 1ull << 39);
+    uint64_t un = it_call(g_ep, &m, 0, &r);
+    kt_result("same_iova_in_another_domain_is_not_reached",
+              have_frame && mapped == 2 && changed == 0 && un == IOMMU_OK,
+              "(%u of 2 mapped, %u bytes changed after %llu ms, unmap %s)", mapped, changed,
+              (unsigned long long)sleep_ms, iommu_errname((unsigned)un));
     kt_finish();
 }
