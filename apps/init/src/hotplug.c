@@ -4,13 +4,15 @@
  * (it powered the slot on, the device answered config reads and the IOMMU server gave it fresh
  * state), it asks here who drives it (TASK_LABEL_HP_ASSIGN). Policy stays in the root task:
  *
- *  - the driver task that drove this source-id before and still runs gets it again (re-grant):
+ *  - the driver task that drove this source-id before and still runs (has not reported done)
+ *    gets it again (re-grant):
  *    the device's BARs are programmed at the same addresses in the port's windows, so the
  *    mappings the task holds stay valid, and the task learns of the new occupant from the
  *    hotplug server (it must re-attach at the IOMMU server under the new generation);
  *  - otherwise a fresh instance of the role that drives vendor:device is started from the same
  *    boot module (the first task built for that role, started or skipped), after its BARs were
- *    programmed, exactly as if it had been there at boot.
+ *    programmed, exactly as if it had been there at boot; its command line gets `tag=hp<id>` so
+ *    its TEST lines differ from the first instance's.
  *
  * Re-granting rather than starting a fresh task each time is deliberate: the root task cannot
  * reclaim a task's memory yet, so a hundred unplug/re-plug cycles must not cost a hundred tasks.
@@ -66,8 +68,8 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
     /* 1. The driver that had this function and still runs. */
     for (unsigned i = 0; i < g_task_count; i++) {
         init_task_t *t = &g_tasks[i];
-        if (t->pci_sid != (int)sid || !drives(t, vendor, device) ||
-            (t->state != TASK_RUNNING && t->state != TASK_DONE)) {
+        /* A driver that reported done has finished its work (and exited): not live. */
+        if (t->pci_sid != (int)sid || !drives(t, vendor, device) || t->state != TASK_RUNNING) {
             continue;
         }
         if (t->hp_handle != 0 && t->hp_handle != handle) {
@@ -110,8 +112,23 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         reply(m, PC_ERR_RANGE, NULL);
         return;
     }
+    /* The same module, its command line tagged so the instance's TEST lines stay distinct. */
+    static pc_bootinfo_module_t copies[INIT_MAX_TASKS];
     unsigned idx = g_task_count;
-    spawn_module(tmpl->module, 0);
+    if (idx >= INIT_MAX_TASKS) {
+        reply(m, PC_ERR_RANGE, NULL);
+        return;
+    }
+    pc_bootinfo_module_t *mod = &copies[idx];
+    *mod = *tmpl->module;
+    char cmd[PC_BOOTINFO_MODULE_NAME_MAX + 1];
+    memcpy(cmd, tmpl->module->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);
+    cmd[PC_BOOTINFO_MODULE_NAME_MAX] = '\0';
+    int n = snprintf(mod->cmdline, sizeof(mod->cmdline), "%s tag=hp%u", cmd, idx + 1);
+    if (n < 0 || (size_t)n >= sizeof(mod->cmdline)) {
+        memcpy(mod->cmdline, tmpl->module->cmdline, sizeof(mod->cmdline)); /* no room: untagged */
+    }
+    spawn_module(mod, 0);
     init_task_t *t = idx < g_task_count ? &g_tasks[idx] : NULL;
     if (t == NULL || t->state != TASK_RUNNING || t->pci_sid != (int)sid) {
         printf("init: hotplug: no driver started for %02x:%02x.%x\n", sid >> 8,
