@@ -44,6 +44,7 @@ struct vio_driver {
     struct drv_events ev;
     bool bringup, attached;
     uint64_t handle, attach_flags;
+    hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf ring_desc, ring_avail, ring_used, data;
 };
 
@@ -366,7 +367,18 @@ static bool serve(uint64_t serve_ms)
     if (!drv_check("serve_has_hotplug_endpoint", g.ev.hotplug_ep != 0, "(\"hotplug\" endpoint)")) {
         return false;
     }
-    drv_log("serving hotplug events for handle %#llx", (unsigned long long)g.handle);
+    /* the hotplug server assigns the device it took over (device_new): from then on it can
+     * tell us about removal; wait for that (bounded) before saying we serve */
+    uint64_t assigned_by = drv_deadline(DRV_ASSIGN_TIMEOUT_US);
+    while (g.hp_handle == 0 && drv_left_us(assigned_by) > 0) {
+        struct drv_event e = drv_events_wait(&g.ev, drv_left_us(assigned_by));
+        if (e.kind == DRV_EVENT_NEW && HP_HANDLE_SID(e.handle) == g.cfg.sid) {
+            g.hp_handle = e.handle;
+        }
+    }
+    drv_log("serving hotplug events for handle %#llx (hotplug handle %#llx%s)",
+            (unsigned long long)g.handle, (unsigned long long)g.hp_handle,
+            g.hp_handle ? "" : ": not assigned by the hotplug server yet");
     uint64_t deadline = drv_deadline(serve_ms * 1000u);
     for (;;) {
         uint64_t left = drv_left_us(deadline);
@@ -388,8 +400,11 @@ static bool serve(uint64_t serve_ms)
         if (e.kind == DRV_EVENT_GOING) {
             release(false, "going_unmapped_and_detached");
             int r = drv_events_detached(&g.ev, e.handle);
-            drv_check("going_answered_detached", r == HP_GONE_OK, "(%s%d)",
-                      r >= 0 ? hp_gone_err_str(r) : "IPC error ", r);
+            if (r >= 0) {
+                drv_check("going_answered_detached", r == HP_GONE_OK, "(%s)", hp_gone_err_str(r));
+            } else {
+                drv_check("going_answered_detached", false, "(call failed: %d)", r);
+            }
         } else {
             release(true, "gone_released_without_touching_device");
         }

@@ -23,6 +23,9 @@
 #include <hotplug/gone.h>
 #include <task/start_info.h>
 
+/* How long a driver waits for the hotplug server to assign it the device it already drives. */
+#define DRV_ASSIGN_TIMEOUT_US 10000000u
+
 struct drv_events {
     pc_cptr_t hotplug_ep; /* call: next_event, detached (0 = not granted) */
     pc_cptr_t irq_ntfn;   /* the driver's interrupt notification (0 = none) */
