@@ -196,6 +196,18 @@ static void scenario_ats_surprise(void)
     task_log("hotplug_test: vrng0 powered off");
 }
 
+/* The default image's demo: the spare port's device is unplugged and re-plugged by the QMP
+ * script; this only holds the run open until that is done, and says whether it was. */
+static void scenario_replug_watch(void)
+{
+    struct status boot, s = {0};
+    bool ok = wait_slot(PORT_RP7, HP_ST_ON, 1, 0, 20000, &boot);
+    ok = ok && wait_slot(PORT_RP7, HP_ST_ON, boot.added + 1, boot.removed + 1, 30000, &s);
+    hpt_result("spare_slot_unplugged_and_replugged", ok && s.handle != boot.handle,
+               "(rp7: %llu removal(s), handle %#llx after %#llx)", (unsigned long long)s.removed,
+               (unsigned long long)s.handle, (unsigned long long)boot.handle);
+}
+
 static void scenario_cycles(uint64_t n)
 {
     struct status s;
@@ -228,6 +240,8 @@ int hpt_control_main(const task_start_info_t *si)
         scenario_cycles(n);
     } else if (strcmp(scenario, "system") == 0) {
         scenario_system();
+    } else if (strcmp(scenario, "replug_watch") == 0) {
+        scenario_replug_watch();
     } else if (strcmp(scenario, "ats_orderly") == 0) {
         scenario_ats_orderly();
     } else if (strcmp(scenario, "ats_surprise") == 0) {

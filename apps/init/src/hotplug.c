@@ -65,7 +65,18 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         return;
     }
 
-    /* 1. The driver that had this function and still runs. */
+    /* 1. The hotplug server taking over a slot whose device was there at boot: the task built
+     *    for it at boot is its driver, whatever it has done since. */
+    for (unsigned i = 0; i < g_task_count; i++) {
+        init_task_t *t = &g_tasks[i];
+        if (t->pci_sid == (int)sid && drives(t, vendor, device) && t->hp_handle == 0 &&
+            t->state != TASK_SKIPPED) {
+            t->hp_handle = handle;
+            reply(m, PC_OK, t);
+            return;
+        }
+    }
+    /* 2. The driver that had this function and still runs. */
     for (unsigned i = 0; i < g_task_count; i++) {
         init_task_t *t = &g_tasks[i];
         /* A driver that reported done has finished its work (and exited): not live. */
@@ -92,7 +103,7 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         return;
     }
 
-    /* 2. A fresh instance of the role that drives it, from the same module. */
+    /* 3. A fresh instance of the role that drives it, from the same module. */
     const init_task_t *tmpl = NULL;
     for (unsigned i = 0; i < g_task_count && tmpl == NULL; i++) {
         if (drives(&g_tasks[i], vendor, device) && g_tasks[i].module != NULL) {
