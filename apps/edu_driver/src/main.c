@@ -43,10 +43,10 @@ struct edu_driver {
     struct drv_events ev;
     bool bringup;
     bool attached;
-    uint64_t handle;    /* IOMMU device handle: generation << 16 | sid */
+    uint64_t handle;       /* IOMMU device handle: generation << 16 | sid */
     hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
-    struct drv_buf src; /* the device reads it (RAM -> device) */
-    struct drv_buf dst; /* the device writes it (device -> RAM) */
+    struct drv_buf src;    /* the device reads it (RAM -> device) */
+    struct drv_buf dst;    /* the device writes it (device -> RAM) */
 };
 
 static struct edu_driver g;
@@ -111,9 +111,8 @@ static bool alloc_buffers(void)
     if (rc == DRV_DMA_OK) {
         rc = drv_dma_alloc(&g.dma, 1, IOMMU_WRITE, &g.dst);
     }
-    return drv_check("buffers_mapped", rc == DRV_DMA_OK,
-                     "(%s%s%s; src dev %#llx, dst dev %#llx)", drv_dma_errname(rc),
-                     rc == DRV_DMA_ERR_IOMMU ? ": " : "",
+    return drv_check("buffers_mapped", rc == DRV_DMA_OK, "(%s%s%s; src dev %#llx, dst dev %#llx)",
+                     drv_dma_errname(rc), rc == DRV_DMA_ERR_IOMMU ? ": " : "",
                      rc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "",
                      (unsigned long long)g.src.dev, (unsigned long long)g.dst.dev);
 }
@@ -160,9 +159,9 @@ static bool selftest(void)
     if (ok) {
         ok = round_trip(200, 3000, 77, why, sizeof(why)); /* not at the start of the window */
     }
-    drv_check(g.bringup ? "dma_round_trip_physical_bringup" : "dma_round_trip_through_iommu_verified",
-              ok,
-              "(%s; %llu transfers, %s addresses, last wait %llu us, total %llu us)",
+    drv_check(g.bringup ? "dma_round_trip_physical_bringup"
+                        : "dma_round_trip_through_iommu_verified",
+              ok, "(%s; %llu transfers, %s addresses, last wait %llu us, total %llu us)",
               ok ? "sizes 1..4095 and an offset" : why, (unsigned long long)g.edu.transfers,
               g.bringup ? "PHYSICAL (bring-up)" : "IOVA", (unsigned long long)g.edu.last_wait_us,
               (unsigned long long)(drv_now_us() - t0));
@@ -247,7 +246,8 @@ static bool wait_fault(uint64_t want_addr, unsigned *records)
             (void)pc_wait(g.ev.fault_ntfn, drv_left_us(deadline) ? drv_left_us(deadline) : 1, &w);
         } else {
             pc_word_t w = 0;
-            (void)pc_wait(g.edu.irq_ntfn, 10000, &w); /* no fault signal granted: poll every 10 ms */
+            (void)pc_wait(g.edu.irq_ntfn, 10000,
+                          &w); /* no fault signal granted: poll every 10 ms */
         }
         print_faults(records, &match, want_addr);
     }
@@ -503,8 +503,8 @@ int main(void)
     const task_cap_t *irq = task_cap_find(g.si, "msi");
     drv_events_init(&g.ev, g.si, irq != NULL ? irq->aux_slot : 0);
     g.edu.ev = &g.ev;
-    int drc = drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU,
-                           &g.iommu);
+    int drc =
+        drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU, &g.iommu);
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");
@@ -517,7 +517,8 @@ int main(void)
         if (ok && strcmp(mode, "selftest") == 0) {
             bench_map_unmap();
         }
-        if (strcmp(mode, "serve") != 0 || !ok || serve(serve_ms, replugs, removals) == SERVE_ACTIVE) {
+        if (strcmp(mode, "serve") != 0 || !ok ||
+            serve(serve_ms, replugs, removals) == SERVE_ACTIVE) {
             release(false, "released");
         }
     }

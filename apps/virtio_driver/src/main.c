@@ -141,8 +141,7 @@ static bool setup_device(void)
     if (!drv_check("virtio_caps_found_in_granted_bars", in_bars,
                    "(%s; common bar%u+%#x notify bar%u+%#x x%u isr bar%u+%#x)",
                    virtio_errname(verr), caps.common.bar, caps.common.offset, caps.notify.bar,
-                   caps.notify.offset, caps.notify_off_multiplier, caps.isr.bar,
-                   caps.isr.offset)) {
+                   caps.notify.offset, caps.notify_off_multiplier, caps.isr.bar, caps.isr.offset)) {
         return false;
     }
     struct virtio_io io = {
@@ -151,16 +150,15 @@ static bool setup_device(void)
 
     /* MSI-X: entry 0 carries the MSI the root task allocated; the config vector stays off */
     int perr = pci_msix_probe(&g.cfg.ecam, g.cfg.sid, &g.msix);
-    if (perr == PCI_OK && (!g.have_bar[g.msix.table_bir] ||
-                           pci_msix_check_bar(&g.msix, g.msix.table_bir,
-                                              g.bar[g.msix.table_bir].size) != PCI_OK)) {
+    if (perr == PCI_OK &&
+        (!g.have_bar[g.msix.table_bir] ||
+         pci_msix_check_bar(&g.msix, g.msix.table_bir, g.bar[g.msix.table_bir].size) != PCI_OK)) {
         perr = PCI_ERR_MALFORMED;
     }
     if (perr == PCI_OK) {
         pci_mmio_direct_init(&g.msix_table, &g.msix_direct, g.bar[g.msix.table_bir].va,
                              g.bar[g.msix.table_bir].size);
-        perr = pci_msix_set_entry(&g.msix_table, &g.msix, 0, msi->arg1, (uint32_t)msi->arg2,
-                                  false);
+        perr = pci_msix_set_entry(&g.msix_table, &g.msix, 0, msi->arg1, (uint32_t)msi->arg2, false);
     }
     if (perr == PCI_OK) {
         perr = pci_msix_enable(&g.cfg.ecam, g.cfg.sid, &g.msix, true);
@@ -170,8 +168,7 @@ static bool setup_device(void)
     }
     (void)pc_irq_handler_ack(g.irq_handler);
     return drv_check("msix_enabled", perr == PCI_OK, "(%s; table bar%u+%#x, %u entries)",
-                     pci_err_str(perr), g.msix.table_bir, g.msix.table_offset,
-                     g.msix.table_size);
+                     pci_err_str(perr), g.msix.table_bir, g.msix.table_offset, g.msix.table_size);
 }
 
 static bool negotiate(void)
@@ -314,8 +311,8 @@ static bool fetch_entropy(void)
     bool random = total > 0 && zeros < 64 && distinct >= 128 && differ;
     return drv_check(g.bringup ? "entropy_plausibly_random_physical_bringup"
                                : "entropy_through_iommu_plausibly_random",
-                     random, "(%u zero bytes, %u distinct values in %u bytes, requests %s)",
-                     zeros, distinct, VIO_REQUESTS * VIO_REQ_BYTES, differ ? "differ" : "EQUAL");
+                     random, "(%u zero bytes, %u distinct values in %u bytes, requests %s)", zeros,
+                     distinct, VIO_REQUESTS * VIO_REQ_BYTES, differ ? "differ" : "EQUAL");
 }
 
 static void ats_flush(void)
@@ -347,8 +344,9 @@ static void release(bool gone, const char *check)
         derr = drv_iommu_detach(&g.iommu, g.handle, &status);
         g.attached = false;
     }
-    drv_check(check, verr == VIRTIO_OK && rc == DRV_DMA_OK && (derr == IOMMU_OK || gone) &&
-                         drv_dma_mapped_pages(&g.dma) == 0,
+    drv_check(check,
+              verr == VIRTIO_OK && rc == DRV_DMA_OK && (derr == IOMMU_OK || gone) &&
+                  drv_dma_mapped_pages(&g.dma) == 0,
               "(reset %s, unmap %s%s%s, detach %s, status %#llx%s, %u pages still mapped)",
               gone ? "skipped" : virtio_errname(verr), drv_dma_errname(rc),
               rc == DRV_DMA_ERR_IOMMU ? ": " : "",
@@ -438,8 +436,8 @@ int main(void)
     g.iommu.ep = task_cap_slot(g.si, "iommu", TASK_CAP_ENDPOINT);
     const task_cap_t *irq = task_cap_find(g.si, "msi");
     drv_events_init(&g.ev, g.si, irq != NULL ? irq->aux_slot : 0);
-    int drc = drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU,
-                           &g.iommu);
+    int drc =
+        drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU, &g.iommu);
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");

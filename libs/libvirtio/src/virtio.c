@@ -94,8 +94,7 @@ int virtio_pci_find_caps(const struct pci_ecam *ecam, pci_sid_t sid, struct virt
     if (!caps.common.present || !caps.notify.present || !caps.isr.present) {
         return VIRTIO_ERR_NOT_FOUND;
     }
-    if (caps.common.length < VIRTIO_COMMON_SIZE || caps.isr.length < 1 ||
-        caps.notify.length < 2) {
+    if (caps.common.length < VIRTIO_COMMON_SIZE || caps.isr.length < 1 || caps.notify.length < 2) {
         return VIRTIO_ERR_MALFORMED;
     }
     *out = caps;
@@ -247,8 +246,8 @@ int virtq_setup(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t 
     q->free_head = 0;
     q->num_free = size;
 
-    uint64_t noff = (uint64_t)(uint16_t)cread(d, VIRTIO_COMMON_Q_NOFF, 2) *
-                    d->caps.notify_off_multiplier;
+    uint64_t noff =
+        (uint64_t)(uint16_t)cread(d, VIRTIO_COMMON_Q_NOFF, 2) * d->caps.notify_off_multiplier;
     if (noff + 2 > d->caps.notify.length) {
         return VIRTIO_ERR_MALFORMED; /* 4.1.4.4: the notify address must lie in the structure */
     }

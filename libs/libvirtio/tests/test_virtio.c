@@ -80,8 +80,8 @@ static void model_reset(void)
     vcap(0x60, 0x50, VIRTIO_PCI_CAP_ISR_CFG, 4, 0x1000, 0x1000);
     vcap(0x50, 0x40, VIRTIO_PCI_CAP_DEVICE_CFG, 4, 0x2000, 0x1000);
     vcap(0x40, 0x00, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0);
-    g_dev.features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM |
-                     1ull << VIRTIO_F_EVENT_IDX;
+    g_dev.features =
+        1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM | 1ull << VIRTIO_F_EVENT_IDX;
     put32(g_bar4, VIRTIO_COMMON_Q_SIZE, 64); /* low half of the dword: queue 0 size */
     g_bar4[VIRTIO_COMMON_NUMQ] = 1;
 }
@@ -108,7 +108,9 @@ static uint32_t bar_read(void *ctx, unsigned bar, uint64_t off, unsigned width)
     if (off == VIRTIO_COMMON_DF) {
         uint32_t sel;
         memcpy(&sel, g_bar4 + VIRTIO_COMMON_DFSELECT, 4);
-        return sel == 0 ? (uint32_t)g_dev.features : sel == 1 ? (uint32_t)(g_dev.features >> 32) : 0;
+        return sel == 0   ? (uint32_t)g_dev.features
+               : sel == 1 ? (uint32_t)(g_dev.features >> 32)
+                          : 0;
     }
     uint32_t v = 0;
     memcpy(&v, g_bar4 + off, width);
@@ -333,7 +335,8 @@ static void test_virtq_buffer_round_trip_and_kick(void)
     virtq_kick(&d, &q);
     CHECK(g_dev.notifies == 1);
     const struct virtq_desc *desc = (const struct virtq_desc *)g_ring[0];
-    CHECK(desc[h1].addr == 0x20000000 && desc[h1].len == 64 && desc[h1].flags == VIRTQ_DESC_F_WRITE);
+    CHECK(desc[h1].addr == 0x20000000 && desc[h1].len == 64 &&
+          desc[h1].flags == VIRTQ_DESC_F_WRITE);
     CHECK(((uint16_t *)g_ring[1])[1] == 2); /* avail->idx */
     CHECK(virtq_get_used(&q, &head, &len) == VIRTIO_ERR_EMPTY);
     device_use(&q, h2, 32);
@@ -365,7 +368,7 @@ static void test_virtq_used_naming_unoffered_descriptor_is_device_error(void)
     CHECK(virtq_add_inbuf(&q, 0x20000000, 64, &h) == VIRTIO_OK);
     device_use(&q, (uint32_t)(h + 3) % 8, 8); /* never offered */
     CHECK(virtq_get_used(&q, &head, &len) == VIRTIO_ERR_DEVICE);
-    CHECK(q.num_free == 7); /* nothing freed that was not in use */
+    CHECK(q.num_free == 7);  /* nothing freed that was not in use */
     device_use(&q, 1000, 8); /* out of range */
     CHECK(virtq_get_used(&q, &head, &len) == VIRTIO_ERR_DEVICE);
     device_use(&q, h, 8);

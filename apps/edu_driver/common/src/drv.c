@@ -40,8 +40,8 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     char line[TASK_LOG_MAX];
-    snprintf(line, sizeof(line), "TEST %s_%s%s: %s%s%s", g_name, g_phase, check, ok ? "PASS" : "FAIL",
-             detail[0] ? " " : "", detail);
+    snprintf(line, sizeof(line), "TEST %s_%s%s: %s%s%s", g_name, g_phase, check,
+             ok ? "PASS" : "FAIL", detail[0] ? " " : "", detail);
     task_log(line);
     if (ok) {
         g_passed++;

@@ -35,7 +35,7 @@ enum drv_dma_err {
 };
 
 #define DRV_DMA_MAX_PAGES 64u
-#define DRV_DMA_VA_BASE 0x0000100000000000ull /* TASK_SELF_MIN: the task's own mappings */
+#define DRV_DMA_VA_BASE 0x0000100000000000ull   /* TASK_SELF_MIN: the task's own mappings */
 #define DRV_DMA_IOVA_BASE 0x0000000010000000ull /* 256 MiB: where the driver's IOVAs start */
 
 struct drv_dma_page {
@@ -64,11 +64,11 @@ struct drv_dma {
 /* A run of pages, contiguous in the driver's address space and in device address space. */
 struct drv_buf {
     void *va;
-    uint64_t dev;     /* what the device is told: IOVA (or, bring-up only, physical) */
-    uint64_t size;    /* bytes, npages * 4096 */
-    unsigned first;   /* index of its first page in the pool */
+    uint64_t dev;   /* what the device is told: IOVA (or, bring-up only, physical) */
+    uint64_t size;  /* bytes, npages * 4096 */
+    unsigned first; /* index of its first page in the pool */
     unsigned npages;
-    unsigned rights;  /* IOMMU_READ | IOMMU_WRITE: what the device may do */
+    unsigned rights; /* IOMMU_READ | IOMMU_WRITE: what the device may do */
 };
 
 /*

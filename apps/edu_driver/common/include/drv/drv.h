@@ -26,7 +26,8 @@
 const task_start_info_t *drv_start(const char *name);
 
 /* Prints "TEST <name>_<check>: PASS|FAIL <detail>" and counts it. Returns ok. */
-bool drv_check(const char *check, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool drv_check(const char *check, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A prefix for the following check names ("replug_": the checks of a re-plugged device), or "". */
 void drv_set_phase(const char *phase);
 /* Prints one informational line "<name>: ..." (never a TEST line). */

@@ -21,8 +21,8 @@
 #define DRV_IOMMU_ERR_IPC 0x1000u
 
 struct drv_iommu {
-    pc_cptr_t ep;     /* the badged client endpoint ("iommu") */
-    uint64_t calls;   /* IPC calls made, for the benchmark lines */
+    pc_cptr_t ep;   /* the badged client endpoint ("iommu") */
+    uint64_t calls; /* IPC calls made, for the benchmark lines */
 };
 
 /* Name of an iommu_err or DRV_IOMMU_ERR_IPC + pc_error. */
