@@ -36,6 +36,7 @@ bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn)
     g_link[g_nlink].badge = badge;
     g_link[g_nlink].sid = sid;
     g_link[g_nlink].ntfn = ntfn;
+    g_link[g_nlink].sent = false;
     g_nlink++;
     return true;
 }
@@ -53,13 +54,17 @@ static const init_task_t *server_task(void)
 
 void iommu_link_send(void)
 {
-    if (g_nlink == 0) {
+    unsigned pending = 0;
+    for (unsigned i = 0; i < g_nlink; i++) {
+        pending += !g_link[i].sent;
+    }
+    if (pending == 0) {
         return;
     }
     const init_task_t *srv = server_task();
     pc_cptr_t shared = spawn_shared_slot("iommu");
     if (srv == NULL || shared == 0) {
-        printf("init: iommu: no IOMMU server running: %u client(s) not registered\n", g_nlink);
+        printf("init: iommu: no IOMMU server running: %u client(s) not registered\n", pending);
         return;
     }
     pc_cptr_t ep = slot_map_alloc(&g_slots, 1);

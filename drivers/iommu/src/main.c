@@ -104,12 +104,10 @@ static void env_release_cap(void *ctx, uint64_t cookie)
 /* ---- start-up ----------------------------------------------------------------------------- */
 
 /*
- * Log lines go through the root task (whole lines, never interleaved) except while it may be
- * waiting on us: before we serve (it registers clients as soon as every task is started) and
- * while we answer one of its calls. Then they go straight to the console.
+ * Log lines go straight to the console, never through the root task: the root task calls us
+ * (registrations, also at run time after a hot-plug) and would wait for us while we waited for
+ * it. The server prints only at start-up and on registrations.
  */
-static bool g_direct_log = true;
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -118,12 +116,8 @@ static void say(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    if (g_direct_log) {
-        printf("%s\n", line);
-        fflush(stdout);
-    } else {
-        (void)task_log(line);
-    }
+    printf("%s\n", line);
+    fflush(stdout);
 }
 
 static const char *bdf(uint16_t sid)
@@ -525,9 +519,7 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
         }
         bool keep = false;
         if (m.badge == IOMMU_SRV_BADGE_ROOT) {
-            g_direct_log = true;
             handle_root(&m, cap, &r, &keep);
-            g_direct_log = false;
             r.cap_kept = keep;
         } else {
             if (m.ncaps > 0) {
@@ -587,7 +579,6 @@ static void serve(void)
     uint64_t last_tick = srv_now_ns();
     g_recv_slot = srv_slot_alloc();
     memset(&out, 0, sizeof(out));
-    g_direct_log = false;
     for (;;) {
         buf->receive_index = g_recv_slot;
         /* With faults left over, only poll: messages and faults take turns. */

@@ -18,7 +18,11 @@
  * badge is not a client badge.
  */
 bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn);
-/* Register every noted client with the running IOMMU server (after all modules started). */
+/*
+ * Register every noted client not registered yet with the running IOMMU server: once after all
+ * boot modules started, and again after a task is built at run time (a driver for a hot-added
+ * device). The server never calls the root task, so this call cannot deadlock.
+ */
 void iommu_link_send(void);
 
 /* spawn.c: the root-CNode slot of the shared object `name`, 0 if it was never created. */
