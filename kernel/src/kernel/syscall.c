@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) k_context_t *fastpath_reply_recv(k_
     k_tcb_t *c = t->reply_to;
     pc_msginfo_t info = t->ctx.rsi;
     if (!c || (c->ipc_flags & K_IPC_FAULT) || !fast_msg_ok(info) || cpu->resched ||
-        t->ctx.rdx != PC_TIMEOUT_FOREVER || (t->bound_ntfn && t->bound_ntfn->active)) {
+        t->ctx.rdx == PC_TIMEOUT_POLL || (t->bound_ntfn && t->bound_ntfn->active)) {
         return NULL;
     }
     k_slot_t *slot = k_lookup_slot(t, t->ctx.rdi);
@@ -113,6 +113,9 @@ static inline __attribute__((always_inline)) k_context_t *fastpath_reply_recv(k_
     t->blocked_on = ep;
     ep->state = K_EP_RECV;
     k_q_append(&ep->head, &ep->tail, t);
+    if (t->ctx.rdx != PC_TIMEOUT_FOREVER) {
+        k_timeout_add(t, t->ctx.rdx); /* servers bound every wait */
+    }
     return fast_switch(cpu, c);
 }
 
