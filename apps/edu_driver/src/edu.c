@@ -77,7 +77,9 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool 
     }
     /* a stale signal (a completion after an earlier timeout) must not end this wait */
     pc_word_t word = 0;
-    (void)pc_poll(e->irq_ntfn, &word);
+    if (pc_poll(e->irq_ntfn, &word) == PC_OK && e->ev != NULL) {
+        drv_events_note(e->ev, word); /* a hotplug signal among them is kept */
+    }
 
     uint64_t dev = EDU_DMA_BUF + dev_off;
     drv_wr64(&e->bar, EDU_DMA_SRC_REG, to_ram ? dev : bus);

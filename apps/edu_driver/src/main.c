@@ -246,8 +246,10 @@ static bool wait_fault(uint64_t want_addr, unsigned *records)
             (void)pc_wait(g.ev.fault_ntfn, drv_left_us(deadline) ? drv_left_us(deadline) : 1, &w);
         } else {
             pc_word_t w = 0;
-            (void)pc_wait(g.edu.irq_ntfn, 10000,
-                          &w); /* no fault signal granted: poll every 10 ms */
+            /* no fault signal granted: poll every 10 ms (sleeping on our own notification) */
+            if (pc_wait(g.edu.irq_ntfn, 10000, &w) == PC_OK) {
+                drv_events_note(&g.ev, w);
+            }
         }
         print_faults(records, &match, want_addr);
     }
