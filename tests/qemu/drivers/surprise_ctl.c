@@ -101,7 +101,8 @@ int main(void)
         end = now_ms(si) + 10000;
         while (!off && now_ms(si) < end) {
             s = slot_status(port);
-            off = s.err == HP_OK && s.state == HP_ST_OFF && s.removed > removed;
+            /* the removal count, not the state: QMP may insert the next card at once */
+            off = s.err == HP_OK && s.removed > removed;
             if (!off) {
                 pc_word_t word = 0;
                 (void)pc_wait(ready, 10000, &word); /* a 10 ms sleep */
@@ -109,7 +110,7 @@ int main(void)
         }
         snprintf(detail, sizeof(detail), "(state %llu, %llu removal(s))",
                  (unsigned long long)s.state, (unsigned long long)s.removed);
-        result("slot_off_and_device_removed", off, detail);
+        result("slot_removal_counted", off, detail);
     }
     (void)task_report_done(g_passed, g_failed);
     return g_failed ? 1 : 0;
