@@ -17,6 +17,7 @@
  * detach deadline, default 1000).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hotplug/gone.h>
@@ -116,10 +117,27 @@ struct hps_slot {
     unsigned drv_task;    /* its task id (0: none) */
     struct hps_event evq[EVQ_DEPTH];
     unsigned ev_head, ev_count;
-    uint64_t t_irq;       /* TSC when the event that started a removal arrived */
+    uint64_t t_irq;       /* TSC when the event being handled arrived (0: none) */
+    uint64_t t_button;    /* TSC of the attention-button interrupt of the removal under way */
 };
 
 struct hps_stats g_stats;
+
+/* Latency samples (TSC cycles) for the benchmark summary (server_stats prints it). */
+#define LAT_MAX 128
+struct lat {
+    uint64_t v[LAT_MAX];
+    unsigned n;
+};
+static struct lat g_lat_fence[2]; /* [0] orderly, [1] surprise: event -> fence completed */
+static struct lat g_lat_button;   /* attention button interrupt -> device_removed */
+
+static void lat_add(struct lat *l, uint64_t v)
+{
+    if (l->n < LAT_MAX) {
+        l->v[l->n++] = v;
+    }
+}
 static struct hps_slot g_slots[HP_MAX_SLOTS];
 static unsigned g_nslots;
 static struct hp_server g_srv;
@@ -243,13 +261,10 @@ static int op_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
     hps_log(line);
     if (hs != NULL && hs->t_irq != 0) {
         /* From the interrupt (or request) that started the removal to the fence's completion. */
-        snprintf(line, sizeof(line), "BENCH hotplug_event_to_fenced_%s cycles=%llu us=%llu",
-                 kind == HP_FENCE_ORDERLY ? "orderly" : "surprise",
-                 (unsigned long long)(t1 - hs->t_irq),
+        lat_add(&g_lat_fence[kind == HP_FENCE_ORDERLY ? 0 : 1], t1 - hs->t_irq);
+        snprintf(line, sizeof(line), "fence of %s completed %llu us after the event", b,
                  (unsigned long long)tsc_to_us(t1 - hs->t_irq));
-        if (g_nlog < LOG_LINES) {
-            snprintf(g_logbuf[g_nlog++], LOG_LINE_MAX, "%s", line);
-        }
+        hps_log(line);
         hs->t_irq = 0;
     }
     g_stats.fences++;
@@ -261,6 +276,11 @@ static int op_removed(void *ctx, pci_sid_t sid)
     (void)ctx;
     char b[8], line[64];
     sid_str(sid, b);
+    struct hps_slot *hs = slot_by_device(sid);
+    if (hs != NULL && hs->t_button != 0) {
+        lat_add(&g_lat_button, task_rdtsc() - hs->t_button);
+        hs->t_button = 0;
+    }
     int rc = iommu_call(IOMMU_LABEL_DEVICE_REMOVED, sid, 0, 1, NULL);
     snprintf(line, sizeof(line), "device_removed(%s) = %d", b, rc);
     hps_log(line);
@@ -405,6 +425,10 @@ static void op_log(void *ctx, const struct hp_log_rec *r)
     if (r->code < 32) {
         g_stats.logs[r->code]++;
     }
+    struct hps_slot *hs = slot_by_port(r->port);
+    if (r->code == HP_LOG_BUTTON && hs != NULL && hs->t_irq != 0) {
+        hs->t_button = hs->t_irq;
+    }
 }
 
 /* ---- messages ---- */
@@ -461,6 +485,32 @@ static void do_detached(unsigned task, pc_msg_t *m, uint64_t now)
     m->mr[0] = (uint64_t)e;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One BENCH line: median/min/max of the samples, in TSC cycles and microseconds. */
+static void print_bench(const char *name, struct lat *l)
+{
+    if (l->n == 0) {
+        return;
+    }
+    qsort(l->v, l->n, sizeof(l->v[0]), cmp_u64);
+    uint64_t med = l->v[l->n / 2];
+    char line[200];
+    snprintf(line, sizeof(line),
+             "BENCH %s n=%u median_cycles=%llu min_cycles=%llu max_cycles=%llu median_us=%llu "
+             "max_us=%llu",
+             name, l->n, (unsigned long long)med, (unsigned long long)l->v[0],
+             (unsigned long long)l->v[l->n - 1], (unsigned long long)tsc_to_us(med),
+             (unsigned long long)tsc_to_us(l->v[l->n - 1]));
+    if (g_nlog < LOG_LINES) {
+        snprintf(g_logbuf[g_nlog++], LOG_LINE_MAX, "%s", line);
+    }
+}
+
 static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
 {
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
@@ -495,6 +545,20 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
         m->mr[3] = hp_slot_handle(s);
         buf->mr[4] = s->n_added;
         buf->mr[5] = s->n_removed;
+    } else if (label == HPS_SERVER_STATS && len == 0) {
+        print_bench("hotplug_event_to_fenced_orderly", &g_lat_fence[0]);
+        print_bench("hotplug_event_to_fenced_surprise", &g_lat_fence[1]);
+        print_bench("hotplug_button_to_removed", &g_lat_button);
+        m->info = pc_msginfo(0, 0, 0, HPS_STATS_WORDS);
+        m->mr[0] = HP_OK;
+        m->mr[1] = g_stats.fences;
+        m->mr[2] = g_stats.removed;
+        m->mr[3] = g_stats.added;
+        buf->mr[4] = g_stats.logs[HP_LOG_IOMMU_FAILED];
+        buf->mr[5] = g_stats.irqs;
+        buf->mr[6] = g_stats.refused;
+        buf->mr[7] = g_stats.logs[HP_LOG_DETACH_TIMEOUT] + g_stats.logs[HP_LOG_CC_TIMEOUT] +
+                     g_stats.logs[HP_LOG_CONFIG_TIMEOUT];
     } else if (label == HPS_SLOT_FIND && len == 1 && a0 <= 0xffff) {
         struct hp_slot *s = hp_server_slot_by_device(&g_srv, (pci_sid_t)a0);
         m->info = pc_msginfo(0, 0, 0, 2);

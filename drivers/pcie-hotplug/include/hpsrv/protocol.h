@@ -39,13 +39,19 @@
  *  slot_status  control  MR0 port sid          MR0 = enum hp_err, MR1 state, MR2 device sid,
  *                                              MR3 handle, MR4 added, MR5 removed
  *  slot_find    control  MR0 device sid        MR0 = enum hp_err, MR1 port sid
+ *  server_stats control  -                     MR0 = HP_OK, MR1 fences, MR2 removed, MR3 added,
+ *                                              MR4 failed IOMMU calls, MR5 slot interrupts,
+ *                                              MR6 refused messages, MR7 timeouts (detach, CC,
+ *                                              config); the server prints BENCH lines of its
+ *                                              latencies (event -> fenced, button -> removed)
  */
 #define HPS_METHODS(M)                                                                             \
     M(NEXT_EVENT, 0x20, "driver", "fetch the pending going/gone/new event of the caller's devices") \
     M(DETACHED, 3, "driver", "the driver released the device (gone protocol)")                   \
     M(SLOT_REQUEST, 0x30, "control", "power off (surprise) / orderly remove / power on a slot")  \
     M(SLOT_STATUS, 0x31, "control", "state, device, handle and counters of a slot")              \
-    M(SLOT_FIND, 0x32, "control", "the port whose slot holds a device source-id")
+    M(SLOT_FIND, 0x32, "control", "the port whose slot holds a device source-id")               \
+    M(SERVER_STATS, 0x33, "control", "counters; prints the latency BENCH lines")
 
 enum hps_label {
 #define HPS_LABEL_(name, value, caller, text) HPS_##name = value,
@@ -54,5 +60,6 @@ enum hps_label {
 };
 
 #define HPS_STATUS_WORDS 6u
+#define HPS_STATS_WORDS 8u
 
 #endif /* HPSRV_PROTOCOL_H */
