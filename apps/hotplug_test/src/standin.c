@@ -35,6 +35,7 @@ static struct {
     uint32_t gen;
 } g_dev[MAX_SIDS];
 static unsigned g_ndev;
+static int g_refuse_fence = -1; /* refuse_fence=SID: answer UNKNOWN to fences of SID */
 
 static int dev_find(uint16_t sid, bool create)
 {
@@ -66,7 +67,8 @@ static void serve_hotplug(pc_msg_t *m)
             err = IOMMU_HP_ERR_BAD_MSG;
         } else if (sid > 0xffff || (mode != IOMMU_FENCE_ORDERLY && mode != IOMMU_FENCE_SURPRISE)) {
             err = IOMMU_HP_ERR_BAD_ARG;
-        } else if (d < 0) {
+        } else if (d < 0 || (int)sid == g_refuse_fence) {
+            /* an unknown source-id, or one the scenario makes unknown on purpose */
             err = IOMMU_HP_ERR_UNKNOWN;
         } else {
             g_dev[d].fenced = true;
@@ -224,6 +226,10 @@ int hpt_standin_main(const task_start_info_t *si)
             p++;
         }
     }
+    uint64_t refuse = 0;
+    if (task_cmdline_get_u64(si->cmdline, "refuse_fence", &refuse) && refuse <= 0xffff) {
+        g_refuse_fence = (int)refuse;
+    }
     char scenario[16] = "";
     (void)task_cmdline_get(si->cmdline, "scenario", scenario, sizeof(scenario));
     pc_msg_t m;
@@ -244,6 +250,10 @@ int hpt_standin_main(const task_start_info_t *si)
                 expect_history("edu0_calls_in_order_boot_orderly_readd_surprise", 0x0200,
                                "added! fence(o) removed added fence(s) removed");
                 expect_history("vrng0_untouched_while_edu0_cycles", 0x0100, "added!");
+            } else if (strcmp(scenario, "refused") == 0) {
+                /* both fences refused: the removal still completes, device_removed last */
+                expect_history("refused_fences_still_end_in_removal", 0x0200,
+                               "added fence(o)! fence(s)! removed");
             } else if (strcmp(scenario, "cycles") == 0) {
                 expect_cycles(0x0300, m.mr[0]);
             }

@@ -259,7 +259,7 @@ static int op_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
              kind == HP_FENCE_ORDERLY ? "orderly" : "surprise", rc, (unsigned long long)status,
              (unsigned long long)tsc_to_us(t1 - t0));
     hps_log(line);
-    if (hs != NULL && hs->t_irq != 0) {
+    if (hs != NULL && hs->t_irq != 0 && rc == 0) {
         /* From the interrupt (or request) that started the removal to the fence's completion. */
         lat_add(&g_lat_fence[kind == HP_FENCE_ORDERLY ? 0 : 1], t1 - hs->t_irq);
         snprintf(line, sizeof(line), "fence of %s completed %llu us after the event", b,
