@@ -100,6 +100,8 @@ typedef struct k_cpu {
     uint32_t resched; /* choose again at exit (higher priority woke, slice ended) */
     uint64_t ticks;
     k_tcb_t *to_head; /* timeout list, sorted by deadline */
+    int32_t ready_max; /* highest priority with a ready thread, -1 if none */
+    uint32_t pad0;
     uint64_t ready_bitmap[4];
     k_tcb_t *ready_head[K_NUM_PRIOS];
     k_tcb_t *ready_tail[K_NUM_PRIOS];

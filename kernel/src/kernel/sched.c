@@ -12,6 +12,7 @@
 void k_sched_init(k_cpu_t *cpu)
 {
     memset(cpu->ready_bitmap, 0, sizeof(cpu->ready_bitmap));
+    cpu->ready_max = -1;
     memset(cpu->ready_head, 0, sizeof(cpu->ready_head));
     memset(cpu->ready_tail, 0, sizeof(cpu->ready_tail));
     memset(&cpu->idle, 0, sizeof(cpu->idle));
@@ -21,6 +22,16 @@ void k_sched_init(k_cpu_t *cpu)
     cpu->loaded = &cpu->idle;
     cpu->loaded_cr3 = k_kernel_pml4_pa;
     cpu->to_head = NULL;
+}
+
+static int highest_ready(k_cpu_t *cpu)
+{
+    for (int w = 3; w >= 0; w--) {
+        if (cpu->ready_bitmap[w]) {
+            return w * 64 + 63 - __builtin_clzll(cpu->ready_bitmap[w]);
+        }
+    }
+    return -1;
 }
 
 void k_sched_enqueue(k_tcb_t *t)
@@ -39,6 +50,9 @@ void k_sched_enqueue(k_tcb_t *t)
     }
     cpu->ready_tail[p] = t;
     cpu->ready_bitmap[p >> 6] |= 1ull << (p & 63);
+    if ((int)p > cpu->ready_max) {
+        cpu->ready_max = (int)p;
+    }
     t->queued = 1;
 }
 
@@ -55,6 +69,9 @@ static void enqueue_head(k_tcb_t *t)
     }
     cpu->ready_head[p] = t;
     cpu->ready_bitmap[p >> 6] |= 1ull << (p & 63);
+    if ((int)p > cpu->ready_max) {
+        cpu->ready_max = (int)p;
+    }
     t->queued = 1;
 }
 
@@ -77,19 +94,12 @@ void k_sched_dequeue(k_tcb_t *t)
     }
     if (!cpu->ready_head[p]) {
         cpu->ready_bitmap[p >> 6] &= ~(1ull << (p & 63));
+        if ((int)p == cpu->ready_max) {
+            cpu->ready_max = highest_ready(cpu);
+        }
     }
     t->sched_next = t->sched_prev = NULL;
     t->queued = 0;
-}
-
-static int highest_ready(k_cpu_t *cpu)
-{
-    for (int w = 3; w >= 0; w--) {
-        if (cpu->ready_bitmap[w]) {
-            return w * 64 + 63 - __builtin_clzll(cpu->ready_bitmap[w]);
-        }
-    }
-    return -1;
 }
 
 bool k_sched_can_switch_direct(k_tcb_t *t)

@@ -16,6 +16,12 @@ static bool fast_msg_ok(pc_msginfo_t info)
            pc_msginfo_label(info) < PC_LABEL_NOTIFICATION;
 }
 
+/* Out of line so that the common (unbounded) path keeps its register allocation. */
+static __attribute__((noinline, cold)) void fast_timeout(k_tcb_t *t)
+{
+    k_timeout_add(t, t->ctx.rdx);
+}
+
 static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
 {
     next->state = K_TS_RUNNING;
@@ -27,21 +33,7 @@ static inline k_context_t *fast_switch(k_cpu_t *cpu, k_tcb_t *next)
 /* Nothing ready has a higher priority than p (the ready queues hold neither partner). */
 static inline bool fast_prio_ok(const k_cpu_t *cpu, unsigned p)
 {
-    if ((cpu->ready_bitmap[0] | cpu->ready_bitmap[1] | cpu->ready_bitmap[2] |
-         cpu->ready_bitmap[3]) == 0) {
-        return true; /* nothing else is ready: the common case */
-    }
-    unsigned w = p >> 6;
-    uint64_t above = (p & 63) == 63 ? 0 : ~0ull << ((p & 63) + 1);
-    if (cpu->ready_bitmap[w] & above) {
-        return false;
-    }
-    for (unsigned i = w + 1; i < 4; i++) {
-        if (cpu->ready_bitmap[i]) {
-            return false;
-        }
-    }
-    return true;
+    return (int)p >= cpu->ready_max;
 }
 
 static inline __attribute__((always_inline)) k_context_t *fastpath_call(k_tcb_t *s)
@@ -113,8 +105,8 @@ static inline __attribute__((always_inline)) k_context_t *fastpath_reply_recv(k_
     t->blocked_on = ep;
     ep->state = K_EP_RECV;
     k_q_append(&ep->head, &ep->tail, t);
-    if (t->ctx.rdx != PC_TIMEOUT_FOREVER) {
-        k_timeout_add(t, t->ctx.rdx); /* servers bound every wait */
+    if (__builtin_expect(t->ctx.rdx != PC_TIMEOUT_FOREVER, 0)) {
+        fast_timeout(t); /* servers bound every wait */
     }
     return fast_switch(cpu, c);
 }
