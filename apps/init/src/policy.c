@@ -336,11 +336,9 @@ static const init_role_t g_roles[] = {
     ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
     ROLE("hp_iommu_standin", 200, 200, 6, ROLE_TEST, g_hp_iommu_standin),
     ROLE("hotplug_test", 100, 100, 6, ROLE_TEST, g_hotplug_test),
-    /* Drivers run at 195 (above the hotplug server, below the IOMMU server) only to work around
-     * libs/libhotplug/REQUESTS.md item 1; they belong below the hotplug server (150). */
     {.role = "edu_driver",
-     .priority = 195,
-     .mcp = 195,
+     .priority = 150,
+     .mcp = 150,
      .cnode_bits = 8,
      .flags = ROLE_TEST, /* reports its checks (TASK_LABEL_DONE) once its device works */
      .pci_vendor = 0x1234,
@@ -349,8 +347,8 @@ static const init_role_t g_roles[] = {
      .grant_count = N(g_edu_driver)},
     ROLE("drivers_surprise_ctl", 100, 100, 6, ROLE_TEST, g_drivers_surprise_ctl),
     {.role = "virtio_driver",
-     .priority = 195,
-     .mcp = 195,
+     .priority = 150,
+     .mcp = 150,
      .cnode_bits = 8,
      .flags = ROLE_TEST, /* reports its checks (TASK_LABEL_DONE) once its device works */
      .pci_vendor = 0x1af4,
