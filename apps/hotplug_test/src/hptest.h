@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hotplug server's test tasks: a stand-in for the IOMMU server's hotplug role (standin.c)
- * and the control client that drives the scenarios from inside the guest (control.c), one ELF
- * started under two roles.
+ * the control client that drives the scenarios from inside the guest (control.c) and an edu
+ * client that lives through many re-plugs (cycler.c), one ELF started under three roles.
  */
 #ifndef HPTEST_H
 #define HPTEST_H
@@ -22,5 +22,6 @@ uint64_t hpt_now_ms(void);
 
 int hpt_standin_main(const task_start_info_t *si);
 int hpt_control_main(const task_start_info_t *si);
+int hpt_cycler_main(const task_start_info_t *si);
 
 #endif /* HPTEST_H */

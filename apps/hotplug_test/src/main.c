@@ -58,6 +58,9 @@ int main(void)
     if (strcmp(mode, "control") == 0) {
         return hpt_control_main(si);
     }
+    if (strcmp(mode, "cycler") == 0) {
+        return hpt_cycler_main(si);
+    }
     hpt_result("hotplug_test_mode_known", false, "(mode=%s)", mode);
     return hpt_finish();
 }

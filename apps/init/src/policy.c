@@ -220,6 +220,15 @@ static const init_grant_t g_drivers_surprise_ctl[] = {
     {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_READ},
     INIT_EP,
 };
+/* The hotplug tests' edu client that lives through many re-plugs (apps/hotplug_test, cycler):
+ * what the edu driver holds. */
+static const init_grant_t g_hp_edu_cycler[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    DRIVER_COMMON_GRANTS,
+    HOTPLUG_DRIVER_GRANT,
+};
 /* virtio (modern, disable-legacy=on): QEMU puts the MSI-X table in BAR1 and the virtio
  * structures (common, ISR, device, notify) in the 64-bit BAR4; the driver checks its
  * capabilities name these BARs. One MSI vector, programmed into an MSI-X table entry. */
@@ -336,6 +345,15 @@ static const init_role_t g_roles[] = {
     ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
     ROLE("hp_iommu_standin", 200, 200, 6, ROLE_TEST, g_hp_iommu_standin),
     ROLE("hotplug_test", 100, 100, 6, ROLE_TEST, g_hotplug_test),
+    {.role = "hp_edu_cycler",
+     .priority = 150,
+     .mcp = 150,
+     .cnode_bits = 8,
+     .flags = ROLE_TEST,
+     .pci_vendor = 0x1234,
+     .pci_device = 0x11e8,
+     .grants = g_hp_edu_cycler,
+     .grant_count = N(g_hp_edu_cycler)},
     {.role = "edu_driver",
      .priority = 150,
      .mcp = 150,
