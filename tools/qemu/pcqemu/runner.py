@@ -137,6 +137,9 @@ class Runner:
         if self.traces:
             for t in self.traces:
                 cmd += ["-trace", t]
+            # The console is traced too, so checks can order console markers against the
+            # descriptors within one log (TraceLog.console_line_of).
+            cmd += ["-trace", "serial_write"]
             cmd += ["-D", self.trace_log, "-msg", "timestamp=on"]
         return cmd
 
@@ -282,12 +285,29 @@ class Runner:
             mod = _load_python(self.trace_check, "trace_check")
             if not hasattr(mod, "check"):
                 raise ScriptError(f"{self.trace_check} has no check(trace, ctx)")
-            mod.check(trace, ctx)
+            mod.check(trace, _TraceCheckContext(ctx, trace))
             self.say(f"[harness] trace check {os.path.basename(self.trace_check)}: ok "
                      f"({len(trace.records)} trace records)")
         except Exception as e:
             self.problems.append((EXIT_TRACE, f"trace check {os.path.basename(self.trace_check)}: "
                                               f"{type(e).__name__}: {e}"))
+
+
+class _TraceCheckContext:
+    """The Context a trace check receives: the same helpers, except that time_of() answers with
+    the in-band position of the console line in the trace log (a trace line number) whenever the
+    log holds the console, instead of a host-clock time that two streams only roughly share."""
+
+    def __init__(self, ctx, trace):
+        self._ctx, self._trace = ctx, trace
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+    def time_of(self, pattern):
+        if self._trace.console:
+            return self._trace.console_line_of(pattern)
+        return self._ctx.time_of(pattern)
 
 
 def _quote(s):

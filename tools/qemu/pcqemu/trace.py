@@ -35,6 +35,8 @@ _DESC_RE = re.compile(r"invalidate desc type (?P<kind>\S+) high 0x(?P<hi>[0-9a-f
 _TAIL_RE = re.compile(r"write tail (?P<tail>-?\d+)")
 _HEAD_RE = re.compile(r"read head (?P<head>-?\d+)")
 _WAIT_SW_RE = re.compile(r"status write addr 0x(?P<addr>[0-9a-fA-F]+) data 0x(?P<data>[0-9a-fA-F]+)")
+_SERIAL_RE = re.compile(r"write addr 0x(?P<addr>[0-9a-fA-F]+) val 0x(?P<val>[0-9a-fA-F]+)")
+_UART_THR, _UART_LCR, _UART_LCR_DLAB = 0, 3, 0x80
 
 
 class Record:
@@ -109,6 +111,11 @@ def parse_line(n, raw):
         d = _HEAD_RE.search(text)
         if d:
             f["head"] = int(d.group("head"))
+    elif ev == "serial_write":
+        d = _SERIAL_RE.search(text)
+        if d:
+            f["addr"] = int(d.group("addr"), 16)
+            f["val"] = int(d.group("val"), 16)
     elif ev == "vtd_inv_desc_wait_sw":
         d = _WAIT_SW_RE.search(text)
         if d:
@@ -123,6 +130,37 @@ class TraceLog:
 
     def __init__(self, records):
         self.records = records
+        self.console = self._console_lines(records)
+
+    @staticmethod
+    def _console_lines(records):
+        """The guest's COM1 output rebuilt from `serial_write` records (the harness traces them
+        whenever it traces anything), as (trace line of the terminating newline, text). This
+        places console lines in the same ordered log as the invalidation descriptors, so a check
+        never has to compare host clocks of two different streams."""
+        lines, cur, dlab = [], [], False
+        for r in records:
+            if r.event != "serial_write" or "addr" not in r.f:
+                continue
+            if r.f["addr"] == _UART_LCR:
+                dlab = bool(r.f["val"] & _UART_LCR_DLAB)
+            elif r.f["addr"] == _UART_THR and not dlab:
+                c = r.f["val"]
+                if c == 0x0A:
+                    lines.append((r.line, bytes(cur).decode("utf-8", errors="replace")))
+                    cur = []
+                elif c != 0x0D:
+                    cur.append(c)
+        return lines
+
+    def console_line_of(self, pattern):
+        """Trace line number at which the first console line matching `pattern` (a regex,
+        searched) was completed, or None. Usable as an `after`/`before` bound."""
+        rx = re.compile(pattern)
+        for n, text in self.console:
+            if rx.search(text):
+                return n
+        return None
 
     @classmethod
     def parse(cls, path):
