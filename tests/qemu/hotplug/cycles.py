@@ -10,7 +10,7 @@ import time
 
 def params(ctx):
     for _, args in ctx.image.modules:
-        if "scenario=cycles" in args:
+        if "mode=control" in args and "scenario=cycles" in args:
             kv = dict(re.findall(r"(\w+)=(\S+)", args))
             return int(kv["n"]), kv.get("dev", "edu1"), kv.get("bus", "rp7"), kv.get("pace")
     raise AssertionError("no control task with scenario=cycles n=N in the image")
