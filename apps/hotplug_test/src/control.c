@@ -241,6 +241,19 @@ static void scenario_fence_refused(void)
                hp_state_str((int)s.state), (unsigned long long)s.removed);
 }
 
+/* A device hot-added where no driver runs: the root task starts a fresh instance of the role
+ * that drives it (its BARs programmed into rp7's window, registered at the IOMMU server). The
+ * instance reports its own checks; this only waits for the slot. */
+static void scenario_fresh(void)
+{
+    struct status s;
+    task_log("hotplug_test: ready for device_add edu1");
+    bool ok = wait_slot(PORT_RP7, HP_ST_ON, 1, 0, 30000, &s);
+    hpt_result("hot_added_device_on_and_assigned", ok && s.dev == 0x0300,
+               "(state %s, handle %#llx)", hp_state_str((int)s.state),
+               (unsigned long long)s.handle);
+}
+
 static void scenario_cycles(uint64_t n, uint16_t port)
 {
     struct status s;
@@ -281,6 +294,8 @@ int hpt_control_main(const task_start_info_t *si)
         scenario_system();
     } else if (strcmp(scenario, "refused") == 0) {
         scenario_fence_refused();
+    } else if (strcmp(scenario, "fresh") == 0) {
+        scenario_fresh();
     } else if (strcmp(scenario, "no_detach") == 0) {
         scenario_no_detach();
     } else if (strcmp(scenario, "replug_watch") == 0) {
