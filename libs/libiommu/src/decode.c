@@ -152,8 +152,9 @@ static enum iommu_err decode_map(const struct iommu_server *s, const struct iomm
     if (d->n_maps >= IOMMU_MAPS_PER_DOMAIN) {
         return IOMMU_ERR_NO_SLOTS;
     }
-    /* One client cannot drain the page pool all clients share. */
-    if (d->vd.table_pages >= IOMMU_TABLE_PAGES_QUOTA) {
+    /* One client cannot drain the page pool all clients share (its few spare tables, bounded by
+     * IOMMU_SPARE_TABLES, are reused by maps and do not count against it). */
+    if (d->vd.table_pages - d->vd.spare_tables >= IOMMU_TABLE_PAGES_QUOTA) {
         return IOMMU_ERR_NO_MEMORY;
     }
     req->pa = base + a->offset;

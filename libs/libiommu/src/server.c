@@ -180,6 +180,9 @@ int iommu_domain_create(struct iommu_server *s, unsigned unit, int owner)
             did_free(u, (uint16_t)did);
             return -1;
         }
+        /* An isolated map/unmap round reuses its tables instead of freeing and re-allocating
+         * them; the bound keeps what a client can leave behind small (freed on teardown). */
+        vtd_domain_set_spare_limit(&d->vd, IOMMU_SPARE_TABLES);
         d->used = true;
         d->unit = (uint8_t)unit;
         d->owner = owner;

@@ -11,7 +11,9 @@
  * walker does not snoop) before the entry that links it is written; an unlinked table is
  * returned to the caller, who frees it only after the IOTLB invalidation completed. Each table's
  * number of present entries lives in ignored bits 61:52 of the entry pointing to it, so
- * emptiness is known without scanning.
+ * emptiness is known without scanning. Lazy reclamation (vtd_domain_set_spare_limit): a bounded
+ * number of emptied tables stays linked with a count of 0, so an isolated map/unmap round on the
+ * same region allocates, clears and frees nothing and its invalidation stays leaf-only.
  */
 #include "internal.h"
 
@@ -79,6 +81,19 @@ enum vtd_err vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, uint16_t 
     flush(u, d->top_va, VTD_PAGE_SIZE);
     d->table_pages = 1;
     return VTD_OK;
+}
+
+void vtd_domain_set_spare_limit(struct vtd_domain *d, unsigned limit)
+{
+    if (d) {
+        d->spare_limit = limit;
+    }
+}
+
+/* A table that became empty may stay linked as a spare (see vtd_domain_set_spare_limit). */
+static inline bool keep_spare(const struct vtd_domain *d, bool covered)
+{
+    return !covered && !d->unit->cfg.no_sw_bits && d->spare_tables < d->spare_limit;
 }
 
 bool vtd_domain_map_needs_flush(const struct vtd_domain *d)
@@ -173,6 +188,9 @@ static unsigned map_apply(struct vtd_domain *d, uint64_t *table, unsigned level,
                 unsigned n =
                     map_apply(d, child_of(u, ent), level - 1, cur, sub_e, sub_pa, rights, r);
                 if (!u->cfg.no_sw_bits) {
+                    if (vtd_sl_count(ent) == 0 && n > 0) {
+                        d->spare_tables--; /* a spare back in use */
+                    }
                     store64(&table[idx], vtd_sl_table_entry(ent, vtd_sl_count(ent) + n));
                 }
             } else if (superpage_ok(u, level, cur, sub_e, sub_pa)) {
@@ -224,6 +242,9 @@ static bool map_one_fast(struct vtd_domain *d, uint64_t iova, uint64_t pa, unsig
     flush(u, leaf, sizeof(*leaf));
     if (!u->cfg.no_sw_bits) {
         uint64_t ent = load64(link);
+        if (vtd_sl_count(ent) == 0) {
+            d->spare_tables--; /* a spare back in use */
+        }
         store64(link, vtd_sl_table_entry(ent, vtd_sl_count(ent) + 1));
     }
     d->mapped_bytes += VTD_PAGE_SIZE;
@@ -340,6 +361,8 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
         uint64_t sub_e = next < e && next != 0 ? next : e;
         unsigned idx = level_index(cur, level);
         uint64_t ent = load64(&table[idx]);
+        /* The range covers this entry's whole span: a table below it is not kept as a spare. */
+        bool covered = cur == base && sub_e - base == span;
         cur = sub_e;
         if (!vtd_sl_present(ent)) {
             continue;
@@ -354,11 +377,19 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
         }
         uint64_t *child = child_of(u, ent);
         unsigned n = unmap_apply(d, child, level - 1, base > s ? base : s, sub_e, res);
-        if (n == 0) {
+        bool was_spare = !u->cfg.no_sw_bits && vtd_sl_count(ent) == 0;
+        if (n == 0 && !(was_spare && covered)) {
             continue;
         }
         unsigned left = u->cfg.no_sw_bits ? table_used(child) : vtd_sl_count(ent) - n;
-        if (left == 0) {
+        if (left == 0 && !was_spare && keep_spare(d, covered)) {
+            /* Stays linked, empty: nothing to free, no paging-structure invalidation. */
+            store64(&table[idx], vtd_sl_table_entry(ent, 0));
+            d->spare_tables++;
+        } else if (left == 0) {
+            if (was_spare) {
+                d->spare_tables--;
+            }
             /* Unlink first; the page is freed by the caller after the invalidation. The list
              * link in its first quadword reads as a not-present entry to a stale walker. */
             store64(&table[idx], 0);
@@ -381,7 +412,8 @@ static unsigned unmap_apply(struct vtd_domain *d, uint64_t *table, unsigned leve
     return cleared;
 }
 
-/* Fast path: one 4 KiB leaf whose table stays non-empty. false = nothing changed. */
+/* Fast path: one 4 KiB leaf whose table stays linked (non-empty, or kept as a spare).
+ * false = nothing changed. */
 static bool unmap_one_fast(struct vtd_domain *d, uint64_t iova, struct vtd_unmap_result *res)
 {
     const struct vtd_unit *u = d->unit;
@@ -400,12 +432,19 @@ static bool unmap_one_fast(struct vtd_domain *d, uint64_t iova, struct vtd_unmap
     }
     uint64_t *leaf = &table[level_index(iova, 1)];
     uint64_t ent = load64(link);
-    if (!vtd_sl_present(load64(leaf)) || vtd_sl_count(ent) < 2) {
+    if (!vtd_sl_present(load64(leaf)) || vtd_sl_count(ent) == 0) {
         return false;
+    }
+    bool spare = vtd_sl_count(ent) == 1;
+    if (spare && !keep_spare(d, false)) {
+        return false; /* the table must be unlinked: general path */
     }
     store64(leaf, 0);
     flush(u, leaf, sizeof(*leaf));
     store64(link, vtd_sl_table_entry(ent, vtd_sl_count(ent) - 1));
+    if (spare) {
+        d->spare_tables++;
+    }
     *res = (struct vtd_unmap_result){
         .unmapped = VTD_PAGE_SIZE, .inv_start = iova, .inv_end = iova + VTD_PAGE_SIZE};
     d->mapped_bytes -= VTD_PAGE_SIZE;
@@ -484,6 +523,7 @@ void vtd_domain_destroy(struct vtd_domain *d)
     free_tree(d->unit, d->top_va, d->top_pa, d->levels);
     d->top_va = NULL;
     d->table_pages = 0;
+    d->spare_tables = 0;
     d->mapped_bytes = 0;
 }
 

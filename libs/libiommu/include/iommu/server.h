@@ -32,6 +32,7 @@
 #define IOMMU_MAX_DOMAINS (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
 #define IOMMU_MAPS_PER_DOMAIN 512u
 #define IOMMU_TABLE_PAGES_QUOTA 1024u     /* page-table pages one client domain may hold */
+#define IOMMU_SPARE_TABLES 8u /* emptied tables a domain keeps linked (vtd_domain_set_spare_limit) */
 #define IOMMU_CLIENT_DEVICES 8u           /* device grants per client */
 #define IOMMU_CLIENT_MEMORY 8u            /* memory grants per client */
 #define IOMMU_FAULT_RING 32u              /* fault records kept per client */

@@ -216,7 +216,9 @@ struct vtd_domain {
     void *top_va;
     uint64_t top_pa;
     uint64_t mapped_bytes;
-    uint64_t table_pages;
+    uint64_t table_pages;   /* every table page of the domain, spares included */
+    unsigned spare_limit;   /* emptied tables that may stay linked (vtd_domain_set_spare_limit) */
+    unsigned spare_tables;  /* tables linked with no present entry (count 0) */
 };
 
 /* Freed table pages, threaded through the pages; free with vtd_page_list_release. */
@@ -241,6 +243,16 @@ struct vtd_unmap_result {
 enum vtd_err vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, uint16_t did,
                              unsigned levels);
 /*
+ * Lazy reclamation: up to `limit` tables emptied by an unmap stay linked (as spares, with no
+ * present entry) instead of being unlinked and returned in res->freed, so the next map of the
+ * same region needs no allocation and the unmap no paging-structure invalidation. A table is
+ * still reclaimed at once when the unmap covers its whole span (the caller is done with the
+ * region) or when the domain already holds `limit` spares; spares go on vtd_domain_destroy.
+ * Default 0 (every emptied table is reclaimed). Ignored when the unit keeps no software counts
+ * (cfg.no_sw_bits). The spares are counted in table_pages (real memory) and spare_tables.
+ */
+void vtd_domain_set_spare_limit(struct vtd_domain *d, unsigned limit);
+/*
  * Map [iova, iova+size) to [pa, pa+size) with rights VTD_R|VTD_W, using 2 MiB / 1 GiB leaves
  * where alignment and the unit allow. All or nothing: on any error nothing changed.
  * Errors: VTD_ERR_INVAL (rights, size 0), VTD_ERR_ALIGN, VTD_ERR_RANGE (beyond the domain or
@@ -252,7 +264,8 @@ enum vtd_err vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t pa, ui
 bool vtd_domain_map_needs_flush(const struct vtd_domain *d);
 /*
  * Unmap [iova, iova+size). Unmapped holes are skipped (res->unmapped tells how much was
- * mapped). Emptied tables are unlinked and returned in res->freed. Errors (nothing changed):
+ * mapped). Emptied tables are unlinked and returned in res->freed, except the spares kept under
+ * vtd_domain_set_spare_limit (res->tables_freed stays false for those). Errors (nothing changed):
  * VTD_ERR_INVAL, VTD_ERR_ALIGN, VTD_ERR_RANGE, VTD_ERR_SPLIT.
  */
 enum vtd_err vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size,
