@@ -126,14 +126,12 @@ static void scenario_basic(void)
     hpt_result("unknown_request_invalid", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
     e = ctl_call(HPS_SLOT_REQUEST, 1, PORT_RP1, 0, NULL);
-    hpt_result("short_request_invalid", e == HP_ERR_INVALID, "(error %llu)",
-               (unsigned long long)e);
+    hpt_result("short_request_invalid", e == HP_ERR_INVALID, "(error %llu)", (unsigned long long)e);
     e = ctl_call(HPS_SLOT_REQUEST, 2, 0x10000 | PORT_RP1, HP_REQ_POWER_OFF, NULL);
     hpt_result("request_with_out_of_range_port_invalid", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
     e = ctl_call(0x7777, 0, 0, 0, NULL);
-    hpt_result("unknown_label_invalid", e == HP_ERR_INVALID, "(error %llu)",
-               (unsigned long long)e);
+    hpt_result("unknown_label_invalid", e == HP_ERR_INVALID, "(error %llu)", (unsigned long long)e);
     e = ctl_call(HPS_DETACHED, 1, (1ull << 16) | 0x0100, 0, NULL);
     hpt_result("detached_from_control_badge_refused", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
@@ -265,8 +263,7 @@ static void scenario_cycles(uint64_t n, uint16_t port)
      * ctest deadline bounds the run). */
     bool ok = wait_slot(port, HP_ST_ON, n + 1, n, 36000000, &s);
     hpt_result("unplug_replug_cycles_completed", ok, "(%llu added, %llu removed, %llu cycles)",
-               (unsigned long long)s.added, (unsigned long long)s.removed,
-               (unsigned long long)n);
+               (unsigned long long)s.added, (unsigned long long)s.removed, (unsigned long long)n);
 }
 
 int hpt_control_main(const task_start_info_t *si)

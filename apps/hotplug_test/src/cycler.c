@@ -39,7 +39,7 @@ static struct {
     struct drv_dma dma;
     struct drv_buf src, dst;
     pc_cptr_t irq_ntfn, hp_ep;
-    uint64_t handle;  /* IOMMU device handle of the current occupant (0: detached) */
+    uint64_t handle; /* IOMMU device handle of the current occupant (0: detached) */
     uint64_t hp_handle;
     unsigned round;
 } g;

@@ -132,8 +132,8 @@ static void history(uint16_t sid, char *out, size_t cap)
             continue;
         }
         const char *mode = g_calls[i].label != IOMMU_LABEL_DEVICE_FENCE ? ""
-                           : g_calls[i].mode == IOMMU_FENCE_ORDERLY    ? "(o)"
-                                                                       : "(s)";
+                           : g_calls[i].mode == IOMMU_FENCE_ORDERLY     ? "(o)"
+                                                                        : "(s)";
         n += (size_t)snprintf(out + n, cap - n, "%s%s%s%s", n ? " " : "", name_of(g_calls[i].label),
                               mode, g_calls[i].err ? "!" : "");
     }
@@ -190,11 +190,10 @@ static void expect_cycles(uint16_t sid, uint64_t n)
         if (c->sid != sid) {
             continue;
         }
-        uint64_t want = phase == 0 ? IOMMU_LABEL_DEVICE_ADDED
+        uint64_t want = phase == 0   ? IOMMU_LABEL_DEVICE_ADDED
                         : phase == 1 ? IOMMU_LABEL_DEVICE_FENCE
                                      : IOMMU_LABEL_DEVICE_REMOVED;
-        if (c->label != want || c->err != 0 ||
-            (phase == 1 && c->mode != IOMMU_FENCE_ORDERLY)) {
+        if (c->label != want || c->err != 0 || (phase == 1 && c->mode != IOMMU_FENCE_ORDERLY)) {
             bad++;
         }
         phase = (phase + 1) % 3;
@@ -236,8 +235,8 @@ int hpt_standin_main(const task_start_info_t *si)
     memset(&m, 0, sizeof(m));
     bool reply = false;
     for (;;) {
-        pc_word_t err = reply ? pc_reply_recv(ep, &m, PC_TIMEOUT_FOREVER)
-                              : pc_recv(ep, &m, PC_TIMEOUT_FOREVER);
+        pc_word_t err =
+            reply ? pc_reply_recv(ep, &m, PC_TIMEOUT_FOREVER) : pc_recv(ep, &m, PC_TIMEOUT_FOREVER);
         reply = false;
         if (err != PC_OK) {
             continue;

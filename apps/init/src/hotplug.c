@@ -44,14 +44,12 @@ static void reply(pc_msg_t *m, pc_word_t err, const init_task_t *drv)
 
 static bool drives(const init_task_t *t, uint16_t vendor, uint16_t device)
 {
-    return t->policy != NULL && t->policy->pci_vendor == vendor &&
-           t->policy->pci_device == device;
+    return t->policy != NULL && t->policy->pci_vendor == vendor && t->policy->pci_device == device;
 }
 
 void hp_assign(init_task_t *caller, pc_msg_t *m)
 {
-    if (caller == NULL || strcmp(caller->role, "hotplug") != 0 ||
-        pc_msginfo_length(m->info) < 3) {
+    if (caller == NULL || strcmp(caller->role, "hotplug") != 0 || pc_msginfo_length(m->info) < 3) {
         reply(m, PC_ERR_INVALID_ARGUMENT, NULL);
         return;
     }
@@ -95,8 +93,8 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
             (void)pci_port_claim(vendor, device); /* it stays with this task */
             printf("init: hotplug: %02x:%02x.%x (%04x:%04x, handle %#llx) re-granted to task %u "
                    "%s\n",
-                   sid >> 8, (sid >> 3) & 0x1f, sid & 7, vendor, device,
-                   (unsigned long long)handle, t->id, t->name);
+                   sid >> 8, (sid >> 3) & 0x1f, sid & 7, vendor, device, (unsigned long long)handle,
+                   t->id, t->name);
         }
         t->hp_handle = handle;
         reply(m, PC_OK, t);
@@ -118,8 +116,8 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
     }
     int perr = pci_port_hotplug_add(port, sid, vendor, device);
     if (perr != PCI_OK) {
-        printf("init: hotplug: %02x:%02x.%x BARs not assignable: %s\n", sid >> 8,
-               (sid >> 3) & 0x1f, sid & 7, pci_err_str(perr));
+        printf("init: hotplug: %02x:%02x.%x BARs not assignable: %s\n", sid >> 8, (sid >> 3) & 0x1f,
+               sid & 7, pci_err_str(perr));
         reply(m, PC_ERR_RANGE, NULL);
         return;
     }
@@ -142,8 +140,8 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
     spawn_module(mod, 0);
     init_task_t *t = idx < g_task_count ? &g_tasks[idx] : NULL;
     if (t == NULL || t->state != TASK_RUNNING || t->pci_sid != (int)sid) {
-        printf("init: hotplug: no driver started for %02x:%02x.%x\n", sid >> 8,
-               (sid >> 3) & 0x1f, sid & 7);
+        printf("init: hotplug: no driver started for %02x:%02x.%x\n", sid >> 8, (sid >> 3) & 0x1f,
+               sid & 7);
         reply(m, PC_ERR_FAILED_LOOKUP, NULL);
         return;
     }

@@ -111,14 +111,14 @@ struct hps_event {
 struct hps_slot {
     pci_sid_t port;
     uint8_t secondary;
-    uint64_t irq_badge;   /* bit in the bound notification's word */
-    pc_cptr_t irq;        /* IRQHandler */
-    pc_cptr_t drv_ntfn;   /* the assigned driver's notification (0: none) */
-    unsigned drv_task;    /* its task id (0: none) */
+    uint64_t irq_badge; /* bit in the bound notification's word */
+    pc_cptr_t irq;      /* IRQHandler */
+    pc_cptr_t drv_ntfn; /* the assigned driver's notification (0: none) */
+    unsigned drv_task;  /* its task id (0: none) */
     struct hps_event evq[EVQ_DEPTH];
     unsigned ev_head, ev_count;
-    uint64_t t_irq;       /* TSC when the event being handled arrived (0: none) */
-    uint64_t t_button;    /* TSC of the attention-button interrupt of the removal under way */
+    uint64_t t_irq;    /* TSC when the event being handled arrived (0: none) */
+    uint64_t t_button; /* TSC of the attention-button interrupt of the removal under way */
 };
 
 struct hps_stats g_stats;
@@ -418,9 +418,8 @@ static void op_log(void *ctx, const struct hp_log_rec *r)
     char p[8], d[8], line[200];
     sid_str(r->port, p);
     sid_str(r->device, d);
-    snprintf(line, sizeof(line), "slot %s dev %s [%s] %s (arg %#llx)", p, d,
-             state_name(r->state), hp_log_str(r->code),
-             (unsigned long long)r->arg);
+    snprintf(line, sizeof(line), "slot %s dev %s [%s] %s (arg %#llx)", p, d, state_name(r->state),
+             hp_log_str(r->code), (unsigned long long)r->arg);
     hps_log(line);
     if (r->code < 32) {
         g_stats.logs[r->code]++;
@@ -525,8 +524,7 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
         }
         char p[8], line[80];
         sid_str((pci_sid_t)a0, p);
-        snprintf(line, sizeof(line), "control request %llu for slot %s", (unsigned long long)a1,
-                 p);
+        snprintf(line, sizeof(line), "control request %llu for slot %s", (unsigned long long)a1, p);
         hps_log(line);
         m->mr[0] = (uint64_t)hp_server_request(&g_srv, (pci_sid_t)a0, (enum hp_request)a1, now);
         if (hs != NULL) {
@@ -640,8 +638,7 @@ static const char *setup_irq(pci_sid_t port, const task_cap_t *irq, const task_c
         }
         pci_mmio_direct_init(&table, &direct[g_nslots], (volatile void *)(uintptr_t)bar->vaddr,
                              bar->size);
-        if (pci_msix_set_entry(&table, &msix, 0, irq->arg1, (uint32_t)irq->arg2, false) !=
-                PCI_OK ||
+        if (pci_msix_set_entry(&table, &msix, 0, irq->arg1, (uint32_t)irq->arg2, false) != PCI_OK ||
             pci_msix_enable(&g_ecam, port, &msix, true) != PCI_OK) {
             return "MSI-X programming failed";
         }
@@ -703,9 +700,10 @@ int main(void)
     }
     (void)pci_ecam_init(&g_ecam, &g_mmio, 0, 0, 255);
 
-    static const struct hp_iommu_ops iommu_ops = {
-        .ctx = NULL, .device_fence = op_fence, .device_removed = op_removed,
-        .device_added = op_added};
+    static const struct hp_iommu_ops iommu_ops = {.ctx = NULL,
+                                                  .device_fence = op_fence,
+                                                  .device_removed = op_removed,
+                                                  .device_added = op_added};
     static const struct hp_driver_ops drv_ops = {
         .ctx = NULL, .device_going = op_going, .device_gone = op_gone, .assign = op_assign};
     static const struct hp_log_ops log_ops = {.ctx = NULL, .log = op_log};
@@ -755,8 +753,7 @@ int main(void)
         }
         g_nslots++;
         snprintf(line, sizeof(line), "slot %s (bus %02llx) taken over: %s%s", p,
-                 (unsigned long long)port->arg1, state_name(s->state),
-                 hs->irq ? ", MSI" : "");
+                 (unsigned long long)port->arg1, state_name(s->state), hs->irq ? ", MSI" : "");
         hps_log(line);
     }
     hps_log(g_nslots ? "slots ready" : "no hot-plug slot: serving requests only");

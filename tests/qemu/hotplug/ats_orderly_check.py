@@ -9,7 +9,8 @@ SID = 0x0100
 def check(trace, ctx):
     lines = ctx.console_lines()
     ats = [l for l in lines if "ATS Enable of 01:00.0" in l]
-    assert ats and "1 before the fence, 0 after" in ats[0], f"ATS Enable not cleared by the fence: {ats}"
+    assert ats and "1 before the fence, 0 after" in ats[0], \
+        f"ATS Enable not cleared by the fence: {ats}"
     start = ctx.time_of(r"hotplug_test: ready for device_del vrng0")
     assert start is not None, "the scenario never started"
     ctx_inv = trace.descriptors(type=1, after=start)

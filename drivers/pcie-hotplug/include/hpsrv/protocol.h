@@ -46,7 +46,7 @@
  *                                              latencies (event -> fenced, button -> removed)
  */
 #define HPS_METHODS(M)                                                                             \
-    M(NEXT_EVENT, 0x20, "driver", "fetch the pending going/gone/new event of the caller's devices") \
+    M(NEXT_EVENT, 0x20, "driver", "fetch a pending going/gone/new event of the caller") \
     M(DETACHED, 3, "driver", "the driver released the device (gone protocol)")                   \
     M(SLOT_REQUEST, 0x30, "control", "power off (surprise) / orderly remove / power on a slot")  \
     M(SLOT_STATUS, 0x31, "control", "state, device, handle and counters of a slot")              \
