@@ -129,7 +129,8 @@ struct lat {
     uint64_t v[LAT_MAX];
     unsigned n;
 };
-static struct lat g_lat_fence[2]; /* [0] orderly, [1] surprise: event -> fence completed */
+/* event -> fenced: orderly, surprise, orderly of a device with ATS enabled */
+static struct lat g_lat_fence[3];
 static struct lat g_lat_button;   /* attention button interrupt -> device_removed */
 
 static void lat_add(struct lat *l, uint64_t v)
@@ -261,7 +262,8 @@ static int op_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
     hps_log(line);
     if (hs != NULL && hs->t_irq != 0 && rc == 0) {
         /* From the interrupt (or request) that started the removal to the fence's completion. */
-        lat_add(&g_lat_fence[kind == HP_FENCE_ORDERLY ? 0 : 1], t1 - hs->t_irq);
+        bool ats_on = has_ats && (ats_before & PCI_ATS_CTRL_ENABLE) != 0;
+        lat_add(&g_lat_fence[kind != HP_FENCE_ORDERLY ? 1 : ats_on ? 2 : 0], t1 - hs->t_irq);
         snprintf(line, sizeof(line), "fence of %s completed %llu us after the event", b,
                  (unsigned long long)tsc_to_us(t1 - hs->t_irq));
         hps_log(line);
@@ -546,6 +548,7 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
     } else if (label == HPS_SERVER_STATS && len == 0) {
         print_bench("hotplug_event_to_fenced_orderly", &g_lat_fence[0]);
         print_bench("hotplug_event_to_fenced_surprise", &g_lat_fence[1]);
+        print_bench("hotplug_event_to_fenced_orderly_ats", &g_lat_fence[2]);
         print_bench("hotplug_button_to_removed", &g_lat_button);
         m->info = pc_msginfo(0, 0, 0, HPS_STATS_WORDS);
         m->mr[0] = HP_OK;

@@ -16,6 +16,11 @@ def params(ctx):
     raise AssertionError("no control task with scenario=cycles n=N in the image")
 
 
+def kv_flag(ctx, word):
+    """Whether the control task's command line has the bare word."""
+    return any("scenario=cycles" in args and word in args.split() for _, args in ctx.image.modules)
+
+
 def seen_or_wait(ctx, rx, timeout):
     """A console line matching rx, whether it came already or comes within timeout."""
     if not any(re.search(rx, line) for line in ctx.console_lines()):
@@ -52,6 +57,9 @@ def run(ctx):
             ctx.wait_console(r"hotplug: .*\[ON\] device added", timeout=20)
             dels.append(remove(ctx, dev))
             ctx.wait_console(r"hotplug: .*\] device removed", timeout=20)
+        if kv_flag(ctx, "ats"):
+            # The ATS device too (virtio-rng on rp1): ATS off, block, device-TLB flush, wait.
+            remove(ctx, "vrng0")
         # One more insertion tells the guest the script has seen every DEVICE_DELETED.
         add(ctx, dev, bus)
     dels.sort()
