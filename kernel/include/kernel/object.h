@@ -51,6 +51,7 @@ typedef struct k_tcb {
     uint64_t ipc_badge;
     struct k_tcb *reply_to;   /* the caller I owe a reply */
     struct k_tcb *reply_from; /* the thread that owes me a reply */
+    k_slot_t *reply_slot;     /* the saved Reply cap that owes me a reply (reply_from NULL) */
     uint64_t deadline;        /* TSC; 0 = none */
     struct k_tcb *to_next, *to_prev;
     struct k_notification *bound_ntfn;
@@ -214,6 +215,10 @@ void k_thread_resume(k_tcb_t *t);
 void k_ipc_send(k_tcb_t *s, k_cap_t *epcap, bool blocking, bool call);
 void k_ipc_recv(k_tcb_t *r, k_cap_t *epcap, uint64_t timeout_us);
 int k_ipc_reply(k_tcb_t *r);
+int k_ipc_save_caller(k_tcb_t *r, k_slot_t *dst); /* dst empty */
+int k_ipc_reply_cap(k_tcb_t *r, k_slot_t *slot);  /* SEND on a Reply cap */
+void k_reply_cap_deleted(k_slot_t *slot);         /* a Reply cap is about to be deleted */
+void k_reply_cap_moved(k_slot_t *dst);            /* a Reply cap moved to dst */
 void k_ntfn_signal(k_notification_t *n, uint64_t badge);
 void k_ntfn_wait(k_tcb_t *t, k_cap_t *ncap, uint64_t timeout_us);
 void k_ntfn_unbind(k_notification_t *n);

@@ -96,6 +96,7 @@ bool k_cap_same_object(const k_cap_t *a, const k_cap_t *b)
     case PC_OBJ_UNTYPED: /* untyped caps are never copied: each is its own region */
     case PC_CAP_IRQ_CONTROL:
     case PC_CAP_IOPORT:
+    case PC_CAP_REPLY: /* unique: never copied */
         return false;
     case PC_CAP_IRQ_HANDLER:
         return a->aux == b->aux;

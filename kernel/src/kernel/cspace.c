@@ -89,6 +89,9 @@ static void delete_one(k_slot_t *slot)
         return;
     }
     k_cap_t cap = slot->cap;
+    if (cap.type == PC_CAP_REPLY) {
+        k_reply_cap_deleted(slot);
+    }
     bool final = k_cdt_is_final(slot);
     k_unmap_cap(&slot->cap);
     k_cdt_remove(slot);

@@ -158,6 +158,20 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
         }
         return PC_OK;
     }
+    if (label == PC_CNODE_SAVE_CALLER) {
+        if (len < 1) {
+            return PC_ERR_TRUNCATED_MESSAGE;
+        }
+        uint64_t i = k_get_mr(t, buf, 0);
+        if (i == 0 || i >= slots) {
+            return PC_ERR_RANGE;
+        }
+        k_slot_t *s = k_cnode_slot(cn, i);
+        if (!k_slot_empty(s)) {
+            return PC_ERR_DELETE_FIRST;
+        }
+        return k_ipc_save_caller(t, s);
+    }
     if (label != PC_CNODE_COPY && label != PC_CNODE_MINT && label != PC_CNODE_MOVE) {
         return PC_ERR_ILLEGAL_OPERATION;
     }
@@ -192,12 +206,15 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
             return PC_ERR_ILLEGAL_OPERATION;
         }
         k_cdt_move(src, dst);
+        if (dst->cap.type == PC_CAP_REPLY) {
+            k_reply_cap_moved(dst);
+        }
         return PC_OK;
     }
     uint64_t rights = k_get_mr(t, buf, 2);
     k_cap_t c = src->cap;
-    if (c.type == PC_OBJ_UNTYPED) {
-        return PC_ERR_ILLEGAL_OPERATION; /* untyped regions have exactly one cap */
+    if (c.type == PC_OBJ_UNTYPED || c.type == PC_CAP_REPLY) {
+        return PC_ERR_ILLEGAL_OPERATION; /* untyped regions and replies have exactly one cap */
     }
     if (label == PC_CNODE_MINT) {
         uint64_t badge = k_get_mr(t, buf, 3);

@@ -80,6 +80,10 @@ void k_ipc_cancel(k_tcb_t *t)
             t->reply_from->reply_to = NULL;
             t->reply_from = NULL;
         }
+        if (t->reply_slot) { /* the saved Reply cap turns stale */
+            t->reply_slot->cap.obj = 0;
+            t->reply_slot = NULL;
+        }
         break;
     default:
         break;
@@ -92,6 +96,19 @@ void k_ipc_cancel(k_tcb_t *t)
     }
 }
 
+/* Nobody will reply to c: a caller gets PC_ERR_CANCELLED, a faulted thread stays stopped. */
+static void cancel_caller(k_tcb_t *c)
+{
+    if (c->ipc_flags & K_IPC_FAULT) {
+        c->state = K_TS_INACTIVE; /* nobody will handle its fault any more */
+        c->ipc_flags = 0;
+    } else {
+        c->ctx.rax = PC_ERR_CANCELLED;
+        c->ipc_flags = 0;
+        k_sched_wake(c);
+    }
+}
+
 /* Abandon the reply this thread owes (it is about to receive again, or dies). */
 static void drop_reply(k_tcb_t *r)
 {
@@ -99,14 +116,7 @@ static void drop_reply(k_tcb_t *r)
     if (c) {
         r->reply_to = NULL;
         c->reply_from = NULL;
-        if (c->ipc_flags & K_IPC_FAULT) {
-            c->state = K_TS_INACTIVE; /* nobody will handle its fault any more */
-            c->ipc_flags = 0;
-        } else {
-            c->ctx.rax = PC_ERR_CANCELLED;
-            c->ipc_flags = 0;
-            k_sched_wake(c);
-        }
+        cancel_caller(c);
     }
 }
 
@@ -149,7 +159,8 @@ static void transfer_caps(k_tcb_t *s, k_tcb_t *r, pc_ipc_buffer_t *sbuf, pc_ipc_
             *unwrapped |= 1u << i;
         } else {
             k_slot_t *dst = slot_used ? NULL : k_lookup_slot(r, rbuf->receive_index);
-            if (!dst || !k_slot_empty(dst) || src->cap.type == PC_OBJ_UNTYPED) {
+            if (!dst || !k_slot_empty(dst) || src->cap.type == PC_OBJ_UNTYPED ||
+                src->cap.type == PC_CAP_REPLY) {
                 break;
             }
             k_cap_t c = src->cap;
@@ -353,6 +364,77 @@ int k_ipc_reply(k_tcb_t *r)
     }
     k_sched_wake(c);
     return PC_OK;
+}
+
+/* --- saved reply capabilities (types.h: PC_CAP_REPLY) --- */
+
+/* The caller a Reply cap still answers, or NULL if the cap is stale. */
+static k_tcb_t *reply_cap_caller(const k_slot_t *slot)
+{
+    k_tcb_t *c = (k_tcb_t *)slot->cap.obj;
+    if (!c || c->reply_slot != slot || c->state != K_TS_BLOCKED_REPLY) {
+        return NULL;
+    }
+    return c;
+}
+
+int k_ipc_save_caller(k_tcb_t *r, k_slot_t *dst)
+{
+    k_tcb_t *c = r->reply_to;
+    if (!c) {
+        return PC_ERR_NO_REPLY;
+    }
+    r->reply_to = NULL;
+    c->reply_from = NULL;
+    c->reply_slot = dst;
+    dst->cap = (k_cap_t){.type = PC_CAP_REPLY, .rights = PC_RIGHT_WRITE, .obj = (uint64_t)c};
+    k_cdt_insert_root(dst); /* derived from nothing: it is the only cap to this reply */
+    return PC_OK;
+}
+
+/* Empty a Reply cap's slot without waking anybody (the reply was delivered or is stale). */
+static void consume_reply_cap(k_slot_t *slot)
+{
+    slot->cap.obj = 0;
+    k_cap_delete(slot); /* stale: its finalisation does nothing */
+}
+
+int k_ipc_reply_cap(k_tcb_t *r, k_slot_t *slot)
+{
+    if (pc_msginfo_label(r->ctx.rsi) >= PC_LABEL_NOTIFICATION) {
+        return PC_ERR_INVALID_ARGUMENT;
+    }
+    k_tcb_t *c = reply_cap_caller(slot);
+    if (!c) {
+        consume_reply_cap(slot);
+        return PC_ERR_NO_REPLY;
+    }
+    c->reply_slot = NULL;
+    consume_reply_cap(slot);
+    if (c->ipc_flags & K_IPC_FAULT) {
+        c->ipc_flags = 0; /* restart the faulted thread with its registers as they are */
+    } else {
+        transfer(r, c, 0, NULL, c->reply_can_grant);
+    }
+    k_sched_wake(c);
+    return PC_OK;
+}
+
+void k_reply_cap_deleted(k_slot_t *slot)
+{
+    k_tcb_t *c = reply_cap_caller(slot);
+    if (c) {
+        c->reply_slot = NULL;
+        cancel_caller(c); /* a client never waits forever for a server that gave up */
+    }
+}
+
+void k_reply_cap_moved(k_slot_t *dst)
+{
+    k_tcb_t *c = (k_tcb_t *)dst->cap.obj;
+    if (c) {
+        c->reply_slot = dst;
+    }
 }
 
 /* --- notifications --- */

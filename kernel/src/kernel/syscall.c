@@ -148,6 +148,9 @@ static void do_send(k_tcb_t *t, bool blocking, bool call)
         k_ntfn_signal((k_notification_t *)s->cap.obj, s->cap.w2);
         t->ctx.rax = PC_OK;
         break;
+    case PC_CAP_REPLY:
+        t->ctx.rax = call ? PC_ERR_ILLEGAL_OPERATION : (uint64_t)k_ipc_reply_cap(t, s);
+        break;
     default:
         k_invoke(t, s, call);
         break;

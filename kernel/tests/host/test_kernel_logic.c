@@ -100,6 +100,35 @@ static void test_cdt_untyped_caps_never_alias(void)
     CHECK(!k_cap_same_object(&i1, &i2));
 }
 
+/* Saved reply caps are roots of their own: each is its object's only cap, so deleting one always
+ * finalises it (wakes its caller), even when two stale ones (object 0) are list neighbours. */
+static void test_cdt_reply_caps_are_always_final_roots(void)
+{
+    k_cdt_reset();
+    set_cap(&slots[0], PC_OBJ_ENDPOINT, 0xE);
+    k_cdt_insert_root(&slots[0]);
+    set_cap(&slots[1], PC_CAP_REPLY, 0x5000);
+    k_cdt_insert_root(&slots[1]);
+    set_cap(&slots[2], PC_CAP_REPLY, 0);
+    k_cdt_insert_root(&slots[2]);
+    set_cap(&slots[3], PC_CAP_REPLY, 0);
+    k_cdt_insert_root(&slots[3]);
+    CHECK(slots[1].depth == 0 && slots[2].depth == 0 && slots[3].depth == 0);
+    CHECK(k_cdt_is_final(&slots[1]) && k_cdt_is_final(&slots[2]) && k_cdt_is_final(&slots[3]));
+    CHECK(!k_cdt_has_children(&slots[2]));
+    k_cap_t a = {.type = PC_CAP_REPLY, .obj = 0x5000}, b = a;
+    CHECK(!k_cap_same_object(&a, &b));
+    /* a move keeps it a root and final; the endpoint is untouched */
+    memset(&slots[4], 0, sizeof(slots[4]));
+    k_cdt_move(&slots[1], &slots[4]);
+    CHECK(slots[1].cap.type == PC_OBJ_NULL && slots[4].cap.type == PC_CAP_REPLY);
+    CHECK(slots[4].depth == 0 && k_cdt_is_final(&slots[4]) && k_cdt_is_final(&slots[0]));
+    k_cdt_remove(&slots[4]);
+    k_cdt_remove(&slots[2]);
+    k_cdt_remove(&slots[3]);
+    CHECK(k_cdt_head()->next == &slots[0] && slots[0].next == NULL);
+}
+
 static void test_untyped_watermark_aligns_and_bounds(void)
 {
     uint64_t first, nf;
@@ -310,6 +339,7 @@ int main(void)
 {
     test_cdt_revoke_set_is_exactly_the_descendants();
     test_cdt_final_cap_detection_by_neighbours();
+    test_cdt_reply_caps_are_always_final_roots();
     test_cdt_move_keeps_position_and_children();
     test_cdt_untyped_caps_never_alias();
     test_untyped_watermark_aligns_and_bounds();

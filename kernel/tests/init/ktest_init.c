@@ -698,6 +698,142 @@ static void test_deleting_a_blocked_thread_leaves_the_endpoint_usable(void)
     end();
 }
 
+/* ---- saved reply capabilities (PC_CNODE_SAVE_CALLER, PC_CAP_REPLY) ---- */
+static pc_cptr_t reply_ep;
+static volatile uint64_t caller_result[4], caller_err[4], caller_done[4];
+static thread_t callers[4];
+
+/* Caller i calls reply_ep with MR0 = i + 1 and records the reply (or the error). */
+static void caller_body(unsigned i)
+{
+    pc_msg_t m = {.info = pc_msginfo(0x77, 0, 0, 1), .mr = {i + 1}};
+    caller_err[i] = pc_call(reply_ep, &m);
+    caller_result[i] = m.mr[0];
+    caller_done[i] = 1;
+    pc_task_exit(0);
+}
+static void caller0_main(void)
+{
+    caller_body(0);
+}
+static void caller1_main(void)
+{
+    caller_body(1);
+}
+static void caller2_main(void)
+{
+    caller_body(2);
+}
+static void caller3_main(void)
+{
+    caller_body(3);
+}
+static void (*const caller_main[4])(void) = {caller0_main, caller1_main, caller2_main,
+                                             caller3_main};
+
+/* Start caller i (below our priority, so it runs while we sleep) and take its call. */
+static pc_word_t accept_call(unsigned i, pc_cptr_t save_to)
+{
+    caller_done[i] = caller_err[i] = caller_result[i] = 0;
+    thread_create(&callers[i], caller_main[i], 100, PC_SLOT_CNODE);
+    pc_msg_t m = {0};
+    pc_word_t err = pc_recv(reply_ep, &m, 100000);
+    if (err != PC_OK || m.mr[0] != i + 1) {
+        return err ? err : 0xbad;
+    }
+    return pc_cnode_save_caller(PC_SLOT_CNODE, save_to);
+}
+
+static pc_word_t slot_type(pc_cptr_t s)
+{
+    pc_word_t r[3] = {0};
+    pc_word_t err = pc_cap_identify(s, r);
+    return err ? 0 : r[0];
+}
+
+static void test_saved_replies_answer_their_callers_in_reverse_order(void)
+{
+    begin("test_saved_replies_answer_their_callers_in_reverse_order");
+    reply_ep = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cptr_t ra = next_free++, rb = next_free++;
+    pc_word_t err = accept_call(0, ra);
+    check(err == PC_OK, "save caller A", err);
+    err = accept_call(1, rb);
+    check(err == PC_OK, "save caller B", err);
+    check(slot_type(ra) == PC_CAP_REPLY && slot_type(rb) == PC_CAP_REPLY, "reply caps", 0);
+    pc_msg_t m = {.info = pc_msginfo(0, 0, 0, 1)};
+    check(pc_reply(&m) == PC_ERR_NO_REPLY, "nothing pending after the save", 0);
+    sleep_us(2000);
+    check(!caller_done[0] && !caller_done[1], "callers still blocked", 0);
+    m.mr[0] = 200;
+    check(pc_send(rb, &m) == PC_OK, "reply to B first", 0);
+    sleep_us(2000);
+    check(caller_done[1] && !caller_done[0], "B woke, A still waits", caller_done[0]);
+    m.mr[0] = 100;
+    check(pc_nb_send(ra, &m) == PC_OK, "reply to A", 0);
+    sleep_us(2000);
+    check(caller_done[0] && caller_err[0] == PC_OK && caller_result[0] == 100, "A got its reply",
+          caller_result[0]);
+    check(caller_err[1] == PC_OK && caller_result[1] == 200, "B got its reply", caller_result[1]);
+    check(slot_type(ra) == 0 && slot_type(rb) == 0, "both caps consumed", 0);
+    check(pc_send(ra, &m) == PC_ERR_FAILED_LOOKUP, "a consumed reply cap is gone", 0);
+    end();
+}
+
+static void test_deleting_a_saved_reply_wakes_its_caller_with_an_error(void)
+{
+    begin("test_deleting_a_saved_reply_wakes_its_caller_with_an_error");
+    pc_cptr_t r = next_free++;
+    pc_word_t err = accept_call(2, r);
+    check(err == PC_OK, "save caller", err);
+    sleep_us(2000);
+    check(!caller_done[2], "caller blocked", 0);
+    check(pc_cnode_delete(PC_SLOT_CNODE, r) == PC_OK, "delete the reply cap", 0);
+    sleep_us(2000);
+    check(caller_done[2] && caller_err[2] == PC_ERR_CANCELLED, "caller woke with CANCELLED",
+          caller_err[2]);
+    end();
+}
+
+static void test_stale_and_misused_reply_caps_get_defined_errors(void)
+{
+    begin("test_stale_and_misused_reply_caps_get_defined_errors");
+    pc_msg_t m = {.info = pc_msginfo(0, 0, 0, 1), .mr = {5}};
+    pc_cptr_t r = next_free++, r2 = next_free++, other = next_free++;
+    check(pc_cnode_save_caller(PC_SLOT_CNODE, r) == PC_ERR_NO_REPLY, "no caller to save", 0);
+    check(pc_cnode_save_caller(PC_SLOT_CNODE, PC_SLOT_TCB) == PC_ERR_DELETE_FIRST,
+          "occupied slot", 0);
+    /* a caller that is suspended leaves a stale cap */
+    pc_word_t err = accept_call(3, r);
+    check(err == PC_OK, "save caller", err);
+    check(pc_cnode_save_caller(PC_SLOT_CNODE, other) == PC_ERR_NO_REPLY, "saved once only", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, other, PC_SLOT_CNODE, r, PC_RIGHTS_ALL) ==
+              PC_ERR_ILLEGAL_OPERATION,
+          "reply caps cannot be copied", 0);
+    check(pc_call(r, &m) == PC_ERR_ILLEGAL_OPERATION, "call on a reply cap refused", 0);
+    m.info = pc_msginfo(PC_LABEL_FAULT, 0, 0, 1);
+    check(pc_send(r, &m) == PC_ERR_INVALID_ARGUMENT, "reserved label refused", 0);
+    check(slot_type(r) == PC_CAP_REPLY, "refusals consume nothing", slot_type(r));
+    pc_tcb_suspend(callers[3].tcb);
+    m.info = pc_msginfo(0, 0, 0, 1);
+    check(pc_send(r, &m) == PC_ERR_NO_REPLY, "stale cap: caller suspended", 0);
+    check(slot_type(r) == 0, "stale cap consumed", 0);
+    check(!caller_done[3], "suspended caller did not run", 0);
+    /* a moved cap still answers; a deleted caller leaves a stale cap */
+    err = accept_call(0, r);
+    check(err == PC_OK, "save again", err);
+    check(pc_cnode_move(PC_SLOT_CNODE, r2, PC_SLOT_CNODE, r) == PC_OK, "move the reply cap", 0);
+    m.mr[0] = 77;
+    check(pc_send(r2, &m) == PC_OK, "reply through the moved cap", 0);
+    sleep_us(2000);
+    check(caller_done[0] && caller_result[0] == 77, "moved cap delivered", caller_result[0]);
+    err = accept_call(1, r);
+    check(err == PC_OK, "save a third time", err);
+    check(pc_cnode_delete(PC_SLOT_CNODE, callers[1].tcb) == PC_OK, "delete the caller", 0);
+    check(pc_send(r, &m) == PC_ERR_NO_REPLY, "stale cap: caller deleted", 0);
+    end();
+}
+
 /* ---- a hostile device: MSIs with exception vectors (HPET FSB delivery, -global hpet.msi=on) ----
  */
 #define HPET_PADDR 0xfed00000ull
@@ -812,9 +948,53 @@ static uint64_t rnd(void)
     return rng;
 }
 
+/* Calls into the fuzzer's endpoint (its slot 12) so that it has callers whose replies it can
+ * save, use, move and delete at random. */
+static volatile uint64_t fuzz_calls, fuzz_saves;
+static pc_cptr_t fuzz_call_ep;
+static thread_t fuzz_caller;
+static void fuzz_caller_main(void)
+{
+    for (;;) {
+        pc_msg_t m = {.info = pc_msginfo(1, 0, 0, 1), .mr = {fuzz_calls}};
+        (void)pc_call(fuzz_call_ep, &m);
+        fuzz_calls++;
+    }
+}
+
+/* One in eight steps: take a pending call and save its reply into a random slot of the
+ * fuzzer's CNode (slot 1), where the random system calls will find it; or answer or delete
+ * whatever a random slot above the fixed ones holds. */
+static void fuzz_reply_step(void)
+{
+    pc_msg_t m = {.info = pc_msginfo(rnd() % 4, 0, 0, (unsigned)(rnd() % 6)), .mr = {rnd()}};
+    pc_word_t slot = 13 + rnd() % 27;
+    switch (rnd() % 3) {
+    case 0:
+        if (pc_nb_recv(12, &m) == PC_OK && pc_msginfo_label(m.info) != PC_LABEL_NOTIFICATION) {
+            pc_word_t dest = rnd() % 40;
+            pc_word_t err = pc_invoke_buf(fuzzer.ipc, 1, PC_CNODE_SAVE_CALLER, 1, &dest, 0, NULL,
+                                          NULL, 0);
+            if (err == PC_OK) {
+                fuzz_saves++;
+            }
+        }
+        break;
+    case 1:
+        (void)pc_nb_send(slot, &m);
+        break;
+    default:
+        (void)pc_invoke_buf(fuzzer.ipc, 1, PC_CNODE_DELETE, 1, &slot, 0, NULL, NULL, 0);
+        break;
+    }
+}
+
 static void fuzz_main(void)
 {
     for (;;) {
+        if (rnd() % 8 == 0) {
+            fuzz_reply_step();
+        }
         uint64_t sys = rnd() % 15;
         if (sys == PC_SYS_DEBUG_HALT || sys == PC_SYS_DEBUG_WRITE) {
             sys = PC_SYS_CALL;
@@ -863,6 +1043,9 @@ static void test_random_syscalls_do_not_hurt_the_kernel(void)
     thread_create(&fuzzer, fuzz_main, 50, cn);
     pc_cnode_copy(cn, 10, PC_SLOT_CNODE, fuzzer.tcb, PC_RIGHTS_ALL);
     pc_cnode_copy(cn, 11, PC_SLOT_CNODE, PC_SLOT_IRQ_CONTROL, PC_RIGHTS_ALL);
+    fuzz_call_ep = retype(PC_OBJ_ENDPOINT, 0);
+    pc_cnode_copy(cn, 12, PC_SLOT_CNODE, fuzz_call_ep, PC_RIGHTS_ALL);
+    thread_create(&fuzz_caller, fuzz_caller_main, 50, PC_SLOT_CNODE);
     uint64_t last = 0;
     const uint64_t target = fuzz_target;
     for (unsigned rounds = 0; rounds < 6000 + target / 2 && fuzz_iters < target; rounds++) {
@@ -880,10 +1063,16 @@ static void test_random_syscalls_do_not_hurt_the_kernel(void)
         last = fuzz_iters;
     }
     pc_tcb_suspend(fuzzer.tcb);
+    pc_tcb_suspend(fuzz_caller.tcb);
     puts_("ktest: fuzzer made ");
     putu(fuzz_iters);
-    puts_(" random system calls\n");
+    puts_(" random system calls, saved ");
+    putu(fuzz_saves);
+    puts_(" replies of ");
+    putu(fuzz_calls);
+    puts_(" calls\n");
     check(fuzz_iters >= target, "enough iterations", fuzz_iters);
+    check(fuzz_saves > 0, "replies were saved", fuzz_saves);
     /* the kernel still works */
     pc_msg_t m = {.info = pc_msginfo(0x10, 0, 0, 1), .mr = {1}};
     server.ipc->receive_index = 0;
@@ -966,6 +1155,9 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_deleting_a_blocked_thread_leaves_the_endpoint_usable();
     test_equal_priorities_share_the_cpu_and_cannot_starve_higher();
     test_device_msi_with_exception_vectors_is_ignored();
+    test_saved_replies_answer_their_callers_in_reverse_order();
+    test_deleting_a_saved_reply_wakes_its_caller_with_an_error();
+    test_stale_and_misused_reply_caps_get_defined_errors();
     test_random_syscalls_do_not_hurt_the_kernel();
     bench();
     puts_("ktest: ");

@@ -30,6 +30,8 @@
     X(PC_CNODE_MOVE, 4, "CNode", "MR0 dest index, MR1 src index; cap0 (optional) source CNode")   \
     X(PC_CNODE_DELETE, 5, "CNode", "MR0 index: delete the cap; the object dies with its last cap") \
     X(PC_CNODE_REVOKE, 6, "CNode", "MR0 index: delete every capability derived from it")          \
+    X(PC_CNODE_SAVE_CALLER, 7, "CNode", "MR0 dest index (empty): move the caller's pending reply " \
+      "into a PC_CAP_REPLY cap there (types.h); PC_ERR_NO_REPLY if no caller waits")              \
     /* TCB */                                                                                      \
     X(PC_TCB_CONFIGURE, 10, "TCB", "MR0 IPC buffer vaddr (aligned to PC_IPC_BUFFER_ALIGN); cap0 "  \
       "cspace root CNode, cap1 VSpace, cap2 (optional) IPC buffer frame")                          \

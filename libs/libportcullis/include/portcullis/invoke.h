@@ -104,6 +104,12 @@ static inline pc_word_t pc_cnode_revoke(pc_cptr_t cnode, pc_word_t index)
     return pc_invoke(cnode, PC_CNODE_REVOKE, 1, &index, 0, NULL, NULL, 0);
 }
 
+/* Move the pending reply (the last caller we received from) into slot `dest` of `cnode`. */
+static inline pc_word_t pc_cnode_save_caller(pc_cptr_t cnode, pc_word_t dest)
+{
+    return pc_invoke(cnode, PC_CNODE_SAVE_CALLER, 1, &dest, 0, NULL, NULL, 0);
+}
+
 static inline pc_word_t pc_tcb_configure(pc_cptr_t tcb, pc_cptr_t cspace, pc_cptr_t vspace,
                                          pc_cptr_t ipc_frame, uint64_t ipc_vaddr)
 {

@@ -39,8 +39,23 @@ enum pc_object_type {
     PC_CAP_IRQ_CONTROL = 12,
     PC_CAP_IRQ_HANDLER = 13,
     PC_CAP_IOPORT = 14,
-    PC_CAP_TYPE_COUNT = 15,
+    PC_CAP_REPLY = 15, /* a saved reply capability (CNode_SaveCaller); see below */
+    PC_CAP_TYPE_COUNT = 16,
 };
+
+/*
+ * Reply capabilities. A server that received a call may move the pending reply into a slot
+ * (PC_CNODE_SAVE_CALLER) and receive further calls meanwhile; the caller stays blocked.
+ * A Reply cap is one-shot and unique (Copy/Mint and IPC transfer refuse it; Move keeps it):
+ *   SEND / NB_SEND on it  deliver the message (MRs; caps if the caller's endpoint cap had GRANT
+ *                         or GRANT_REPLY) to the caller, wake it, and empty the slot. Never
+ *                         blocks. CALL on it: PC_ERR_ILLEGAL_OPERATION, nothing changes.
+ *   the caller went away  (suspended, deleted, its call cancelled) the cap turns stale: a send
+ *                         on it returns PC_ERR_NO_REPLY and empties the slot.
+ *   deleting it           wakes the caller with PC_ERR_CANCELLED (a faulted thread stays
+ *                         stopped), so a client never waits forever for a server that gave up.
+ * A label >= PC_LABEL_NOTIFICATION is refused (PC_ERR_INVALID_ARGUMENT) and consumes nothing.
+ */
 
 #define PC_TCB_BITS 11
 #define PC_ENDPOINT_BITS 5
