@@ -253,6 +253,23 @@ static void scenario_fresh(void)
                (unsigned long long)s.handle);
 }
 
+/* The server runs with a cancel window (cancel_ms): the button starts it, a second device_del
+ * inside it is QEMU's to refuse, and the removal happens when the window closes. */
+static void scenario_window(void)
+{
+    struct status boot, s;
+    bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
+    task_log("hotplug_test: ready for device_del edu0");
+    ok = ok && wait_slot(PORT_RP2, HP_ST_BUTTON_WAIT, 0, 0, 30000, &s);
+    uint64_t t0 = hpt_now_ms();
+    ok = ok && wait_slot(PORT_RP2, HP_ST_OFF, 0, boot.removed + 1, 10000, &s);
+    uint64_t waited = hpt_now_ms() - t0;
+    hpt_result("button_removal_after_cancel_window", ok && waited >= 500,
+               "(state %s, %llu removal(s), %llu ms from the window to the removal)",
+               hp_state_str((int)s.state), (unsigned long long)s.removed,
+               (unsigned long long)waited);
+}
+
 static void scenario_cycles(uint64_t n, uint16_t port)
 {
     struct status s;
@@ -292,6 +309,8 @@ int hpt_control_main(const task_start_info_t *si)
         scenario_system();
     } else if (strcmp(scenario, "refused") == 0) {
         scenario_fence_refused();
+    } else if (strcmp(scenario, "window") == 0) {
+        scenario_window();
     } else if (strcmp(scenario, "fresh") == 0) {
         scenario_fresh();
     } else if (strcmp(scenario, "no_detach") == 0) {
