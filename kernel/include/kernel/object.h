@@ -51,7 +51,6 @@ typedef struct k_tcb {
     uint64_t ipc_badge;
     struct k_tcb *reply_to;   /* the caller I owe a reply */
     struct k_tcb *reply_from; /* the thread that owes me a reply */
-    k_slot_t *reply_slot;     /* the saved Reply cap that owes me a reply (reply_from NULL) */
     uint64_t deadline;        /* TSC; 0 = none */
     struct k_tcb *to_next, *to_prev;
     struct k_notification *bound_ntfn;
@@ -62,6 +61,7 @@ typedef struct k_tcb {
     uint64_t vspace_pa; /* cr3 of the configured VSpace (kernel PML4 if none) */
     uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
     k_slot_t slot[K_TCB_SLOTS];
+    k_slot_t *reply_slot; /* the saved Reply cap that owes me a reply (reply_from NULL) */
 } k_tcb_t;
 _Static_assert(offsetof(k_tcb_t, fpu) % 16 == 0, "fxsave area 16-byte aligned");
 _Static_assert(sizeof(k_tcb_t) <= (1u << PC_TCB_BITS), "TCB fits its object size");
