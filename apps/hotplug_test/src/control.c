@@ -270,9 +270,53 @@ static void scenario_window(void)
                (unsigned long long)waited);
 }
 
-static void scenario_cycles(uint64_t n, uint16_t port)
+/* The IOMMU server's leak accounting, through the hotplug server. */
+struct counts {
+    uint64_t err;
+    uint64_t w[HPS_COUNTS_WORDS - 1]; /* domains, mappings, table_pages, pins, stuck, present,
+                                         fenced, quarantined, generation */
+};
+
+static struct counts iommu_counts(uint16_t sid)
+{
+    pc_msg_t m;
+    struct counts c = {0};
+    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &m);
+    if (pc_msginfo_length(m.info) == HPS_COUNTS_WORDS) {
+        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
+            c.w[i - 1] = i < PC_MSG_REG_COUNT ? m.mr[i] : pc_ipc_buffer()->mr[i];
+        }
+    }
+    return c;
+}
+
+/* Same accounting (the generation aside). */
+static bool counts_equal(const struct counts *a, const struct counts *b)
+{
+    return a->err == 0 && b->err == 0 && memcmp(a->w, b->w, 8 * sizeof(a->w[0])) == 0;
+}
+
+static void counts_str(const struct counts *c, char *out, size_t cap)
+{
+    snprintf(out, cap, "dom %llu map %llu pt %llu pin %llu stuck %llu dev %llu/%llu/%llu",
+             (unsigned long long)c->w[0], (unsigned long long)c->w[1],
+             (unsigned long long)c->w[2], (unsigned long long)c->w[3],
+             (unsigned long long)c->w[4], (unsigned long long)c->w[5],
+             (unsigned long long)c->w[6], (unsigned long long)c->w[7]);
+}
+
+static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
 {
     struct status s;
+    struct counts before = {0}, after = {0};
+    if (counts) {
+        /* The client has attached and mapped its two pages: the state every cycle returns to. */
+        uint64_t end = hpt_now_ms() + 30000;
+        do {
+            before = iommu_counts(0x0200);
+            (void)pc_wait(g_sleep, 10000, NULL);
+        } while ((before.err != 0 || before.w[1] < 2) && hpt_now_ms() < end);
+    }
     task_log("hotplug_test: ready for cycles");
     /* Every cycle ends with the device re-inserted: boot (or the script's closing insertion)
      * plus N insertions, N removals. The deadline is long in guest time: under -icount with
@@ -281,6 +325,22 @@ static void scenario_cycles(uint64_t n, uint16_t port)
     bool ok = wait_slot(port, HP_ST_ON, n + 1, n, 36000000, &s);
     hpt_result("unplug_replug_cycles_completed", ok, "(%llu added, %llu removed, %llu cycles)",
                (unsigned long long)s.added, (unsigned long long)s.removed, (unsigned long long)n);
+    if (counts) {
+        /* After the last re-plug the client maps its two pages again: the counts must come back
+         * to where they were (polled: the client may still be re-mapping). */
+        uint64_t end = hpt_now_ms() + 3000;
+        do {
+            after = iommu_counts(0x0200);
+            (void)pc_wait(g_sleep, 10000, NULL);
+        } while (!counts_equal(&before, &after) && hpt_now_ms() < end);
+        char b[96], a[96];
+        counts_str(&before, b, sizeof(b));
+        counts_str(&after, a, sizeof(a));
+        hpt_result("iommu_counts_back_to_start_after_cycles",
+                   counts_equal(&before, &after) && after.w[8] == before.w[8] + n,
+                   "(before: %s gen %llu; after: %s gen %llu)", b,
+                   (unsigned long long)before.w[8], a, (unsigned long long)after.w[8]);
+    }
 }
 
 int hpt_control_main(const task_start_info_t *si)
@@ -304,7 +364,7 @@ int hpt_control_main(const task_start_info_t *si)
     } else if (strcmp(scenario, "cycles") == 0) {
         uint64_t port = PORT_RP7;
         (void)task_cmdline_get_u64(si->cmdline, "port", &port);
-        scenario_cycles(n, (uint16_t)port);
+        scenario_cycles(n, (uint16_t)port, task_cmdline_has(si->cmdline, "counts"));
     } else if (strcmp(scenario, "system") == 0) {
         scenario_system();
     } else if (strcmp(scenario, "refused") == 0) {

@@ -182,6 +182,9 @@ int hpt_cycler_main(const task_start_info_t *si)
         (void)release(); /* n=0: the boot round trip was the whole job (a fresh instance) */
         return hpt_finish();
     }
+    /* Keep the mappings a while: the control task compares the IOMMU server's counts with
+     * those of the first cycle. */
+    (void)pc_wait(g.irq_ntfn, 3000000, NULL);
     hpt_result("cycler_every_going_answered_after_unmap_and_detach",
                going == n && answered == going, "(%u going, %u answered detached)", going,
                answered);

@@ -560,6 +560,27 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
         buf->mr[6] = g_stats.refused;
         buf->mr[7] = g_stats.logs[HP_LOG_DETACH_TIMEOUT] + g_stats.logs[HP_LOG_CC_TIMEOUT] +
                      g_stats.logs[HP_LOG_CONFIG_TIMEOUT];
+    } else if (label == HPS_IOMMU_COUNTS && len == 1 && a0 <= 0xffff) {
+        /* Forwarded: only this server holds the IOMMU server's hotplug badge. */
+        pc_msg_t q;
+        memset(&q, 0, sizeof(q));
+        q.info = pc_msginfo(IOMMU_LABEL_COUNTS, 0, 0, 1);
+        q.mr[0] = a0;
+        pc_word_t err = pc_call(g_iommu, &q);
+        unsigned n = err == PC_OK ? pc_msginfo_length(q.info) : 0;
+        uint64_t w[HPS_COUNTS_WORDS - 1] = {0};
+        for (unsigned i = 0; i < n && i < HPS_COUNTS_WORDS - 1; i++) {
+            w[i] = i < PC_MSG_REG_COUNT ? q.mr[i] : buf->mr[i];
+        }
+        m->info = pc_msginfo(0, 0, 0, HPS_COUNTS_WORDS);
+        m->mr[0] = err != PC_OK ? (0x1000u | err) : pc_msginfo_label(q.info);
+        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
+            if (i < PC_MSG_REG_COUNT) {
+                m->mr[i] = w[i - 1];
+            } else {
+                buf->mr[i] = w[i - 1];
+            }
+        }
     } else if (label == HPS_SLOT_FIND && len == 1 && a0 <= 0xffff) {
         struct hp_slot *s = hp_server_slot_by_device(&g_srv, (pci_sid_t)a0);
         m->info = pc_msginfo(0, 0, 0, 2);

@@ -26,9 +26,12 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
     req->pa = 0;
     req->grant = 0;
     req->cookie = 0;
-    memcpy(&req->a, m->w, m->len * sizeof(uint64_t));
+    /* A constant-size copy (inlined): words past m->len are never read for this method. */
+    memcpy(&req->a, m->w, sizeof(req->a));
     return true;
 }
+_Static_assert(sizeof(((struct iommu_request *)0)->a) <= sizeof(((struct iommu_msg *)0)->w),
+               "every method's arguments fit in the message words");
 
 /* A device handle of client ci: the device must be attached to ci under the same generation. */
 static enum iommu_err decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev)
@@ -320,6 +323,9 @@ enum iommu_hp_err iommu_decode_hotplug(const struct iommu_server *s, const struc
     }
     int i = iommu_device_find(s, (uint16_t)sid);
     switch (m->label) {
+    case IOMMU_LABEL_COUNTS:
+        req->device = i; /* -1: never seen, reported as generation 0 */
+        return IOMMU_HP_OK;
     case IOMMU_LABEL_DEVICE_FENCE:
         if (req->a.device_fence.mode != IOMMU_FENCE_ORDERLY &&
             req->a.device_fence.mode != IOMMU_FENCE_SURPRISE) {

@@ -375,6 +375,7 @@ static void perform_ats_flush(struct iommu_server *s, const struct iommu_request
     struct iommu_device *d = &s->devices[req->device];
     const struct iommu_ats_flush_args *a = &req->a.ats_flush;
     r->err = IOMMU_OK;
+    r->w[0] = 0; /* every word within r->len is written (the glue does not clear the reply) */
     set_rets(r, 1);
     if (d->state != IOMMU_DEV_PRESENT) {
         r->w[0] = IOMMU_STATUS_DEVICE_GONE; /* fence before invalidate: nothing is sent */
@@ -570,6 +571,22 @@ void iommu_perform_hotplug(struct iommu_server *s, const struct iommu_request *r
         r->err = removed(s, req->device);
         set_rets(r, 0);
         break;
+    case IOMMU_LABEL_COUNTS: {
+        struct iommu_counts c;
+        iommu_server_counts(s, &c);
+        r->err = IOMMU_HP_OK;
+        r->w[0] = c.domains;
+        r->w[1] = c.mappings;
+        r->w[2] = c.table_pages;
+        r->w[3] = c.pins;
+        r->w[4] = c.stuck;
+        r->w[5] = c.devices_present;
+        r->w[6] = c.devices_fenced;
+        r->w[7] = c.devices_quarantined;
+        r->w[8] = req->device >= 0 ? s->devices[req->device].generation : 0;
+        set_rets(r, 9);
+        break;
+    }
     case IOMMU_LABEL_DEVICE_ADDED: {
         enum iommu_hp_err e = IOMMU_HP_OK;
         if (req->device >= 0 && s->devices[req->device].state == IOMMU_DEV_FENCED) {

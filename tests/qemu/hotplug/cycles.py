@@ -1,18 +1,24 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # QEMU's half of scenario "cycles": an edu is removed with device_del (attention button) and
 # inserted again with device_add (same bus and id) N times; each step waits for the guest to
-# finish the last one. The control task's command line says which: n=N, dev=ID and bus=PORT
-# (default edu1 on the spare port rp7, which starts empty), and pace=dma when an edu client
+# finish the last one. The control task's command line says which: n=N, port=SID (default
+# 0x18: edu1 on the spare port rp7, which starts empty), and pace=dma when an edu client
 # does DMA in every cycle (then the device is there at boot and each cycle ends re-plugged).
 import re
 import time
+
+
+# The control task names the port by source-id: 00:02.0 (rp2, edu0 there at boot) or 00:03.0
+# (rp7, the spare port, edu1 inserted by this script).
+PORTS = {0x10: ("edu0", "rp2"), 0x18: ("edu1", "rp7")}
 
 
 def params(ctx):
     for _, args in ctx.image.modules:
         if "mode=control" in args and "scenario=cycles" in args:
             kv = dict(re.findall(r"(\w+)=(\S+)", args))
-            return int(kv["n"]), kv.get("dev", "edu1"), kv.get("bus", "rp7"), kv.get("pace")
+            dev, bus = PORTS[int(kv.get("port", "24"), 0)]
+            return int(kv["n"]), dev, bus, kv.get("pace")
     raise AssertionError("no control task with scenario=cycles n=N in the image")
 
 

@@ -44,6 +44,10 @@
  *                                              MR6 refused messages, MR7 timeouts (detach, CC,
  *                                              config); the server prints BENCH lines of its
  *                                              latencies (event -> fenced, button -> removed)
+ *  iommu_counts control  MR0 source-id         MR0 = the IOMMU server's error (or 0x1000 | IPC
+ *                                              error), MR1.. its counts results in order
+ *                                              (domains, mappings, table_pages, pins, stuck,
+ *                                              present, fenced, quarantined, generation)
  */
 #define HPS_METHODS(M)                                                                             \
     M(NEXT_EVENT, 0x20, "driver", "fetch a pending going/gone/new event of the caller") \
@@ -51,7 +55,8 @@
     M(SLOT_REQUEST, 0x30, "control", "power off (surprise) / orderly remove / power on a slot")  \
     M(SLOT_STATUS, 0x31, "control", "state, device, handle and counters of a slot")              \
     M(SLOT_FIND, 0x32, "control", "the port whose slot holds a device source-id")               \
-    M(SERVER_STATS, 0x33, "control", "counters; prints the latency BENCH lines")
+    M(SERVER_STATS, 0x33, "control", "counters; prints the latency BENCH lines")               \
+    M(IOMMU_COUNTS, 0x34, "control", "the IOMMU server's leak accounting (its counts method)")
 
 enum hps_label {
 #define HPS_LABEL_(name, value, caller, text) HPS_##name = value,
@@ -61,5 +66,6 @@ enum hps_label {
 
 #define HPS_STATUS_WORDS 6u
 #define HPS_STATS_WORDS 8u
+#define HPS_COUNTS_WORDS 10u
 
 #endif /* HPSRV_PROTOCOL_H */

@@ -218,6 +218,19 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_DEVICE_ADDED_ERRS(E)                                                                 \
     E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_UNIT) E(NO_SPACE) E(PRESENT) E(HW)
 
+#define IOMMU_COUNTS_ARGS(A) A(sid, "source-id whose device state is reported too")
+#define IOMMU_COUNTS_RETS(A)                                                                       \
+    A(domains, "live domains")                                                                     \
+    A(mappings, "mapping records, reserved ones included")                                         \
+    A(table_pages, "page-table pages of live domains")                                             \
+    A(pins, "client memory pins (transferred frame capabilities and grant pins)")                 \
+    A(stuck, "mappings whose invalidation the hardware never confirmed")                          \
+    A(present, "devices present")                                                                  \
+    A(fenced, "devices fenced")                                                                    \
+    A(quarantined, "devices quarantined")                                                          \
+    A(generation, "generation of the device at sid (0: never seen)")
+#define IOMMU_COUNTS_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG)
+
 #define IOMMU_HOTPLUG_METHODS(M)                                                                   \
     M(DEVICE_FENCE, device_fence, 64, IOMMU_DEVICE_FENCE_ARGS, IOMMU_DEVICE_FENCE_RETS, 0,         \
       IOMMU_DEVICE_FENCE_ERRS,                                                                     \
@@ -229,7 +242,9 @@ const char *iommu_hp_errname(unsigned err);
       "The device left the slot (fences it first if that was missed); its domain link "            \
       "is dropped, client mappings stay until the client unmaps.")                                 \
     M(DEVICE_ADDED, device_added, 66, IOMMU_DEVICE_ADDED_ARGS, IOMMU_DEVICE_ADDED_RETS, 0,         \
-      IOMMU_DEVICE_ADDED_ERRS, "A new occupant: fresh, blocked state under a new generation.")
+      IOMMU_DEVICE_ADDED_ERRS, "A new occupant: fresh, blocked state under a new generation.")   \
+    M(COUNTS, counts, 67, IOMMU_COUNTS_ARGS, IOMMU_COUNTS_RETS, 0, IOMMU_COUNTS_ERRS,            \
+      "Leak accounting (iommu_server_counts) and one device's generation; changes nothing.")
 
 /* ---- Generated: labels, argument and result structs, error masks --------------------------- */
 #define IOMMU_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_LABEL_##U = v,
