@@ -597,10 +597,18 @@ static enum vtd_err emit(struct vtd_batch *b)
         count++;
     }
     uint32_t need = count + 1 + (b->irq ? 1 : 0) + (b->drain ? 1 : 0);
-    uint32_t head = ring_head(u);
-    uint32_t used = (u->iq_tail - head) & (u->iq_entries - 1);
+    /*
+     * Room from the head as last read: the hardware head only moves forward towards the tail,
+     * so that is a lower bound of the real room and IQH (an MMIO read) is read again only when
+     * the bound is not enough.
+     */
+    uint32_t used = (u->iq_tail - u->iq_head_seen) & (u->iq_entries - 1);
     if (need > u->iq_entries - 1 - used) {
-        return VTD_ERR_FULL;
+        u->iq_head_seen = ring_head(u);
+        used = (u->iq_tail - u->iq_head_seen) & (u->iq_entries - 1);
+        if (need > u->iq_entries - 1 - used) {
+            return VTD_ERR_FULL;
+        }
     }
     if (u->n_inflight == VTD_MAX_INFLIGHT) {
         return VTD_ERR_FULL;

@@ -187,6 +187,7 @@ enum vtd_err vtd_unit_enable_qi(struct vtd_unit *u)
     u->iq_shift = u->cfg.qi_256 ? 5 : 4;
     u->iq_entries = (uint32_t)(pages * VTD_PAGE_SIZE) >> u->iq_shift;
     u->iq_tail = 0;
+    u->iq_head_seen = 0;
     u->n_inflight = 0;
     wr64(u, VTD_IQT_REG, 0);
     wr64(u, VTD_IQA_REG, u->iq_pa | (u->cfg.qi_256 ? VTD_IQA_DW : 0) | VTD_IQA_QS(u->cfg.qi_order));

@@ -132,6 +132,7 @@ struct vtd_unit {
     void *iq_va;
     uint64_t iq_pa;
     uint32_t iq_entries, iq_tail, iq_shift;
+    uint32_t iq_head_seen; /* IQH as last read: the hardware head is at or past it */
     void *status_va;
     uint64_t status_pa;
     uint32_t seq;
