@@ -53,4 +53,37 @@ uint16_t srv_cfg_sid(unsigned i);
 pc_cptr_t srv_slot_alloc(void);
 void srv_slot_free(pc_cptr_t slot);
 
+/* ---- profile.c: per-phase TSC sums, only with IOMMU_SRV_PROFILE (see profile.c) ---------- */
+#define PROF_IDS(X)                                                                                \
+    X(PROF_COPY_IN, "copy_in")                                                                     \
+    X(PROF_RESOLVE, "resolve_cap")                                                                 \
+    X(PROF_HANDLE, "handle_client")                                                                \
+    X(PROF_CAP_DONE, "cap_slot")                                                                   \
+    X(PROF_COPY_OUT, "copy_out")                                                                   \
+    X(PROF_LOOP, "loop")                                                                           \
+    X(PROF_DECODE, "decode")                                                                       \
+    X(PROF_VTD_MAP, "vtd_map")                                                                     \
+    X(PROF_VTD_UNMAP, "vtd_unmap")                                                                 \
+    X(PROF_SUBMIT, "submit")                                                                       \
+    X(PROF_LIST_RELEASE, "list_release")                                                           \
+    X(PROF_PIN_RELEASE, "pin_release")
+enum prof_id {
+#define PROF_ENUM_(id, name) id,
+    PROF_IDS(PROF_ENUM_)
+#undef PROF_ENUM_
+        PROF_N
+};
+struct prof_slot {
+    uint64_t sum, n;
+};
+void prof_message(uint64_t label);
+void prof_add(unsigned id, uint64_t cycles);
+#ifdef IOMMU_SRV_PROFILE
+#define PROF_T(var) uint64_t var = task_rdtsc()
+#define PROF_ADD(id, t0, t1) prof_add((id), (t1) - (t0))
+#else
+#define PROF_T(var) ((void)0)
+#define PROF_ADD(id, t0, t1) ((void)0)
+#endif
+
 #endif /* IOMMU_SRV_INTERNAL_H */
