@@ -127,6 +127,8 @@ static const init_grant_t g_iommu[] = {
     {.name = "dmar", .kind = GRANT_DMAR_UNITS},
     {.name = "dmar_table", .kind = GRANT_ACPI_DMAR},
     {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    /* invalidation-completion event: parked unmaps complete without stalling other clients */
+    {.name = "qi_msi", .kind = GRANT_IRQ_MSI, .b = 2},
     {.name = "clients", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
     /* 8 MiB: the server's paging structures, then three 2 MiB frames of table memory */
     {.name = "untyped", .kind = GRANT_UNTYPED, .a = 23},
