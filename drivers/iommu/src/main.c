@@ -471,8 +471,10 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
 /* What a received capability is, for libiommu: a frame (physical range and rights) or nothing. */
 static void resolve_cap(pc_cptr_t slot, struct iommu_cap_ref *ref)
 {
-    memset(ref, 0, sizeof(*ref));
     ref->kind = IOMMU_CAP_NONE;
+    ref->rights = 0;
+    ref->pa = 0;
+    ref->size = 0;
     ref->cookie = slot;
     pc_word_t id[3] = {0, 0, 0};
     if (pc_cap_identify(slot, id) != PC_OK) {
@@ -497,6 +499,7 @@ static pc_cptr_t g_recv_slot;
 /* Turn one kernel message into a reply in *out (label = error, words). */
 static void handle_message(pc_msg_t *in, pc_msg_t *out)
 {
+    PROF_T(t0);
     static struct iommu_msg m;
     static struct iommu_reply r;
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
@@ -505,7 +508,10 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
     bool unwrapped = (pc_msginfo_unwrapped(in->info) & 1u) != 0;
     pc_cptr_t cap = (ncaps > 0 && !unwrapped) ? g_recv_slot : 0;
 
-    memset(&r, 0, sizeof(r));
+    /* Only the header: the handlers set what they return (no clearing of the word array). */
+    r.err = 0;
+    r.len = 0;
+    r.cap_kept = false;
     m.label = pc_msginfo_label(in->info);
     m.badge = in->badge;
     m.ncaps = ncaps > IOMMU_MSG_CAPS ? IOMMU_MSG_CAPS + 1 : ncaps;
@@ -518,6 +524,11 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
         for (unsigned i = 0; i < len; i++) {
             m.w[i] = i < PC_MSG_REG_COUNT ? in->mr[i] : buf->mr[i];
         }
+#ifdef IOMMU_SRV_PROFILE
+        prof_message(m.label);
+#endif
+        PROF_T(t1);
+        PROF_ADD(PROF_COPY_IN, t0, t1);
         bool keep = false;
         if (m.badge == IOMMU_SRV_BADGE_ROOT) {
             handle_root(&m, cap, &r, &keep);
@@ -530,13 +541,18 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
                     memset(&m.cap[0], 0, sizeof(m.cap[0]));
                 }
             }
+            PROF_T(t2);
+            PROF_ADD(PROF_RESOLVE, t1, t2);
             if (m.badge == IOMMU_SRV_BADGE_HOTPLUG) {
                 iommu_handle_hotplug(&g_srv, &m, &r);
             } else {
                 (void)srv_park_client(&g_srv, &m, &r); /* may park: see park.c */
             }
+            PROF_T(t3);
+            PROF_ADD(PROF_HANDLE, t2, t3);
         }
     }
+    PROF_T(t4);
     if (cap != 0) {
         if (r.cap_kept) {
             /* the slot now belongs to a pin (or a client's notification): receive elsewhere */
@@ -545,6 +561,8 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
             (void)pc_cnode_delete(g_caps.cnode, cap);
         }
     }
+    PROF_T(t5);
+    PROF_ADD(PROF_CAP_DONE, t4, t5);
     unsigned rlen = r.len > IOMMU_MSG_WORDS ? IOMMU_MSG_WORDS : r.len;
     out->info = pc_msginfo(r.err, 0, 0, rlen);
     for (unsigned i = 0; i < rlen; i++) {
@@ -554,6 +572,8 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
             buf->mr[i] = r.w[i];
         }
     }
+    PROF_T(t6);
+    PROF_ADD(PROF_COPY_OUT, t5, t6);
 }
 
 /* Faults of every unit, at most FAULT_ROUNDS bounded service calls each. True: more remain. */
@@ -580,6 +600,10 @@ static void serve(void)
     uint64_t last_tick = srv_now_ns();
     g_recv_slot = srv_slot_alloc();
     memset(&out, 0, sizeof(out));
+#ifdef IOMMU_SRV_PROFILE
+    /* glue outside handle_message: after it until the system call, and back until the next */
+    uint64_t t_done = 0, t_loop = 0, t_back = 0;
+#endif
     for (;;) {
         buf->receive_index = g_recv_slot;
         /* With faults left over, only poll: messages and faults take turns. */
@@ -587,10 +611,19 @@ static void serve(void)
         pc_word_t err;
         if (reply) {
             in = out;
+#ifdef IOMMU_SRV_PROFILE
+            t_loop = task_rdtsc() - t_done;
+#endif
             err = pc_reply_recv(g_caps.ep, &in, tmo);
+#ifdef IOMMU_SRV_PROFILE
+            t_back = task_rdtsc();
+#endif
         } else {
             memset(&in, 0, sizeof(in));
             err = pc_recv(g_caps.ep, &in, tmo);
+#ifdef IOMMU_SRV_PROFILE
+            t_back = 0;
+#endif
         }
         reply = false;
         if (err == PC_OK && pc_msginfo_label(in.info) == PC_LABEL_NOTIFICATION) {
@@ -600,8 +633,17 @@ static void serve(void)
             faults_pending = service_faults();
             (void)pc_irq_handler_ack(g_caps.fault_irq);
         } else if (err == PC_OK) {
+#ifdef IOMMU_SRV_PROFILE
+            t_loop += task_rdtsc() - t_back;
+#endif
             handle_message(&in, &out);
             reply = !srv_park_take(&out); /* parked: answered later */
+#ifdef IOMMU_SRV_PROFILE
+            t_done = task_rdtsc();
+            if (t_back != 0) {
+                prof_add(PROF_LOOP, t_loop);
+            }
+#endif
         } else if (err == PC_ERR_TIMEOUT) {
             faults_pending = service_faults();
         }
