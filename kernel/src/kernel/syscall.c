@@ -244,8 +244,12 @@ k_context_t *k_syscall_handler(void)
         t->ctx.rax = PC_OK;
         t->ctx.r10 = s->cap.type;
         t->ctx.r8 = s->cap.rights;
-        t->ctx.r9 =
-            (s->cap.type == PC_OBJ_ENDPOINT || s->cap.type == PC_OBJ_NOTIFICATION) ? s->cap.w2 : 0;
+        /* word 2: the badge of an endpoint or notification, a frame's physical base (as
+         * Frame_GetAddress answers: one system call less for the IOMMU server's map) */
+        uint64_t t2 = s->cap.type;
+        t->ctx.r9 = (t2 == PC_OBJ_ENDPOINT || t2 == PC_OBJ_NOTIFICATION) ? s->cap.w2
+                    : (t2 == PC_OBJ_FRAME_4K || t2 == PC_OBJ_FRAME_2M) ? s->cap.obj
+                                                                        : 0;
         t->ctx.rsi = pc_msginfo(0, 0, 0, 3);
         break;
     }

@@ -795,6 +795,20 @@ static void test_deleting_a_saved_reply_wakes_its_caller_with_an_error(void)
     end();
 }
 
+static void test_identify_reports_frame_address(void)
+{
+    begin("test_identify_reports_frame_address");
+    pc_cptr_t f = retype(PC_OBJ_FRAME_4K, 0);
+    uint64_t pa = 0;
+    pc_word_t r[3] = {0};
+    check(pc_frame_get_address(f, &pa) == PC_OK && pa != 0, "frame address", pa);
+    check(pc_cap_identify(f, r) == PC_OK && r[0] == PC_OBJ_FRAME_4K && r[2] == pa,
+          "identify word 2 = physical base", r[2]);
+    check(pc_cap_identify(PC_SLOT_CNODE, r) == PC_OK && r[2] == 0, "no address for a CNode",
+          r[2]);
+    end();
+}
+
 static void test_stale_and_misused_reply_caps_get_defined_errors(void)
 {
     begin("test_stale_and_misused_reply_caps_get_defined_errors");
@@ -1158,6 +1172,7 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_saved_replies_answer_their_callers_in_reverse_order();
     test_deleting_a_saved_reply_wakes_its_caller_with_an_error();
     test_stale_and_misused_reply_caps_get_defined_errors();
+    test_identify_reports_frame_address();
     test_random_syscalls_do_not_hurt_the_kernel();
     bench();
     puts_("ktest: ");
