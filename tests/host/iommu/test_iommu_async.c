@@ -124,6 +124,24 @@ out:
     fx_fini(&f);
 }
 
+/* The same unmap without parking: the server is busy (and B waits) for the whole wait. */
+static void test_synchronous_unmap_holds_the_server_for_the_device_tlb_wait(void)
+{
+    struct fx f;
+    uint64_t status = 0;
+    setup(&f);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, ATS1, NULL), IOMMU_OK);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x4000, IOMMU_READ | IOMMU_WRITE), IOMMU_OK);
+    uint64_t t0 = vtd_model_now(f.m);
+    CHECK_EQ(fx_unmap(&f, CLIENT_A, 0x10000, 0x4000, &status), IOMMU_OK);
+    uint64_t busy = vtd_model_now(f.m) - t0;
+    CHECK(busy >= LATENCY_NS);
+    printf("  synchronous: the server is busy %llu ns with A's unmap before B's map is read\n",
+           (unsigned long long)busy);
+out:
+    fx_fini(&f);
+}
+
 static void test_parked_range_cannot_be_remapped_before_completion(void)
 {
     struct fx f;
@@ -242,6 +260,7 @@ out:
 int main(void)
 {
     RUN(test_slow_devtlb_unmap_parks_and_other_client_is_served_meanwhile);
+    RUN(test_synchronous_unmap_holds_the_server_for_the_device_tlb_wait);
     RUN(test_parked_range_cannot_be_remapped_before_completion);
     RUN(test_ite_while_parked_quarantines_and_answers_typed_error);
     RUN(test_full_pool_and_plain_unmaps_complete_synchronously);
