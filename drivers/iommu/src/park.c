@@ -75,13 +75,15 @@ void srv_park_start(const task_start_info_t *si, struct iommu_server *s)
     if (g_ntfn == 0 || qi == NULL) {
         return;
     }
-    enum vtd_err e = vtd_unit_qi_event_setup(iommu_server_vtd_unit(s, 0), qi->arg1,
-                                             (uint32_t)qi->arg2);
+    enum vtd_err e =
+        vtd_unit_qi_event_setup(iommu_server_vtd_unit(s, 0), qi->arg1, (uint32_t)qi->arg2);
     (void)pc_irq_handler_ack(g_qi_irq);
     g_enabled = e == VTD_OK && s->n_units == 1; /* only unit 0 has the event */
-    printf("iommu: completion event: vector %llu, %s; parking %s\n",
-           (unsigned long long)qi->arg0, vtd_errname(e),
-           !g_enabled ? "off" : (g_flags & IOMMU_PARK_FORCE) ? "forced" : "for device-TLB waits");
+    printf("iommu: completion event: vector %llu, %s; parking %s\n", (unsigned long long)qi->arg0,
+           vtd_errname(e),
+           !g_enabled                     ? "off"
+           : (g_flags & IOMMU_PARK_FORCE) ? "forced"
+                                          : "for device-TLB waits");
 }
 
 /* A client message: parked (true; the caller is saved by srv_park_take) or answered in *r. */
@@ -161,8 +163,7 @@ void srv_park_poll(void)
         if (g_log || g_answered < 1) {
             printf("iommu: parked %s answered: %s%s\n",
                    g_pool[i].label == IOMMU_LABEL_UNMAP ? "unmap" : "ats_flush",
-                   iommu_errname((unsigned)r.err),
-                   err == PC_OK ? "" : " (caller gone)");
+                   iommu_errname((unsigned)r.err), err == PC_OK ? "" : " (caller gone)");
         }
         g_answered++;
         srv_slot_free(g_reply_slot[i]);

@@ -248,8 +248,8 @@ k_context_t *k_syscall_handler(void)
          * Frame_GetAddress answers: one system call less for the IOMMU server's map) */
         uint64_t t2 = s->cap.type;
         t->ctx.r9 = (t2 == PC_OBJ_ENDPOINT || t2 == PC_OBJ_NOTIFICATION) ? s->cap.w2
-                    : (t2 == PC_OBJ_FRAME_4K || t2 == PC_OBJ_FRAME_2M) ? s->cap.obj
-                                                                        : 0;
+                    : (t2 == PC_OBJ_FRAME_4K || t2 == PC_OBJ_FRAME_2M)   ? s->cap.obj
+                                                                         : 0;
         t->ctx.rsi = pc_msginfo(0, 0, 0, 3);
         break;
     }

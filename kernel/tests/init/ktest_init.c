@@ -804,8 +804,7 @@ static void test_identify_reports_frame_address(void)
     check(pc_frame_get_address(f, &pa) == PC_OK && pa != 0, "frame address", pa);
     check(pc_cap_identify(f, r) == PC_OK && r[0] == PC_OBJ_FRAME_4K && r[2] == pa,
           "identify word 2 = physical base", r[2]);
-    check(pc_cap_identify(PC_SLOT_CNODE, r) == PC_OK && r[2] == 0, "no address for a CNode",
-          r[2]);
+    check(pc_cap_identify(PC_SLOT_CNODE, r) == PC_OK && r[2] == 0, "no address for a CNode", r[2]);
     end();
 }
 
@@ -815,8 +814,8 @@ static void test_stale_and_misused_reply_caps_get_defined_errors(void)
     pc_msg_t m = {.info = pc_msginfo(0, 0, 0, 1), .mr = {5}};
     pc_cptr_t r = next_free++, r2 = next_free++, other = next_free++;
     check(pc_cnode_save_caller(PC_SLOT_CNODE, r) == PC_ERR_NO_REPLY, "no caller to save", 0);
-    check(pc_cnode_save_caller(PC_SLOT_CNODE, PC_SLOT_TCB) == PC_ERR_DELETE_FIRST,
-          "occupied slot", 0);
+    check(pc_cnode_save_caller(PC_SLOT_CNODE, PC_SLOT_TCB) == PC_ERR_DELETE_FIRST, "occupied slot",
+          0);
     /* a caller that is suspended leaves a stale cap */
     pc_word_t err = accept_call(3, r);
     check(err == PC_OK, "save caller", err);
@@ -987,8 +986,8 @@ static void fuzz_reply_step(void)
     case 0:
         if (pc_nb_recv(12, &m) == PC_OK && pc_msginfo_label(m.info) != PC_LABEL_NOTIFICATION) {
             pc_word_t dest = rnd() % 40;
-            pc_word_t err = pc_invoke_buf(fuzzer.ipc, 1, PC_CNODE_SAVE_CALLER, 1, &dest, 0, NULL,
-                                          NULL, 0);
+            pc_word_t err =
+                pc_invoke_buf(fuzzer.ipc, 1, PC_CNODE_SAVE_CALLER, 1, &dest, 0, NULL, NULL, 0);
             if (err == PC_OK) {
                 fuzz_saves++;
             }

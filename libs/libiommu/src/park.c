@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <iommu/park.h>
+#include <stddef.h>
 #include <string.h>
 
 static enum iommu_err park_vtd_to_err(enum vtd_err e)
@@ -151,8 +152,8 @@ static bool park_ats_flush(struct iommu_server *s, const struct iommu_request *r
 }
 
 struct iommu_parked *iommu_park_begin(struct iommu_server *s, const struct iommu_msg *m,
-                                      struct iommu_reply *r, struct iommu_parked *pool,
-                                      unsigned n, unsigned flags, uint64_t timeout_ns)
+                                      struct iommu_reply *r, struct iommu_parked *pool, unsigned n,
+                                      unsigned flags, uint64_t timeout_ns)
 {
     r->err = 0;
     r->len = 0;

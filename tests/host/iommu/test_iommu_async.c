@@ -41,8 +41,8 @@ static void setup(struct fx *f)
     (void)vtd_unit_qi_event_setup(iommu_server_vtd_unit(f->s, 0), 0xfee00000u, 0x42);
 }
 
-static struct iommu_parked *begin_unmap(struct fx *f, uint64_t badge, uint64_t iova,
-                                        uint64_t size, unsigned flags, struct iommu_reply *r)
+static struct iommu_parked *begin_unmap(struct fx *f, uint64_t badge, uint64_t iova, uint64_t size,
+                                        unsigned flags, struct iommu_reply *r)
 {
     struct iommu_msg m;
     iommu_encode_unmap(&m, iova, size);

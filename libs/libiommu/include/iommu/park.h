@@ -50,8 +50,8 @@ struct iommu_parked {
  * timeout_ns bounds the wait (0 = the unit's default).
  */
 struct iommu_parked *iommu_park_begin(struct iommu_server *s, const struct iommu_msg *m,
-                                      struct iommu_reply *r, struct iommu_parked *pool,
-                                      unsigned n, unsigned flags, uint64_t timeout_ns);
+                                      struct iommu_reply *r, struct iommu_parked *pool, unsigned n,
+                                      unsigned flags, uint64_t timeout_ns);
 /*
  * Poll a parked request: false while its batch is in flight (and its deadline has not passed);
  * true when it finished — *r holds the reply, pins of confirmed unmaps were released, devices
