@@ -523,8 +523,13 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
                                                    : (uint64_t)IOMMU_ERR_BAD_MSG;
     } else {
         m.len = len;
-        for (unsigned i = 0; i < len; i++) {
-            m.w[i] = i < PC_MSG_REG_COUNT ? in->mr[i] : buf->mr[i];
+        /* The register words always (4 constant moves), the rest from the IPC buffer. */
+        _Static_assert(PC_MSG_REG_COUNT <= IOMMU_MSG_WORDS, "register words fit in the message");
+        for (unsigned i = 0; i < PC_MSG_REG_COUNT; i++) {
+            m.w[i] = in->mr[i];
+        }
+        for (unsigned i = PC_MSG_REG_COUNT; i < len; i++) {
+            m.w[i] = buf->mr[i];
         }
 #ifdef IOMMU_SRV_PROFILE
         prof_message(m.label);
@@ -567,12 +572,15 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
     PROF_ADD(PROF_CAP_DONE, t4, t5);
     unsigned rlen = r.len > IOMMU_MSG_WORDS ? IOMMU_MSG_WORDS : r.len;
     out->info = pc_msginfo(r.err, 0, 0, rlen);
-    for (unsigned i = 0; i < rlen; i++) {
-        if (i < PC_MSG_REG_COUNT) {
-            out->mr[i] = r.w[i];
-        } else {
-            buf->mr[i] = r.w[i];
-        }
+    /*
+     * The kernel hands all register words to the caller whatever the length: the ones past
+     * rlen are zeroed, or they would carry an earlier reply (maybe another client's faults).
+     */
+    for (unsigned i = 0; i < PC_MSG_REG_COUNT; i++) {
+        out->mr[i] = i < rlen ? r.w[i] : 0;
+    }
+    for (unsigned i = PC_MSG_REG_COUNT; i < rlen; i++) {
+        buf->mr[i] = r.w[i];
     }
     PROF_T(t6);
     PROF_ADD(PROF_COPY_OUT, t5, t6);
