@@ -238,6 +238,7 @@ void k_cap_derive(k_slot_t *parent, k_slot_t *dst, k_cap_t cap); /* dst empty */
 
 /* --- invocations (invoke.c and arch) --- */
 void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply);
+void k_identify(k_tcb_t *t); /* PC_SYS_IDENTIFY */
 /* Each decoder sets *nres to the number of result MRs and returns a pc_error. */
 int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
 int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);

@@ -234,25 +234,9 @@ k_context_t *k_syscall_handler(void)
         t->ctx.rax = PC_ERR_INVALID_SYSCALL;
 #endif
         break;
-    case PC_SYS_IDENTIFY: {
-        k_slot_t *s = k_lookup_slot(t, t->ctx.rdi);
-        if (!s || k_slot_empty(s)) {
-            t->ctx.rax = PC_ERR_FAILED_LOOKUP;
-            t->ctx.r10 = t->ctx.r8 = t->ctx.r9 = 0;
-            break;
-        }
-        t->ctx.rax = PC_OK;
-        t->ctx.r10 = s->cap.type;
-        t->ctx.r8 = s->cap.rights;
-        /* word 2: the badge of an endpoint or notification, a frame's physical base (as
-         * Frame_GetAddress answers: one system call less for the IOMMU server's map) */
-        uint64_t t2 = s->cap.type;
-        t->ctx.r9 = (t2 == PC_OBJ_ENDPOINT || t2 == PC_OBJ_NOTIFICATION) ? s->cap.w2
-                    : (t2 == PC_OBJ_FRAME_4K || t2 == PC_OBJ_FRAME_2M)   ? s->cap.obj
-                                                                         : 0;
-        t->ctx.rsi = pc_msginfo(0, 0, 0, 3);
+    case PC_SYS_IDENTIFY:
+        k_identify(t);
         break;
-    }
     case PC_SYS_THREAD_EXIT:
         k_thread_suspend(t);
         break;
