@@ -773,6 +773,12 @@ static void handle_ite(struct vtd_unit *u)
             u->suspect[k] = u->suspect[--u->n_suspect];
         }
     }
+    if (!itesid_found && vtd_unit_is_fenced(u, itesid)) {
+        /* The late ITE of a request to a device already fenced (an earlier ITE, or gone): with
+         * asynchronous batches several requests to it can be outstanding at once. Blaming the
+         * other devices in the window would quarantine live ones. */
+        itesid_found = true;
+    }
     if (itesid_found) {
         cand[0] = itesid;
         nc = 1;

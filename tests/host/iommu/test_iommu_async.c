@@ -257,13 +257,165 @@ out:
     fx_fini(&f);
 }
 
+/*
+ * Random interleavings: three clients map, unmap (parked or not), let time pass and reap
+ * completions in any order while one ATS device may die. A shadow of every page says what must
+ * hold: pins cover every mapped or parked page until its completion, a parked range refuses a
+ * new map, a completed unmap leaves the device faulting, and nothing is left at the end.
+ */
+#define RAND_PAGES 12u
+#define RAND_STEPS 3000u
+enum { PG_FREE, PG_MAPPED, PG_PARKED };
+
+static uint64_t rand_state = 0x5eed1234abcdull;
+static unsigned rnd(unsigned n)
+{
+    rand_state ^= rand_state << 13;
+    rand_state ^= rand_state >> 7;
+    rand_state ^= rand_state << 17;
+    return (unsigned)(rand_state % n);
+}
+
+static void test_random_interleavings_keep_pins_until_completion(void)
+{
+    struct fx f;
+    struct iommu_reply r;
+    const uint64_t badge[3] = {CLIENT_A, CLIENT_B, CLIENT_C};
+    const uint16_t sid[3] = {ATS1, PLAIN, ATS2};
+    uint8_t pg[3][RAND_PAGES];
+    struct {
+        struct iommu_parked *p;
+        unsigned client, first, n;
+    } out[POOL];
+    unsigned n_out = 0, parked = 0, sync = 0, completed = 0;
+    bool c_dead = false;
+    uint8_t buf[8];
+    memset(pg, PG_FREE, sizeof(pg));
+    setup(&f);
+    for (unsigned c = 0; c < 3; c++) {
+        CHECK_EQ(fx_attach(&f, badge[c], sid[c], NULL), IOMMU_OK);
+    }
+    for (unsigned step = 0; step < RAND_STEPS; step++) {
+        unsigned c = rnd(3), i = rnd(RAND_PAGES), op = rnd(10);
+        uint64_t iova = 0x100000 + (uint64_t)i * 0x1000;
+        if (op < 4) {
+            uint64_t e = fx_map(&f, badge[c], iova, 0, (uint64_t)i * 0x1000, 0x1000,
+                                IOMMU_READ | IOMMU_WRITE);
+            if (pg[c][i] == PG_FREE) {
+                CHECK_EQ(e, IOMMU_OK);
+                pg[c][i] = PG_MAPPED;
+            } else {
+                CHECK_EQ(e, IOMMU_ERR_OVERLAP); /* mapped, or parked and not yet released */
+            }
+        } else if (op < 7) {
+            unsigned n = 1 + rnd(3);
+            if (i + n > RAND_PAGES) {
+                continue;
+            }
+            bool all = true;
+            for (unsigned k = 0; k < n; k++) {
+                all = all && pg[c][i + k] == PG_MAPPED;
+            }
+            if (!all) {
+                continue;
+            }
+            struct iommu_parked *p = begin_unmap(&f, badge[c], iova, n * 0x1000ull, 0, &r);
+            if (p != NULL) {
+                CHECK(n_out < POOL);
+                out[n_out].p = p;
+                out[n_out].client = c;
+                out[n_out].first = i;
+                out[n_out].n = n;
+                n_out++;
+                parked++;
+                CHECK(c != 1); /* B has no device-TLB work: never parked */
+                for (unsigned k = 0; k < n; k++) {
+                    pg[c][i + k] = PG_PARKED;
+                }
+            } else {
+                CHECK(r.err == IOMMU_OK || (c == 2 && c_dead && r.err == IOMMU_ERR_DEVICE_TIMEOUT));
+                sync++;
+                for (unsigned k = 0; k < n; k++) {
+                    pg[c][i + k] = PG_FREE;
+                }
+            }
+        } else if (op < 9) {
+            vtd_model_advance(f.m, rnd(3000000));
+            iommu_park_event(f.s, 0);
+            for (unsigned k = 0; k < n_out;) {
+                if (!iommu_park_complete(f.s, out[k].p, &r)) {
+                    k++;
+                    continue;
+                }
+                unsigned oc = out[k].client;
+                if (r.err != IOMMU_OK && !(oc == 2 && c_dead)) {
+                    fprintf(stderr, "  step %u: client %u parked unmap: err %llu\n", step, oc,
+                            (unsigned long long)r.err);
+                }
+                CHECK(r.err == IOMMU_OK ||
+                      (oc == 2 && c_dead && r.err == IOMMU_ERR_DEVICE_TIMEOUT));
+                for (unsigned q = 0; q < out[k].n; q++) {
+                    pg[oc][out[k].first + q] = PG_FREE;
+                    if (oc == 0) { /* A's device stays present: the page must fault now */
+                        uint64_t va = 0x100000 + (uint64_t)(out[k].first + q) * 0x1000;
+                        CHECK(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, va, buf, sizeof(buf),
+                                            false) > 0);
+                    }
+                }
+                completed++;
+                out[k] = out[--n_out];
+            }
+        } else if (!c_dead && rnd(20) == 0) {
+            fx_set_present(&f, ATS2, false); /* C's device dies silently */
+            c_dead = true;
+        } else if (pg[0][i] == PG_MAPPED) {
+            CHECK_EQ(vtd_model_dma(f.m, ATS1, VTD_MODEL_NO_PASID, iova, buf, sizeof(buf), false),
+                     0);
+        }
+        unsigned held = 0;
+        for (unsigned cc = 0; cc < 3; cc++) {
+            for (unsigned k = 0; k < RAND_PAGES; k++) {
+                held += pg[cc][k] != PG_FREE;
+            }
+        }
+        CHECK_EQ(pins(&f), held);
+    }
+    /* drain: everything parked completes, then everything is unmapped */
+    for (unsigned k = 0; k < n_out; k++) {
+        CHECK(wait_parked(&f, out[k].p, &r, 5 * ITE_NS));
+        completed++;
+        for (unsigned q = 0; q < out[k].n; q++) {
+            pg[out[k].client][out[k].first + q] = PG_FREE;
+        }
+    }
+    for (unsigned c = 0; c < 3; c++) {
+        uint64_t status;
+        uint64_t e = fx_unmap(&f, badge[c], 0x100000, RAND_PAGES * 0x1000ull, &status);
+        CHECK(e == IOMMU_OK || (c == 2 && e == IOMMU_ERR_DEVICE_TIMEOUT));
+    }
+    struct iommu_counts cnt;
+    iommu_server_counts(f.s, &cnt);
+    CHECK_EQ(cnt.pins, 0);
+    CHECK_EQ(cnt.stuck, 0);
+    CHECK(parked > 0 && sync > 0);
+    printf("  %u parked (%u completed), %u synchronous unmaps; C's device %s\n", parked, completed,
+           sync, c_dead ? "died" : "lived");
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
+    const char *seed = getenv("IOMMU_ASYNC_SEED"); /* other interleavings */
+    if (seed != NULL && strtoull(seed, NULL, 0) != 0) {
+        rand_state = strtoull(seed, NULL, 0);
+    }
     RUN(test_slow_devtlb_unmap_parks_and_other_client_is_served_meanwhile);
     RUN(test_synchronous_unmap_holds_the_server_for_the_device_tlb_wait);
     RUN(test_parked_range_cannot_be_remapped_before_completion);
     RUN(test_ite_while_parked_quarantines_and_answers_typed_error);
     RUN(test_full_pool_and_plain_unmaps_complete_synchronously);
     RUN(test_forced_parking_and_ats_flush_park_and_complete);
+    RUN(test_random_interleavings_keep_pins_until_completion);
     return fx_report();
 }
