@@ -652,7 +652,7 @@ static void serve(uint64_t tsc_hz)
             t_loop += task_rdtsc() - t_back;
 #endif
             handle_message(&in, &out);
-            reply = !srv_park_take(&out); /* parked: answered later */
+            reply = !srv_park_take(&in, &out); /* parked: answered later */
 #ifdef IOMMU_SRV_PROFILE
             t_done = task_rdtsc();
             if (t_back != 0) {

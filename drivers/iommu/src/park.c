@@ -32,10 +32,7 @@
 
 static struct iommu_parked g_pool[SRV_PARK_SLOTS];
 static pc_cptr_t g_reply_slot[SRV_PARK_SLOTS];
-static unsigned g_n_parked;
-static struct iommu_parked *g_just_parked;
-static bool g_enabled;
-static unsigned g_flags;
+struct srv_park_state srv_park = {.ats_dirty = true};
 static pc_cptr_t g_qi_irq, g_ntfn, g_cnode;
 static struct iommu_server *g_s;
 static uint64_t g_parked_total, g_sync_total, g_answered;
@@ -63,8 +60,8 @@ void srv_park_prepare(const task_start_info_t *si, struct srv_caps *caps)
     g_qi_irq = qi->slot;
     g_ntfn = n;
     caps->fault_ntfn = n; /* start_fault_event binds this one */
-    g_flags = task_cmdline_has(si->cmdline, "park=force") ? IOMMU_PARK_FORCE : 0;
-    g_log = g_flags != 0;
+    srv_park.forced = task_cmdline_has(si->cmdline, "park=force");
+    g_log = srv_park.forced;
 }
 
 /* After the units are up: program unit 0's invalidation-completion event. */
@@ -78,24 +75,34 @@ void srv_park_start(const task_start_info_t *si, struct iommu_server *s)
     enum vtd_err e =
         vtd_unit_qi_event_setup(iommu_server_vtd_unit(s, 0), qi->arg1, (uint32_t)qi->arg2);
     (void)pc_irq_handler_ack(g_qi_irq);
-    g_enabled = e == VTD_OK && s->n_units == 1; /* only unit 0 has the event */
+    srv_park.enabled = e == VTD_OK && s->n_units == 1; /* only unit 0 has the event */
     printf("iommu: completion event: vector %llu, %s; parking %s\n", (unsigned long long)qi->arg0,
            vtd_errname(e),
-           !g_enabled                     ? "off"
-           : (g_flags & IOMMU_PARK_FORCE) ? "forced"
-                                          : "for device-TLB waits");
+           !srv_park.enabled ? "off"
+           : srv_park.forced ? "forced"
+                             : "for device-TLB waits");
 }
 
-/* A client message: parked (true; the caller is saved by srv_park_take) or answered in *r. */
-bool srv_park_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
+/* An unmap or ats_flush with parking on (srv_park_client checked the cheap conditions). */
+bool srv_park_client_slow(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
 {
-    if (!g_enabled || g_n_parked >= SRV_PARK_SLOTS ||
-        (m->label != IOMMU_LABEL_UNMAP && m->label != IOMMU_LABEL_ATS_FLUSH)) {
+    if (!srv_park.forced) {
+        if (srv_park.ats_dirty) {
+            srv_park.ats_live = iommu_park_any_live_ats(s);
+            srv_park.ats_dirty = false;
+        }
+        if (!srv_park.ats_live) {
+            iommu_handle_client(s, m, r); /* no device-TLB anywhere: the fast path */
+            return false;
+        }
+    }
+    if (srv_park.n_parked >= SRV_PARK_SLOTS) {
         iommu_handle_client(s, m, r);
         return false;
     }
-    g_just_parked = iommu_park_begin(s, m, r, g_pool, SRV_PARK_SLOTS, g_flags, 0);
-    return g_just_parked != NULL;
+    srv_park.just = iommu_park_begin(s, m, r, g_pool, SRV_PARK_SLOTS,
+                                     srv_park.forced ? IOMMU_PARK_FORCE : 0, 0);
+    return srv_park.just != NULL;
 }
 
 static void to_msg(const struct iommu_reply *r, pc_msg_t *out)
@@ -117,18 +124,18 @@ static void to_msg(const struct iommu_reply *r, pc_msg_t *out)
  * and return true (no reply now). If no slot is left or the save fails, complete the request
  * synchronously into *out (bounded by its deadline) and return false: the loop replies.
  */
-bool srv_park_take(pc_msg_t *out)
+bool srv_park_take_slow(pc_msg_t *out)
 {
-    struct iommu_parked *p = g_just_parked;
+    struct iommu_parked *p = srv_park.just;
     if (p == NULL) {
         return false;
     }
-    g_just_parked = NULL;
+    srv_park.just = NULL;
     unsigned i = (unsigned)(p - g_pool);
     pc_cptr_t slot = srv_slot_alloc();
     if (slot != 0 && pc_cnode_save_caller(g_cnode, slot) == PC_OK) {
         g_reply_slot[i] = slot;
-        g_n_parked++;
+        srv_park.n_parked++;
         g_parked_total++;
         return true;
     }
@@ -146,11 +153,8 @@ bool srv_park_take(pc_msg_t *out)
 }
 
 /* Answer every parked request whose batch finished (cheap when nothing is parked). */
-void srv_park_poll(void)
+void srv_park_poll_slow(void)
 {
-    if (g_n_parked == 0) {
-        return;
-    }
     for (unsigned i = 0; i < SRV_PARK_SLOTS; i++) {
         struct iommu_reply r;
         if (g_reply_slot[i] == 0 || !iommu_park_complete(g_s, &g_pool[i], &r)) {
@@ -168,25 +172,22 @@ void srv_park_poll(void)
         g_answered++;
         srv_slot_free(g_reply_slot[i]);
         g_reply_slot[i] = 0;
-        g_n_parked--;
+        srv_park.n_parked--;
     }
 }
 
 /* The completion event (notification word bit SRV_NTFN_QI). */
 void srv_park_event(void)
 {
-    if (g_s != NULL && g_enabled) {
+    if (g_s != NULL && srv_park.enabled) {
         (void)iommu_park_event(g_s, 0);
         (void)pc_irq_handler_ack(g_qi_irq);
     }
 }
 
 /* The receive time-out: no later than the earliest parked deadline (1 ms resolution). */
-uint64_t srv_park_timeout_us(uint64_t tmo_us)
+uint64_t srv_park_timeout_slow(uint64_t tmo_us)
 {
-    if (g_n_parked == 0) {
-        return tmo_us;
-    }
     uint64_t now = srv_now_ns(), earliest = ~0ull;
     for (unsigned i = 0; i < SRV_PARK_SLOTS; i++) {
         uint64_t d = g_reply_slot[i] != 0 ? iommu_park_deadline(&g_pool[i]) : 0;
@@ -205,5 +206,5 @@ void srv_park_counts(uint64_t *parked, uint64_t *sync_fallback, unsigned *now)
 {
     *parked = g_parked_total;
     *sync_fallback = g_sync_total;
-    *now = g_n_parked;
+    *now = srv_park.n_parked;
 }

@@ -72,6 +72,17 @@ static bool domain_has_live_ats(const struct iommu_server *s, int domain)
     return false;
 }
 
+bool iommu_park_any_live_ats(const struct iommu_server *s)
+{
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
+        const struct iommu_device *d = &s->devices[i];
+        if (d->state == IOMMU_DEV_PRESENT && d->domain >= 0 && d->ats_enabled && !d->quarantined) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static struct iommu_parked *pick(struct iommu_parked *pool, unsigned n, int domain, int device)
 {
     struct iommu_parked *free_rec = NULL;

@@ -58,6 +58,10 @@ struct iommu_parked *iommu_park_begin(struct iommu_server *s, const struct iommu
  * that timed out were quarantined, and p is free again.
  */
 bool iommu_park_complete(struct iommu_server *s, struct iommu_parked *p, struct iommu_reply *r);
+/* Is any present, non-quarantined device with ATS enabled attached to a domain? (Without one,
+ * nothing but IOMMU_PARK_FORCE ever parks: callers may cache this until an attach, detach,
+ * hotplug or registration message.) */
+bool iommu_park_any_live_ats(const struct iommu_server *s);
 /* The unit's invalidation-completion interrupt (acknowledge; reap with iommu_park_complete). */
 unsigned iommu_park_event(struct iommu_server *s, unsigned unit);
 /* The batch's absolute deadline in the unit's clock (ns), for the event loop's timeout. */
