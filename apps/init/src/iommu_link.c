@@ -7,7 +7,8 @@
  * "iommu_fault"). Once every module is started, the root task registers each client with the
  * server through the one endpoint copy carrying IOMMU_SRV_BADGE_ROOT: "badge B may attach
  * source-id S, signal N on its faults". Drivers start below the root task's priority, so none
- * runs before its registration is done.
+ * runs before its registration is done. A DMA pool grant (root-owned RAM mapped into the task) is
+ * granted to the client's badge right after its registration (grant_memory).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <iommu_srv/root.h>
 
 #define LINK_MAX INIT_MAX_TASKS
+#define LINK_POOLS 2u
 
 static struct {
     unsigned task;
@@ -24,6 +26,11 @@ static struct {
     int sid; /* -1: no PCI function */
     pc_cptr_t ntfn;
     bool sent; /* registered already (iommu_link_send runs again for hot-plugged drivers) */
+    unsigned npools;
+    struct {
+        uint64_t pa, size;
+        unsigned rights;
+    } pool[LINK_POOLS];
 } g_link[LINK_MAX];
 static unsigned g_nlink;
 
@@ -37,8 +44,45 @@ bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn)
     g_link[g_nlink].sid = sid;
     g_link[g_nlink].ntfn = ntfn;
     g_link[g_nlink].sent = false;
+    g_link[g_nlink].npools = 0;
     g_nlink++;
     return true;
+}
+
+bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights, unsigned *index)
+{
+    for (unsigned i = 0; i < g_nlink; i++) {
+        if (g_link[i].task == task && !g_link[i].sent && g_link[i].npools < LINK_POOLS) {
+            unsigned k = g_link[i].npools++;
+            g_link[i].pool[k].pa = pa;
+            g_link[i].pool[k].size = size;
+            g_link[i].pool[k].rights = rights;
+            *index = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* grant_memory for the pools of link i (after its registration succeeded). */
+static void send_pools(pc_cptr_t ep, unsigned i)
+{
+    for (unsigned k = 0; k < g_link[i].npools; k++) {
+        pc_msg_t m;
+        memset(&m, 0, sizeof(m));
+        m.mr[0] = g_link[i].badge;
+        m.mr[1] = g_link[i].pool[k].pa;
+        m.mr[2] = g_link[i].pool[k].size;
+        m.mr[3] = g_link[i].pool[k].rights;
+        m.info = pc_msginfo(IOMMU_ROOT_GRANT_MEMORY, 0, 0, 4);
+        pc_word_t err = pc_call(ep, &m);
+        uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
+        bool ok = res == 0 && pc_msginfo_length(m.info) >= 1 && m.mr[0] == k;
+        printf("init: iommu client %#llx: DMA pool %u (%#llx, %llu KiB): %s\n",
+               (unsigned long long)g_link[i].badge, k, (unsigned long long)g_link[i].pool[k].pa,
+               (unsigned long long)(g_link[i].pool[k].size >> 10),
+               ok ? "granted" : "refused by the server");
+    }
 }
 
 static const init_task_t *server_task(void)
@@ -105,6 +149,9 @@ void iommu_link_send(void)
                err != PC_OK ? "IPC failed"
                : res == 0   ? "registered"
                             : "refused by the server");
+        if (err == PC_OK && res == 0) {
+            send_pools(ep, i);
+        }
         if (g_link[i].ntfn != 0) {
             /* the server holds its own copy now; the original lives with the task's objects */
             (void)keep_move(&t->keep, g_link[i].ntfn, &t->acct);

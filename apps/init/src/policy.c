@@ -285,6 +285,8 @@ static const init_grant_t g_iommu_hp_test[] = {
 static const init_grant_t g_iommu_bench[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     IOMMU_CLIENT_EP,
+    /* 64 KiB the client maps by (grant, offset) with map_pool: no capability transfer */
+    {.name = "dma_pool", .kind = GRANT_DMA_POOL, .a = 16, .b = 3},
     IOMMU_TEST_MEMORY(23),
     INIT_EP,
 };
@@ -407,7 +409,7 @@ const char *init_grant_kind_name(unsigned kind)
         [GRANT_OWN_CNODE] = "own-cnode",   [GRANT_OWN_VSPACE] = "own-vspace",
         [GRANT_SPARE_TCB] = "spare-tcb",   [GRANT_DMAR_UNITS] = "dmar-units",
         [GRANT_ACPI_DMAR] = "acpi-dmar",   [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
-        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots",
+        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots", [GRANT_DMA_POOL] = "dma-pool",
     };
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }
@@ -424,6 +426,7 @@ static unsigned grant_slots(const init_grant_t *g)
     case GRANT_DMAR_UNITS:
     case GRANT_ACPI_DMAR:
     case GRANT_PCI_CONFIG_CLASS:
+    case GRANT_DMA_POOL:
         return 0;
     case GRANT_HOTPLUG_SLOTS:
         return (unsigned)g->a; /* one IRQHandler per slot */
@@ -480,6 +483,9 @@ const char *init_policy_check(void)
             }
             if (g->kind == GRANT_PCI_CONFIG_CLASS && (g->b == 0 || g->b > 8)) {
                 return "config-page class grant needs 1..8 functions";
+            }
+            if (g->kind == GRANT_DMA_POOL && (g->a < 12 || g->a > 20 || g->b == 0 || g->b > 3)) {
+                return "DMA pool grant needs 4 KiB..1 MiB and IOMMU rights";
             }
             if (g->kind == GRANT_UNTYPED && (g->a < 12 || g->a > 30)) {
                 return "untyped grant size out of range";

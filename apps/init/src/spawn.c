@@ -290,6 +290,64 @@ static pc_word_t give_copy_ro(spawn_ctx_t *c, const uint8_t *src, uint64_t len, 
     return PC_OK;
 }
 
+/*
+ * A DMA pool: 2^bits bytes of RAM frames of one retype (consecutive physical pages; checked),
+ * kept by the root task and mapped read-write into the task's device window. The IOMMU link
+ * grants it to the task's client badge once the server runs; the task never holds the frames,
+ * so it cannot free memory the server has mapped for its devices.
+ */
+static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, task_cap_t *e)
+{
+    init_acct_t *acct = &c->t->acct;
+    uint32_t pages = (uint32_t)((1ull << bits) / PAGE);
+    if (pages == 0 ||
+        c->device_vaddr + (uint64_t)pages * PAGE > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
+        return PC_ERR_RANGE;
+    }
+    pc_cptr_t first;
+    pc_word_t err = obj_new(PC_OBJ_FRAME_4K, 0, pages, acct, &first);
+    if (err != PC_OK) {
+        return err;
+    }
+    uint64_t pa = 0, pa_last = 0;
+    err = pc_frame_get_address(first, &pa);
+    if (err == PC_OK) {
+        err = pc_frame_get_address(first + pages - 1, &pa_last);
+    }
+    if (err == PC_OK && pa_last != pa + (uint64_t)(pages - 1) * PAGE) {
+        err = PC_ERR_RANGE; /* not one contiguous run: refuse rather than describe it wrongly */
+    }
+    uint64_t vaddr = c->device_vaddr;
+    for (uint32_t i = 0; i < pages; i++) {
+        if (err == PC_OK) {
+            err = vs_map(first + i, c->vspace, vaddr + (uint64_t)i * PAGE, PC_VM_READ | PC_VM_WRITE,
+                         0, &c->t->keep, acct);
+        }
+        if (err == PC_OK) {
+            err = keep_move(&c->t->keep, first + i, acct);
+        }
+        if (err == PC_OK) {
+            acct->frames++;
+        } else {
+            obj_delete(first + i);
+        }
+    }
+    if (err != PC_OK) {
+        return err;
+    }
+    c->device_vaddr += (uint64_t)(pages + 1) * PAGE;
+    unsigned index = 0;
+    if (!iommu_link_pool(c->t->id, pa, (uint64_t)pages * PAGE, rights, &index)) {
+        return PC_ERR_RANGE; /* no "iommu" client grant before this one, or too many pools */
+    }
+    e->paddr = pa;
+    e->vaddr = vaddr;
+    e->size = (uint64_t)pages * PAGE;
+    e->rights = rights;
+    e->arg0 = index;
+    return PC_OK;
+}
+
 /* An IRQHandler (already in root slot `handler`) wired to a fresh notification; the task gets
  * the handler and a READ copy of the notification. */
 static pc_word_t give_irq(spawn_ctx_t *c, pc_cptr_t handler, uint64_t badge, task_cap_t *e)
@@ -506,6 +564,13 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         e->arg1 = g->a;
         break;
     }
+    case GRANT_DMA_POOL:
+        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DMA_POOL);
+        if (e == NULL) {
+            return "start info full";
+        }
+        err = give_dma_pool(c, (unsigned)g->a, (unsigned)g->b, e);
+        break;
     case GRANT_UNTYPED: {
         e = task_start_add_cap(&g_si, g->name, TASK_CAP_UNTYPED);
         if (e == NULL) {
@@ -789,6 +854,8 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
             device_pages += r->grants[i].b;
         } else if (r->grants[i].kind == GRANT_HOTPLUG_SLOTS) {
             device_pages += 3 * r->grants[i].a + 8; /* config, device config, BAR0 (+ MSIs) */
+        } else if (r->grants[i].kind == GRANT_DMA_POOL) {
+            device_pages += (1ull << r->grants[i].a) / PAGE + 2;
         }
     }
 

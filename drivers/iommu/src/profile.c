@@ -30,10 +30,10 @@ static const char *const g_prof_name[PROF_N] = {
 
 void prof_message(uint64_t label)
 {
-    g_bucket = label == IOMMU_LABEL_FAULT_READ ? 1u
-               : label == IOMMU_LABEL_MAP      ? 2u
-               : label == IOMMU_LABEL_UNMAP    ? 3u
-                                               : 0u;
+    g_bucket = label == IOMMU_LABEL_FAULT_READ                             ? 1u
+               : label == IOMMU_LABEL_MAP || label == IOMMU_LABEL_MAP_POOL ? 2u
+               : label == IOMMU_LABEL_UNMAP                                ? 3u
+                                                                           : 0u;
 }
 
 void prof_add(unsigned id, uint64_t cycles)
@@ -79,7 +79,7 @@ void prof_add(unsigned id, uint64_t cycles)
     }
 
 WRAP_(PROF_DECODE, enum iommu_err, iommu_decode_client,
-      (const struct iommu_server * s, const struct iommu_msg *m, struct iommu_request *req),
+      (const struct iommu_server *s, const struct iommu_msg *m, struct iommu_request *req),
       (s, m, req))
 WRAP_(PROF_VTD_MAP, enum vtd_err, vtd_domain_map,
       (struct vtd_domain * d, uint64_t iova, uint64_t pa, uint64_t size, unsigned rights),

@@ -289,6 +289,20 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
         return decode_handle(s, ci, req->a.detach.handle, &req->device);
     case IOMMU_LABEL_MAP:
         return decode_map(s, m, req);
+    case IOMMU_LABEL_MAP_POOL: {
+        /* The same request as map of a grant from then on (perform and park see MAP). */
+        struct iommu_map_pool_args p = req->a.map_pool;
+        req->label = IOMMU_LABEL_MAP;
+        req->a.map = (struct iommu_map_args){.iova = p.iova,
+                                             .memory = (uint32_t)p.memory,
+                                             .offset = p.offset,
+                                             .size = p.size,
+                                             .rights = p.memory >> 32};
+        if (req->a.map.memory == IOMMU_MEM_CAP) {
+            return IOMMU_ERR_BAD_MEMORY; /* map_pool never carries a capability */
+        }
+        return decode_map(s, m, req);
+    }
     case IOMMU_LABEL_UNMAP:
         return decode_unmap(s, req);
     case IOMMU_LABEL_ATS_FLUSH:

@@ -140,6 +140,7 @@ const char *task_cap_kind_name(uint32_t kind)
         [TASK_CAP_FRAMES] = "frames",
         [TASK_CAP_TCB] = "tcb",
         [TASK_CAP_MEMORY_REGION] = "memory-region",
+        [TASK_CAP_DMA_POOL] = "dma-pool",
     };
     return kind < TASK_CAP_KIND_COUNT_ ? names[kind] : "?";
 }

@@ -530,9 +530,53 @@ out:
     fx_fini(&f);
 }
 
+/* map_pool: the four-word form of a grant map moves the same bytes, keeps the grant's rights and
+ * bounds, never takes a capability, and unmaps like any map. */
+static void test_map_pool_moves_the_right_bytes_within_grant_bounds_and_rights(void)
+{
+    struct fx f;
+    uint16_t sids[] = {DEV1};
+    uint8_t buf[0x1000];
+    struct iommu_msg m;
+    struct iommu_reply r;
+    CHECK(fx_init(&f, NULL, NULL));
+    fx_add_device(&f, DEV1, 0, true);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV1, NULL), IOMMU_OK);
+    iommu_encode_map_pool(&m, 0x20000, IOMMU_POOL_MEMORY(0, IOMMU_READ), 0x2000, 0x1000);
+    CHECK_EQ(m.len, 4u); /* what the kernel's register-only fastpath carries */
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_OK);
+    fx_fill(&f, POOL_A + 0x2000, 0x1000, 7);
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x20000, buf, sizeof(buf), false), 0);
+    CHECK(fx_same(&f, POOL_A + 0x2000, buf, sizeof(buf)));
+    /* read-only: the device's write faults */
+    CHECK(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x20000, buf, sizeof(buf), true) != 0);
+    /* declared errors, nothing mapped */
+    iommu_encode_map_pool(&m, 0x30000, IOMMU_POOL_MEMORY(0, 4u), 0, 0x1000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_RIGHTS);
+    iommu_encode_map_pool(&m, 0x30000, IOMMU_POOL_MEMORY(1, IOMMU_READ), 0, 0x1000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_MEMORY);
+    iommu_encode_map_pool(&m, 0x30000, IOMMU_POOL_MEMORY(IOMMU_MEM_CAP, IOMMU_READ), 0, 0x1000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_MEMORY);
+    iommu_encode_map_pool(&m, 0x30000, IOMMU_POOL_MEMORY(0, IOMMU_READ), POOL_SIZE, 0x1000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_RANGE);
+    iommu_encode_map_pool(&m, 0x20000, IOMMU_POOL_MEMORY(0, IOMMU_READ), 0, 0x1000);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_OVERLAP);
+    iommu_encode_map_pool(&m, 0x30000, IOMMU_POOL_MEMORY(0, IOMMU_READ), 0, 0x1000);
+    m.ncaps = 1; /* a capability with it: the method takes none */
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_MSG);
+    CHECK_EQ(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x30000, buf, sizeof(buf), false) != 0,
+             1);
+    CHECK_EQ(fx_unmap(&f, CLIENT_A, 0x20000, 0x1000, NULL), IOMMU_OK);
+    CHECK(vtd_model_dma(f.m, DEV1, VTD_MODEL_NO_PASID, 0x20000, buf, sizeof(buf), false) != 0);
+out:
+    fx_fini(&f);
+}
+
 int main(void)
 {
     RUN(test_map_then_dma_moves_the_right_bytes);
+    RUN(test_map_pool_moves_the_right_bytes_within_grant_bounds_and_rights);
     RUN(test_unmap_then_dma_faults_and_fault_reaches_owner);
     RUN(test_unmap_flushes_the_device_tlb_of_an_ats_device);
     RUN(test_unattached_device_cannot_dma);

@@ -19,6 +19,13 @@
  */
 bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn);
 /*
+ * Note memory [pa, pa + size) (IOMMU_READ | IOMMU_WRITE `rights`) for the client noted for task
+ * `task`: granted with grant_memory right after its registration. *index = the grant index the
+ * server will give it (grants of a fresh client are numbered from 0 in order; the link checks the
+ * answer). False when the task has no client note or too many pools.
+ */
+bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights, unsigned *index);
+/*
  * Register every noted client not registered yet with the running IOMMU server: once after all
  * boot modules started, and again after a task is built at run time (a driver for a hot-added
  * device). The server never calls the root task, so this call cannot deadlock.

@@ -34,6 +34,11 @@
  *                            table of QEMU's ports), and an MSI vector "<name>k_irq" (IRQHandler
  *                            in slot; arg0..2 as IRQ_MSI) that signals one notification bound to
  *                            the task's thread with badge bit k
+ *   DMA_POOL                 2^a bytes of RAM (4 KiB frames of one retype: physically contiguous)
+ *                            the root task keeps, mapped read-write into the task and granted
+ *                            to the task's IOMMU client badge (`grant_memory`, rights b: IOMMU_READ
+ *                            | IOMMU_WRITE); the task maps it with map_pool, no capability
+ *                            transfer. Must follow the role's "iommu" endpoint grant
  */
 #ifndef INIT_POLICY_H
 #define INIT_POLICY_H
@@ -59,6 +64,7 @@ enum init_grant_kind {
     GRANT_ACPI_DMAR,
     GRANT_PCI_CONFIG_CLASS,
     GRANT_HOTPLUG_SLOTS,
+    GRANT_DMA_POOL,
     GRANT_KIND_COUNT_
 };
 

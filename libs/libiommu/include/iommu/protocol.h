@@ -139,6 +139,19 @@ const char *iommu_hp_errname(unsigned err);
     E(BAD_MSG)                                                                                     \
     E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
 
+/* map_pool: the memory word carries the grant index and the rights (IOMMU_POOL_MEMORY), so the
+ * request fits the kernel's four register words (its IPC fastpath); never a capability. */
+#define IOMMU_POOL_MEMORY(grant, rights) ((uint64_t)(uint32_t)(grant) | (uint64_t)(rights) << 32)
+#define IOMMU_MAP_POOL_ARGS(A)                                                                     \
+    A(iova, "I/O virtual address, 4 KiB aligned")                                                  \
+    A(memory, "IOMMU_POOL_MEMORY(memory-grant index, IOMMU_READ | IOMMU_WRITE)")                   \
+    A(offset, "byte offset into the grant, 4 KiB aligned")                                         \
+    A(size, "bytes, 4 KiB multiple, > 0")
+#define IOMMU_MAP_POOL_RETS(A)
+#define IOMMU_MAP_POOL_ERRS(E)                                                                     \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
+
 #define IOMMU_UNMAP_ARGS(A)                                                                        \
     A(iova, "start of the range, 4 KiB aligned")                                                   \
     A(size, "bytes; every mapping the range touches must lie wholly inside it (holes are fine)")
@@ -200,7 +213,10 @@ const char *iommu_hp_errname(unsigned err);
     M(PASID_UNBIND, pasid_unbind, 8, IOMMU_PASID_UNBIND_ARGS, IOMMU_PASID_UNBIND_RETS, 0,          \
       IOMMU_PASID_UNBIND_ERRS,                                                                     \
       "Block the PASID, drain its page requests; the PASID is free "                               \
-      "again only after the drain completed.")
+      "again only after the drain completed.")                                                    \
+    M(MAP_POOL, map_pool, 9, IOMMU_MAP_POOL_ARGS, IOMMU_MAP_POOL_RETS, 0, IOMMU_MAP_POOL_ERRS,     \
+      "Map a memory grant in four register words (the kernel's IPC fastpath carries it); "     \
+      "the grant stays pinned while mapped.")
 
 /* ---- The hotplug protocol ------------------------------------------------------------------ */
 #define IOMMU_DEVICE_FENCE_ARGS(A)                                                                 \

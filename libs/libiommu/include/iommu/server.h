@@ -250,6 +250,7 @@ struct iommu_request {
         struct iommu_attach_args attach;
         struct iommu_detach_args detach;
         struct iommu_map_args map;
+        struct iommu_map_pool_args map_pool;
         struct iommu_unmap_args unmap;
         struct iommu_ats_flush_args ats_flush;
         struct iommu_fault_read_args fault_read;

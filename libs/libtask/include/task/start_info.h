@@ -51,6 +51,9 @@ enum task_cap_kind {
     TASK_CAP_TCB = 12,           /* a spare thread object */
     TASK_CAP_MEMORY_REGION = 13, /* RAM the root task filled (e.g. a copy of a firmware table),
                                     mapped read-only at vaddr, size bytes valid; no cap (slot 0) */
+    TASK_CAP_DMA_POOL = 14,      /* RAM the root task owns (no cap, slot 0), mapped read-write at
+                                    vaddr, physically contiguous [paddr, paddr + size); registered
+                                    at the IOMMU server as the task's memory grant arg0 */
     TASK_CAP_KIND_COUNT_
 };
 
