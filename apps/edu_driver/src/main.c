@@ -16,6 +16,15 @@
  *                          (default 30000) passed. A re-plugged device (device_new) is attached
  *                          under its new generation and self-tested again. An optional "ready"
  *                          notification is signalled whenever the device works.
+ *   mode=serve cycles=N    the self test, then N removal/re-plug cycles (bare `cycles`: until
+ *                          serve_ms): every going answered after unmap and detach, every new
+ *                          occupant attached under its new generation, the old handle refused,
+ *                          the self test run. Per-cycle checks are counted, not printed; one line
+ *                          "<name>: cycle K verified|FAILED" per cycle and one summary TEST line
+ *                          (replug_cycles_all_verified) at the end.
+ *   hold_ms=T              with cycles=N: stay attached and mapped T ms after the last cycle
+ *   tag=X                  test and log lines are named "edu_X_..." instead of "edu_..." (two
+ *                          instances in one image, fresh instances started for hot-added devices)
  *   iommu=off              bring-up only: no IOMMU server, the device gets physical addresses
  *                          (the IOMMU must not be translating); never used by the final tests
  */
@@ -47,6 +56,7 @@ struct edu_driver {
     hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf src;    /* the device reads it (RAM -> device) */
     struct drv_buf dst;    /* the device writes it (device -> RAM) */
+    uint64_t cycles;       /* mode=serve cycles=N: 0 off, UINT64_MAX until serve_ms */
 };
 
 static struct edu_driver g;
@@ -380,7 +390,43 @@ enum serve_end {
  * works with it again (check names of the k-th new occupant start with "replug_", "replug2_"...).
  * Ends once `removals` removals and `replugs` re-plugs were served.
  */
-static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t removals)
+/* cycles=N: the one summary check of all cycles (the per-cycle checks were quiet). */
+static void cycles_summary(uint64_t done, uint64_t verified, uint64_t answered)
+{
+    const char *first = "";
+    unsigned bad = drv_quiet_failed(&first);
+    drv_set_quiet(false);
+    bool want_all = g.cycles != UINT64_MAX;
+    drv_check("replug_cycles_all_verified",
+              bad == 0 && verified == done && answered == done && done > 0 &&
+                  (!want_all || done == g.cycles),
+              "(%llu of %llu cycles: going answered %llu, re-plug verified %llu; %u failed "
+              "checks%s%s)",
+              (unsigned long long)done, want_all ? (unsigned long long)g.cycles : 0ull,
+              (unsigned long long)answered, (unsigned long long)verified, bad,
+              bad ? ", first: " : "", first);
+}
+
+/* hold_ms=T after the last cycle: keep the device attached and mapped a while (a supervisor
+ * compares the IOMMU server's accounting with that of the first cycle). Faults are printed. */
+static void hold(uint64_t ms)
+{
+    uint64_t until = drv_deadline(ms * 1000u);
+    while (drv_left_us(until) > 0) {
+        struct drv_event e = drv_events_wait(&g.ev, drv_left_us(until));
+        if (e.kind == DRV_EVENT_FAULT) {
+            unsigned n = 0;
+            bool m = false;
+            print_faults(&n, &m, 0);
+        } else if (e.kind != DRV_EVENT_NONE) {
+            drv_log("hotplug event %s (handle %#llx) while holding: ignored",
+                    drv_event_name(e.kind), (unsigned long long)e.handle);
+        }
+    }
+}
+
+static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t removals,
+                            uint64_t hold_ms)
 {
     if (!drv_check("serve_has_hotplug_endpoint", g.ev.hotplug_ep != 0, "(\"hotplug\" endpoint)")) {
         return SERVE_ACTIVE;
@@ -399,10 +445,18 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
             g.hp_handle ? "" : ": not assigned by the hotplug server yet");
     signal_ready();
     uint64_t deadline = drv_deadline(serve_ms * 1000u);
-    uint64_t removed = 0, replugged_n = 0;
+    uint64_t removed = 0, replugged_n = 0, verified = 0, answered = 0;
     bool attached = true;
+    if (g.cycles != 0) {
+        drv_log("cycle 0 verified");
+        drv_set_quiet(true);
+    }
     for (;;) {
         uint64_t left = drv_left_us(deadline);
+        if (left == 0 && g.cycles != 0) {
+            cycles_summary(replugged_n, verified, answered);
+            return attached ? SERVE_ACTIVE : SERVE_RELEASED;
+        }
         if (left == 0) {
             drv_check("serve_scenario_completed", false, "(deadline passed after %llu removal(s))",
                       (unsigned long long)removed);
@@ -430,14 +484,30 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
             if (HP_HANDLE_SID(e.handle) != g.cfg.sid) {
                 continue;
             }
-            char phase[16];
-            snprintf(phase, sizeof(phase), removed == 1 ? "replug_" : "replug%llu_",
-                     (unsigned long long)removed);
-            drv_set_phase(phase);
+            if (g.cycles == 0) {
+                char phase[16];
+                snprintf(phase, sizeof(phase), removed == 1 ? "replug_" : "replug%llu_",
+                         (unsigned long long)removed);
+                drv_set_phase(phase);
+            }
             attached = true;
             replugged_n++;
-            if (replugged(e.handle)) {
+            unsigned bad_before = drv_quiet_failed(NULL);
+            bool good = replugged(e.handle);
+            if (good) {
                 signal_ready();
+            }
+            if (g.cycles != 0) {
+                good = good && drv_quiet_failed(NULL) == bad_before;
+                verified += good;
+                drv_log("cycle %llu %s (handle %#llx)", (unsigned long long)replugged_n,
+                        good ? "verified" : "FAILED", (unsigned long long)g.handle);
+                if (replugged_n >= g.cycles) {
+                    cycles_summary(replugged_n, verified, answered);
+                    hold(hold_ms);
+                    return SERVE_ACTIVE;
+                }
+                continue;
             }
             if (removed >= removals && replugged_n >= replugs) {
                 return SERVE_ACTIVE;
@@ -454,6 +524,7 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
             drv_check("going_in_flight_dma_finished", q == EDU_OK, "(%s)", edu_errname(q));
             release(false, "going_unmapped_and_detached");
             int r = drv_events_detached(&g.ev, e.handle);
+            answered += r == HP_GONE_OK;
             if (r >= 0) {
                 drv_check("going_answered_detached", r == HP_GONE_OK, "(%s)", hp_gone_err_str(r));
             } else {
@@ -464,7 +535,7 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
         }
         attached = false;
         g.hp_handle = 0;
-        if (++removed >= removals && replugged_n >= replugs) {
+        if (++removed >= removals && replugged_n >= replugs && g.cycles == 0) {
             return SERVE_RELEASED;
         }
     }
@@ -486,11 +557,16 @@ int main(void)
     g.bringup = strcmp(iommu, "off") == 0;
     uint64_t serve_ms = 30000;
     (void)task_cmdline_get_u64(g.si->cmdline, "serve_ms", &serve_ms);
-    uint64_t removals = 1, replugs = 0;
+    uint64_t removals = 1, replugs = 0, hold_ms = 0;
+    (void)task_cmdline_get_u64(g.si->cmdline, "hold_ms", &hold_ms);
     (void)task_cmdline_get_u64(g.si->cmdline, "removals", &removals);
     if (task_cmdline_has(g.si->cmdline, "replug") &&
         !task_cmdline_get_u64(g.si->cmdline, "replug", &replugs)) {
         replugs = removals; /* a bare `replug`: every removal is followed by a re-plug */
+    }
+    if (task_cmdline_has(g.si->cmdline, "cycles") &&
+        !task_cmdline_get_u64(g.si->cmdline, "cycles", &g.cycles)) {
+        g.cycles = UINT64_MAX; /* a bare `cycles`: until serve_ms */
     }
     drv_log("mode=%s, DMA addresses: %s", mode,
             g.bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
@@ -520,7 +596,7 @@ int main(void)
             bench_map_unmap();
         }
         if (strcmp(mode, "serve") != 0 || !ok ||
-            serve(serve_ms, replugs, removals) == SERVE_ACTIVE) {
+            serve(serve_ms, replugs, removals, hold_ms) == SERVE_ACTIVE) {
             release(false, "released");
         }
     }

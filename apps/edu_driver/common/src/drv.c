@@ -11,8 +11,11 @@
 #include <drv/drv.h>
 
 static const task_start_info_t *g_si;
-static char g_name[16] = "drv";
+static char g_name[32] = "drv";
 static unsigned g_passed, g_failed;
+static bool g_quiet;          /* checks are counted, not printed (drv_set_quiet) */
+static unsigned g_quiet_failed;
+static char g_quiet_first[TASK_LOG_MAX];
 static bool g_reported;
 static uint64_t g_tsc_per_us = 1000; /* 1 GHz until the start info says otherwise */
 static char g_phase[16];
@@ -25,6 +28,11 @@ const task_start_info_t *drv_start(const char *name)
         printf("%s: no valid start information (%s)\n", g_name,
                task_start_strerror(task_start_status()));
         return NULL;
+    }
+    /* tag=X: several instances of one driver print distinct names ("<name>_X") */
+    char tag[16];
+    if (task_cmdline_get(g_si->cmdline, "tag", tag, sizeof(tag)) && tag[0] != '\0') {
+        snprintf(g_name, sizeof(g_name), "%s_%s", name, tag);
     }
     if (g_si->tsc_hz >= 1000000u) {
         g_tsc_per_us = g_si->tsc_hz / 1000000u;
@@ -42,6 +50,12 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
     char line[TASK_LOG_MAX];
     snprintf(line, sizeof(line), "TEST %s_%s%s: %s%s%s", g_name, g_phase, check,
              ok ? "PASS" : "FAIL", detail[0] ? " " : "", detail);
+    if (g_quiet) {
+        if (!ok && g_quiet_failed++ == 0) {
+            memcpy(g_quiet_first, line, sizeof(g_quiet_first));
+        }
+        return ok;
+    }
     task_log(line);
     if (ok) {
         g_passed++;
@@ -54,6 +68,24 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
 void drv_set_phase(const char *phase)
 {
     snprintf(g_phase, sizeof(g_phase), "%s", phase != NULL ? phase : "");
+}
+
+void drv_set_quiet(bool quiet)
+{
+    g_quiet = quiet;
+}
+
+unsigned drv_quiet_failed(const char **first)
+{
+    if (first != NULL) {
+        *first = g_quiet_failed ? g_quiet_first : "";
+    }
+    return g_quiet_failed;
+}
+
+const char *drv_name(void)
+{
+    return g_name;
 }
 
 void drv_log(const char *fmt, ...)

@@ -20,7 +20,8 @@
 
 /*
  * Validates the start information and remembers the driver's short name (the prefix of its
- * test names, e.g. "edu"). Returns NULL (after printing why) if the task was not started
+ * test and log lines, e.g. "edu"; with `tag=X` on the command line "edu_X", so several
+ * instances of one driver print distinct names). Returns NULL (after printing why) if the task was not started
  * by the root task with a valid start page.
  */
 const task_start_info_t *drv_start(const char *name);
@@ -30,6 +31,13 @@ bool drv_check(const char *check, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A prefix for the following check names ("replug_": the checks of a re-plugged device), or "". */
 void drv_set_phase(const char *phase);
+/* Quiet: checks are neither printed nor counted (a loop of many cycles prints one summary
+ * check instead); failures are counted and the first failing line kept for the summary. */
+void drv_set_quiet(bool quiet);
+/* Failed checks while quiet so far, and the first of them (or ""). */
+unsigned drv_quiet_failed(const char **first);
+/* The prefix of this driver's lines ("edu", "edu_hp5"). */
+const char *drv_name(void);
 /* Prints one informational line "<name>: ..." (never a TEST line). */
 void drv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Checks so far. */
