@@ -11,6 +11,11 @@
  * Command line:
  *   mode=selftest (default)  entropy fetched and checked, ATS flush, then reset, unmap, detach
  *   mode=serve               the self test, then wait for device-gone messages (serve_ms)
+ *   mode=serve replug        after the removal, wait for the new occupant of the slot
+ *                            (device_new): attach it under its new generation, see the old
+ *                            handle refused, map the queue memory again at the same IOVAs, set
+ *                            the queue up again and fetch entropy (checks named virtio_replug_...)
+ *   tag=X                    lines named "virtio_X_..." (several instances in one image)
  *   iommu=off                bring-up only: physical addresses, no IOMMU server (see drv/dma.h)
  */
 #include <stdio.h>
@@ -201,19 +206,34 @@ static bool attach(void)
                      (g.attach_flags & IOMMU_ATTACH_ATS) ? "enabled" : "off");
 }
 
-static bool setup_queue(void)
+/* `again`: the queue memory was allocated before (a re-plugged device): map it again at the
+ * same IOVAs instead of allocating. */
+static bool setup_queue(bool again)
 {
     /* the device reads the descriptor table and the available ring, writes (and reads back the
      * flags of) the used ring, and writes the entropy into the data pages */
-    int rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ, &g.ring_desc);
-    if (rc == DRV_DMA_OK) {
-        rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ, &g.ring_avail);
-    }
-    if (rc == DRV_DMA_OK) {
-        rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ | IOMMU_WRITE, &g.ring_used);
-    }
-    if (rc == DRV_DMA_OK) {
-        rc = drv_dma_alloc(&g.dma, 1, IOMMU_WRITE, &g.data);
+    int rc;
+    if (again) {
+        /* the rings still hold the old device's indices (a used index of 4 would read as four
+         * completions at once): start from zeroed rings as a fresh allocation does */
+        memset(g.ring_desc.va, 0, 4096);
+        memset(g.ring_avail.va, 0, 4096);
+        memset(g.ring_used.va, 0, 4096);
+        rc = drv_dma_remap(&g.dma, &g.ring_desc);
+        rc = rc == DRV_DMA_OK ? drv_dma_remap(&g.dma, &g.ring_avail) : rc;
+        rc = rc == DRV_DMA_OK ? drv_dma_remap(&g.dma, &g.ring_used) : rc;
+        rc = rc == DRV_DMA_OK ? drv_dma_remap(&g.dma, &g.data) : rc;
+    } else {
+        rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ, &g.ring_desc);
+        if (rc == DRV_DMA_OK) {
+            rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ, &g.ring_avail);
+        }
+        if (rc == DRV_DMA_OK) {
+            rc = drv_dma_alloc(&g.dma, 1, IOMMU_READ | IOMMU_WRITE, &g.ring_used);
+        }
+        if (rc == DRV_DMA_OK) {
+            rc = drv_dma_alloc(&g.dma, 1, IOMMU_WRITE, &g.data);
+        }
     }
     if (!drv_check("queue_memory_mapped", rc == DRV_DMA_OK,
                    "(%s%s%s; desc %#llx avail %#llx used %#llx data %#llx, %s)",
@@ -356,11 +376,43 @@ static void release(bool gone, const char *check)
 }
 
 /*
- * Serves hotplug events until the deadline: going: reset the device (it stops using the queue),
- * unmap, detach, answer detached; gone: unmap and detach without touching the device. A re-plugged
- * device is left to a fresh instance (this driver reports and ends). True once removed.
+ * The new occupant of our slot (device_new after a removal): set it up again, attach under the
+ * new generation, check the old handle is refused, map the queue memory again, negotiate, build
+ * the queue and fetch entropy. Check names start with "replug_".
  */
-static bool serve(uint64_t serve_ms)
+static bool replugged(hp_handle_t h)
+{
+    uint64_t old = g.handle;
+    drv_set_phase("replug_");
+    drv_log("new occupant (handle %#llx): setting up again", (unsigned long long)h);
+    bool ok = setup_device() && attach();
+    if (ok && !g.bringup) {
+        drv_check("new_generation",
+                  IOMMU_HANDLE_GEN(g.handle) != IOMMU_HANDLE_GEN(old) &&
+                      IOMMU_HANDLE_GEN(g.handle) == HP_HANDLE_GEN(h),
+                  "(old handle %#llx, new %#llx, hotplug handle %#llx)", (unsigned long long)old,
+                  (unsigned long long)g.handle, (unsigned long long)h);
+        uint64_t status = 0;
+        uint64_t err = drv_iommu_detach(&g.iommu, old, &status);
+        drv_check("old_handle_refused", err == IOMMU_ERR_STALE, "(detach with the old handle: %s)",
+                  drv_iommu_errname(err));
+    }
+    g.hp_handle = h;
+    ok = ok && negotiate() && setup_queue(true) && fetch_entropy();
+    if (ok) {
+        ats_flush();
+    }
+    return ok;
+}
+
+/*
+ * Serves hotplug events until the deadline: going: reset the device (it stops using the queue),
+ * unmap, detach, answer detached; gone: unmap and detach without touching the device. Without
+ * `replug` a re-plugged device is left to a fresh instance (this driver reports and ends: true,
+ * nothing left to release); with it the driver waits for the new occupant and works with it
+ * (false: the new device is attached and must be released).
+ */
+static bool serve(uint64_t serve_ms, bool replug)
 {
     if (!drv_check("serve_has_hotplug_endpoint", g.ev.hotplug_ep != 0, "(\"hotplug\" endpoint)")) {
         return false;
@@ -378,14 +430,26 @@ static bool serve(uint64_t serve_ms)
             (unsigned long long)g.handle, (unsigned long long)g.hp_handle,
             g.hp_handle ? "" : ": not assigned by the hotplug server yet");
     uint64_t deadline = drv_deadline(serve_ms * 1000u);
+    bool removed = false;
     for (;;) {
         uint64_t left = drv_left_us(deadline);
         if (left == 0) {
-            drv_check("serve_scenario_completed", false, "(deadline passed: no removal)");
-            return false;
+            drv_check("serve_scenario_completed", false, "(deadline passed: %s)",
+                      removed ? "no new occupant" : "no removal");
+            return removed;
         }
         struct drv_event e = drv_events_wait(&g.ev, left);
-        if (e.kind == DRV_EVENT_NONE || e.kind == DRV_EVENT_FAULT || e.kind == DRV_EVENT_NEW) {
+        if (e.kind == DRV_EVENT_NEW && removed && HP_HANDLE_SID(e.handle) == g.cfg.sid) {
+            (void)replugged(e.handle);
+            return false;
+        }
+        if (e.kind == DRV_EVENT_NEW && !removed && g.hp_handle == 0 &&
+            HP_HANDLE_SID(e.handle) == g.cfg.sid) {
+            g.hp_handle = e.handle; /* the assignment of the device we already drive */
+            continue;
+        }
+        if (e.kind == DRV_EVENT_NONE || e.kind == DRV_EVENT_FAULT || e.kind == DRV_EVENT_NEW ||
+            removed) {
             continue;
         }
         bool ours = HP_HANDLE_SID(e.handle) == g.cfg.sid &&
@@ -406,7 +470,11 @@ static bool serve(uint64_t serve_ms)
         } else {
             release(true, "gone_released_without_touching_device");
         }
-        return true;
+        removed = true;
+        g.hp_handle = 0;
+        if (!replug) {
+            return true;
+        }
     }
 }
 
@@ -442,12 +510,12 @@ int main(void)
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");
     /* attach before the device can be told any address: until then it cannot DMA at all */
-    ok = ok && setup_device() && attach() && negotiate() && setup_queue();
+    ok = ok && setup_device() && attach() && negotiate() && setup_queue(false);
     if (ok) {
         ok = fetch_entropy();
         ats_flush();
     }
-    if (!(ok && strcmp(mode, "serve") == 0 && serve(serve_ms))) {
+    if (!(ok && strcmp(mode, "serve") == 0 && serve(serve_ms, task_cmdline_has(g.si->cmdline, "replug")))) {
         release(false, "released");
     }
     drv_log("done: %u passed, %u failed; %llu IOMMU calls", drv_passed(), drv_failed(),
