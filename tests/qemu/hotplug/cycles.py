@@ -52,11 +52,13 @@ def run(ctx):
     t_start = time.monotonic()
     dels = []
     if pace == "dma":
-        seen_or_wait(ctx, r"cycler: cycle 0 verified", 30)
+        # the client is the edu driver (mode=serve cycles=N: "edu: cycle K ...") or the test
+        # task's cycler ("cycler: cycle K ...")
+        seen_or_wait(ctx, r"(cycler|edu\w*): cycle 0 verified", 30)
         for i in range(1, n + 1):
             dels.append(remove(ctx, dev))
             add(ctx, dev, bus)
-            ctx.wait_console(rf"cycler: cycle {i} (verified|FAILED)", timeout=30)
+            ctx.wait_console(rf"(cycler|edu\w*): cycle {i} (verified|FAILED)", timeout=30)
     else:
         for i in range(n):
             add(ctx, dev, bus)
