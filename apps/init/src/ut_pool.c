@@ -194,9 +194,42 @@ uint64_t ut_pool_ram_total(const ut_pool_t *pool)
     return t;
 }
 
+bool ut_spare_put(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, uint32_t slot)
+{
+    if (pool->nspare >= UT_SPARE_MAX || size_bits < PC_UNTYPED_MIN_BITS ||
+        size_bits > PC_UNTYPED_MAX_BITS || slot == 0) {
+        return false;
+    }
+    pool->spare[pool->nspare].paddr = paddr;
+    pool->spare[pool->nspare].slot = slot;
+    pool->spare[pool->nspare].size_bits = (uint8_t)size_bits;
+    pool->nspare++;
+    return true;
+}
+
+bool ut_spare_take(ut_pool_t *pool, unsigned size_bits, ut_spare_t *out)
+{
+    int best = -1;
+    for (unsigned i = 0; i < pool->nspare; i++) {
+        if (pool->spare[i].size_bits >= size_bits &&
+            (best < 0 || pool->spare[i].size_bits < pool->spare[best].size_bits)) {
+            best = (int)i;
+        }
+    }
+    if (best < 0) {
+        return false;
+    }
+    *out = pool->spare[best];
+    pool->spare[best] = pool->spare[--pool->nspare];
+    return true;
+}
+
 uint64_t ut_pool_ram_free(const ut_pool_t *pool)
 {
     uint64_t t = 0;
+    for (unsigned i = 0; i < pool->nspare; i++) {
+        t += 1ull << pool->spare[i].size_bits; /* revoked arenas: reusable as they are */
+    }
     for (unsigned i = 0; i < pool->count; i++) {
         const ut_region_t *r = &pool->r[i];
         if (!r->device && !r->exhausted) {
@@ -238,6 +271,7 @@ uint32_t slot_map_alloc(slot_map_t *m, uint32_t count)
             uint32_t start = s + 1 - count;
             for (uint32_t k = start; k <= s; k++) {
                 m->bits[k / 64] |= 1ull << (k % 64);
+                m->owner[k] = m->cur_owner;
             }
             m->used += count;
             if (s + 1 - m->first > m->high_water) {
@@ -257,6 +291,25 @@ void slot_map_free(slot_map_t *m, uint32_t slot, uint32_t count)
             continue;
         }
         m->bits[s / 64] &= ~(1ull << (s % 64));
+        m->owner[s] = 0;
         m->used--;
     }
+}
+
+void slot_map_set_owner(slot_map_t *m, uint8_t owner)
+{
+    m->cur_owner = owner;
+}
+
+uint32_t slot_map_next_owned(const slot_map_t *m, uint8_t owner, uint32_t from)
+{
+    if (owner == 0) {
+        return 0;
+    }
+    for (uint32_t s = from < m->first ? m->first : from; s < m->end; s++) {
+        if (slot_is_used(m, s) && m->owner[s] == owner) {
+            return s;
+        }
+    }
+    return 0;
 }

@@ -167,8 +167,51 @@ static void test_elf_symbol_lookup_is_bounded(void)
     free(img);
 }
 
+/* A revoked task arena comes back to the pool: counted as free, reused for a task of at most
+ * its size (the smallest that fits), never for a larger one. */
+static void test_revoked_arena_returns_to_the_pool_and_is_reused(void)
+{
+    static ut_pool_t p;
+    ut_pool_init(&p);
+    CHECK(ut_pool_add(&p, 0x100000, 20, false, 5));
+    uint64_t start = ut_pool_ram_free(&p);
+    uint64_t off;
+    int i = ut_pool_plan(&p, 18, 1, &off); /* an arena of 256 KiB for a task */
+    CHECK(i == 0);
+    ut_pool_commit(&p, i, off, 18, 1);
+    CHECK(ut_pool_ram_free(&p) == start - (1u << 18));
+    CHECK(ut_spare_put(&p, 0x100000 + off, 18, 40)); /* the task went away, arena revoked */
+    CHECK(ut_pool_ram_free(&p) == start);
+    ut_spare_t sp;
+    CHECK(!ut_spare_take(&p, 19, &sp)); /* too small for a 512 KiB arena */
+    CHECK(ut_spare_take(&p, 16, &sp) && sp.slot == 40 && sp.size_bits == 18);
+    CHECK(ut_pool_ram_free(&p) == start - (1u << 18));
+    CHECK(!ut_spare_take(&p, 12, &sp));
+    CHECK(!ut_spare_put(&p, 0x100000, 3, 40)); /* not an untyped size */
+    CHECK(!ut_spare_put(&p, 0x100000, 18, 0));
+}
+
+/* Slots remember the task they were allocated for, so a teardown finds all of them. */
+static void test_slot_owner_recorded_until_freed(void)
+{
+    static slot_map_t m;
+    slot_map_init(&m, 0, 64);
+    uint32_t r = slot_map_alloc(&m, 2); /* the root task's */
+    slot_map_set_owner(&m, 7);
+    uint32_t a = slot_map_alloc(&m, 3);
+    slot_map_set_owner(&m, 0);
+    CHECK(slot_map_next_owned(&m, 7, 0) == a);
+    CHECK(slot_map_next_owned(&m, 7, a + 1) == a + 1);
+    CHECK(slot_map_next_owned(&m, 0, 0) == 0); /* the root task's are never "owned" */
+    slot_map_free(&m, a, 3);
+    CHECK(slot_map_next_owned(&m, 7, 0) == 0);
+    CHECK(m.used == 2 && slot_map_next_owned(&m, 7, r) == 0);
+}
+
 int main(void)
 {
+    test_revoked_arena_returns_to_the_pool_and_is_reused();
+    test_slot_owner_recorded_until_freed();
     test_policy_table_is_consistent_and_has_test_roles();
     test_untyped_mirror_aligns_and_prefers_small_regions();
     test_device_tree_splits_toward_any_address();

@@ -381,6 +381,20 @@ static bool notify_set(uint64_t badge, pc_cptr_t ntfn)
     return false;
 }
 
+/* The client's fault notification goes with it: the copy is deleted, the slot reused. */
+static void notify_drop(uint64_t badge)
+{
+    for (unsigned i = 0; i < IOMMU_MAX_CLIENTS; i++) {
+        if (g_notify[i].badge == badge) {
+            if (g_notify[i].ntfn != 0) {
+                srv_slot_free(g_notify[i].ntfn);
+            }
+            g_notify[i].badge = 0;
+            g_notify[i].ntfn = 0;
+        }
+    }
+}
+
 static enum iommu_err root_grant_device(uint64_t badge, uint64_t sid)
 {
     if (!iommu_srv_badge_is_client(badge) || sid > 0xffff) {
@@ -458,6 +472,26 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
             r->w[0] = grant;
             r->len = 1;
         }
+        return;
+    }
+    case IOMMU_ROOT_CLIENT_REMOVE: {
+        if (m->len != 1 || m->ncaps != 0) {
+            return;
+        }
+        uint64_t badge = m->w[0];
+        if (!iommu_srv_badge_is_client(badge)) {
+            r->err = IOMMU_ERR_BAD_ARG;
+            return;
+        }
+        /* BAD_ARG if not registered; otherwise: detach (block + flush at the hardware), unmap strictly, unbind, drop the grants: all
+         * synchronous, so the reply means no device reaches the client's memory any more */
+        r->err = iommu_client_unregister(&g_srv, badge);
+        if (r->err == IOMMU_ERR_BAD_ARG) {
+            return;
+        }
+        notify_drop(badge);
+        say("iommu: client %#llx removed%s%s", (unsigned long long)badge,
+            r->err == IOMMU_OK ? "" : ": ", r->err == IOMMU_OK ? "" : iommu_errname(r->err));
         return;
     }
     default:

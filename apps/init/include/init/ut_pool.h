@@ -24,10 +24,26 @@ typedef struct ut_region {
     bool exhausted; /* the kernel refused an allocation the mirror allowed: never use again */
 } ut_region_t;
 
+/* An untyped the root task retyped for a task (its arena) and revoked when the task went away:
+ * empty again, kept whole for the next task that needs at most its size. */
+#define UT_SPARE_MAX 32
+typedef struct ut_spare {
+    uint64_t paddr;
+    uint32_t slot;
+    uint8_t size_bits;
+} ut_spare_t;
+
 typedef struct ut_pool {
     ut_region_t r[UT_POOL_MAX];
     unsigned count;
+    ut_spare_t spare[UT_SPARE_MAX];
+    unsigned nspare;
 } ut_pool_t;
+
+/* Returns a revoked arena to the pool (false: the spare list is full, the caller keeps it). */
+bool ut_spare_put(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, uint32_t slot);
+/* Takes the smallest spare of at least size_bits; false if none. */
+bool ut_spare_take(ut_pool_t *pool, unsigned size_bits, ut_spare_t *out);
 
 /* Log2 of the bytes an object of `type` (enum pc_object_type) and `size_bits` occupies; 0 for
  * an invalid combination. */
@@ -95,7 +111,14 @@ typedef struct slot_map {
     uint32_t used;
     uint32_t high_water;
     uint64_t bits[SLOT_MAP_MAX / 64];
+    uint8_t owner[SLOT_MAP_MAX]; /* task id the slot was allocated for (0: the root task) */
+    uint8_t cur_owner;           /* owner of the slots allocated from now on */
 } slot_map_t;
+
+/* Slots allocated from now on belong to task `owner` (0: the root task itself). */
+void slot_map_set_owner(slot_map_t *m, uint8_t owner);
+/* The first used slot >= from that belongs to `owner` (owner != 0), or 0 if none. */
+uint32_t slot_map_next_owned(const slot_map_t *m, uint8_t owner, uint32_t from);
 
 void slot_map_init(slot_map_t *m, uint32_t first, uint32_t end);
 /* The lowest run of `count` free slots; its first slot, or 0 (never a valid slot) if none. */

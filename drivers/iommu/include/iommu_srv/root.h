@@ -46,11 +46,20 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
  * grant_memory(badge, pa, size, rights): memory the root task gave the client (physically
  *   contiguous, 4 KiB aligned); result word 0 = the grant index `map` names it by. Errors:
  *   BAD_MSG, BAD_ARG, ALIGN, RANGE, RIGHTS, NO_SLOTS.
+ * client_remove(badge): the client's task is being torn down (its threads are stopped). The
+ *   server detaches every device of the client (blocked and flushed at the hardware first),
+ *   unmaps all its mappings strictly, unbinds its PASIDs, releases its pins, destroys its domain,
+ *   withdraws its memory grants and drops its fault notification, all before it replies: once
+ *   the reply is in, no device can reach the client's memory and the root task may reuse it.
+ *   Errors: BAD_MSG, BAD_ARG (not a registered client badge); any other error is the first
+ *   failure of a detach or unmap (the client is removed all the same; stuck pins stay with the
+ *   server).
  */
 #define IOMMU_ROOT_METHODS(R)                                                                      \
     R(CLIENT_ADD, 96, 3, 1, "badge, sid, notification cap")                                        \
     R(GRANT_DEVICE, 97, 2, 0, "badge, sid")                                                        \
-    R(GRANT_MEMORY, 98, 4, 0, "badge, pa, size, rights -> grant index")
+    R(GRANT_MEMORY, 98, 4, 0, "badge, pa, size, rights -> grant index")                            \
+    R(CLIENT_REMOVE, 99, 1, 0, "badge")
 
 #define IOMMU_ROOT_LABEL_(name, label, nargs, ncaps, doc) IOMMU_ROOT_##name = label,
 enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_) };
