@@ -96,6 +96,46 @@ static const init_task_t *server_task(void)
     return NULL;
 }
 
+bool iommu_link_remove(unsigned task)
+{
+    bool ok = true;
+    for (unsigned i = 0; i < g_nlink; i++) {
+        if (g_link[i].task != task) {
+            continue;
+        }
+        if (g_link[i].sent) {
+            /* The server answers once the client's devices are blocked and flushed, its
+             * mappings gone and its grants withdrawn (synchronous: the call is the wait). */
+            pc_cptr_t shared = spawn_shared_slot("iommu");
+            unsigned saved = obj_root_scope_enter();
+            pc_cptr_t ep = shared != 0 ? slot_map_alloc(&g_slots, 1) : 0;
+            obj_root_scope_leave(saved);
+            pc_word_t err = PC_ERR_RANGE;
+            uint64_t res = ~0ull;
+            if (ep != 0 && pc_cnode_mint(PC_SLOT_CNODE, ep, PC_SLOT_CNODE, shared, PC_RIGHT_WRITE,
+                                         IOMMU_SRV_BADGE_ROOT) == PC_OK) {
+                pc_msg_t m;
+                memset(&m, 0, sizeof(m));
+                m.mr[0] = g_link[i].badge;
+                m.info = pc_msginfo(IOMMU_ROOT_CLIENT_REMOVE, 0, 0, 1);
+                err = pc_call(ep, &m);
+                res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
+            }
+            if (ep != 0) {
+                obj_delete(ep);
+            }
+            printf("init: iommu client %#llx removed at the server: %s (%llu)\n",
+                   (unsigned long long)g_link[i].badge,
+                   err != PC_OK ? "IPC failed" : res == 0 ? "ok" : "error",
+                   (unsigned long long)res);
+            ok = err == PC_OK && res == 0;
+        }
+        g_link[i] = g_link[--g_nlink]; /* an unsent note just goes (its slot is the task's) */
+        i--;
+    }
+    return ok;
+}
+
 void iommu_link_send(void)
 {
     unsigned pending = 0;

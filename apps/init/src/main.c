@@ -12,6 +12,8 @@
  *                           SUMMARY line and end the run with status 0 (all passed) or 1
  *   init.deadline_ms=N      how long to wait for reports (default 60000)
  *   init.expect_skipped=N   how many modules are meant to be refused (default 0)
+ *   init.expect_reclaimed=N how many refused modules had objects made for them before they
+ *                           failed, all of which must come back (RAM and root slots as before)
  *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
  *                           0xb0000000, q35's)
  */
@@ -101,10 +103,11 @@ static void print_summary(void)
     }
     printf("init: root task: %u root-CNode slots in use (high water %u of %u), %llu bytes of its "
            "own objects,"
-           " %llu KiB RAM free, %u device-untyped nodes\n",
+           " %llu KiB RAM free, %u device-untyped nodes, %u task(s) torn down\n",
            g_slots.used, g_slots.high_water, g_slots.end - g_slots.first,
            (unsigned long long)g_root_acct.untyped_bytes,
-           (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10), obj_device_nodes());
+           (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10), obj_device_nodes(),
+           g_tasks_reclaimed);
 }
 
 /* ---- faults and reports ---- */
@@ -369,7 +372,8 @@ int main(void)
     char kcmd[PC_BOOTINFO_CMDLINE_MAX + 8];
     snprintf(kcmd, sizeof(kcmd), "kernel %s", bi->cmdline); /* the first word is skipped */
     bool halt = task_cmdline_has(kcmd, "init.halt");
-    uint64_t deadline_ms = 60000, expect_skipped = 0;
+    uint64_t deadline_ms = 60000, expect_skipped = 0, expect_reclaimed = 0;
+    bool check_reclaimed = task_cmdline_get_u64(kcmd, "init.expect_reclaimed", &expect_reclaimed);
     (void)task_cmdline_get_u64(kcmd, "init.deadline_ms", &deadline_ms);
     (void)task_cmdline_get_u64(kcmd, "init.expect_skipped", &expect_skipped);
     (void)task_cmdline_get_u64(kcmd, "init.ecam", &g_ecam_base);
@@ -423,6 +427,12 @@ int main(void)
              skipped, (unsigned long long)expect_skipped);
     test_line(skipped == expect_skipped && loaded + skipped + 1 == bi->module_count,
               "init_starts_every_valid_module", detail);
+    if (check_reclaimed) {
+        snprintf(detail, sizeof(detail), "(%u of %llu failed modules: RAM and slots back)",
+                 g_modules_reclaimed_exactly, (unsigned long long)expect_reclaimed);
+        test_line(g_modules_reclaimed_exactly == expect_reclaimed,
+                  "init_module_failing_midway_reclaimed", detail);
+    }
     serve(halt, deadline_ms);
     return 0;
 }

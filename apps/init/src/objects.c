@@ -6,10 +6,12 @@
  * Every object is charged to the task it is for, so the summary can say what each task costs.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <init/init.h>
 
 ut_pool_t g_pool;
+static uint64_t g_last_paddr; /* physical address of the last retype's first object */
 static dev_tree_t g_dev;
 slot_map_t g_slots;
 
@@ -48,27 +50,129 @@ static void charge(init_acct_t *acct, unsigned bits, uint32_t count)
     }
 }
 
+/*
+ * The arena of the task being built: one untyped retyped for it from the pool, from which all
+ * its objects come, so revoking that one capability takes every object back (task_teardown).
+ * While an arena is open, new root-CNode slots are recorded as the task's.
+ */
+static ut_pool_t g_arena;
+static bool g_arena_open;
+static bool g_arena_exhausted;
+
+bool obj_arena_exhausted(void)
+{
+    return g_arena_exhausted;
+}
+
+void obj_arena_reset_exhausted(void)
+{
+    g_arena_exhausted = false;
+}
+static unsigned g_arena_owner;
+
+bool obj_arena_open(unsigned owner, unsigned bits, init_arena_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    ut_spare_t sp;
+    if (ut_spare_take(&g_pool, bits, &sp)) {
+        a->slot = sp.slot;
+        a->paddr = sp.paddr;
+        a->bits = sp.size_bits;
+        printf("init: task %u built in a returned arena (2^%u bytes at %#llx)\n", owner, a->bits,
+               (unsigned long long)a->paddr);
+    } else {
+        pc_cptr_t u;
+        if (obj_new(PC_OBJ_UNTYPED, bits, 1, NULL, &u) != PC_OK) {
+            return false;
+        }
+        a->slot = u;
+        a->bits = (uint8_t)bits;
+        a->paddr = g_last_paddr;
+    }
+    ut_pool_init(&g_arena);
+    if (!ut_pool_add(&g_arena, a->paddr, a->bits, false, (uint32_t)a->slot)) {
+        (void)ut_spare_put(&g_pool, a->paddr, a->bits, (uint32_t)a->slot);
+        memset(a, 0, sizeof(*a));
+        return false;
+    }
+    g_arena_open = true;
+    g_arena_owner = owner;
+    slot_map_set_owner(&g_slots, (uint8_t)owner);
+    return true;
+}
+
+void obj_arena_close(void)
+{
+    g_arena_open = false;
+    g_arena_owner = 0;
+    slot_map_set_owner(&g_slots, 0);
+}
+
+unsigned obj_root_scope_enter(void)
+{
+    unsigned saved = g_arena_open ? g_arena_owner : 0;
+    g_arena_open = false;
+    slot_map_set_owner(&g_slots, 0);
+    return saved;
+}
+
+void obj_root_scope_leave(unsigned saved)
+{
+    if (saved != 0) {
+        g_arena_open = true;
+        slot_map_set_owner(&g_slots, (uint8_t)saved);
+    }
+}
+
+bool obj_arena_return(const init_arena_t *a)
+{
+    if (a->slot == 0) {
+        return true;
+    }
+    /* every object retyped from it, and every copy of those, goes; the watermark resets */
+    pc_word_t err = pc_cnode_revoke(PC_SLOT_CNODE, a->slot);
+    if (err != PC_OK) {
+        printf("init: revoking an arena failed: %llu (its memory stays taken)\n",
+               (unsigned long long)err);
+        return false;
+    }
+    if (!ut_spare_put(&g_pool, a->paddr, a->bits, (uint32_t)a->slot)) {
+        printf("init: spare list full: an arena of 2^%u bytes is kept aside\n", a->bits);
+        return false;
+    }
+    return true;
+}
+
 /* Retypes `count` objects into [slot, slot+count) (slots already reserved). */
 static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, uint32_t count,
                              pc_cptr_t slot)
 {
+    ut_pool_t *pool = g_arena_open ? &g_arena : &g_pool;
     for (;;) {
         uint64_t off;
-        int idx = ut_pool_plan(&g_pool, bits, count, &off);
+        int idx = ut_pool_plan(pool, bits, count, &off);
+        if (idx < 0 && g_arena_open) {
+            g_arena_exhausted = true;
+        }
         if (idx < 0) {
             return PC_ERR_NOT_ENOUGH_MEMORY;
         }
         pc_word_t err =
-            pc_untyped_retype(g_pool.r[idx].slot, type, size_bits, PC_NULL_CPTR, slot, count);
+            pc_untyped_retype(pool->r[idx].slot, type, size_bits, PC_NULL_CPTR, slot, count);
+        if (err == PC_ERR_NOT_ENOUGH_MEMORY && g_arena_open) {
+            g_arena_exhausted = true; /* the estimate was short: spawn builds again, larger */
+            return err;
+        }
         if (err == PC_ERR_NOT_ENOUGH_MEMORY) {
             /* The kernel knows better than the mirror (e.g. it carved boot objects there). */
-            g_pool.r[idx].exhausted = true;
+            pool->r[idx].exhausted = true;
             continue;
         }
         if (err != PC_OK) {
             return err;
         }
-        ut_pool_commit(&g_pool, idx, off, bits, count);
+        g_last_paddr = pool->r[idx].paddr + off;
+        ut_pool_commit(pool, idx, off, bits, count);
         return PC_OK;
     }
 }
@@ -95,7 +199,18 @@ pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t
 }
 
 /* The original frame cap of the device page at paddr, splitting device untypeds as needed. */
+static pc_word_t device_page_(uint64_t paddr, pc_cptr_t *frame);
+
+/* The split tree and the original frame caps belong to the root task, whoever asked first. */
 static pc_word_t device_page(uint64_t paddr, pc_cptr_t *frame)
+{
+    unsigned saved = obj_root_scope_enter();
+    pc_word_t err = device_page_(paddr, frame);
+    obj_root_scope_leave(saved);
+    return err;
+}
+
+static pc_word_t device_page_(uint64_t paddr, pc_cptr_t *frame)
 {
     int i = dev_tree_lookup(&g_dev, paddr);
     if (i < 0) {

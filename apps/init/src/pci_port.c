@@ -108,6 +108,16 @@ const init_pci_dev_t *pci_port_dev(unsigned i)
  * it before any other match (-1: none). */
 static int g_claim_first = -1;
 
+void pci_port_unclaim(uint16_t sid)
+{
+    for (unsigned i = 0; i < g_dev_count; i++) {
+        if (g_devs[i].sid == sid && g_devs[i].claimed) {
+            g_devs[i].claimed = false;
+            g_claim_first = sid; /* a rebuild of the same task takes the same function */
+        }
+    }
+}
+
 init_pci_dev_t *pci_port_claim(uint16_t vendor, uint16_t device)
 {
     for (unsigned i = 0; i < g_dev_count; i++) {

@@ -291,6 +291,16 @@ static const init_grant_t g_iommu_bench[] = {
     INIT_EP,
 };
 
+/* reclaim_probe (tests/qemu/drivers): a module that fails midway on purpose - memory (4 MiB, so
+ * its arena is large enough for the next driver to be built in it again), a notification and
+ * its RAM made, then a DMA pool grant refused (no IOMMU client grant before it); everything made
+ * for it must come back. */
+static const init_grant_t g_reclaim_probe[] = {
+    {.name = "untyped", .kind = GRANT_UNTYPED, .a = 22},
+    {.name = "ntfn", .kind = GRANT_NOTIFICATION, .rights = PC_RIGHT_READ},
+    {.name = "dma_pool", .kind = GRANT_DMA_POOL, .a = 16, .b = 3},
+};
+
 #define ROLE(name_, prio_, mcp_, bits_, flags_, grants_)                                           \
     {                                                                                              \
         .role = name_, .priority = prio_, .mcp = mcp_, .cnode_bits = bits_, .flags = flags_,       \
@@ -368,6 +378,7 @@ static const init_role_t g_roles[] = {
      .grants = g_edu_driver,
      .grant_count = N(g_edu_driver)},
     ROLE("drivers_surprise_ctl", 100, 100, 6, ROLE_TEST, g_drivers_surprise_ctl),
+    ROLE("reclaim_probe", 100, 100, 6, ROLE_TEST, g_reclaim_probe),
     {.role = "virtio_driver",
      .priority = 150,
      .mcp = 150,

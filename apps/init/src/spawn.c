@@ -4,8 +4,10 @@
  * anything is created, then retype and map its segments (with a guard page at the bottom of the
  * runtime's stack), give it its own CNode, VSpace, TCB and IPC buffer, carry out every grant of
  * its role into its CNode, write its start information, make the root task its fault handler and
- * start it. A module that fails any step is reported with the reason and skipped; the objects
- * already made for it stay charged to it (the summary shows them) and nothing runs.
+ * start it. Every object of a task comes from its own arena (one untyped retyped for it), so a
+ * module that fails any step is torn down - the objects already made for it revoked, its memory
+ * and slots returned - and reported skipped with the reason; an arena that proves too small is
+ * returned and the task built again in one twice the size (a few times at most).
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,7 +47,8 @@ typedef struct spawn_ctx {
     uint32_t cnode_slots;
     uint64_t device_vaddr;
     const init_pci_dev_t *pci;
-    uint64_t guard; /* vaddr of the stack guard page, 0 if none */
+    uint64_t guard;      /* vaddr of the stack guard page, 0 if none */
+    unsigned extra_bits; /* arena size over the estimate (after an arena proved too small) */
 } spawn_ctx_t;
 
 static const char *fail(spawn_ctx_t *c, const char *what, pc_word_t err)
@@ -160,7 +163,10 @@ static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acc
     if (g_shared_count >= SHARED_MAX) {
         return PC_ERR_RANGE;
     }
+    /* shared objects outlive the task whose grant made them first: root-owned, from the pool */
+    unsigned saved = obj_root_scope_enter();
     pc_word_t err = obj_new(type, 0, 1, acct, slot);
+    obj_root_scope_leave(saved);
     if (err == PC_OK) {
         g_shared[g_shared_count].name = name;
         g_shared[g_shared_count].type = type;
@@ -865,6 +871,23 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
     if (keep_bits > PC_CNODE_MAX_BITS) {
         return "task too large for a keep CNode";
     }
+    /* Its arena: an estimate of everything below (segments with 2 MiB alignment slack, paging
+     * structures, CNodes, grants), a quarter more, rounded up to a power of two. */
+    uint64_t need = count_pages(&img) * PAGE + 2 * LARGE + (count_pages(&img) / 256 + 32) * PAGE +
+                    (1ull << (keep_bits + PC_SLOT_BITS)) + (1ull << (r->cnode_bits + PC_SLOT_BITS));
+    for (size_t i = 0; i < r->grant_count; i++) {
+        const init_grant_t *g = &r->grants[i];
+        need += (g->kind == GRANT_UNTYPED || g->kind == GRANT_DMA_POOL) && g->a < 40
+                    ? (1ull << g->a) + PAGE
+                    : 2 * PAGE;
+    }
+    unsigned arena_bits = log2_ceil(need + need / 4) + c->extra_bits;
+    if (arena_bits < PC_UNTYPED_MIN_BITS) {
+        arena_bits = PC_UNTYPED_MIN_BITS;
+    }
+    if (arena_bits > PC_UNTYPED_MAX_BITS || !obj_arena_open(t->id, arena_bits, &t->arena)) {
+        return "no memory for the task's arena";
+    }
     pc_word_t err = keep_create(&t->keep, keep_bits, acct);
     if (err != PC_OK) {
         return fail(c, "no memory for the keep CNode", err);
@@ -988,6 +1011,48 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
     return NULL;
 }
 
+unsigned g_tasks_reclaimed;
+unsigned g_modules_reclaimed_exactly;
+
+uint32_t init_free_slots(void)
+{
+    /* a spare arena's slot is part of the reusable memory, not a leak */
+    return (g_slots.end - g_slots.first) - g_slots.used + g_pool.nspare;
+}
+
+bool task_teardown(init_task_t *t)
+{
+    bool ok = true;
+    if (t->tcb != 0) {
+        (void)pc_tcb_suspend(t->tcb); /* its thread runs no more */
+    }
+    /* The IOMMU server lets go of it first (devices blocked and flushed, mappings gone, memory
+     * grants withdrawn): only then may its memory be revoked and handed out again. */
+    ok &= iommu_link_remove(t->id);
+    unsigned saved = obj_root_scope_enter();
+    for (uint32_t s = slot_map_next_owned(&g_slots, (uint8_t)t->id, 0); s != 0;
+         s = slot_map_next_owned(&g_slots, (uint8_t)t->id, s + 1)) {
+        obj_delete(s);
+    }
+    obj_root_scope_leave(saved);
+    if (t->arena.slot != 0) {
+        ok &= obj_arena_return(&t->arena);
+    } else if (t->acct.objects != 0) {
+        ok = false; /* objects made outside an arena cannot be taken back */
+    }
+    if (t->pci_sid >= 0) {
+        pci_port_unclaim((uint16_t)t->pci_sid);
+    }
+    memset(&t->arena, 0, sizeof(t->arena));
+    memset(&t->keep, 0, sizeof(t->keep));
+    t->tcb = 0;
+    t->hp_ntfn = 0;
+    t->pci_sid = -1;
+    t->reclaimed = ok;
+    g_tasks_reclaimed += ok;
+    return ok;
+}
+
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)
 {
     if (g_task_count >= INIT_MAX_TASKS) {
@@ -1017,9 +1082,43 @@ void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)
         why = "empty or unmapped module";
     } else {
         spawn_ctx_t c;
-        memset(&c, 0, sizeof(c));
-        c.t = t;
-        why = build(&c, mod, cmdline);
+        uint64_t ram_before = ut_pool_ram_free(&g_pool);
+        uint32_t slots_before = init_free_slots();
+        for (unsigned attempt = 0;; attempt++) {
+            memset(&c, 0, sizeof(c));
+            c.t = t;
+            c.extra_bits = attempt;
+            obj_arena_reset_exhausted();
+            why = build(&c, mod, cmdline);
+            obj_arena_close();
+            if (why == NULL || !obj_arena_exhausted() || attempt >= 3) {
+                break;
+            }
+            printf("init: module %u (%s): arena of 2^%u bytes too small, building again\n",
+                   module_index, t->name, t->arena.bits);
+            (void)task_teardown(t);
+            t->reclaimed = false;
+            g_tasks_reclaimed--;
+            memset(&t->acct, 0, sizeof(t->acct));
+            t->caps_granted = 0;
+        }
+        if (why != NULL && t->acct.objects != 0) {
+            /* whatever was made for it goes back (a module failing midway leaks nothing) */
+            static char buf[sizeof(t->skip_reason)];
+            snprintf(buf, sizeof(buf), "%s", why);
+            why = buf;
+            uint32_t made = t->acct.objects;
+            bool back = task_teardown(t);
+            uint64_t ram_after = ut_pool_ram_free(&g_pool);
+            uint32_t slots_after = init_free_slots();
+            bool exact = back && ram_after == ram_before && slots_after == slots_before;
+            g_modules_reclaimed_exactly += exact;
+            printf("init: module %u (%s): %u objects made before it failed %s (RAM free %llu -> "
+                   "%llu KiB, root slots free %u -> %u)\n",
+                   module_index, t->name, made, back ? "reclaimed" : "NOT reclaimed",
+                   (unsigned long long)(ram_before >> 10), (unsigned long long)(ram_after >> 10),
+                   slots_before, slots_after);
+        }
     }
     if (why != NULL) {
         t->state = TASK_SKIPPED;

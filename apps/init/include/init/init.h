@@ -63,6 +63,30 @@ pc_word_t obj_device_frames(uint64_t paddr, uint32_t count, init_acct_t *acct, p
 /* Nodes of the device-untyped split tree (for the summary). */
 unsigned obj_device_nodes(void);
 
+/*
+ * A task's arena: one untyped the root task retyped (or reused from the pool's spares) for the
+ * task, from which every object of the task is made, so one revoke takes them all back.
+ */
+typedef struct init_arena {
+    pc_cptr_t slot; /* the untyped cap (a root-task slot), 0: none */
+    uint64_t paddr;
+    uint8_t bits;
+} init_arena_t;
+/* Opens an arena of at least 2^bits bytes for task `owner`: objects come from it and new slots
+ * are recorded as the task's until obj_arena_close. False if no memory (nothing changed). */
+bool obj_arena_open(unsigned owner, unsigned bits, init_arena_t *a);
+void obj_arena_close(void);
+/* Whether an allocation failed for lack of room in the open arena since the last reset. */
+bool obj_arena_exhausted(void);
+void obj_arena_reset_exhausted(void);
+/* Objects and slots that must outlive the task being built (shared objects, device tree):
+ * from the pool, owned by the root task, until the matching leave. */
+unsigned obj_root_scope_enter(void);
+void obj_root_scope_leave(unsigned saved);
+/* Revokes the arena (every object made from it and every copy goes) and returns it to the pool
+ * as a spare. */
+bool obj_arena_return(const init_arena_t *a);
+
 /* Deletes the cap in `slot` and frees the slot. */
 void obj_delete(pc_cptr_t slot);
 
@@ -112,6 +136,8 @@ int pci_port_bar(uint16_t sid, unsigned index, uint64_t *base, uint64_t *size);
  * error (PCI_ERR_NOSPACE when a BAR does not fit its window).
  */
 int pci_port_hotplug_add(uint16_t port, uint16_t sid, uint16_t vendor, uint16_t device);
+/* The function's driver went away: it may be claimed again. */
+void pci_port_unclaim(uint16_t sid);
 
 /* ---- platform.c ---- */
 
@@ -167,6 +193,8 @@ typedef struct init_task {
     int pci_sid;               /* -1: drives no PCI function */
     uint64_t hp_handle;
     pc_cptr_t hp_ntfn;
+    init_arena_t arena; /* where all its objects come from (0: built before arenas, none) */
+    bool reclaimed;     /* torn down: objects revoked, memory and slots returned */
 } init_task_t;
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
@@ -176,6 +204,20 @@ extern uint64_t g_tsc_hz;
 
 /* Builds and starts the task in boot module `mod`; records a skip reason on failure. */
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index);
+
+/*
+ * Tears task t down: stops its thread, removes it at the IOMMU server (which detaches its devices
+ * with the hardware flushed, unmaps everything and withdraws its memory grants before it
+ * answers), deletes its root-CNode slots, revokes its arena and returns the memory and slots.
+ * Its PCI function becomes unclaimed. True if everything came back.
+ */
+bool task_teardown(init_task_t *t);
+/* Tasks torn down so far; skipped modules whose objects all came back (RAM free and free root
+ * slots as before their build). */
+extern unsigned g_tasks_reclaimed;
+extern unsigned g_modules_reclaimed_exactly;
+/* Free root-CNode slots (a spare arena's slot counts as free: it is reusable memory). */
+uint32_t init_free_slots(void);
 
 /* ---- hotplug.c ---- */
 

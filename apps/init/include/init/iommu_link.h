@@ -31,6 +31,12 @@ bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights,
  * device). The server never calls the root task, so this call cannot deadlock.
  */
 void iommu_link_send(void);
+/*
+ * Task `task` is being torn down: if it was registered, client_remove at the IOMMU server
+ * (returns once the server let go of everything of that client); its note is dropped. True
+ * if there was nothing to remove or the server removed it.
+ */
+bool iommu_link_remove(unsigned task);
 
 /* spawn.c: the root-CNode slot of the shared object `name`, 0 if it was never created. */
 pc_cptr_t spawn_shared_slot(const char *name);
