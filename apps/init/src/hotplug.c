@@ -14,8 +14,10 @@
  *    programmed, exactly as if it had been there at boot; its command line gets `tag=hp<id>` so
  *    its TEST lines differ from the first instance's.
  *
- * Re-granting rather than starting a fresh task each time is deliberate: the root task cannot
- * reclaim a task's memory yet, so a hundred unplug/re-plug cycles must not cost a hundred tasks.
+ * A fresh instance is torn down once it reports done (its device went away and it released
+ * everything: main.c, task_teardown): its memory and slots return and its task entry is reused by
+ * the next fresh instance, so any number of hot-add/remove cycles cost nothing lasting. A live
+ * driver is still re-granted its re-plugged device rather than replaced.
  * The reply hands the hotplug server a copy of the driver's interrupt notification (badge
  * INIT_HP_NOTIFY_BIT) so it can tell the driver about events without ever blocking on it.
  */
@@ -124,6 +126,12 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
     /* The same module, its command line tagged so the instance's TEST lines stay distinct. */
     static pc_bootinfo_module_t copies[INIT_MAX_TASKS];
     unsigned idx = g_task_count;
+    for (unsigned i = 0; i < g_task_count; i++) {
+        if (g_tasks[i].reclaimed && g_tasks[i].hp_fresh) {
+            idx = i; /* an instance torn down before: its entry (and id) are free */
+            break;
+        }
+    }
     if (idx >= INIT_MAX_TASKS) {
         reply(m, PC_ERR_RANGE, NULL);
         return;
@@ -133,12 +141,21 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
     char cmd[PC_BOOTINFO_MODULE_NAME_MAX + 1];
     memcpy(cmd, tmpl->module->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);
     cmd[PC_BOOTINFO_MODULE_NAME_MAX] = '\0';
-    int n = snprintf(mod->cmdline, sizeof(mod->cmdline), "%s tag=hp%u", cmd, idx + 1);
+    /* one tag per instance (not per task entry, which a later instance may reuse) */
+    static unsigned fresh_count;
+    fresh_count++;
+    int n = snprintf(mod->cmdline, sizeof(mod->cmdline), "%s tag=hp%u", cmd,
+                     fresh_count == 1 ? idx + 1 : idx + 1 + 100 * (fresh_count - 1));
     if (n < 0 || (size_t)n >= sizeof(mod->cmdline)) {
         memcpy(mod->cmdline, tmpl->module->cmdline, sizeof(mod->cmdline)); /* no room: untagged */
     }
-    spawn_module(mod, 0);
+    printf("init: hotplug: starting a fresh instance: RAM free %llu KiB, root slots free %u\n",
+           (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10), init_free_slots());
+    spawn_module_at(mod, 0, idx);
     init_task_t *t = idx < g_task_count ? &g_tasks[idx] : NULL;
+    if (t != NULL) {
+        t->hp_fresh = true;
+    }
     if (t == NULL || t->state != TASK_RUNNING || t->pci_sid != (int)sid) {
         printf("init: hotplug: no driver started for %02x:%02x.%x\n", sid >> 8, (sid >> 3) & 0x1f,
                sid & 7);

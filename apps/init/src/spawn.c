@@ -1055,16 +1055,24 @@ bool task_teardown(init_task_t *t)
 
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)
 {
-    if (g_task_count >= INIT_MAX_TASKS) {
+    spawn_module_at(mod, module_index, g_task_count);
+}
+
+void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, unsigned idx)
+{
+    if (idx > g_task_count || idx >= INIT_MAX_TASKS ||
+        (idx < g_task_count && !g_tasks[idx].reclaimed)) {
         printf("init: module %u skipped: more than %u tasks\n", module_index, INIT_MAX_TASKS);
         return;
     }
-    init_task_t *t = &g_tasks[g_task_count];
-    memset(t, 0, sizeof(*t));
-    t->id = g_task_count + 1;
+    init_task_t *t = &g_tasks[idx];
+    memset(t, 0, sizeof(*t)); /* a reclaimed entry is reused under the same id */
+    t->id = idx + 1;
     t->module = mod;
     t->pci_sid = -1;
-    g_task_count++;
+    if (idx == g_task_count) {
+        g_task_count++;
+    }
 
     char cmdline[PC_BOOTINFO_MODULE_NAME_MAX + 1];
     memcpy(cmdline, mod->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);

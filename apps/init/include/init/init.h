@@ -195,6 +195,7 @@ typedef struct init_task {
     pc_cptr_t hp_ntfn;
     init_arena_t arena; /* where all its objects come from (0: built before arenas, none) */
     bool reclaimed;     /* torn down: objects revoked, memory and slots returned */
+    bool hp_fresh;      /* started for a hot-added device: torn down once it reports done */
 } init_task_t;
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
@@ -204,6 +205,8 @@ extern uint64_t g_tsc_hz;
 
 /* Builds and starts the task in boot module `mod`; records a skip reason on failure. */
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index);
+/* Same, into task entry idx: the next free one, or one whose task was torn down (same id). */
+void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, unsigned idx);
 
 /*
  * Tears task t down: stops its thread, removes it at the IOMMU server (which detaches its devices

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# QEMU's half of scenario "fresh instance teardown": N times, an edu is inserted in the empty
+# port rp7 (device_add), the root task starts a fresh instance of the edu driver for it
+# (tag=hpK), the instance self-tests and serves; device_del removes it (orderly: the instance
+# answers detached and reports done) and the root task tears the instance down. Every cycle the
+# root task's free RAM after the teardown must equal that before the instance was started; free
+# root slots too from the second cycle on (the first hot-add makes the root task's own frame caps
+# for the device pages of rp7's window: the device-untyped split tree keeps them for every later
+# request, like the pages of devices present at boot), and both stay the same in every cycle. At
+# the end edu0 is removed too, so the boot instance finishes and the run ends.
+import re
+
+N = 10
+RX_BEFORE = r"init: hotplug: starting a fresh instance: RAM free (\d+) KiB, root slots free (\d+)"
+RX_AFTER = (r"init: task \d+ (\S+) torn down(.*): RAM free (\d+) KiB, root slots free (\d+), "
+            r"(\d+) task\(s\) torn down")
+
+
+def remove(ctx, dev):
+    ctx.qmp.execute("device_del", id=dev)
+    ctx.qmp.wait_event("DEVICE_DELETED", timeout=30,
+                       match=lambda e: e["data"].get("device") == dev)
+
+
+def run(ctx):
+    ctx.wait_console(r"hotplug: .*slots ready", timeout=40)
+    ctx.wait_console(r"edu: serving hotplug events", timeout=40)
+    seen = []
+    for i in range(1, N + 1):
+        ctx.qmp.execute("device_add", driver="edu", bus="rp7", id="edu1",
+                        dma_mask=0xffffffffffffffff)
+        before = ctx.wait_console(RX_BEFORE, timeout=30)
+        ctx.wait_console(r"edu_hp\d+: serving hotplug events", timeout=40)
+        remove(ctx, "edu1")
+        after = ctx.wait_console(RX_AFTER, timeout=30)
+        b = (int(before.group(1)), int(before.group(2)))
+        a = (int(after.group(3)), int(after.group(4)))
+        ctx.log(f"cycle {i}: {after.group(1)}: RAM free {b[0]} -> {a[0]} KiB, "
+                f"root slots free {b[1]} -> {a[1]}; {after.group(5)} torn down")
+        assert after.group(2) == "", f"cycle {i}: teardown incomplete: {after.group(0)}"
+        assert a[0] == b[0], f"cycle {i}: RAM not back: before {b[0]} KiB, after {a[0]} KiB"
+        if i > 1:
+            assert a == b, f"cycle {i}: RAM/slots not back: before {b}, after {a}"
+        assert int(after.group(5)) == i, f"cycle {i}: {after.group(5)} teardowns counted"
+        seen.append(a)
+    assert len(set(seen)) == 1, f"free RAM/slots drift across cycles: {seen}"
+    # the run ends as soon as the boot instance reports: QEMU may be gone before DEVICE_DELETED
+    ctx.qmp.execute("device_del", id="edu0")
+    ctx.wait_console(r"^SUMMARY:", timeout=60)
