@@ -110,6 +110,9 @@ typedef struct k_cpu {
     k_tcb_t *fpu_owner;          /* thread whose FPU state is in the registers */
     uint64_t fpu_ts;             /* CR0.TS is set */
     k_u64_unaligned_t *tss_rsp0; /* this CPU's TSS.rsp0 (4-byte aligned in the TSS) */
+    k_tcb_t *to_tail;            /* last of the timeout list (insertion walks from here) */
+    uint64_t to_last_us;         /* the last timeout converted to TSC ticks, and the result: */
+    uint64_t to_last_ticks;      /* a server re-arming the same timeout pays no conversion */
 } k_cpu_t;
 
 static inline k_cpu_t *k_cpu(void)

@@ -220,31 +220,49 @@ void k_sched_tick(void)
     }
 }
 
+/*
+ * Arm t's deadline. Servers re-arm the same bounded receive on every message, so this is on
+ * the IPC fastpath: the microsecond-to-TSC conversion of the last timeout is cached, and the
+ * sorted list is walked from its tail (deadlines of one repeated timeout arrive in order: O(1)).
+ */
 void k_timeout_add(k_tcb_t *t, uint64_t timeout_us)
 {
     k_cpu_t *cpu = k_cpu();
-    /* deadline = now + us * tsc_hz / 1e6, saturating: an absurd timeout is "forever". */
     uint64_t ticks;
-    if (timeout_us > (~0ull) / (k_tsc_hz ? k_tsc_hz : 1)) {
-        return;
+    if (timeout_us == cpu->to_last_us && cpu->to_last_ticks != 0) {
+        ticks = cpu->to_last_ticks;
+    } else {
+        /* deadline = now + us * tsc_hz / 1e6, saturating: an absurd timeout is "forever". */
+        if (timeout_us > (~0ull) / (k_tsc_hz ? k_tsc_hz : 1)) {
+            return;
+        }
+        ticks = timeout_us * k_tsc_hz / 1000000ull;
+        cpu->to_last_us = timeout_us;
+        cpu->to_last_ticks = ticks;
     }
-    ticks = timeout_us * k_tsc_hz / 1000000ull;
     uint64_t now = k_rdtsc();
     if (now + ticks < now) {
         return;
     }
     t->deadline = now + ticks;
-    k_tcb_t **pp = &cpu->to_head, *prev = NULL;
-    while (*pp && (*pp)->deadline <= t->deadline) {
-        prev = *pp;
-        pp = &(*pp)->to_next;
+    /* After every entry with a deadline <= t's (equal deadlines expire in arrival order). */
+    k_tcb_t *prev = cpu->to_tail;
+    while (prev && prev->deadline > t->deadline) {
+        prev = prev->to_prev;
     }
-    t->to_next = *pp;
+    k_tcb_t *next = prev ? prev->to_next : cpu->to_head;
     t->to_prev = prev;
-    if (*pp) {
-        (*pp)->to_prev = t;
+    t->to_next = next;
+    if (prev) {
+        prev->to_next = t;
+    } else {
+        cpu->to_head = t;
     }
-    *pp = t;
+    if (next) {
+        next->to_prev = t;
+    } else {
+        cpu->to_tail = t;
+    }
 }
 
 void k_timeout_remove(k_tcb_t *t)
@@ -260,6 +278,8 @@ void k_timeout_remove(k_tcb_t *t)
     }
     if (t->to_next) {
         t->to_next->to_prev = t->to_prev;
+    } else if (cpu->to_tail == t) {
+        cpu->to_tail = t->to_prev;
     }
     t->to_next = t->to_prev = NULL;
     t->deadline = 0;
