@@ -490,8 +490,13 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
             return;
         }
         notify_drop(badge);
-        say("iommu: client %#llx removed%s%s", (unsigned long long)badge,
-            r->err == IOMMU_OK ? "" : ": ", r->err == IOMMU_OK ? "" : iommu_errname(r->err));
+        struct iommu_counts n;
+        iommu_server_counts(&g_srv, &n);
+        say("iommu: client %#llx removed%s%s; now %u domains, %u mappings, %llu table pages, %u "
+            "pins, %u stuck",
+            (unsigned long long)badge, r->err == IOMMU_OK ? "" : ": ",
+            r->err == IOMMU_OK ? "" : iommu_errname(r->err), n.domains, n.mappings,
+            (unsigned long long)n.table_pages, n.pins, n.stuck);
         return;
     }
     default:

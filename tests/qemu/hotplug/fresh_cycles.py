@@ -7,11 +7,15 @@
 # root slots too from the second cycle on (the first hot-add makes the root task's own frame caps
 # for the device pages of rp7's window: the device-untyped split tree keeps them for every later
 # request, like the pages of devices present at boot), and both stay the same in every cycle. At
-# the end edu0 is removed too, so the boot instance finishes and the run ends.
+# every removal the IOMMU server reports the same state (only the boot instance's domain and
+# mappings left, nothing stuck). At the end edu0 is removed too, so the boot instance finishes
+# and the run ends.
 import re
 
 N = 10
 RX_BEFORE = r"init: hotplug: starting a fresh instance: RAM free (\d+) KiB, root slots free (\d+)"
+RX_SERVER = (r"iommu: client 0x[0-9a-f]+ removed(.*); now (\d+) domains, (\d+) mappings, "
+             r"(\d+) table pages, (\d+) pins, (\d+) stuck")
 RX_AFTER = (r"init: task \d+ (\S+) torn down(.*): RAM free (\d+) KiB, root slots free (\d+), "
             r"(\d+) task\(s\) torn down")
 
@@ -25,13 +29,14 @@ def remove(ctx, dev):
 def run(ctx):
     ctx.wait_console(r"hotplug: .*slots ready", timeout=40)
     ctx.wait_console(r"edu: serving hotplug events", timeout=40)
-    seen = []
+    seen, server = [], []
     for i in range(1, N + 1):
         ctx.qmp.execute("device_add", driver="edu", bus="rp7", id="edu1",
                         dma_mask=0xffffffffffffffff)
         before = ctx.wait_console(RX_BEFORE, timeout=30)
         ctx.wait_console(r"edu_hp\d+: serving hotplug events", timeout=40)
         remove(ctx, "edu1")
+        srv = ctx.wait_console(RX_SERVER, timeout=30)
         after = ctx.wait_console(RX_AFTER, timeout=30)
         b = (int(before.group(1)), int(before.group(2)))
         a = (int(after.group(3)), int(after.group(4)))
@@ -42,8 +47,16 @@ def run(ctx):
         if i > 1:
             assert a == b, f"cycle {i}: RAM/slots not back: before {b}, after {a}"
         assert int(after.group(5)) == i, f"cycle {i}: {after.group(5)} teardowns counted"
+        assert srv.group(1) == "", f"cycle {i}: client_remove failed: {srv.group(0)}"
+        assert int(srv.group(6)) == 0, f"cycle {i}: stuck mappings: {srv.group(0)}"
         seen.append(a)
+        server.append(tuple(int(srv.group(k)) for k in range(2, 7)))
+    ctx.log(f"IOMMU server after each removal: domains, mappings, table pages, pins, stuck = "
+            f"{server[0]}")
     assert len(set(seen)) == 1, f"free RAM/slots drift across cycles: {seen}"
+    # only the boot instance's domain and mappings are left after every removal
+    assert len(set(server)) == 1, f"IOMMU server state drifts across cycles: {server}"
+    assert server[0][0] == 1, f"domains left after removal: {server[0]}"
     # the run ends as soon as the boot instance reports: QEMU may be gone before DEVICE_DELETED
     ctx.qmp.execute("device_del", id="edu0")
     ctx.wait_console(r"^SUMMARY:", timeout=60)
