@@ -25,6 +25,9 @@ enum k_thread_state {
 };
 
 /* Internal capability slots of a TCB. */
+/* Switches after a #NM on which a thread's FPU state is loaded eagerly (k_fpu_claim). */
+#define K_FPU_EAGER_SWITCHES 64u
+
 enum k_tcb_slot { K_TCB_CSPACE = 0, K_TCB_VSPACE, K_TCB_IPC_BUFFER, K_TCB_FAULT_EP, K_TCB_SLOTS };
 
 /* k_tcb.ipc_flags: what the pending send is. */
@@ -62,6 +65,7 @@ typedef struct k_tcb {
     uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
     k_slot_t slot[K_TCB_SLOTS];
     k_slot_t *reply_slot; /* the saved Reply cap that owes me a reply (reply_from NULL) */
+    uint32_t fpu_eager;   /* switches left on which its FPU state is loaded without a #NM */
 } k_tcb_t;
 _Static_assert(offsetof(k_tcb_t, fpu) % 16 == 0, "fxsave area 16-byte aligned");
 _Static_assert(sizeof(k_tcb_t) <= (1u << PC_TCB_BITS), "TCB fits its object size");
@@ -123,7 +127,8 @@ static inline k_cpu_t *k_cpu(void)
 }
 
 /* Make `next` the thread whose context the CPU holds: kernel entry stack, address space, and
- * CR0.TS for lazy FPU switching. Inline because every IPC does it. */
+ * CR0.TS for lazy FPU switching (eager for a thread that used the FPU within its last
+ * K_FPU_EAGER_SWITCHES switches). Inline because every IPC does it. */
 static inline void k_sched_load_inline(k_cpu_t *cpu, k_tcb_t *next)
 {
     uint64_t top = (uint64_t)(&next->ctx + 1);
@@ -132,6 +137,20 @@ static inline void k_sched_load_inline(k_cpu_t *cpu, k_tcb_t *next)
     if (next->vspace_pa != cpu->loaded_cr3) {
         __asm__ volatile("mov %0, %%cr3" : : "r"(next->vspace_pa) : "memory");
         cpu->loaded_cr3 = next->vspace_pa;
+    }
+    if (next != cpu->fpu_owner && next->fpu_eager != 0) {
+        /* A thread that took the FPU recently gets it at once: its next #NM would cost ~100
+         * instructions, the save and restore here two (IPC partners that both touch SSE). */
+        next->fpu_eager--;
+        if (cpu->fpu_ts) {
+            __asm__ volatile("clts");
+            cpu->fpu_ts = 0;
+        }
+        if (cpu->fpu_owner != NULL) {
+            __asm__ volatile("fxsave64 (%0)" : : "r"(cpu->fpu_owner->fpu) : "memory");
+        }
+        __asm__ volatile("fxrstor64 (%0)" : : "r"(next->fpu) : "memory");
+        cpu->fpu_owner = next;
     }
     uint64_t want_ts = next != cpu->fpu_owner;
     if (want_ts != cpu->fpu_ts) {

@@ -808,6 +808,64 @@ static void test_identify_reports_frame_address(void)
     end();
 }
 
+/* ---- FPU state across IPC: lazy (#NM) and eager switching ---- */
+static pc_cptr_t fpu_ep;
+static volatile uint64_t fpu_echo_bad, fpu_echo_seen;
+
+static inline void xmm0_set(uint64_t v)
+{
+    __asm__ volatile("movq %0, %%xmm0" : : "r"(v));
+}
+
+static inline uint64_t xmm0_get(void)
+{
+    uint64_t v;
+    __asm__ volatile("movq %%xmm0, %0" : "=r"(v));
+    return v;
+}
+
+/* Sets its own xmm0 once, then answers; each message checks the value is still its own. */
+static void fpu_echo_main(void)
+{
+    pc_msg_t m = {0};
+    pc_word_t err = pc_recv(fpu_ep, &m, PC_TIMEOUT_FOREVER);
+    xmm0_set(0xa5a5a5a5a5a5a5a5ull);
+    for (;;) {
+        fpu_echo_seen++;
+        if (err != PC_OK || xmm0_get() != 0xa5a5a5a5a5a5a5a5ull) {
+            fpu_echo_bad++;
+        }
+        m.info = pc_msginfo(0, 0, 0, 0);
+        err = pc_reply_recv(fpu_ep, &m, PC_TIMEOUT_FOREVER);
+    }
+}
+
+/* Two threads both using SSE, switching on every message for more than K_FPU_EAGER_SWITCHES
+ * rounds (so both the trapping and the eager switch, and the return to lazy, are exercised):
+ * each keeps its own registers. */
+static void test_fpu_registers_survive_ipc_switches(void)
+{
+    begin("test_fpu_registers_survive_ipc_switches");
+    fpu_ep = retype(PC_OBJ_ENDPOINT, 0);
+    thread_t echo;
+    thread_create(&echo, fpu_echo_main, 200, PC_SLOT_CNODE);
+    unsigned bad = 0;
+    for (unsigned i = 0; i < 300; i++) {
+        uint64_t mine = 0x1234567800000000ull + i;
+        xmm0_set(mine);
+        pc_msg_t m = {.info = pc_msginfo(1, 0, 0, 0)};
+        pc_word_t err = pc_call(fpu_ep, &m);
+        if (err != PC_OK || xmm0_get() != mine) {
+            bad++;
+        }
+    }
+    check(bad == 0, "caller's xmm0 kept across calls", bad);
+    check(fpu_echo_seen == 300 && fpu_echo_bad == 0, "server's xmm0 kept across messages",
+          fpu_echo_bad);
+    check(pc_cnode_delete(PC_SLOT_CNODE, echo.tcb) == PC_OK, "delete echo thread", 0);
+    end();
+}
+
 static void test_stale_and_misused_reply_caps_get_defined_errors(void)
 {
     begin("test_stale_and_misused_reply_caps_get_defined_errors");
@@ -1172,6 +1230,7 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_deleting_a_saved_reply_wakes_its_caller_with_an_error();
     test_stale_and_misused_reply_caps_get_defined_errors();
     test_identify_reports_frame_address();
+    test_fpu_registers_survive_ipc_switches();
     test_random_syscalls_do_not_hurt_the_kernel();
     bench();
     puts_("ktest: ");

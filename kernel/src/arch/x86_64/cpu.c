@@ -64,10 +64,14 @@ void k_fpu_init_state(uint8_t *area)
  * Lazy FPU switching: entering a thread that does not own the FPU registers sets CR0.TS
  * (k_sched_load_inline), and its first FPU/SSE instruction traps (#NM) to k_fpu_claim. Threads
  * that never touch the FPU (most IPC-heavy servers) never pay for saving and restoring its state.
+ * A thread that traps is switched eagerly for its next K_FPU_EAGER_SWITCHES switches (compiled
+ * user code uses SSE registers for plain copies, so IPC partners would trap on every message);
+ * then lazily again, so a thread that stopped using the FPU stops paying for it.
  */
 void k_fpu_claim(k_tcb_t *t)
 {
     k_cpu_t *cpu = k_cpu();
+    t->fpu_eager = K_FPU_EAGER_SWITCHES;
     __asm__ volatile("clts");
     cpu->fpu_ts = 0;
     if (cpu->fpu_owner == t) {
