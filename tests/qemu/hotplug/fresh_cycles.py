@@ -9,8 +9,8 @@
 # request, like the pages of devices present at boot), and both stay the same in every cycle. At
 # every removal the IOMMU server reports the same state (only the boot instance's domain and
 # mappings left, nothing stuck), and every instance gets the same MSI vector (the torn-down
-# instance's IRQ handler was released). At the end edu0 is removed too, so the boot instance finishes
-# and the run ends.
+# instance's IRQ handler was released). At the end edu0 is removed too, so the boot instance
+# finishes and the run ends.
 import re
 
 N = 10
