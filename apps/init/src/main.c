@@ -14,6 +14,8 @@
  *   init.expect_skipped=N   how many modules are meant to be refused (default 0)
  *   init.expect_reclaimed=N how many refused modules had objects made for them before they
  *                           failed, all of which must come back (RAM and root slots as before)
+ *   init.arena_shrink=N     tests: every task's first arena is 2^N times smaller than estimated
+ *                           (N <= 3), so its build fails midway, is torn down and runs again
  *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
  *                           0xb0000000, q35's)
  */
@@ -27,6 +29,7 @@
 #include <task/task.h>
 
 extern uint64_t g_ecam_base;
+extern uint64_t g_arena_shrink;
 
 static init_acct_t g_root_acct;
 static unsigned g_passed, g_failed;
@@ -391,6 +394,10 @@ int main(void)
     (void)task_cmdline_get_u64(kcmd, "init.deadline_ms", &deadline_ms);
     (void)task_cmdline_get_u64(kcmd, "init.expect_skipped", &expect_skipped);
     (void)task_cmdline_get_u64(kcmd, "init.ecam", &g_ecam_base);
+    (void)task_cmdline_get_u64(kcmd, "init.arena_shrink", &g_arena_shrink);
+    if (g_arena_shrink > 3) {
+        g_arena_shrink = 3; /* a task is built at most four times */
+    }
 
     const char *bad = init_policy_check();
     if (bad != NULL) {
@@ -441,6 +448,12 @@ int main(void)
              skipped, (unsigned long long)expect_skipped);
     test_line(skipped == expect_skipped && loaded + skipped + 1 == bi->module_count,
               "init_starts_every_valid_module", detail);
+    if (g_arena_shrink > 0) {
+        snprintf(detail, sizeof(detail), "(%u rebuild(s), %u started, %u skipped)", g_rebuilds,
+                 loaded, skipped);
+        test_line(g_rebuilds > 0 && skipped == expect_skipped,
+                  "init_tasks_rebuilt_after_arena_too_small", detail);
+    }
     if (check_reclaimed) {
         snprintf(detail, sizeof(detail), "(%u of %llu failed modules: RAM and slots back)",
                  g_modules_reclaimed_exactly, (unsigned long long)expect_reclaimed);

@@ -23,6 +23,7 @@ unsigned g_task_count;
 pc_cptr_t g_init_ep;
 uint64_t g_tsc_hz;
 uint64_t g_ecam_base = 0xb0000000ull; /* q35 MCFG; overridable with init.ecam= */
+uint64_t g_arena_shrink; /* init.arena_shrink=N: first arenas 2^N times too small (tests) */
 
 /* Objects shared between tasks by name (e.g. the ping-pong endpoint). */
 #define SHARED_MAX 16
@@ -882,6 +883,7 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
                     : 2 * PAGE;
     }
     unsigned arena_bits = log2_ceil(need + need / 4) + c->extra_bits;
+    arena_bits = g_arena_shrink < arena_bits ? arena_bits - (unsigned)g_arena_shrink : 0;
     if (arena_bits < PC_UNTYPED_MIN_BITS) {
         arena_bits = PC_UNTYPED_MIN_BITS;
     }
@@ -1013,6 +1015,7 @@ static const char *build(spawn_ctx_t *c, const pc_bootinfo_module_t *mod, const 
 
 unsigned g_tasks_reclaimed;
 unsigned g_modules_reclaimed_exactly;
+unsigned g_rebuilds;
 
 uint32_t init_free_slots(void)
 {
@@ -1104,6 +1107,7 @@ void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, uns
             }
             printf("init: module %u (%s): arena of 2^%u bytes too small, building again\n",
                    module_index, t->name, t->arena.bits);
+            g_rebuilds++;
             (void)task_teardown(t);
             t->reclaimed = false;
             g_tasks_reclaimed--;

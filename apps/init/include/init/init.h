@@ -219,6 +219,8 @@ bool task_teardown(init_task_t *t);
  * slots as before their build). */
 extern unsigned g_tasks_reclaimed;
 extern unsigned g_modules_reclaimed_exactly;
+/* Builds torn down because the arena was too small and run again in a larger one. */
+extern unsigned g_rebuilds;
 /* Free root-CNode slots (a spare arena's slot counts as free: it is reusable memory). */
 uint32_t init_free_slots(void);
 
