@@ -126,7 +126,9 @@ bool iommu_link_remove(unsigned task)
             }
             printf("init: iommu client %#llx removed at the server: %s (%llu)\n",
                    (unsigned long long)g_link[i].badge,
-                   err != PC_OK ? "IPC failed" : res == 0 ? "ok" : "error",
+                   err != PC_OK ? "IPC failed"
+                   : res == 0   ? "ok"
+                                : "error",
                    (unsigned long long)res);
             ok = err == PC_OK && res == 0;
         }

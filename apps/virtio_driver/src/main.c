@@ -515,7 +515,8 @@ int main(void)
         ok = fetch_entropy();
         ats_flush();
     }
-    if (!(ok && strcmp(mode, "serve") == 0 && serve(serve_ms, task_cmdline_has(g.si->cmdline, "replug")))) {
+    if (!(ok && strcmp(mode, "serve") == 0 &&
+          serve(serve_ms, task_cmdline_has(g.si->cmdline, "replug")))) {
         release(false, "released");
     }
     drv_log("done: %u passed, %u failed; %llu IOMMU calls", drv_passed(), drv_failed(),

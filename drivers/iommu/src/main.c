@@ -483,8 +483,9 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
             r->err = IOMMU_ERR_BAD_ARG;
             return;
         }
-        /* BAD_ARG if not registered; otherwise: detach (block + flush at the hardware), unmap strictly, unbind, drop the grants: all
-         * synchronous, so the reply means no device reaches the client's memory any more */
+        /* BAD_ARG if not registered; otherwise: detach (block + flush at the hardware), unmap
+         * strictly, unbind, drop the grants: all synchronous, so the reply means no device reaches
+         * the client's memory any more */
         r->err = iommu_client_unregister(&g_srv, badge);
         if (r->err == IOMMU_ERR_BAD_ARG) {
             return;

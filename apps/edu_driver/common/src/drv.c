@@ -13,7 +13,7 @@
 static const task_start_info_t *g_si;
 static char g_name[32] = "drv";
 static unsigned g_passed, g_failed;
-static bool g_quiet;          /* checks are counted, not printed (drv_set_quiet) */
+static bool g_quiet; /* checks are counted, not printed (drv_set_quiet) */
 static unsigned g_quiet_failed;
 static char g_quiet_first[TASK_LOG_MAX];
 static bool g_reported;

@@ -190,7 +190,7 @@ typedef struct init_task {
      * drives, the handle of the occupant it was last given, and a WRITE copy of its interrupt
      * notification (badge HPS_NOTIFY_BIT) the hotplug server may signal; 0 when none */
     const pc_bootinfo_module_t *module;
-    int pci_sid;               /* -1: drives no PCI function */
+    int pci_sid; /* -1: drives no PCI function */
     uint64_t hp_handle;
     pc_cptr_t hp_ntfn;
     init_arena_t arena; /* where all its objects come from (0: built before arenas, none) */

@@ -21,8 +21,8 @@
 /*
  * Validates the start information and remembers the driver's short name (the prefix of its
  * test and log lines, e.g. "edu"; with `tag=X` on the command line "edu_X", so several
- * instances of one driver print distinct names). Returns NULL (after printing why) if the task was not started
- * by the root task with a valid start page.
+ * instances of one driver print distinct names). Returns NULL (after printing why) if the task was
+ * not started by the root task with a valid start page.
  */
 const task_start_info_t *drv_start(const char *name);
 
