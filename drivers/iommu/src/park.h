@@ -59,13 +59,13 @@ static inline bool srv_park_client(struct iommu_server *s, const struct iommu_ms
 }
 
 /* After handle_message(in, out): true = the caller's reply was saved, do not reply now. A
- * message that may change which devices have ATS (anything but map, unmap, ats_flush and
- * fault_read of a client) makes the cached answer stale. */
+ * message that may change which devices have ATS (anything but map, map_pool, unmap,
+ * ats_flush and fault_read of a client) makes the cached answer stale. */
 static inline bool srv_park_take(const pc_msg_t *in, pc_msg_t *out)
 {
     uint64_t label = pc_msginfo_label(in->info);
     if (in->badge == IOMMU_SRV_BADGE_ROOT || in->badge == IOMMU_SRV_BADGE_HOTPLUG ||
-        (label != IOMMU_LABEL_MAP && label != IOMMU_LABEL_UNMAP &&
+        (label != IOMMU_LABEL_MAP && label != IOMMU_LABEL_MAP_POOL && label != IOMMU_LABEL_UNMAP &&
          label != IOMMU_LABEL_FAULT_READ && label != IOMMU_LABEL_ATS_FLUSH)) {
         srv_park.ats_dirty = true;
     }
