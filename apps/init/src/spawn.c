@@ -1031,14 +1031,21 @@ bool task_teardown(init_task_t *t)
     }
     /* The IOMMU server lets go of it first (devices blocked and flushed, mappings gone, memory
      * grants withdrawn): only then may its memory be revoked and handed out again. */
-    ok &= iommu_link_remove(t->id);
+    bool iommu_ok = iommu_link_remove(t->id);
+    ok &= iommu_ok;
     unsigned saved = obj_root_scope_enter();
     for (uint32_t s = slot_map_next_owned(&g_slots, (uint8_t)t->id, 0); s != 0;
          s = slot_map_next_owned(&g_slots, (uint8_t)t->id, s + 1)) {
         obj_delete(s);
     }
     obj_root_scope_leave(saved);
-    if (t->arena.slot != 0) {
+    if (t->arena.slot != 0 && !iommu_ok) {
+        /* The server could not confirm that no device reaches the task's memory any more (a
+         * stuck invalidation keeps pages pinned): its objects stay alive and the arena is never
+         * handed out again, rather than give a device's target to another task. */
+        printf("init: task %u: arena of 2^%u bytes at %#llx kept out of use\n", t->id,
+               t->arena.bits, (unsigned long long)t->arena.paddr);
+    } else if (t->arena.slot != 0) {
         ok &= obj_arena_return(&t->arena);
     } else if (t->acct.objects != 0) {
         ok = false; /* objects made outside an arena cannot be taken back */
