@@ -37,6 +37,9 @@ static enum iommu_err vtd_to_err(enum vtd_err e)
 static bool quarantine_pending(struct iommu_server *s, unsigned unit)
 {
     bool pending = false;
+    if (s->stats.quarantines == 0) {
+        return false; /* no device was ever quarantined (iommu_quarantine counts each): no scan */
+    }
     for (unsigned i = 0; i < s->n_dev_slots; i++) {
         struct iommu_device *d = &s->devices[i];
         if (d->state != IOMMU_DEV_UNUSED && d->unit == unit && d->quarantined &&
@@ -306,8 +309,7 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
     struct iommu_domain *x = &s->domains[req->domain];
     struct iommu_unit *u = &s->units[x->unit];
     const struct iommu_unmap_args *a = &req->a.unmap;
-    struct vtd_unmap_result res;
-    memset(&res, 0, sizeof(res));
+    struct vtd_unmap_result res; /* vtd_domain_unmap sets all of it when it succeeds */
     if (vtd_domain_unmap(&x->vd, a->iova, a->size, &res) != VTD_OK) {
         r->err = IOMMU_ERR_HW; /* decode made this impossible; nothing changed */
         return;
@@ -323,8 +325,20 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
     }
     vtd_batch_add_unmap(&b, &x->vd, &res);
     uint64_t inv_size = res.inv_end - res.inv_start;
+    /* One pass over the devices: device-TLB work, and the reply's status (domain_status) as
+     * it stands unless the submission quarantines a device (then it is computed again). */
+    uint64_t status = 0;
+    uint64_t quarantines = s->stats.quarantines;
     for (unsigned i = 0; i < s->n_dev_slots; i++) {
         const struct iommu_device *d = &s->devices[i];
+        if (d->state == IOMMU_DEV_UNUSED || (d->domain != req->domain && d->owner != req->client)) {
+            continue;
+        }
+        if (d->quarantined) {
+            status |= IOMMU_STATUS_QUARANTINED;
+        } else if (d->state != IOMMU_DEV_PRESENT) {
+            status |= IOMMU_STATUS_DEVICE_GONE;
+        }
         if (d->state == IOMMU_DEV_PRESENT && d->domain == req->domain && d->ats_enabled &&
             !d->quarantined && (inv_size > 0 || retry)) {
             vtd_batch_add_devtlb(&b, d->sid, d->ats_qdep, retry ? 0 : res.inv_start,
@@ -364,7 +378,10 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
             x->maps[i].stuck = true;
         }
     }
-    r->w[0] = domain_status(s, req->client, req->domain);
+    /* Only iommu_quarantine changes what domain_status reads here (quarantine_pending's
+     * retries leave both flags it reads as they are), and it counts every new quarantine. */
+    r->w[0] = s->stats.quarantines == quarantines ? status
+                                                  : domain_status(s, req->client, req->domain);
     r->w[1] = res.unmapped;
     set_rets(r, 2);
 }
