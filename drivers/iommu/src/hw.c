@@ -124,12 +124,14 @@ static void pool_free(void *ctx, void *va, uint64_t pa)
 static void *pool_phys_to_virt(void *ctx, uint64_t pa)
 {
     (void)ctx;
-    uint64_t page = pa & ~0xfffull;
-    int idx = page_index(page);
-    if (idx < 0) {
-        return NULL;
+    /* Straight from the frame holding pa (each frame is mapped contiguously): every table
+     * walk of a map or unmap asks, so no page-index round trip with its divisions. */
+    for (unsigned f = 0; f < g_pool.n_frames; f++) {
+        if (pa >= g_pool.frame_pa[f] && pa - g_pool.frame_pa[f] < SRV_LARGE_PAGE) {
+            return (uint8_t *)(uintptr_t)g_pool.frame_va[f] + (pa - g_pool.frame_pa[f]);
+        }
     }
-    return (uint8_t *)page_va((unsigned)idx) + (pa & 0xfffu);
+    return NULL;
 }
 
 static void flush_cache(void *ctx, const void *va, size_t len)
