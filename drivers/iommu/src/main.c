@@ -616,9 +616,11 @@ static void handle_message(pc_msg_t *in, pc_msg_t *out)
      * The kernel hands all register words to the caller whatever the length: the ones past
      * rlen are zeroed, or they would carry an earlier reply (maybe another client's faults).
      */
-    for (unsigned i = 0; i < PC_MSG_REG_COUNT; i++) {
-        out->mr[i] = i < rlen ? r.w[i] : 0;
-    }
+    _Static_assert(PC_MSG_REG_COUNT == 4, "four register words, written out below");
+    out->mr[0] = rlen > 0 ? r.w[0] : 0; /* one conditional move each, no loop */
+    out->mr[1] = rlen > 1 ? r.w[1] : 0;
+    out->mr[2] = rlen > 2 ? r.w[2] : 0;
+    out->mr[3] = rlen > 3 ? r.w[3] : 0;
     for (unsigned i = PC_MSG_REG_COUNT; i < rlen; i++) {
         buf->mr[i] = r.w[i];
     }
