@@ -61,5 +61,9 @@ static inline uint64_t load64(const volatile uint64_t *p)
 }
 
 void *vtd_alloc_table(struct vtd_unit *u, uint64_t *pa);
+/* `pages` physically and virtually contiguous pages (queues); VTD_ERR_NOMEM when the pool is
+   empty, VTD_ERR_UNSUPPORTED when the accessor cannot give a contiguous run. */
+enum vtd_err vtd_alloc_contiguous(struct vtd_unit *u, unsigned pages, void **va, uint64_t *pa);
+void vtd_free_contiguous(struct vtd_unit *u, unsigned pages, void *va, uint64_t pa);
 
 #endif /* VTD_INTERNAL_H */

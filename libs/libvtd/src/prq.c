@@ -45,27 +45,11 @@ enum vtd_err vtd_prq_enable(struct vtd_unit *u)
     }
     unsigned pages = 1u << u->cfg.prq_order;
     if (!u->prq_va) {
-        uint64_t pa0 = 0;
-        void *va0 = NULL;
-        for (unsigned i = 0; i < pages; i++) {
-            uint64_t pa;
-            void *va = vtd_alloc_table(u, &pa);
-            bool ok = va && (i == 0 || (pa == pa0 + i * VTD_PAGE_SIZE &&
-                                        (char *)va == (char *)va0 + i * VTD_PAGE_SIZE));
-            if (!ok) {
-                if (va) {
-                    u->hw->free_page(u->hw->ctx, va, pa);
-                }
-                for (unsigned j = 0; j < i; j++) {
-                    u->hw->free_page(u->hw->ctx, (char *)va0 + j * VTD_PAGE_SIZE,
-                                     pa0 + j * VTD_PAGE_SIZE);
-                }
-                return va ? VTD_ERR_UNSUPPORTED : VTD_ERR_NOMEM;
-            }
-            if (i == 0) {
-                pa0 = pa;
-                va0 = va;
-            }
+        void *va0;
+        uint64_t pa0;
+        enum vtd_err e = vtd_alloc_contiguous(u, pages, &va0, &pa0);
+        if (e != VTD_OK) {
+            return e;
         }
         u->prq_va = va0;
         u->prq_pa = pa0;

@@ -25,6 +25,42 @@ void *vtd_alloc_table(struct vtd_unit *u, uint64_t *pa)
     return va;
 }
 
+enum vtd_err vtd_alloc_contiguous(struct vtd_unit *u, unsigned pages, void **va_out,
+                                  uint64_t *pa_out)
+{
+    /* The accessor hands out single pages: allocate one by one and insist that each follows the
+       previous one both physically and in the CPU's view (queues are one contiguous region). */
+    uint64_t pa0 = 0;
+    void *va0 = NULL;
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t pa;
+        void *va = vtd_alloc_table(u, &pa);
+        bool contiguous = va && (i == 0 || (pa == pa0 + i * VTD_PAGE_SIZE &&
+                                            (char *)va == (char *)va0 + i * VTD_PAGE_SIZE));
+        if (!contiguous) {
+            if (va) {
+                u->hw->free_page(u->hw->ctx, va, pa);
+            }
+            vtd_free_contiguous(u, i, va0, pa0);
+            return va ? VTD_ERR_UNSUPPORTED : VTD_ERR_NOMEM;
+        }
+        if (i == 0) {
+            pa0 = pa;
+            va0 = va;
+        }
+    }
+    *va_out = va0;
+    *pa_out = pa0;
+    return VTD_OK;
+}
+
+void vtd_free_contiguous(struct vtd_unit *u, unsigned pages, void *va, uint64_t pa)
+{
+    for (unsigned j = 0; j < pages; j++) {
+        u->hw->free_page(u->hw->ctx, (char *)va + j * VTD_PAGE_SIZE, pa + j * VTD_PAGE_SIZE);
+    }
+}
+
 /* Issue a GCMD command and wait for GSTS to reflect it: `want` set (or clear) in GSTS. */
 static enum vtd_err gcmd_handshake(struct vtd_unit *u, uint32_t cmd_bits, uint32_t sts_bit,
                                    bool want_set)
@@ -150,35 +186,15 @@ enum vtd_err vtd_unit_enable_qi(struct vtd_unit *u)
     }
     unsigned pages = 1u << u->cfg.qi_order;
     if (!u->iq_va) {
-        /* The queue is physically contiguous: allocate page by page and insist on it. */
-        uint64_t pa0 = 0;
-        void *va0 = NULL;
-        for (unsigned i = 0; i < pages; i++) {
-            uint64_t pa;
-            void *va = vtd_alloc_table(u, &pa);
-            bool contiguous = va && (i == 0 || (pa == pa0 + i * VTD_PAGE_SIZE &&
-                                                (char *)va == (char *)va0 + i * VTD_PAGE_SIZE));
-            if (!contiguous) {
-                if (va) {
-                    u->hw->free_page(u->hw->ctx, va, pa);
-                }
-                for (unsigned j = 0; j < i; j++) {
-                    u->hw->free_page(u->hw->ctx, (char *)va0 + j * VTD_PAGE_SIZE,
-                                     pa0 + j * VTD_PAGE_SIZE);
-                }
-                return va ? VTD_ERR_UNSUPPORTED : VTD_ERR_NOMEM;
-            }
-            if (i == 0) {
-                pa0 = pa;
-                va0 = va;
-            }
+        void *va0;
+        uint64_t pa0;
+        enum vtd_err e = vtd_alloc_contiguous(u, pages, &va0, &pa0);
+        if (e != VTD_OK) {
+            return e;
         }
         u->status_va = vtd_alloc_table(u, &u->status_pa);
         if (!u->status_va) {
-            for (unsigned j = 0; j < pages; j++) {
-                u->hw->free_page(u->hw->ctx, (char *)va0 + j * VTD_PAGE_SIZE,
-                                 pa0 + j * VTD_PAGE_SIZE);
-            }
+            vtd_free_contiguous(u, pages, va0, pa0);
             return VTD_ERR_NOMEM;
         }
         u->iq_va = va0;
