@@ -16,17 +16,7 @@ bool hpt_result(const char *name, bool ok, const char *detail_fmt, ...)
     va_start(ap, detail_fmt);
     vsnprintf(detail, sizeof(detail), detail_fmt, ap);
     va_end(ap);
-    /* A second instance (the root task tags hot-started ones tag=hpN) keeps its names apart. */
-    char tag[16], full[96];
-    const task_start_info_t *si = task_start();
-    if (si != NULL && task_cmdline_get(si->cmdline, "tag", tag, sizeof(tag)) && tag[0] != '\0') {
-        snprintf(full, sizeof(full), "%s_%s", name, tag);
-        name = full;
-    }
-    char line[TASK_LOG_MAX];
-    snprintf(line, sizeof(line), "TEST %s: %s%s%s", name, ok ? "PASS" : "FAIL",
-             detail[0] ? " " : "", detail);
-    task_log(line);
+    task_test_line(name, ok, detail);
     if (ok) {
         g_passed++;
     } else {

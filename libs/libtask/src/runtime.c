@@ -4,6 +4,7 @@
  * crt0 saved and points libportcullis at the thread's IPC buffer before main() runs; the rest are
  * small services every task needs: reporting to the root task and starting a second thread.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <portcullis/bootinfo.h>
@@ -89,6 +90,24 @@ pc_word_t task_log(const char *line)
     pc_word_t res = PC_OK;
     pc_word_t err = pc_invoke(ep, TASK_LABEL_LOG, words, w, 0, NULL, &res, 1);
     return err != PC_OK ? err : res;
+}
+
+void task_test_line(const char *name, bool ok, const char *detail)
+{
+    /* Several instances of one task in an image (tag=X, e.g. the root task's hot-started
+       instances) keep their result names apart. */
+    char tag[24], full[96], line[TASK_LOG_MAX];
+    if (g_start != NULL && task_cmdline_get(g_start->cmdline, "tag", tag, sizeof(tag)) &&
+        tag[0] != '\0') {
+        snprintf(full, sizeof(full), "%s_%s", name, tag);
+        name = full;
+    }
+    if (detail == NULL) {
+        detail = "";
+    }
+    snprintf(line, sizeof(line), "TEST %s: %s%s%s", name, ok ? "PASS" : "FAIL",
+             detail[0] ? " " : "", detail);
+    (void)task_log(line);
 }
 
 static pc_word_t take_slot(uint32_t *next_slot, uint32_t end_slot, pc_cptr_t *slot)

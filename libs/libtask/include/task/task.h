@@ -41,6 +41,12 @@ pc_word_t task_report_done(unsigned passed, unsigned failed);
 pc_word_t task_log(const char *line);
 
 /*
+ * One on-target result line, `TEST <name>[_<tag>]: PASS|FAIL[ <detail>]`, through task_log (the
+ * guest protocol of docs/testing.md). `tag=` on the task's command line is appended to the name.
+ */
+void task_test_line(const char *name, bool ok, const char *detail);
+
+/*
  * A second thread in the caller's own address space, built from the caller's untyped memory.
  * The caller provides: an untyped cap, its own CNode, VSpace and TCB caps (the TCB is the
  * authority for the priority), free slots starting at *next_slot (advanced past those used: a
