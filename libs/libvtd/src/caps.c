@@ -42,6 +42,8 @@ enum vtd_err vtd_features_decode(uint64_t cap, uint64_t ecap, struct vtd_feature
     f->qi = (ecap & VTD_ECAP_QI) != 0;
     f->dt = (ecap & VTD_ECAP_DT) != 0;
     f->ir = (ecap & VTD_ECAP_IR) != 0;
+    f->eim = (ecap & VTD_ECAP_EIM) != 0;
+    f->mhmv = (unsigned)VTD_ECAP_MHMV(ecap);
     f->pt = (ecap & VTD_ECAP_PT) != 0;
     f->sc = (ecap & VTD_ECAP_SC) != 0;
     f->pasid = (ecap & VTD_ECAP_PASID) != 0;

@@ -554,10 +554,15 @@ enum vtd_err vtd_unit_destroy(struct vtd_unit *u)
     if (!u || !u->probed) {
         return VTD_ERR_INVAL;
     }
-    if (u->te_on || u->qi_on || u->prq_on) {
+    if (u->te_on || u->qi_on || u->prq_on || u->ir_on) {
         return VTD_ERR_STATE;
     }
     const struct vtd_hw *hw = u->hw;
+    if (u->irt_va) {
+        /* left by a failed vtd_ir_enable whose IRE could not be seen off */
+        vtd_free_contiguous(u, vtd_irt_pages(u->irt_order), u->irt_va, u->irt_pa);
+        u->irt_va = NULL;
+    }
     if (u->root_va) {
         struct vtd_root_entry *re = u->root_va;
         for (unsigned bus = 0; bus < 256; bus++) {

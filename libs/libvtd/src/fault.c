@@ -21,6 +21,13 @@ bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct vtd_fault *out)
     out->type = ((hi & VTD_FRCD_HI_T2) ? 2u : 0u) | ((hi & VTD_FRCD_HI_T1) ? 1u : 0u);
     out->at = (unsigned)VTD_FRCD_HI_AT(hi);
     out->reason = (unsigned)VTD_FRCD_HI_FR(hi);
+    /* VT-d 10.4.14: for interrupt-remapping faults FI carries the interrupt index in 63:48 and
+     * bits 47:12 are clear; there is no page address. */
+    out->ir = vtd_fault_is_ir(out->reason);
+    out->ir_index = out->ir ? (uint16_t)VTD_FRCD_LO_IR_INDEX(lo) : 0;
+    if (out->ir) {
+        out->addr = 0;
+    }
     return true;
 }
 
@@ -91,6 +98,11 @@ static const struct {
     {0x80, "SM: address translation request blocked"},
     {0x90, "SM: pass-through not allowed"},
 };
+
+bool vtd_fault_is_ir(unsigned reason)
+{
+    return reason >= 0x20 && reason <= 0x26;
+}
 
 const char *vtd_fault_reason_name(unsigned reason)
 {

@@ -65,5 +65,12 @@ void *vtd_alloc_table(struct vtd_unit *u, uint64_t *pa);
    empty, VTD_ERR_UNSUPPORTED when the accessor cannot give a contiguous run. */
 enum vtd_err vtd_alloc_contiguous(struct vtd_unit *u, unsigned pages, void **va, uint64_t *pa);
 void vtd_free_contiguous(struct vtd_unit *u, unsigned pages, void *va, uint64_t pa);
+/* GCMD handshakes (unit.c): a one-shot command waiting for sts_bit set, or a persistent bit
+   set/cleared in the unit's GCMD copy waiting for its GSTS twin; both bounded by the unit timeout.
+ */
+enum vtd_err vtd_gcmd_one_shot(struct vtd_unit *u, uint32_t cmd_bit, uint32_t sts_bit);
+enum vtd_err vtd_gcmd_set(struct vtd_unit *u, uint32_t bit, bool on);
+/* Pages of an interrupt remapping table of 2^order entries (ir.c). */
+unsigned vtd_irt_pages(unsigned order);
 
 #endif /* VTD_INTERNAL_H */

@@ -53,7 +53,7 @@ static bool is_devtlb(unsigned kind)
 static bool is_range(unsigned kind)
 {
     return kind == VTD_OP_IOTLB_RANGE || kind == VTD_OP_DEVTLB || kind == VTD_OP_PIOTLB_RANGE ||
-           kind == VTD_OP_PDEVTLB;
+           kind == VTD_OP_PDEVTLB || kind == VTD_OP_IEC_INDEX;
 }
 
 static bool same_tag(const struct vtd_op *a, const struct vtd_op *b)
@@ -78,6 +78,8 @@ static bool covers(const struct vtd_op *o, const struct vtd_op *n)
         return o->kind == VTD_OP_PC_GLOBAL || (o->kind == VTD_OP_PC_DOMAIN && o->did == n->did);
     case VTD_OP_PC_DOMAIN:
         return o->kind == VTD_OP_PC_GLOBAL;
+    case VTD_OP_IEC_INDEX:
+        return o->kind == VTD_OP_IEC_GLOBAL;
     default:
         return false;
     }
@@ -104,6 +106,11 @@ static bool match_iotlb_any(const struct vtd_op *o, const void *arg)
 {
     (void)arg;
     return o->kind == VTD_OP_IOTLB_RANGE || o->kind == VTD_OP_IOTLB_DOMAIN;
+}
+static bool match_iec_index(const struct vtd_op *o, const void *arg)
+{
+    (void)arg;
+    return o->kind == VTD_OP_IEC_INDEX;
 }
 static bool match_same_tag(const struct vtd_op *o, const void *arg)
 {
@@ -135,6 +142,11 @@ static bool collapse(struct vtd_batch *b, struct vtd_op *op)
         if (op->kind == VTD_OP_PIOTLB_RANGE) {
             op->kind = VTD_OP_PIOTLB_PASID;
         }
+        return b->n < before;
+    case VTD_OP_IEC_INDEX:
+        remove_ops(b, match_iec_index, op);
+        op->kind = VTD_OP_IEC_GLOBAL;
+        op->start = op->end = 0;
         return b->n < before;
     default:
         return false;
@@ -383,6 +395,19 @@ enum vtd_err vtd_batch_add_iec_global(struct vtd_batch *b)
     return add_op(b, (struct vtd_op){.kind = VTD_OP_IEC_GLOBAL});
 }
 
+enum vtd_err vtd_batch_add_iec_index(struct vtd_batch *b, uint32_t index, unsigned im)
+{
+    if (!b->unit->f.ir) {
+        return VTD_ERR_UNSUPPORTED;
+    }
+    if (im > 16 || index > 0xffff || (index & ((1u << im) - 1))) {
+        return VTD_ERR_INVAL;
+    }
+    /* Interrupt indices ride in the range fields, so neighbouring entries merge like pages. */
+    return add_op(
+        b, (struct vtd_op){.kind = VTD_OP_IEC_INDEX, .start = index, .end = index + (1ull << im)});
+}
+
 enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
                                          uint16_t prgi, unsigned code)
 {
@@ -448,9 +473,16 @@ static struct vtd_desc encode(const struct vtd_unit *u, const struct vtd_op *op)
         unsigned order = op->end == ALL_END ? 64 : vtd_cover_order(op->start, size);
         return vtd_desc_pdevtlb(op->sid, op->pasid, op->qdep_or_code, op->start, order);
     }
-    case VTD_OP_IEC_GLOBAL: {
-        struct vtd_desc d = {{VTD_DESC_TYPE(VTD_DESC_IEC), 0, 0, 0}};
-        return d;
+    case VTD_OP_IEC_GLOBAL:
+        return vtd_desc_iec(true, 0, 0);
+    case VTD_OP_IEC_INDEX: {
+        /* Smallest aligned block of indices covering the (possibly merged) range. */
+        uint64_t diff = op->start ^ (op->end - 1);
+        unsigned im = diff ? 64u - (unsigned)__builtin_clzll(diff) : 0u;
+        if (im > u->f.mhmv || im > 16) {
+            return vtd_desc_iec(true, 0, 0);
+        }
+        return vtd_desc_iec(false, (uint16_t)(op->start & ~((1ull << im) - 1)), im);
     }
     case VTD_OP_PGRP_RESP:
     default:

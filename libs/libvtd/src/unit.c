@@ -92,6 +92,17 @@ static enum vtd_err gcmd_set(struct vtd_unit *u, uint32_t bit, bool on)
     return e;
 }
 
+/* For the other sources (interrupt remapping): the same two handshakes. */
+enum vtd_err vtd_gcmd_one_shot(struct vtd_unit *u, uint32_t cmd_bit, uint32_t sts_bit)
+{
+    return gcmd_handshake(u, cmd_bit, sts_bit, true);
+}
+
+enum vtd_err vtd_gcmd_set(struct vtd_unit *u, uint32_t bit, bool on)
+{
+    return gcmd_set(u, bit, on);
+}
+
 static bool hw_complete(const struct vtd_hw *hw)
 {
     return hw && hw->read32 && hw->read64 && hw->write32 && hw->write64 && hw->alloc_page &&
@@ -221,6 +232,9 @@ enum vtd_err vtd_unit_disable_qi(struct vtd_unit *u)
     }
     if (!u->qi_on) {
         return VTD_OK;
+    }
+    if (u->ir_on) {
+        return VTD_ERR_STATE; /* the interrupt entry cache can only be invalidated by the queue */
     }
     /* VT-d 6.5.2: let the hardware consume what is queued before turning the queue off. */
     uint64_t deadline = deadline_after(u, 0);

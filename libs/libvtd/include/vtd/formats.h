@@ -170,6 +170,54 @@ _Static_assert(sizeof(struct vtd_desc) == 32, "descriptor slot is 256 bits");
 #define VTD_PRQ1_PRGI(v)      VTD_GET(v, 11, 3)
 #define VTD_PRQ1_ADDR(v)      ((v) & VTD_MASK(63, 12))
 
+/* ---- Interrupt remapping table entry (VT-d 9.10), remapped format ------------------------- */
+struct vtd_irte {
+    uint64_t lo, hi;
+};
+_Static_assert(sizeof(struct vtd_irte) == 16, "IRTE is 128 bits");
+#define VTD_IRTE_SIZE         16u
+#define VTD_IRTE_P            VTD_BIT(0)         /* lo: Present */
+#define VTD_IRTE_FPD          VTD_BIT(1)         /* Fault Processing Disable */
+#define VTD_IRTE_DM           VTD_BIT(2)         /* Destination Mode: 1 = logical */
+#define VTD_IRTE_RH           VTD_BIT(3)         /* Redirection Hint */
+#define VTD_IRTE_TM           VTD_BIT(4)         /* Trigger Mode: 1 = level */
+#define VTD_IRTE_DLM(m)       (((uint64_t)(m) & 7) << 5) /* Delivery Mode */
+#define VTD_IRTE_DLM_GET(v)   ((unsigned)VTD_GET(v, 7, 5))
+#define   VTD_IRTE_DLM_FIXED    0u
+#define   VTD_IRTE_DLM_LOWPRI   1u
+#define VTD_IRTE_AVAIL_MASK   VTD_MASK(11, 8)    /* available to software */
+#define VTD_IRTE_IM           VTD_BIT(15)        /* IRTE Mode: 0 = remapped, 1 = posted */
+#define VTD_IRTE_V(v)         ((uint64_t)(uint8_t)(v) << 16) /* Vector */
+#define VTD_IRTE_V_GET(v)     ((uint8_t)VTD_GET(v, 23, 16))
+#define VTD_IRTE_DST(d)       ((uint64_t)(uint32_t)(d) << 32) /* Destination ID */
+#define VTD_IRTE_DST_GET(v)   ((uint32_t)VTD_GET(v, 63, 32))
+#define VTD_IRTE_XAPIC_DST(id) ((uint32_t)(uint8_t)(id) << 8) /* xAPIC: APIC id in DST 15:8 */
+#define VTD_IRTE_XAPIC_DST_GET(d) (((d) >> 8) & 0xffu)
+#define VTD_IRTE_LO_RSVD      (VTD_MASK(14, 12) | VTD_MASK(31, 24))
+#define VTD_IRTE_XAPIC_DST_RSVD (VTD_MASK(63, 48) | VTD_MASK(39, 32)) /* lo, when EIME = 0 */
+#define VTD_IRTE_SID(s)       ((uint64_t)(uint16_t)(s))  /* hi: Source Identifier */
+#define VTD_IRTE_SID_GET(v)   ((uint16_t)VTD_GET(v, 15, 0))
+#define VTD_IRTE_SQ(q)        (((uint64_t)(q) & 3) << 16) /* Source-id Qualifier */
+#define VTD_IRTE_SQ_GET(v)    ((unsigned)VTD_GET(v, 17, 16))
+#define VTD_IRTE_SVT(t)       (((uint64_t)(t) & 3) << 18) /* Source Validation Type */
+#define VTD_IRTE_SVT_GET(v)   ((unsigned)VTD_GET(v, 19, 18))
+#define   VTD_IRTE_SVT_NONE     0u               /* no source validation */
+#define   VTD_IRTE_SVT_SID      1u               /* requester id, masked by SQ */
+#define   VTD_IRTE_SVT_BUS      2u               /* bus number in [SID 15:8, SID 7:0] */
+#define VTD_IRTE_HI_RSVD      VTD_MASK(63, 20)
+
+/* Remappable-format MSI address (VT-d 5.1.5.2) and the IEC descriptor (6.5.2.7) */
+#define VTD_IR_MSI_BASE       0xfee00000u        /* bits 31:20 = 0xFEE */
+#define VTD_IR_MSI_HANDLE_LO(h) (((uint64_t)(h) & 0x7fff) << 5) /* handle[14:0] in 19:5 */
+#define VTD_IR_MSI_HANDLE_HI(h) ((((uint64_t)(h) >> 15) & 1) << 2) /* handle[15] in bit 2 */
+#define VTD_IR_MSI_IF         VTD_BIT(4)         /* Interrupt Format: 1 = remappable */
+#define VTD_IR_MSI_SHV        VTD_BIT(3)         /* SubHandle Valid: data[15:0] added */
+#define VTD_DESC_IEC_G_INDEX  VTD_BIT(4)         /* G: 0 = global, 1 = index-selective */
+#define VTD_DESC_IEC_IM(m)    (((uint64_t)(m) & 0x1f) << 27) /* Index Mask: 2^IM entries */
+#define VTD_DESC_IEC_IM_GET(q0) ((unsigned)VTD_GET(q0, 31, 27))
+#define VTD_DESC_IEC_IIDX(i)  ((uint64_t)(uint16_t)(i) << 32) /* Interrupt Index */
+#define VTD_DESC_IEC_IIDX_GET(q0) ((uint16_t)VTD_GET(q0, 47, 32))
+
 /* clang-format on */
 
 /* ---- Pure encoders ------------------------------------------------------------------------ */
@@ -300,6 +348,34 @@ static inline struct vtd_desc vtd_desc_pgrp_resp(uint16_t rid, bool pasid_presen
               (pasid_present ? VTD_DESC_PGRP_PP | VTD_DESC_PASID(pasid) : 0);
     d.qw[1] = VTD_DESC_PGRP_LPIG | VTD_DESC_PGRP_PRGI(prgi);
     return d;
+}
+
+/* Interrupt Entry Cache invalidation: global, or 2^im entries from index (aligned to 2^im). */
+static inline struct vtd_desc vtd_desc_iec(bool global, uint16_t index, unsigned im)
+{
+    struct vtd_desc d = {{0, 0, 0, 0}};
+    d.qw[0] = VTD_DESC_TYPE(VTD_DESC_IEC);
+    if (!global) {
+        d.qw[0] |= VTD_DESC_IEC_G_INDEX | VTD_DESC_IEC_IM(im) | VTD_DESC_IEC_IIDX(index);
+    }
+    return d;
+}
+
+/*
+ * MSI address/data of a remappable interrupt using IRTE `index`. SHV is set and the data is 0:
+ * the entry used is handle + data[15:0] = index for a single message, and a multi-message MSI
+ * device that puts the message number into the low data bits reaches index + n, the n-th entry of
+ * the block vtd_ir_alloc handed out. Bits 63:32 of the address are 0.
+ */
+static inline uint64_t vtd_ir_msi_addr(uint32_t index)
+{
+    return VTD_IR_MSI_BASE | VTD_IR_MSI_HANDLE_LO(index) | VTD_IR_MSI_IF | VTD_IR_MSI_SHV |
+           VTD_IR_MSI_HANDLE_HI(index);
+}
+
+static inline uint32_t vtd_ir_msi_data(void)
+{
+    return 0; /* subhandle 0 */
 }
 
 /* Second-level entry pointing to a next-level table (R and W set: permissions live in leaves). */

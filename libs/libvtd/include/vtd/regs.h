@@ -143,6 +143,10 @@
 #define   VTD_IQERCD_ITESID(v) VTD_GET(v, 47, 32)   /* Invalidation Time-out Error Source-id */
 #define   VTD_IQERCD_ICESID(v) VTD_GET(v, 63, 48)   /* Invalidation Completion Error Source-id */
 #define VTD_IRTA_REG        0x0b8   /* Interrupt Remapping Table Address */
+#define   VTD_IRTA_ADDR_MASK   VTD_MASK(63, 12)     /* IRTA: table base, 4 KiB aligned */
+#define   VTD_IRTA_EIME        VTD_BIT(11)          /* Extended Interrupt Mode Enable (x2APIC) */
+#define   VTD_IRTA_S(n)        ((uint64_t)(n) & 0xf) /* Size: 2^(S+1) entries */
+#define   VTD_IRTA_S_GET(v)    VTD_GET(v, 3, 0)
 #define VTD_PQH_REG         0x0c0   /* Page Request Queue Head */
 #define VTD_PQT_REG         0x0c8   /* Page Request Queue Tail */
 #define   VTD_PQ_QH_MASK       VTD_MASK(18, 5)      /* byte offset of a 256-bit request */
@@ -175,6 +179,7 @@
 #define VTD_FRCD_SIZE       16      /* one Fault Recording register, at FRO + 16 * i */
 /* Low quadword */
 #define   VTD_FRCD_LO_FI(v)    ((v) & VTD_MASK(63, 12)) /* Fault Info: page address */
+#define   VTD_FRCD_LO_IR_INDEX(v) VTD_GET(v, 63, 48) /* FI of an IR fault: interrupt index */
 /* High quadword */
 #define   VTD_FRCD_HI_SID(v)   VTD_GET(v, 15, 0)    /* Source Identifier */
 #define   VTD_FRCD_HI_T2       VTD_BIT(28)          /* Type bit 2 */

@@ -44,6 +44,8 @@
 #define VTD_ERR_ENUM_(name, text) name,
 enum vtd_err { VTD_ERRORS(VTD_ERR_ENUM_) VTD_ERR_COUNT_ };
 #undef VTD_ERR_ENUM_
+/* "No free entries": interrupt-remapping index allocation reports it as VTD_ERR_FULL. */
+#define VTD_ERR_NOSPACE VTD_ERR_FULL
 
 /* Name of an error; "unknown error" for values outside the enum. Never NULL. */
 const char *vtd_strerror(enum vtd_err e);
@@ -69,6 +71,8 @@ struct vtd_features {
     bool rwbf;           /* write buffer flush required */
     bool coherent;       /* ECAP.C: page walks snoop CPU caches */
     bool qi, dt, ir, pt, sc;
+    bool eim;            /* ECAP.EIM: x2APIC destinations (IRTA.EIME) supported */
+    unsigned mhmv;       /* ECAP.MHMV: largest index mask of an IEC invalidation */
     bool pasid;          /* ECAP.PASID */
     unsigned pasid_bits; /* PSS + 1 */
     bool prs, pds, ers, srs, nest;
@@ -86,10 +90,12 @@ enum vtd_err vtd_features_decode(uint64_t cap, uint64_t ecap, struct vtd_feature
 /* ---- Unit ------------------------------------------------------------------------------------ */
 #define VTD_NO_SID 0xffffffffu
 #define VTD_NO_PASID 0xffffffffu
-#define VTD_BATCH_OPS 64u      /* invalidation operations per batch */
-#define VTD_MAX_INFLIGHT 16u   /* asynchronous batches in flight per unit */
-#define VTD_STATUS_SLOTS 1000u /* 4-byte wait status words in the status page */
-#define VTD_REPORT_SIDS 8u     /* source-ids a batch can report as failed */
+#define VTD_BATCH_OPS 64u       /* invalidation operations per batch */
+#define VTD_MAX_INFLIGHT 16u    /* asynchronous batches in flight per unit */
+#define VTD_STATUS_SLOTS 1000u  /* 4-byte wait status words in the status page */
+#define VTD_REPORT_SIDS 8u      /* source-ids a batch can report as failed */
+#define VTD_IR_MAX_ORDER 12u    /* at most 2^12 IRTEs per unit (64 KiB table) */
+#define VTD_IR_DEFAULT_ORDER 8u /* 256 entries: one page */
 
 enum vtd_mode {
     VTD_MODE_LEGACY = 0,
@@ -142,6 +148,13 @@ struct vtd_unit {
     void *prq_va;
     uint64_t prq_pa;
     uint32_t prq_size;
+    /* interrupt remapping table: 2^irt_order entries, allocated ones marked in ir_map */
+    bool ir_on;
+    unsigned irt_order;
+    void *irt_va;
+    uint64_t irt_pa;
+    uint32_t ir_used;
+    uint64_t ir_map[(1u << VTD_IR_MAX_ORDER) / 64];
     /* device-TLB targets of batches abandoned at their deadline: an ITE naming one later is
      * attributed to it */
     uint16_t suspect[VTD_REPORT_SIDS];
@@ -176,7 +189,8 @@ enum vtd_err vtd_unit_probe(struct vtd_unit *u, const struct vtd_hw *hw,
 enum vtd_err vtd_unit_set_root_table(struct vtd_unit *u);
 /* Allocate the invalidation queue and status page, enable QI (QIE handshake). */
 enum vtd_err vtd_unit_enable_qi(struct vtd_unit *u);
-/* Disable QI (waits for the queue to drain, bounded). */
+/* Disable QI (waits for the queue to drain, bounded). VTD_ERR_STATE while interrupt remapping is
+   on (its entry cache is invalidated only through the queue): vtd_ir_disable first. */
 enum vtd_err vtd_unit_disable_qi(struct vtd_unit *u);
 /* Fault event MSI: address/data, unmasked. The server's handler calls vtd_fault_read. */
 enum vtd_err vtd_unit_fault_event_setup(struct vtd_unit *u, uint64_t msi_addr, uint32_t msi_data);
@@ -196,7 +210,8 @@ enum vtd_err vtd_unit_flush_write_buffer(struct vtd_unit *u);
  * (VTD_ERR_STATE otherwise: with QI on, hardware ignores the registers and they never clear).
  */
 enum vtd_err vtd_unit_reg_invalidate_global(struct vtd_unit *u);
-/* Release every page the unit allocated. Translation and QI must be off (VTD_ERR_STATE). */
+/* Release every page the unit allocated. Translation, QI, PRQ and interrupt remapping must be off
+   (VTD_ERR_STATE). */
 enum vtd_err vtd_unit_destroy(struct vtd_unit *u);
 
 /* Fence: after vtd_unit_fence(u, sid) no device-TLB descriptor for sid is queued again. */
@@ -217,9 +232,9 @@ struct vtd_domain {
     void *top_va;
     uint64_t top_pa;
     uint64_t mapped_bytes;
-    uint64_t table_pages;   /* every table page of the domain, spares included */
-    unsigned spare_limit;   /* emptied tables that may stay linked (vtd_domain_set_spare_limit) */
-    unsigned spare_tables;  /* tables linked with no present entry (count 0) */
+    uint64_t table_pages;  /* every table page of the domain, spares included */
+    unsigned spare_limit;  /* emptied tables that may stay linked (vtd_domain_set_spare_limit) */
+    unsigned spare_tables; /* tables linked with no present entry (count 0) */
 };
 
 /* Freed table pages, threaded through the pages; free with vtd_page_list_release. */
@@ -342,6 +357,7 @@ enum vtd_op_kind {
     VTD_OP_PDEVTLB,
     VTD_OP_IEC_GLOBAL,
     VTD_OP_PGRP_RESP,
+    VTD_OP_IEC_INDEX, /* entries [start, end) of the interrupt remapping table */
 };
 
 struct vtd_op {
@@ -414,6 +430,13 @@ enum vtd_err vtd_batch_add_pasid_cache_global(struct vtd_batch *b);
 enum vtd_err vtd_batch_add_pdevtlb(struct vtd_batch *b, uint16_t sid, uint32_t pasid, unsigned qdep,
                                    uint64_t iova, uint64_t size);
 enum vtd_err vtd_batch_add_iec_global(struct vtd_batch *b);
+/*
+ * Interrupt entry cache of the 2^im entries from `index` (index aligned to 2^im, im <= 16).
+ * Adjacent or overlapping index ops merge into the smallest aligned block covering them; a block
+ * wider than ECAP.MHMV allows, or a full batch, becomes a global IEC invalidation. Errors:
+ * VTD_ERR_UNSUPPORTED (no ECAP.IR), VTD_ERR_INVAL (im, alignment, index beyond 16 bits).
+ */
+enum vtd_err vtd_batch_add_iec_index(struct vtd_batch *b, uint32_t index, unsigned im);
 enum vtd_err vtd_batch_add_page_response(struct vtd_batch *b, uint16_t sid, uint32_t pasid,
                                          uint16_t prgi, unsigned code);
 
@@ -455,20 +478,86 @@ struct vtd_fault {
     uint64_t addr; /* page address */
     bool write;    /* false: read (T1 = 1) */
     bool exec, priv;
-    unsigned type;   /* T2:T1 */
-    unsigned at;     /* address type */
-    unsigned reason; /* fault reason code */
+    unsigned type;     /* T2:T1 */
+    unsigned at;       /* address type */
+    unsigned reason;   /* fault reason code */
+    bool ir;           /* interrupt-remapping fault (reason 0x20..0x26): addr is 0 */
+    uint16_t ir_index; /* its interrupt index (FI bits 63:48) */
 };
 /* Decode one fault recording register (both quadwords). Returns false if F is clear. */
 bool vtd_fault_decode(uint64_t lo, uint64_t hi, struct vtd_fault *out);
 /* Name of a fault reason code ("unknown fault reason" if unassigned). Never NULL. */
 const char *vtd_fault_reason_name(unsigned reason);
+/* Is `reason` an interrupt-remapping fault (0x20..0x26)? */
+bool vtd_fault_is_ir(unsigned reason);
 /*
  * Read and clear up to `max` pending primary fault records (at most NFR + 1 per call, starting
  * at FSTS.FRI), then clear PFO. *n = records returned, *overflow = PFO was set (faults lost).
  */
 enum vtd_err vtd_fault_read(struct vtd_unit *u, struct vtd_fault *out, size_t max, size_t *n,
                             bool *overflow);
+
+/* ---- Interrupt remapping (VT-d 5.1, 9.10) ---------------------------------------------------- */
+struct vtd_irte_spec {
+    uint8_t vector;    /* 16..255 */
+    uint32_t dest;     /* APIC id (xAPIC: 0..255) */
+    bool level;        /* trigger mode: level (else edge) */
+    bool logical;      /* destination mode: logical (else physical) */
+    unsigned delivery; /* 0 fixed, 1 lowest priority (RH set with it) */
+    unsigned svt, sq;  /* source validation: VTD_IRTE_SVT_*, SQ 0..3 (used with SVT_SID) */
+    uint16_t sid;      /* SVT_SID: requester id; SVT_BUS: start bus << 8 | end bus */
+};
+/*
+ * Build a present, remapped-format IRTE from s. With SVT_NONE the SID and SQ fields are written
+ * 0, with SVT_BUS the SQ field is. VTD_ERR_INVAL (and *out untouched) for vector < 16, svt 3,
+ * sq > 3, delivery not 0/1, a bus range with start > end, dest > 255 when !x2apic.
+ */
+enum vtd_err vtd_irte_encode(const struct vtd_irte_spec *s, bool x2apic, struct vtd_irte *out);
+/* Decode (tests, diagnostics). false if P is clear or the entry is in posted format (IM = 1). */
+bool vtd_irte_decode(const struct vtd_irte *e, bool x2apic, struct vtd_irte_spec *out);
+
+/*
+ * Allocate a zeroed table (every entry not present) of 2^order entries (order 1..VTD_IR_MAX_ORDER;
+ * 0 = VTD_IR_DEFAULT_ORDER), program IRTA (EIME = 0: xAPIC destinations), set the pointer (SIRTP,
+ * GSTS.IRTPS with a deadline), invalidate the interrupt entry cache globally through the queue,
+ * then set IRE (GSTS.IRES, deadline) with CFI clear, and check GSTS.CFIS reads 0 (compatibility-
+ * format interrupts blocked). Needs QI on. Errors: VTD_ERR_INVAL (NULL/unprobed unit, order, QI
+ * off, IR already on), VTD_ERR_UNSUPPORTED (no ECAP.IR, or no contiguous pages), VTD_ERR_NOMEM,
+ * VTD_ERR_TIMEOUT (a handshake or the IEC invalidation), VTD_ERR_HW (CFIS still set); on any error
+ * IRE is off again and the table is freed (kept only if IRE could not be seen off: the hardware
+ * may still read it; vtd_unit_destroy frees it).
+ */
+enum vtd_err vtd_ir_enable(struct vtd_unit *u, unsigned order);
+/* IRE off (deadline: VTD_ERR_TIMEOUT keeps everything), then the table and index map freed.
+   VTD_OK when already off. */
+enum vtd_err vtd_ir_disable(struct vtd_unit *u);
+bool vtd_ir_enabled(const struct vtd_unit *u);
+uint32_t vtd_ir_size(const struct vtd_unit *u); /* entries, 0 when off */
+/*
+ * Allocate `count` consecutive entries (a power of two <= 32) aligned to count: multi-message
+ * MSI needs aligned blocks. VTD_ERR_FULL (= VTD_ERR_NOSPACE) when no block is free, VTD_ERR_INVAL
+ * for a bad count, VTD_ERR_STATE when IR is off. The map tracks entries, not blocks.
+ */
+enum vtd_err vtd_ir_alloc(struct vtd_unit *u, unsigned count, uint32_t *index);
+/* Free entries [index, index + count): every one allocated and not present, else VTD_ERR_INVAL
+   (not allocated, bad count/alignment) or VTD_ERR_STATE (an entry still present); no change. */
+enum vtd_err vtd_ir_free(struct vtd_unit *u, uint32_t index, unsigned count);
+uint32_t vtd_ir_in_use(const struct vtd_unit *u); /* allocated entries (leak checks) */
+/*
+ * Write an allocated entry (remapped format, xAPIC destination, no reserved bit set: else
+ * VTD_ERR_INVAL, nothing written). Then invalidate the IEC for it (vtd_batch_add_iec_index)
+ * before relying on it. The hardware never sees a torn entry: a not-present entry gets its high
+ * half first, then the low half holding P in one 64-bit store; a present entry is replaced by one
+ * 128-bit store (lock cmpxchg16b on x86_64). Builds without a 128-bit store (other architectures,
+ * or VTD_NO_CMPXCHG16B) clear P, invalidate the entry's IEC synchronously (errors of that
+ * submission are returned with the entry left not present) and then write as from not present.
+ * Errors: VTD_ERR_INVAL (IR off, index out of range or not allocated, bad entry).
+ */
+enum vtd_err vtd_ir_set(struct vtd_unit *u, uint32_t index, const struct vtd_irte *e);
+/* P = 0 (the low half written in one store, then the high half zeroed). Invalidate afterwards. */
+enum vtd_err vtd_ir_clear(struct vtd_unit *u, uint32_t index);
+/* Copy of entry `index` (allocated or not). VTD_ERR_INVAL: IR off or index out of range. */
+enum vtd_err vtd_ir_get(const struct vtd_unit *u, uint32_t index, struct vtd_irte *out);
 
 /* ---- Page requests ---------------------------------------------------------------------- */
 struct vtd_page_req {
