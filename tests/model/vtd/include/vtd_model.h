@@ -150,9 +150,9 @@ struct vtd_model_irq {
     uint32_t index;     /* IRTE index used (remapped only) */
 };
 /*
- * Returns 0 when delivered (out filled) or an interrupt-remapping fault reason (0x20..0x26,
- * VTD_MODEL_FR_IR_*), which the unit has recorded in its fault registers (FRCD.FI bits 63:48 =
- * interrupt index) unless the IRTE's FPD is set.
+ * Returns 0 when delivered (out filled; out may be NULL) or an interrupt-remapping fault reason
+ * (0x20..0x26, VTD_MODEL_FR_IR_*), which the unit has recorded in its fault registers (FRCD.FI
+ * bits 63:48 = interrupt index) unless the IRTE's FPD is set.
  */
 int vtd_model_interrupt(struct vtd_model *m, uint16_t sid, uint64_t addr, uint32_t data,
                         struct vtd_model_irq *out);
