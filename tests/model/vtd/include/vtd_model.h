@@ -35,6 +35,7 @@ struct vtd_model_config {
                                  0 = 1 us, i.e. software must poll at least once */
     uint64_t devtlb_latency_ns; /* a present device answers a device-TLB invalidation after this
                                    long; 0 = 2 us */
+    bool no_ir;               /* clear ECAP.IR and ECAP.EIM (no interrupt remapping) */
 };
 
 struct vtd_model *vtd_model_create(const struct vtd_model_config *cfg);
@@ -91,6 +92,13 @@ enum vtd_model_fault_reason {
     VTD_MODEL_FR_CTX_RSVD = 0x0b,              /* reserved field set in a context entry */
     VTD_MODEL_FR_PTE_RSVD = 0x0c,              /* reserved field set in a paging entry */
     VTD_MODEL_FR_TT_BLOCKED = 0x0d,            /* translation request blocked by TT/DTE */
+    VTD_MODEL_FR_IR_REQ_RSVD = 0x20,           /* reserved field set in an interrupt request */
+    VTD_MODEL_FR_IR_INDEX_OVER = 0x21,         /* interrupt index beyond IRTA.S */
+    VTD_MODEL_FR_IR_NOT_PRESENT = 0x22,        /* IRTE P = 0 */
+    VTD_MODEL_FR_IR_ROOT_INVAL = 0x23,         /* error accessing the IRTE */
+    VTD_MODEL_FR_IR_IRTE_RSVD = 0x24,          /* reserved field set in the IRTE */
+    VTD_MODEL_FR_IR_COMPAT_BLOCKED = 0x25,     /* compatibility format while GSTS.CFIS = 0 */
+    VTD_MODEL_FR_IR_SID_ERR = 0x26,            /* requester fails the IRTE's SID/SQ/SVT check */
     VTD_MODEL_FR_RTA_INVALID_TTM = 0x30,       /* RTA.1: invalid translation table mode */
     VTD_MODEL_FR_SRT_ACCESS = 0x38,            /* SRT.1 */
     VTD_MODEL_FR_SRT_NOT_PRESENT = 0x39,       /* SRT.2: scalable root half not present */
@@ -122,6 +130,34 @@ int vtd_model_translate(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint6
    first page that faults (earlier pages have been transferred) and returns its result. */
 int vtd_model_dma(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova, void *buf,
                   size_t len, bool write);
+
+/*
+ * Interrupt requests (VT-d chapter 5). An interrupt request is a DWORD write of `data` to `addr`
+ * (0xFEEx_xxxx) by requester `sid`: a device MSI, or an IOAPIC message carrying its own
+ * source-id. With GSTS.IRES clear it is delivered as it is (compatibility format). With it set,
+ * a remappable-format request is translated through the interrupt remapping table latched by
+ * SIRTP; the unit caches the entries it uses (interrupt entry cache) until an IEC invalidation
+ * descriptor (or SIRTP) drops them. Compatibility-format requests pass only with GSTS.CFIS set
+ * (and IRTA.EIME clear).
+ */
+struct vtd_model_irq {
+    uint8_t vector;
+    uint32_t dest;      /* APIC id (xAPIC: 8 bits) */
+    bool level;         /* trigger mode */
+    bool logical;       /* destination mode */
+    unsigned delivery;  /* delivery mode */
+    bool remapped;      /* false: passed through untranslated (IR off, or CFIS) */
+    uint32_t index;     /* IRTE index used (remapped only) */
+};
+/*
+ * Returns 0 when delivered (out filled; out may be NULL) or an interrupt-remapping fault reason
+ * (0x20..0x26, VTD_MODEL_FR_IR_*), which the unit has recorded in its fault registers (FRCD.FI
+ * bits 63:48 = interrupt index) unless the IRTE's FPD is set.
+ */
+int vtd_model_interrupt(struct vtd_model *m, uint16_t sid, uint64_t addr, uint32_t data,
+                        struct vtd_model_irq *out);
+/* GSTS.IRES: interrupt remapping is enabled. */
+bool vtd_model_ir_enabled(const struct vtd_model *m);
 
 /* Page requests (PRI): queued into the page request queue, or overflow (PRS.PRO) if full. */
 struct vtd_model_page_request {
@@ -218,6 +254,10 @@ struct vtd_model_stats {
     uint64_t bad_reg_access;
     uint64_t page_requests_rejected; /* legacy mode or PRE = 0 */
     uint64_t devtlb_flow_stalls;     /* fetch held: device's invalidation queue depth reached */
+    uint64_t irq_delivered;          /* interrupt requests delivered (remapped or passed) */
+    uint64_t irq_blocked;            /* interrupt requests blocked with an IR fault */
+    uint64_t iec_invalidations;      /* IEC descriptors executed (and SIRTP flushes) */
+    uint64_t iec_hits, iec_misses;   /* interrupt entry cache lookups */
 };
 void vtd_model_get_stats(const struct vtd_model *m, struct vtd_model_stats *st);
 /* Executed descriptors, oldest first; returns how many were logged (up to max). */

@@ -243,6 +243,7 @@ static void gcmd_complete(struct vtd_model *m)
         m->gsts |= VTDM_GCMD_SRTP;
     }
     if (ch & VTDM_GCMD_SIRTP) {
+        vtdm_irt_latch(m);
         m->gsts |= VTDM_GCMD_SIRTP;
     }
     if (ch & VTDM_GCMD_WBF) {
@@ -285,6 +286,9 @@ static void gcmd_write(struct vtd_model *m, uint32_t val)
     }
     if ((val & VTDM_GCMD_QIE) && !(m->ecap & VTDM_ECAP_QI)) {
         changed &= ~VTDM_GCMD_QIE;
+    }
+    if (!(m->ecap & VTDM_ECAP_IR)) {
+        changed &= ~(VTDM_GCMD_IRE | VTDM_GCMD_SIRTP | VTDM_GCMD_CFI); /* reserved */
     }
     if (changed == 0) {
         return;
@@ -597,6 +601,9 @@ struct vtd_model *vtd_model_create(const struct vtd_model_config *cfg)
     }
     if (!c.ecap) {
         c.ecap = DEFAULT_ECAP;
+    }
+    if (c.no_ir) {
+        c.ecap &= ~(VTDM_ECAP_IR | VTDM_ECAP_EIM);
     }
     if (!c.mem_bytes) {
         c.mem_bytes = 64u << 20;

@@ -99,7 +99,10 @@
 #define VTDM_IQERCD_REG     0x0b0   /* Invalidation Queue Error Record (RO) */
 #define   VTDM_IQERCD_ITESID_SHIFT 32
 #define   VTDM_IQERCD_ICESID_SHIFT 48
-#define VTDM_IRTA_REG       0x0b8
+#define VTDM_IRTA_REG       0x0b8   /* Interrupt Remapping Table Address (64-bit) */
+#define   VTDM_IRTA_ADDR        0xfffffffffffff000ull   /* IRTA: table base, bits 63:12 */
+#define   VTDM_IRTA_EIME        (1ull << 11)            /* Extended interrupt mode enable */
+#define   VTDM_IRTA_S(a)        ((a) & 0xf)             /* 2^(S+1) entries */
 #define VTDM_PQH_REG        0x0c0   /* Page Request Queue Head */
 #define VTDM_PQT_REG        0x0c8   /* Page Request Queue Tail (RO) */
 #define   VTDM_PQ_OFF_MASK      0x7ffe0ull  /* PQH/PQT: bits 18:5 */
@@ -136,6 +139,24 @@
    are ignored (available to software) and 62 (TM) is ignored by second-level walks (VT-d 9.8). */
 #define VTDM_PTE_RSVD       0x000f000000000000ull
 
+/* ---- Interrupt remapping table entry, remapped format (VT-d 9.10), low quadword ---- */
+#define VTDM_IRTE_P         (1ull << 0)
+#define VTDM_IRTE_FPD       (1ull << 1)
+#define VTDM_IRTE_DM        (1ull << 2)     /* 1 = logical destination */
+#define VTDM_IRTE_RH        (1ull << 3)
+#define VTDM_IRTE_TM        (1ull << 4)     /* 1 = level */
+#define VTDM_IRTE_DLM(l)    (((l) >> 5) & 7)
+#define VTDM_IRTE_IM        (1ull << 15)    /* 1 = posted format (not supported: reserved) */
+#define VTDM_IRTE_V(l)      (((l) >> 16) & 0xff)
+#define VTDM_IRTE_DST(l)    ((uint32_t)((l) >> 32))
+#define VTDM_IRTE_LO_RSVD   0x00000000ff007000ull   /* bits 31:24, 14:12 */
+#define VTDM_IRTE_XAPIC_RSVD 0xffff00ff00000000ull  /* DST bits other than 15:8, EIME = 0 */
+/* High quadword. */
+#define VTDM_IRTE_SID(h)    ((uint16_t)((h) & 0xffff))
+#define VTDM_IRTE_SQ(h)     (((h) >> 16) & 3)
+#define VTDM_IRTE_SVT(h)    (((h) >> 18) & 3)
+#define VTDM_IRTE_HI_RSVD   0xfffffffffff00000ull   /* bits 63:20 */
+
 /* ---- Descriptor types (VT-d 6.5.2) ---- */
 enum {
     VTDM_DESC_CC = 1, VTDM_DESC_IOTLB = 2, VTDM_DESC_DEVTLB = 3, VTDM_DESC_IEC = 4,
@@ -153,6 +174,13 @@ enum {
 #define VTDM_MAX_WAITS      256
 #define VTDM_LOG_ENTRIES    4096
 #define VTDM_MAX_RESPONSES  256
+#define VTDM_IEC_ENTRIES    64
+
+struct vtdm_iec_entry {     /* interrupt entry cache: an IRTE as the unit read it */
+    bool valid;
+    uint32_t index;
+    uint64_t lo, hi;
+};
 
 struct vtdm_ctx_entry {     /* context cache: what the unit latched for a source-id */
     bool valid;
@@ -264,7 +292,14 @@ struct vtd_model {
     bool ccmd_busy, iotlbreg_busy;
     uint64_t ccmd_done_at, iotlbreg_done_at;
 
+    /* Latched by SIRTP. */
+    uint64_t irt_pa;
+    uint32_t irt_entries;
+    bool irt_eime;
+
     /* Caches. */
+    struct vtdm_iec_entry iec[VTDM_IEC_ENTRIES];
+    unsigned iec_next;
     struct vtdm_ctx_entry ctx[VTDM_CTX_CACHE];
     unsigned ctx_next;
     struct vtdm_pasid_entry pc[VTDM_PASID_CACHE];
@@ -310,6 +345,8 @@ void vtdm_fault_event(struct vtd_model *m, uint32_t new_bits);
 struct vtdm_device *vtdm_find_device(struct vtd_model *m, uint16_t sid);
 
 /* translate.c */
+/* Writes one fault record (FRCD low/high quadwords without F) with the 7.2.1 rules. */
+void vtdm_record_fault_raw(struct vtd_model *m, uint64_t lo, uint64_t hi);
 void vtdm_record_fault(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t addr,
                        unsigned reason, bool write);
 void vtdm_cc_invalidate(struct vtd_model *m, unsigned gran, uint16_t did, uint16_t sid,
@@ -327,6 +364,12 @@ void vtdm_iq_disable(struct vtd_model *m);
 bool vtdm_iq_idle(const struct vtd_model *m);
 
 bool vtdm_prq_allowed(struct vtd_model *m, uint16_t sid);
+
+/* intremap.c */
+void vtdm_irt_latch(struct vtd_model *m);
+/* IEC invalidation: global, or the 2^im entries from index (aligned down). */
+void vtdm_iec_invalidate(struct vtd_model *m, bool global, uint32_t index, unsigned im);
+bool vtdm_iec_page_cached(const struct vtd_model *m, uint64_t pa);
 
 /* prq.c */
 void vtdm_prq_event(struct vtd_model *m, uint32_t new_bits);

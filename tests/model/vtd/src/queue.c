@@ -273,9 +273,12 @@ static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint
         if (!(m->ecap & VTDM_ECAP_IR)) {
             return VTD_MODEL_IQEI_TYPE;
         }
+        /* G bit 4 (1 = index-selective), IM bits 31:27, IIDX bits 47:32. */
         if ((lo & 0xffff000007fff1e0ull) || hi) {
             return VTD_MODEL_IQEI_RSVD;
         }
+        vtdm_iec_invalidate(m, !(lo & (1u << 4)), (uint32_t)((lo >> 32) & 0xffff),
+                            (unsigned)((lo >> 27) & 0x1f));
         return 0;
     case VTDM_DESC_WAIT: {
         bool iflag = lo & (1u << 4), sw = lo & (1u << 5), pd = lo & (1u << 7);

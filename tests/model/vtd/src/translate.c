@@ -45,6 +45,13 @@ static const struct {
     {0x0b, "reserved field set in context entry"},
     {0x0c, "reserved field set in paging entry"},
     {0x0d, "translation request or translated request blocked by context entry"},
+    {0x20, "reserved field set in interrupt request"},
+    {0x21, "interrupt index beyond interrupt remapping table size"},
+    {0x22, "interrupt remapping table entry not present"},
+    {0x23, "error accessing interrupt remapping table entry"},
+    {0x24, "reserved field set in interrupt remapping table entry"},
+    {0x25, "compatibility format interrupt blocked"},
+    {0x26, "interrupt request failed source-id validation"},
     {0x30, "RTA.1: invalid translation table mode"},
     {0x38, "SRT.1: error accessing scalable root entry"},
     {0x39, "SRT.2: scalable root entry not present"},
@@ -85,8 +92,7 @@ const char *vtd_model_fault_reason_name(unsigned reason)
  * then advances the index (wrapping at NFR). If F is still set there, the fault is dropped and
  * PFO is set. FSTS.FRI names the first record when PPF went from 0 to 1.
  */
-void vtdm_record_fault(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t addr,
-                       unsigned reason, bool write)
+void vtdm_record_fault_raw(struct vtd_model *m, uint64_t lo, uint64_t hi)
 {
     unsigned nfr = VTDM_CAP_NFR(m->cap);
     unsigned fro = VTDM_CAP_FRO(m->cap);
@@ -103,14 +109,6 @@ void vtdm_record_fault(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64
             had_ppf = true;
         }
     }
-    uint64_t lo = addr & ~0xfffull;
-    uint64_t hi = sid | ((uint64_t)(reason & 0xff) << VTDM_FRCD_FR_SHIFT);
-    if (pasid != VTD_MODEL_NO_PASID) {
-        hi |= VTDM_FRCD_PP | ((uint64_t)(pasid & 0xfffff) << VTDM_FRCD_PV_SHIFT);
-    }
-    if (!write) {
-        hi |= VTDM_FRCD_T1;
-    }
     rec[0] = (uint32_t)lo;
     rec[1] = (uint32_t)(lo >> 32);
     rec[2] = (uint32_t)hi;
@@ -123,6 +121,19 @@ void vtdm_record_fault(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64
         vtdm_fault_event(m, VTDM_FSTS_PPF);
     }
     rec[3] |= 1u << 31;
+}
+
+void vtdm_record_fault(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t addr,
+                       unsigned reason, bool write)
+{
+    uint64_t hi = sid | ((uint64_t)(reason & 0xff) << VTDM_FRCD_FR_SHIFT);
+    if (pasid != VTD_MODEL_NO_PASID) {
+        hi |= VTDM_FRCD_PP | ((uint64_t)(pasid & 0xfffff) << VTDM_FRCD_PV_SHIFT);
+    }
+    if (!write) {
+        hi |= VTDM_FRCD_T1;
+    }
+    vtdm_record_fault_raw(m, addr & ~0xfffull, hi);
 }
 
 /* ---------------------------------------------------------------- context walk */
@@ -517,6 +528,9 @@ void vtdm_atc_invalidate(struct vtdm_device *d, uint32_t pasid, bool global, uin
 bool vtdm_page_cached(const struct vtd_model *m, uint64_t pa)
 {
     if ((m->gsts & VTDM_GCMD_TE) && m->root_pa == pa) {
+        return true;
+    }
+    if (vtdm_iec_page_cached(m, pa)) {
         return true;
     }
     for (unsigned i = 0; i < VTDM_CTX_CACHE; i++) {
