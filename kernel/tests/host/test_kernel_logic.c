@@ -7,6 +7,7 @@
 #include <kernel/memmap.h>
 #include <kernel/untyped_calc.h>
 #include <plat/acpi.h>
+#include <plat/ioapic.h>
 #include <portcullis/errors.h>
 #include <portcullis/types.h>
 #include <stdio.h>
@@ -335,6 +336,57 @@ static void test_rsdp_found_only_with_valid_checksum(void)
     CHECK(k_acpi_find_rsdp(area, sizeof(area)) == -1);
 }
 
+/* The compatibility format is what the kernel always wrote: vector 7:0, polarity 13, trigger 15,
+ * mask 16, destination APIC ID 63:56; no index bits. */
+static void test_ioapic_rte_compatibility_format(void)
+{
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, false, 0, 0) == 0x10032ull);
+    CHECK(k_ioapic_rte_encode(0x41, true, true, true, false, 0, 3) == 0x030000000001A041ull);
+    CHECK(k_ioapic_rte_encode(0x41, true, true, false, false, 0, 0xff) == 0xFF0000000000A041ull);
+    /* the index is ignored without remap */
+    CHECK(k_ioapic_rte_encode(0x41, true, true, true, false, 0xffff, 3) == 0x030000000001A041ull);
+}
+
+/* VT-d 5.1.5.1: bit 48 format, index[14:0] in 63:49, index[15] in bit 11, no destination. */
+static void test_ioapic_rte_remappable_format(void)
+{
+    const uint64_t lo = 0x10032ull; /* vector 0x32, edge, high, masked */
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 0, 0) ==
+          (0x0001000000000000ull | lo));
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 0x7fff, 0) ==
+          (0xFFFF000000000000ull | lo));
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 0x8000, 0) ==
+          (0x0001000000000800ull | lo));
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 0xffff, 0) ==
+          (0xFFFF000000000800ull | lo));
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 0x1234, 0) ==
+          (0x2469000000000000ull | lo));
+    /* the destination is not written in the remappable format */
+    CHECK(k_ioapic_rte_encode(0x32, false, false, true, true, 1, 0xff) ==
+          (0x0003000000000000ull | lo));
+    /* trigger, polarity, mask and vector are the compatibility bits */
+    CHECK(k_ioapic_rte_encode(0x4f, true, true, false, true, 0, 0) == 0x000100000000A04Full);
+    CHECK(k_ioapic_rte_encode(0x4f, true, false, true, true, 0, 0) == 0x000100000001804Full);
+    CHECK(k_ioapic_rte_encode(0x4f, false, true, true, true, 0, 0) == 0x000100000001204Full);
+}
+
+/* An I/O APIC sends RTE bits 63:48 as MSI address bits 19:4 and bit 11 as address bit 2 (QEMU
+ * ioapic_entry_parse); that must be the remappable MSI address of VT-d 5.1.2.2 (handle[14:0] in
+ * 19:5, format bit 4, SHV bit 3 = 0, handle[15] bit 2) for every index. */
+static void test_ioapic_rte_gives_the_remappable_msi_address(void)
+{
+    int bad = 0;
+    for (uint32_t index = 0; index <= 0xffff; index++) {
+        uint64_t rte = k_ioapic_rte_encode(0x30 + (index & 0x1f), index & 1, index & 2, true, true,
+                                           index, 0xff);
+        uint32_t addr =
+            0xFEE00000u | (uint32_t)((rte >> 48) & 0xffff) << 4 | (uint32_t)((rte >> 11) & 1) << 2;
+        uint32_t want = 0xFEE00000u | (index & 0x7fff) << 5 | 1u << 4 | (index >> 15) << 2;
+        bad += addr != want || (rte & 0xff) != 0x30 + (index & 0x1f);
+    }
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     test_cdt_revoke_set_is_exactly_the_descendants();
@@ -349,6 +401,9 @@ int main(void)
     test_madt_parses_ioapic_and_overrides();
     test_madt_rejects_bad_lengths_and_checksums();
     test_rsdp_found_only_with_valid_checksum();
+    test_ioapic_rte_compatibility_format();
+    test_ioapic_rte_remappable_format();
+    test_ioapic_rte_gives_the_remappable_msi_address();
     if (failures) {
         fprintf(stderr, "kernel_host_tests: %d check(s) failed\n", failures);
         return 1;

@@ -537,6 +537,56 @@ static void test_irq_handlers(void)
     end();
 }
 
+/* PC_IRQ_REMAP and IRQHandler_SetRemap. The lines stay masked: without interrupt remapping
+ * enabled a remappable-format interrupt has no meaning (the RTE bit layout is host-tested in
+ * test_ioapic_rte_remappable_format). */
+static void test_irq_remapped_lines(void)
+{
+    begin("test_irq_remapped_lines");
+    const pc_cptr_t irqc = PC_SLOT_IRQ_CONTROL;
+    pc_cptr_t h = next_free++, h2 = next_free++, m = next_free++;
+    pc_word_t vec = 0, r[3] = {0};
+    check(pc_irq_control_get_remapped(irqc, 5, PC_IRQ_LEVEL | PC_IRQ_ACTIVE_LOW, 0x8123, h, &vec) ==
+                  PC_OK &&
+              vec == 0x30 + 5,
+          "remapped GSI 5 answers its vector", vec);
+    check(pc_cap_identify(h, r) == PC_OK && r[0] == PC_CAP_IRQ_HANDLER, "an IRQHandler", r[0]);
+    check(pc_irq_control_get(irqc, 5, 0, h2, &vec) == PC_ERR_REVOKE_FIRST, "issued once", 0);
+    /* argument errors issue nothing: neither the GSI nor the slot is taken */
+    check(pc_irq_control_get_remapped(irqc, 6, 0, 0x10000, h2, &vec) == PC_ERR_RANGE,
+          "index 0x10000", 0);
+    check(pc_irq_control_get_remapped(irqc, 6, 0, ~0ull, h2, &vec) == PC_ERR_RANGE, "index ~0", 0);
+    pc_word_t a[3] = {6, PC_IRQ_REMAP, h2};
+    check(pc_invoke(irqc, PC_IRQ_CONTROL_GET, 3, a, 0, NULL, NULL, 0) == PC_ERR_TRUNCATED_MESSAGE,
+          "PC_IRQ_REMAP without MR3", 0);
+    check(pc_irq_control_get(irqc, 6, 1u << 4, h2, &vec) == PC_ERR_INVALID_ARGUMENT,
+          "unknown flag bit", 0);
+    check(pc_irq_control_get_remapped(irqc, 6, 1u << 4, 1, h2, &vec) == PC_ERR_INVALID_ARGUMENT,
+          "unknown flag bit with PC_IRQ_REMAP", 0);
+    check(pc_cap_identify(h2, r) == PC_ERR_FAILED_LOOKUP, "slot still empty", r[0]);
+    check(pc_irq_control_get(irqc, 6, 0, h2, &vec) == PC_OK && vec == 0x30 + 6,
+          "GSI 6 issued normally after the refusals", vec);
+    /* IRQHandler_SetRemap */
+    check(pc_irq_handler_set_remap(h2, 0xffff) == PC_OK, "move a compatibility line", 0);
+    check(pc_irq_handler_set_remap(h, 0) == PC_OK, "re-index a remapped line", 0);
+    check(pc_irq_handler_set_remap(h2, 0x10000) == PC_ERR_RANGE, "SetRemap index 0x10000", 0);
+    check(pc_invoke(h2, PC_IRQ_HANDLER_SET_REMAP, 0, NULL, 0, NULL, NULL, 0) ==
+              PC_ERR_TRUNCATED_MESSAGE,
+          "SetRemap without MR0", 0);
+    check(pc_irq_control_get_msi(irqc, m, r) == PC_OK, "MSI handler", 0);
+    check(pc_irq_handler_set_remap(m, 1) == PC_ERR_ILLEGAL_OPERATION, "SetRemap on an MSI", 0);
+    check(pc_irq_handler_ack(h2) == PC_OK, "handler still usable", 0);
+    /* deleting the handlers frees the lines; a plain Get rewrites the whole entry */
+    check(pc_cnode_delete(PC_SLOT_CNODE, h) == PC_OK &&
+              pc_cnode_delete(PC_SLOT_CNODE, h2) == PC_OK &&
+              pc_cnode_delete(PC_SLOT_CNODE, m) == PC_OK,
+          "delete handlers", 0);
+    check(pc_irq_control_get(irqc, 5, 0, h, &vec) == PC_OK && vec == 0x30 + 5, "GSI 5 free again",
+          vec);
+    check(pc_cnode_delete(PC_SLOT_CNODE, h) == PC_OK, "delete", 0);
+    end();
+}
+
 static volatile uint64_t unwrap_badge, unwrap_flags;
 static thread_t unwrapper;
 static pc_cptr_t unwrap_ep;
@@ -1221,6 +1271,7 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_priority_bounded_by_mcp();
     test_ioport_ranges();
     test_irq_handlers();
+    test_irq_remapped_lines();
     test_badged_cap_sent_through_its_own_endpoint_is_unwrapped();
     test_deleting_nested_cnodes_destroys_their_objects();
     test_deleting_a_blocked_thread_leaves_the_endpoint_usable();

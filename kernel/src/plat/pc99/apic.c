@@ -6,6 +6,7 @@
  */
 #include <arch/machine.h>
 #include <plat/acpi.h>
+#include <plat/ioapic.h>
 
 /* 8259A PIC */
 #define PIC1_CMD 0x20
@@ -36,9 +37,7 @@
 #define IOAPIC_WIN 0x10
 #define IOAPIC_VER 0x01
 #define IOAPIC_REDTBL(n) (0x10 + 2 * (n))
-#define IOAPIC_RTE_ACTIVE_LOW (1u << 13)
-#define IOAPIC_RTE_LEVEL (1u << 15)
-#define IOAPIC_RTE_MASKED (1u << 16)
+/* redirection entry bits: <plat/ioapic.h> */
 
 /* PIT (8254) and port 0x61 (NMI status / speaker gate) */
 #define PIT_CH2 0x42
@@ -173,7 +172,7 @@ void k_ioapic_init(void)
     }
     ioapic_pins = ((ioapic_read(IOAPIC_VER) >> 16) & 0xFF) + 1;
     for (unsigned i = 0; i < ioapic_pins; i++) {
-        ioapic_write(IOAPIC_REDTBL(i), IOAPIC_RTE_MASKED);
+        ioapic_write(IOAPIC_REDTBL(i), (uint32_t)K_IOAPIC_RTE_MASKED);
         ioapic_write(IOAPIC_REDTBL(i) + 1, 0);
     }
     k_log("IOAPIC at %lx: %u pins from GSI %u\n", ioapic_pa, ioapic_pins, ioapic_gsi_base);
@@ -189,20 +188,37 @@ bool k_ioapic_gsi_valid(uint32_t gsi)
     return gsi >= ioapic_gsi_base && gsi - ioapic_gsi_base < ioapic_pins && gsi < K_MAX_GSI;
 }
 
-void k_ioapic_route(uint32_t gsi, unsigned vector, bool level, bool active_low, bool masked)
+/* Both words of the entry, the high one first: the low one holds the mask. The entry is masked
+ * before (k_ioapic_init, k_irq_handler_final), so no half-written entry can fire. */
+void k_ioapic_route(uint32_t gsi, unsigned vector, bool level, bool active_low, bool masked,
+                    bool remap, uint32_t index)
 {
-    uint32_t lo = vector | (level ? IOAPIC_RTE_LEVEL : 0) |
-                  (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0) | (masked ? IOAPIC_RTE_MASKED : 0);
+    uint64_t rte =
+        k_ioapic_rte_encode(vector, level, active_low, masked, remap, index, k_lapic_id());
     uint32_t pin = gsi - ioapic_gsi_base;
-    ioapic_write(IOAPIC_REDTBL(pin) + 1, k_lapic_id() << 24);
-    ioapic_write(IOAPIC_REDTBL(pin), lo);
+    ioapic_write(IOAPIC_REDTBL(pin) + 1, (uint32_t)(rte >> 32));
+    ioapic_write(IOAPIC_REDTBL(pin), (uint32_t)rte);
+}
+
+/* Re-program a routed entry to the remappable format with IRTE `index`, keeping vector, trigger,
+ * polarity and the current mask state: mask the old entry, write the high word, then the low word
+ * with the previous mask bit. */
+void k_ioapic_set_remap(uint32_t gsi, unsigned vector, bool level, bool active_low, uint32_t index)
+{
+    uint32_t pin = gsi - ioapic_gsi_base;
+    uint32_t old = ioapic_read(IOAPIC_REDTBL(pin));
+    bool masked = old & K_IOAPIC_RTE_MASKED;
+    uint64_t rte = k_ioapic_rte_encode(vector, level, active_low, masked, true, index, 0);
+    ioapic_write(IOAPIC_REDTBL(pin), old | (uint32_t)K_IOAPIC_RTE_MASKED);
+    ioapic_write(IOAPIC_REDTBL(pin) + 1, (uint32_t)(rte >> 32));
+    ioapic_write(IOAPIC_REDTBL(pin), (uint32_t)rte);
 }
 
 void k_ioapic_mask(uint32_t gsi, bool masked)
 {
     uint32_t pin = gsi - ioapic_gsi_base;
     uint32_t lo = ioapic_read(IOAPIC_REDTBL(pin));
-    lo = masked ? (lo | IOAPIC_RTE_MASKED) : (lo & ~IOAPIC_RTE_MASKED);
+    lo = masked ? (lo | (uint32_t)K_IOAPIC_RTE_MASKED) : (lo & ~(uint32_t)K_IOAPIC_RTE_MASKED);
     ioapic_write(IOAPIC_REDTBL(pin), lo);
 }
 

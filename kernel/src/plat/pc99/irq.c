@@ -3,7 +3,9 @@
  * Interrupt delivery to notifications. IRQControl hands out one IRQHandler capability per
  * interrupt source: an I/O APIC line (GSI, with trigger/polarity, ISA IRQs translated through
  * the MADT overrides) or an MSI vector (the invocation returns the address/data to program into
- * the device). An I/O APIC line is masked when it fires and unmasked by IRQHandler_Ack.
+ * the device). An I/O APIC line is masked when it fires and unmasked by IRQHandler_Ack. Its
+ * redirection entry can be in the VT-d remappable format (PC_IRQ_REMAP, IRQHandler_SetRemap): the
+ * kernel only writes the IRTE index a user-level IOMMU server chose; it keeps no VT-d state.
  */
 #include <arch/machine.h>
 #include <portcullis/invocation.h>
@@ -83,8 +85,19 @@ int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             }
             uint64_t num = k_get_mr(t, buf, 0), flags = k_get_mr(t, buf, 1);
             k_slot_t *dst;
-            if (flags & ~(uint64_t)(PC_IRQ_LEVEL | PC_IRQ_ACTIVE_LOW | PC_IRQ_ISA)) {
+            if (flags & ~(uint64_t)(PC_IRQ_LEVEL | PC_IRQ_ACTIVE_LOW | PC_IRQ_ISA | PC_IRQ_REMAP)) {
                 return PC_ERR_INVALID_ARGUMENT;
+            }
+            bool remap = flags & PC_IRQ_REMAP;
+            uint64_t index = 0;
+            if (remap) {
+                if (len < 4) {
+                    return PC_ERR_TRUNCATED_MESSAGE;
+                }
+                index = k_get_mr(t, buf, 3);
+                if (index > PC_IRQ_REMAP_INDEX_MAX) {
+                    return PC_ERR_RANGE;
+                }
             }
             bool level = flags & PC_IRQ_LEVEL, low = flags & PC_IRQ_ACTIVE_LOW;
             uint64_t gsi = num;
@@ -107,7 +120,7 @@ int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             }
             irq_table[vector] = (k_irq_t){
                 .kind = IRQ_IOAPIC, .level = level, .active_low = low, .gsi = (uint32_t)gsi};
-            k_ioapic_route((uint32_t)gsi, vector, level, low, true);
+            k_ioapic_route((uint32_t)gsi, vector, level, low, true, remap, (uint32_t)index);
             k_cap_derive(
                 slot, dst,
                 (k_cap_t){.type = PC_CAP_IRQ_HANDLER, .aux = vector, .rights = PC_RIGHTS_ALL});
@@ -180,6 +193,21 @@ int k_decode_irq(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *bu
             k_ioapic_mask(irq->gsi, true);
         }
         return PC_OK;
+    case PC_IRQ_HANDLER_SET_REMAP: {
+        if (pc_msginfo_length(t->ctx.rsi) < 1) {
+            return PC_ERR_TRUNCATED_MESSAGE;
+        }
+        if (irq->kind != IRQ_IOAPIC) {
+            return PC_ERR_ILLEGAL_OPERATION; /* an MSI has no redirection entry */
+        }
+        uint64_t index = k_get_mr(t, buf, 0);
+        if (index > PC_IRQ_REMAP_INDEX_MAX) {
+            return PC_ERR_RANGE;
+        }
+        k_ioapic_set_remap(irq->gsi, (unsigned)(cap->aux & 0xFF), irq->level, irq->active_low,
+                           (uint32_t)index);
+        return PC_OK;
+    }
     default:
         return PC_ERR_ILLEGAL_OPERATION;
     }

@@ -55,13 +55,18 @@
     X(PC_FRAME_GET_ADDRESS, 34, "Frame", "-> MR0 physical address")                               \
     /* Interrupts */                                                                               \
     X(PC_IRQ_CONTROL_GET, 40, "IRQControl", "MR0 GSI (or ISA IRQ with PC_IRQ_ISA), MR1 PC_IRQ_* " \
-      "flags, MR2 dest index -> MR0 vector. ISA IRQs follow the MADT source overrides.")           \
+      "flags, MR2 dest index, MR3 IRTE index (0..0xffff, only with PC_IRQ_REMAP) -> MR0 vector. "  \
+      "ISA IRQs follow the MADT source overrides. PC_IRQ_REMAP: the redirection entry is written " \
+      "in the VT-d remappable format (the IRTE's vector must be the returned one).")               \
     X(PC_IRQ_CONTROL_GET_MSI, 41, "IRQControl", "MR0 dest index -> MR0 vector, MR1 MSI address, " \
       "MR2 MSI data (program these into the device)")                                              \
     X(PC_IRQ_HANDLER_ACK, 42, "IRQHandler", "re-enable delivery after a signal")                   \
     X(PC_IRQ_HANDLER_SET_NOTIFICATION, 43, "IRQHandler", "cap0 notification (needs WRITE); its " \
       "badge is signalled")                                                                        \
     X(PC_IRQ_HANDLER_CLEAR, 44, "IRQHandler", "unbind the notification")                         \
+    X(PC_IRQ_HANDLER_SET_REMAP, 45, "IRQHandler", "MR0 IRTE index (0..0xffff): re-program an "   \
+      "I/O APIC line's redirection entry to the VT-d remappable format with that index (masked "  \
+      "while rewritten, mask state kept). MSI handlers: PC_ERR_ILLEGAL_OPERATION.")                \
     /* I/O ports */                                                                                \
     X(PC_IOPORT_IN8, 50, "IOPort", "MR0 port -> MR0 value")                                        \
     X(PC_IOPORT_IN16, 51, "IOPort", "MR0 port -> MR0 value")                                       \
@@ -84,5 +89,7 @@ enum pc_invocation_label {
 #define PC_IRQ_LEVEL (1u << 0)      /* level-triggered (default edge) */
 #define PC_IRQ_ACTIVE_LOW (1u << 1) /* active low (default high) */
 #define PC_IRQ_ISA (1u << 2)        /* MR0 is an ISA IRQ: apply the MADT override (and its flags) */
+#define PC_IRQ_REMAP (1u << 3)      /* VT-d remappable format, MR3 = IRTE index (VT-d 5.1.5.1) */
+#define PC_IRQ_REMAP_INDEX_MAX 0xFFFFu /* interrupt_index is 16 bits */
 
 #endif /* PORTCULLIS_INVOCATION_H */

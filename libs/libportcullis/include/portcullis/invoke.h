@@ -190,6 +190,16 @@ static inline pc_word_t pc_irq_control_get(pc_cptr_t irqc, unsigned gsi, unsigne
     return pc_invoke(irqc, PC_IRQ_CONTROL_GET, 3, a, 0, NULL, vector, 1);
 }
 
+/* As pc_irq_control_get, with the redirection entry in the VT-d remappable format pointing at
+ * IRTE `index` (PC_IRQ_REMAP is added to flags). Write the IRTE with the returned vector. */
+static inline pc_word_t pc_irq_control_get_remapped(pc_cptr_t irqc, unsigned gsi, unsigned flags,
+                                                    pc_word_t index, pc_word_t dest,
+                                                    pc_word_t *vector)
+{
+    pc_word_t a[4] = {gsi, flags | PC_IRQ_REMAP, dest, index};
+    return pc_invoke(irqc, PC_IRQ_CONTROL_GET, 4, a, 0, NULL, vector, 1);
+}
+
 /* res[0] = vector, res[1] = MSI address, res[2] = MSI data. */
 static inline pc_word_t pc_irq_control_get_msi(pc_cptr_t irqc, pc_word_t dest, pc_word_t res[3])
 {
@@ -204,6 +214,12 @@ static inline pc_word_t pc_irq_handler_set_notification(pc_cptr_t irq, pc_cptr_t
 static inline pc_word_t pc_irq_handler_ack(pc_cptr_t irq)
 {
     return pc_invoke(irq, PC_IRQ_HANDLER_ACK, 0, NULL, 0, NULL, NULL, 0);
+}
+
+/* Move an I/O APIC line to remapped delivery through IRTE `index` (write the IRTE first). */
+static inline pc_word_t pc_irq_handler_set_remap(pc_cptr_t irq, pc_word_t index)
+{
+    return pc_invoke(irq, PC_IRQ_HANDLER_SET_REMAP, 1, &index, 0, NULL, NULL, 0);
 }
 
 static inline pc_word_t pc_ioport_in8(pc_cptr_t io, uint16_t port, uint8_t *val)

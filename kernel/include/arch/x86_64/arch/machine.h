@@ -36,7 +36,9 @@ uint64_t k_acpi_rsdp(void);
 uint64_t k_ioapic_pa(void);
 uint64_t k_lapic_pa(void);
 bool k_ioapic_gsi_valid(uint32_t gsi);
-void k_ioapic_route(uint32_t gsi, unsigned vector, bool level, bool active_low, bool masked);
+void k_ioapic_route(uint32_t gsi, unsigned vector, bool level, bool active_low, bool masked,
+                    bool remap, uint32_t index);
+void k_ioapic_set_remap(uint32_t gsi, unsigned vector, bool level, bool active_low, uint32_t index);
 void k_ioapic_mask(uint32_t gsi, bool masked);
 uint32_t k_madt_isa_gsi(unsigned irq, bool *level, bool *active_low);
 #endif
