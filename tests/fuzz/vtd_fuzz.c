@@ -75,6 +75,11 @@ static void run_queue(uint64_t tail)
         if (type == VTD_DESC_PDEVTLB && VTD_DESC_PDEVTLB_SID_GET(d[0]) == F.fenced_sid) {
             abort();
         }
+        if (type == VTD_DESC_IEC && (d[0] & VTD_DESC_IEC_G_INDEX) &&
+            (VTD_DESC_IEC_IM_GET(d[0]) > 16 ||
+             (VTD_DESC_IEC_IIDX_GET(d[0]) & ((1u << VTD_DESC_IEC_IM_GET(d[0])) - 1)))) {
+            abort(); /* index-selective IEC: mask too wide or index not aligned to it */
+        }
         if (type == VTD_DESC_WAIT) {
             bool sw = d[0] & VTD_DESC_WAIT_SW, in = d[0] & VTD_DESC_WAIT_IF;
             if (sw == in) {
@@ -168,6 +173,35 @@ static void decoders(struct input *in)
     if ((hi & VTD_FRCD_HI_F) && (f.addr & 0xfff || (f.pasid_present && f.pasid > 0xfffff) ||
                                  !vtd_fault_reason_name(f.reason))) {
         abort();
+    }
+    /* interrupt-remapping faults carry the interrupt index, never a page address */
+    if ((hi & VTD_FRCD_HI_F) &&
+        (f.ir != (f.reason >= 0x20 && f.reason <= 0x26) ||
+         (f.ir && (f.addr || f.ir_index != (uint16_t)(lo >> 48))) || (!f.ir && f.ir_index))) {
+        abort();
+    }
+    /* IRTE decode: fields in range, and what encode accepts decodes back to itself */
+    struct vtd_irte ie = {take(in, 8), take(in, 8)};
+    bool x2 = take(in, 1) & 1;
+    struct vtd_irte_spec sp;
+    if (vtd_irte_decode(&ie, x2, &sp)) {
+        if (!(ie.lo & VTD_IRTE_P) || (ie.lo & VTD_IRTE_IM) || (!x2 && sp.dest > 0xff) ||
+            sp.svt > 3 || sp.sq > 3 || sp.delivery > 7) {
+            abort();
+        }
+        struct vtd_irte e2;
+        struct vtd_irte_spec sp2;
+        if (vtd_irte_encode(&sp, x2, &e2) == VTD_OK) {
+            if (!vtd_irte_decode(&e2, x2, &sp2) || sp2.vector != sp.vector || sp2.dest != sp.dest ||
+                sp2.level != sp.level || sp2.logical != sp.logical || sp2.delivery != sp.delivery ||
+                sp2.svt != sp.svt || (sp.svt != VTD_IRTE_SVT_NONE && sp2.sid != sp.sid) ||
+                (sp.svt == VTD_IRTE_SVT_SID && sp2.sq != sp.sq)) {
+                abort();
+            }
+        } else if (sp.vector >= 16 && sp.svt < 3 && sp.delivery < 2 &&
+                   !(sp.svt == VTD_IRTE_SVT_BUS && (sp.sid >> 8) > (sp.sid & 0xff))) {
+            abort(); /* a decodable, valid entry must re-encode */
+        }
     }
     uint64_t qw[4] = {take(in, 8), take(in, 8), take(in, 8), take(in, 8)};
     struct vtd_page_req r;
@@ -295,7 +329,7 @@ static void batches(struct vtd_unit *u, struct input *in)
     F.fenced_sid = (uint16_t)take(in, 2);
     vtd_unit_fence(u, F.fenced_sid);
     for (unsigned i = 0; i < 96 && in->n; i++) {
-        unsigned op = (unsigned)take(in, 1) % 10;
+        unsigned op = (unsigned)take(in, 1) % 11;
         uint16_t id = (uint16_t)take(in, 2);
         uint64_t iova = take(in, 6) << 12;
         uint64_t size = take(in, 3) << 12;
@@ -327,6 +361,9 @@ static void batches(struct vtd_unit *u, struct input *in)
             break;
         case 8:
             vtd_batch_add_devtlb(&b, F.fenced_sid, 1, iova, size);
+            break;
+        case 9:
+            vtd_batch_add_iec_index(&b, id, pasid % 18);
             break;
         default:
             vtd_batch_add_iotlb_global(&b);

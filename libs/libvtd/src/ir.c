@@ -175,6 +175,18 @@ enum vtd_err vtd_ir_disable(struct vtd_unit *u)
         return e; /* the hardware may still read the table: keep it */
     }
     u->ir_on = false;
+    /* No cached entry may outlive the memory it came from (the pages go back to the pool). If
+     * the invalidation fails the table stays with the unit; the next enable or destroy frees
+     * it. */
+    struct vtd_batch b;
+    vtd_batch_init(&b, u);
+    e = vtd_batch_add_iec_global(&b);
+    if (e == VTD_OK) {
+        e = vtd_batch_submit(&b, 0);
+    }
+    if (e != VTD_OK) {
+        return e;
+    }
     table_release(u);
     return VTD_OK;
 }

@@ -534,7 +534,10 @@ static void test_ir_enable_sequence(void)
     CHECK_ERR(vtd_ir_enable(&u, 0), VTD_ERR_INVAL); /* already on */
     CHECK_ERR(vtd_unit_disable_qi(&u), VTD_ERR_STATE);
     CHECK_ERR(vtd_unit_destroy(&u), VTD_ERR_STATE);
+    d0 = f->n_desc;
     CHECK_ERR(vtd_ir_disable(&u), VTD_OK);
+    CHECK_EQ(count_iec(f, d0), 1); /* nothing cached outlives the freed table */
+    CHECK_EQ(f->desc_log[d0], 4);
     CHECK(!(f_read32(f, VTD_GSTS_REG) & VTD_GSTS_IRES));
     CHECK_EQ(f->gcmd_log[f->n_gcmd - 1], VTD_GCMD_QIE);
     CHECK(!vtd_ir_enabled(&u));

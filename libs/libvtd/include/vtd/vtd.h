@@ -528,8 +528,9 @@ bool vtd_irte_decode(const struct vtd_irte *e, bool x2apic, struct vtd_irte_spec
  * may still read it; vtd_unit_destroy frees it).
  */
 enum vtd_err vtd_ir_enable(struct vtd_unit *u, unsigned order);
-/* IRE off (deadline: VTD_ERR_TIMEOUT keeps everything), then the table and index map freed.
-   VTD_OK when already off. */
+/* IRE off (deadline: VTD_ERR_TIMEOUT keeps everything on), a global IEC invalidation (its error
+   is returned with IR off and the table kept until the next enable or vtd_unit_destroy), then
+   the table and index map freed. VTD_OK when already off. */
 enum vtd_err vtd_ir_disable(struct vtd_unit *u);
 bool vtd_ir_enabled(const struct vtd_unit *u);
 uint32_t vtd_ir_size(const struct vtd_unit *u); /* entries, 0 when off */
