@@ -107,7 +107,7 @@ int main(void)
             }
         }
     }
-    static const uint64_t unknown[] = {0, 10, 63, 64, 65, 66, 96, 97, 98, 1000, 1ull << 40};
+    static const uint64_t unknown[] = {0, 13, 63, 64, 65, 66, 68, 96, 97, 98, 1000, 1ull << 40};
     for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         uint64_t e = it_call_raw(g_ep, unknown[i], 2, w, 0, &r);
         tried++;

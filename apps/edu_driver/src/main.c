@@ -54,6 +54,7 @@ struct edu_driver {
     bool bringup;
     bool attached;
     uint64_t handle;       /* IOMMU device handle: generation << 16 | sid */
+    uint64_t irq;          /* remapped interrupt handle from irq_alloc (0: none) */
     hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf src;    /* the device reads it (RAM -> device) */
     struct drv_buf dst;    /* the device writes it (device -> RAM) */
@@ -92,15 +93,37 @@ static bool setup_device(void)
     ok &= drv_check("liveness", alive, "(wrote 0x5a5aa5a5, read %#x)", live);
     int perr = pci_msi_probe(&g.cfg.ecam, g.cfg.sid, &g.msi);
     if (perr == PCI_OK) {
-        perr = pci_msi_enable(&g.cfg.ecam, g.cfg.sid, &g.msi, msi->arg1, (uint16_t)msi->arg2, 1);
-    }
-    if (perr == PCI_OK) {
         perr = pci_set_bus_master(&g.cfg.ecam, g.cfg.sid, true);
     }
-    (void)pc_irq_handler_ack(g.edu.irq_handler);
-    ok &= drv_check("msi_enabled", perr == PCI_OK, "(%s; vector %llu)", pci_err_str(perr),
-                    (unsigned long long)msi->arg0);
+    ok &= drv_check("msi_found", perr == PCI_OK, "(%s)", pci_err_str(perr));
     return ok;
+}
+
+/*
+ * The device's MSI. With an IOMMU server the "msi" entry carries no address (arg1 = 0) but the
+ * index of a vector grant: the server writes a remapping entry for our device (attached, this
+ * generation) and tells us the remappable address/data to program. Without one (bring-up on a
+ * machine without the server) the root task gave the direct pair.
+ */
+static bool enable_msi(void)
+{
+    const task_cap_t *msi = task_cap_find(g.si, "msi");
+    uint64_t addr = msi->arg1, err = IOMMU_OK;
+    uint32_t data = (uint32_t)msi->arg2;
+    bool remapped = addr == 0;
+    if (remapped) {
+        err = g.attached ? drv_iommu_irq_alloc(&g.iommu, g.handle, msi->arg0, &g.irq, &addr, &data)
+                         : IOMMU_ERR_NOT_ATTACHED;
+    }
+    int perr = err == IOMMU_OK
+                   ? pci_msi_enable(&g.cfg.ecam, g.cfg.sid, &g.msi, addr, (uint16_t)data, 1)
+                   : PCI_ERR_INVALID;
+    (void)pc_irq_handler_ack(g.edu.irq_handler);
+    return drv_check("msi_enabled", perr == PCI_OK, "(%s%s%s; %s, address %#llx data %#x)",
+                     pci_err_str(perr), err != IOMMU_OK ? ": irq_alloc " : "",
+                     err != IOMMU_OK ? drv_iommu_errname(err) : "",
+                     remapped ? "remapped by the IOMMU server" : "direct (no IOMMU server)",
+                     (unsigned long long)addr, data);
 }
 
 static bool attach(void)
@@ -313,14 +336,19 @@ static void release(bool gone, const char *check)
     unsigned before = drv_dma_mapped_pages(&g.dma);
     int rc = g.bringup ? DRV_DMA_OK : drv_dma_unmap_all(&g.dma, &gone_seen);
     uint64_t status = 0, derr = IOMMU_OK;
-    if (g.attached) {
-        derr = drv_iommu_detach(&g.iommu, g.handle, &status);
-        g.attached = false;
-    }
     if (!gone) {
         (void)pci_set_bus_master(&g.cfg.ecam, g.cfg.sid, false);
         (void)pci_msi_disable(&g.cfg.ecam, g.cfg.sid, &g.msi);
     }
+    if (g.attached) {
+        /* detach frees our interrupt entries too; an earlier free makes it explicit */
+        if (g.irq != 0 && !gone) {
+            (void)drv_iommu_irq_free(&g.iommu, g.irq);
+        }
+        derr = drv_iommu_detach(&g.iommu, g.handle, &status);
+        g.attached = false;
+    }
+    g.irq = 0;
     bool ok = rc == DRV_DMA_OK && (derr == IOMMU_OK || gone) && drv_dma_mapped_pages(&g.dma) == 0;
     if (gone && !g.bringup && before > 0) {
         ok &= gone_seen;
@@ -346,9 +374,15 @@ static bool ours(hp_handle_t h)
  * check the old handle is refused, map the buffers again at their IOVAs and run the self test. */
 static bool replugged(hp_handle_t h)
 {
-    uint64_t old = g.handle;
+    uint64_t old = g.handle, old_irq = g.irq;
     drv_log("new occupant (handle %#llx): setting up again", (unsigned long long)h);
-    bool ok = setup_device() && attach();
+    g.irq = 0;
+    bool ok = setup_device() && attach() && enable_msi();
+    if (ok && !g.bringup && old_irq != 0) {
+        uint64_t err = drv_iommu_irq_free(&g.iommu, old_irq);
+        drv_check("old_irq_refused", err == IOMMU_ERR_STALE,
+                  "(the removed occupant's interrupt handle: %s)", drv_iommu_errname(err));
+    }
     if (ok && !g.bringup) {
         drv_check("new_generation", IOMMU_HANDLE_GEN(g.handle) != IOMMU_HANDLE_GEN(old),
                   "(old handle %#llx, new %#llx, hotplug handle %#llx)", (unsigned long long)old,
@@ -589,7 +623,7 @@ int main(void)
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");
-    ok = ok && setup_device() && attach() && alloc_buffers();
+    ok = ok && setup_device() && attach() && enable_msi() && alloc_buffers();
     if (ok && strcmp(mode, "fault-after-unmap") == 0) {
         (void)fault_after_unmap();
         release(false, "released");

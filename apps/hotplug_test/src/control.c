@@ -274,7 +274,7 @@ static void scenario_window(void)
 struct counts {
     uint64_t err;
     uint64_t w[HPS_COUNTS_WORDS - 1]; /* domains, mappings, table_pages, pins, stuck, present,
-                                         fenced, quarantined, generation */
+                                         fenced, quarantined, generation, irtes */
 };
 
 static struct counts iommu_counts(uint16_t sid)
@@ -293,16 +293,16 @@ static struct counts iommu_counts(uint16_t sid)
 /* Same accounting (the generation aside). */
 static bool counts_equal(const struct counts *a, const struct counts *b)
 {
-    return a->err == 0 && b->err == 0 && memcmp(a->w, b->w, 8 * sizeof(a->w[0])) == 0;
+    return a->err == 0 && b->err == 0 && memcmp(a->w, b->w, 8 * sizeof(a->w[0])) == 0 &&
+           a->w[9] == b->w[9];
 }
 
 static void counts_str(const struct counts *c, char *out, size_t cap)
 {
-    snprintf(out, cap, "dom %llu map %llu pt %llu pin %llu stuck %llu dev %llu/%llu/%llu",
-             (unsigned long long)c->w[0], (unsigned long long)c->w[1],
-             (unsigned long long)c->w[2], (unsigned long long)c->w[3],
-             (unsigned long long)c->w[4], (unsigned long long)c->w[5],
-             (unsigned long long)c->w[6], (unsigned long long)c->w[7]);
+    snprintf(out, cap, "dom %llu map %llu pt %llu pin %llu stuck %llu dev %llu/%llu/%llu irte %llu",
+             (unsigned long long)c->w[0], (unsigned long long)c->w[1], (unsigned long long)c->w[2],
+             (unsigned long long)c->w[3], (unsigned long long)c->w[4], (unsigned long long)c->w[5],
+             (unsigned long long)c->w[6], (unsigned long long)c->w[7], (unsigned long long)c->w[9]);
 }
 
 static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
@@ -338,8 +338,8 @@ static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
         counts_str(&after, a, sizeof(a));
         hpt_result("iommu_counts_back_to_start_after_cycles",
                    counts_equal(&before, &after) && after.w[8] == before.w[8] + n,
-                   "(before: %s gen %llu; after: %s gen %llu)", b,
-                   (unsigned long long)before.w[8], a, (unsigned long long)after.w[8]);
+                   "(before: %s gen %llu; after: %s gen %llu)", b, (unsigned long long)before.w[8],
+                   a, (unsigned long long)after.w[8]);
     }
 }
 

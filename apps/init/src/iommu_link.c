@@ -19,6 +19,8 @@
 
 #define LINK_MAX INIT_MAX_TASKS
 #define LINK_POOLS 2u
+#define LINK_VECTORS 4u
+#define LINK_PORTS 16u
 
 static struct {
     unsigned task;
@@ -31,8 +33,18 @@ static struct {
         uint64_t pa, size;
         unsigned rights;
     } pool[LINK_POOLS];
+    unsigned nvec;
+    uint8_t vec[LINK_VECTORS]; /* vector grant k = vec[k], for the task's device */
 } g_link[LINK_MAX];
 static unsigned g_nlink;
+
+/* Hotplug ports and the vector of each: granted to the hotplug badge before any client. */
+static struct {
+    uint16_t sid;
+    uint8_t vector;
+    bool sent;
+} g_port[LINK_PORTS];
+static unsigned g_nport;
 
 bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn)
 {
@@ -45,8 +57,74 @@ bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn)
     g_link[g_nlink].ntfn = ntfn;
     g_link[g_nlink].sent = false;
     g_link[g_nlink].npools = 0;
+    g_link[g_nlink].nvec = 0;
     g_nlink++;
     return true;
+}
+
+bool iommu_link_vector(unsigned task, unsigned vector, unsigned *index)
+{
+    for (unsigned i = 0; i < g_nlink; i++) {
+        if (g_link[i].task == task && !g_link[i].sent && g_link[i].sid >= 0 &&
+            g_link[i].nvec < LINK_VECTORS && vector <= 0xff) {
+            unsigned k = g_link[i].nvec++;
+            g_link[i].vec[k] = (uint8_t)vector;
+            *index = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool g_server_expected;
+
+void iommu_link_expect_server(void)
+{
+    g_server_expected = true;
+}
+
+bool iommu_link_server_expected(void)
+{
+    return g_server_expected;
+}
+
+bool iommu_link_port_vector(uint16_t sid, unsigned vector)
+{
+    if (g_nport >= LINK_PORTS || vector > 0xff) {
+        return false;
+    }
+    g_port[g_nport].sid = sid;
+    g_port[g_nport].vector = (uint8_t)vector;
+    g_port[g_nport].sent = false;
+    g_nport++;
+    return true;
+}
+
+/* irq_grant(badge, sid, vector); true when the server answered OK with result `want`. */
+static bool send_irq_grant(pc_cptr_t ep, uint64_t badge, uint64_t sid, unsigned vector,
+                           uint64_t want)
+{
+    pc_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.mr[0] = badge;
+    m.mr[1] = sid;
+    m.mr[2] = vector;
+    m.info = pc_msginfo(IOMMU_ROOT_IRQ_GRANT, 0, 0, 3);
+    pc_word_t err = pc_call(ep, &m);
+    return err == PC_OK && pc_msginfo_label(m.info) == 0 &&
+           (badge == IOMMU_SRV_BADGE_HOTPLUG ||
+            (pc_msginfo_length(m.info) >= 1 && m.mr[0] == want));
+}
+
+/* The vector grants of link i (after its registration succeeded). */
+static void send_vectors(pc_cptr_t ep, unsigned i)
+{
+    for (unsigned k = 0; k < g_link[i].nvec; k++) {
+        bool ok = send_irq_grant(ep, g_link[i].badge, (uint64_t)g_link[i].sid, g_link[i].vec[k], k);
+        printf("init: iommu client %#llx: interrupt grant %u (vector %u): %s\n",
+               (unsigned long long)g_link[i].badge, k, g_link[i].vec[k],
+               ok ? "granted" : "refused by the server");
+    }
 }
 
 bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights, unsigned *index)
@@ -159,6 +237,15 @@ void iommu_link_send(void)
         printf("init: iommu: cannot mint the root badge: clients not registered\n");
         return;
     }
+    for (unsigned p = 0; p < g_nport; p++) {
+        if (!g_port[p].sent) {
+            g_port[p].sent = true;
+            if (!send_irq_grant(ep, IOMMU_SRV_BADGE_HOTPLUG, g_port[p].sid, g_port[p].vector, 0)) {
+                printf("init: iommu: interrupt grant for port %02x:%02x.%x refused\n",
+                       g_port[p].sid >> 8, (g_port[p].sid >> 3) & 0x1f, g_port[p].sid & 7);
+            }
+        }
+    }
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
     for (unsigned i = 0; i < g_nlink; i++) {
         if (g_link[i].sent) {
@@ -193,6 +280,7 @@ void iommu_link_send(void)
                             : "refused by the server");
         if (err == PC_OK && res == 0) {
             send_pools(ep, i);
+            send_vectors(ep, i);
         }
         if (g_link[i].ntfn != 0) {
             /* the server holds its own copy now; the original lives with the task's objects */

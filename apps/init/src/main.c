@@ -426,7 +426,15 @@ int main(void)
                d->vendor, d->device, d->header_type == 1 ? " (bridge)" : "");
     }
 
-    /* Module 0 is the root task itself. */
+    /* Module 0 is the root task itself. An IOMMU server among the modules means every device
+     * interrupt is remapped through it (spawn.c hands out vector grants, not address/data). */
+    for (uint32_t i = 1; i < bi->module_count; i++) {
+        char role[32];
+        if (task_cmdline_get(bi->module[i].cmdline, "role", role, sizeof(role)) &&
+            strcmp(role, "iommu") == 0) {
+            iommu_link_expect_server();
+        }
+    }
     unsigned loaded = 0, skipped = 0;
     for (uint32_t i = 1; i < bi->module_count; i++) {
         unsigned idx = g_task_count;

@@ -209,8 +209,9 @@ static const init_grant_t g_hotplug_test[] = {
 static const init_grant_t g_edu_driver[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     DRIVER_COMMON_GRANTS,
+    /* after the client endpoint: with an IOMMU server the vector becomes a grant of it */
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     HOTPLUG_DRIVER_GRANT,
     /* signalled whenever its device works (after bring-up, after a re-plug): for supervisors */
     {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_WRITE},
@@ -227,8 +228,9 @@ static const init_grant_t g_drivers_surprise_ctl[] = {
 static const init_grant_t g_hp_edu_cycler[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     DRIVER_COMMON_GRANTS,
+    /* after the client endpoint: with an IOMMU server the vector becomes a grant of it */
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     HOTPLUG_DRIVER_GRANT,
 };
 /* virtio (modern, disable-legacy=on): QEMU puts the MSI-X table in BAR1 and the virtio
@@ -238,8 +240,8 @@ static const init_grant_t g_virtio_driver[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     {.name = "bar1", .kind = GRANT_PCI_BAR, .a = 1},
     {.name = "bar4", .kind = GRANT_PCI_BAR, .a = 4},
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     DRIVER_COMMON_GRANTS,
+    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     HOTPLUG_DRIVER_GRANT,
 };
 
@@ -249,15 +251,16 @@ static const init_grant_t g_virtio_driver[] = {
  * holds the hotplug server's badge, so it can fence, remove and re-add the device it drives.
  */
 #define IOMMU_CLIENT_EP                                                                            \
-    {.name = "iommu",                                                                              \
-     .kind = GRANT_ENDPOINT,                                                                       \
-     .object = "iommu",                                                                            \
-     .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                    \
-     .badge = IOMMU_SRV_BADGE_CLIENT_BASE,                                                         \
-     .flags = GRANT_BADGE_TASK_ID}
+    {                                                                                              \
+        .name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu",                                \
+        .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = IOMMU_SRV_BADGE_CLIENT_BASE,           \
+        .flags = GRANT_BADGE_TASK_ID                                                               \
+    }
 #define IOMMU_TEST_MEMORY(bits)                                                                    \
     {.name = "untyped", .kind = GRANT_UNTYPED, .a = (bits)},                                       \
-        {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL}
+    {                                                                                              \
+        .name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL                        \
+    }
 
 static const init_grant_t g_iommu_edu_test[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
@@ -412,15 +415,24 @@ const init_role_t *init_policy_find(const char *name)
 const char *init_grant_kind_name(unsigned kind)
 {
     static const char *const names[GRANT_KIND_COUNT_] = {
-        [GRANT_ENDPOINT] = "endpoint",     [GRANT_NOTIFICATION] = "notification",
-        [GRANT_INIT_ENDPOINT] = "init-ep", [GRANT_IRQ_ISA] = "irq-isa",
-        [GRANT_IRQ_MSI] = "irq-msi",       [GRANT_IOPORT] = "ioport",
-        [GRANT_PCI_CONFIG] = "pci-config", [GRANT_PCI_BAR] = "pci-bar",
-        [GRANT_UNTYPED] = "untyped",       [GRANT_OWN_TCB] = "own-tcb",
-        [GRANT_OWN_CNODE] = "own-cnode",   [GRANT_OWN_VSPACE] = "own-vspace",
-        [GRANT_SPARE_TCB] = "spare-tcb",   [GRANT_DMAR_UNITS] = "dmar-units",
-        [GRANT_ACPI_DMAR] = "acpi-dmar",   [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
-        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots", [GRANT_DMA_POOL] = "dma-pool",
+        [GRANT_ENDPOINT] = "endpoint",
+        [GRANT_NOTIFICATION] = "notification",
+        [GRANT_INIT_ENDPOINT] = "init-ep",
+        [GRANT_IRQ_ISA] = "irq-isa",
+        [GRANT_IRQ_MSI] = "irq-msi",
+        [GRANT_IOPORT] = "ioport",
+        [GRANT_PCI_CONFIG] = "pci-config",
+        [GRANT_PCI_BAR] = "pci-bar",
+        [GRANT_UNTYPED] = "untyped",
+        [GRANT_OWN_TCB] = "own-tcb",
+        [GRANT_OWN_CNODE] = "own-cnode",
+        [GRANT_OWN_VSPACE] = "own-vspace",
+        [GRANT_SPARE_TCB] = "spare-tcb",
+        [GRANT_DMAR_UNITS] = "dmar-units",
+        [GRANT_ACPI_DMAR] = "acpi-dmar",
+        [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
+        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots",
+        [GRANT_DMA_POOL] = "dma-pool",
     };
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }

@@ -519,6 +519,21 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
             return fail(c, "IRQControl_GetMSI refused", err);
         }
         err = give_irq(c, h, g->b, e);
+        /*
+         * With an IOMMU server the device's interrupt is remapped: the server gets the vector
+         * as a grant for the task's device, the task only the grant's index (arg1 = arg2 = 0:
+         * it asks the server, irq_alloc, for the MSI address/data of an entry it writes). The
+         * IOMMU server's own event MSIs are not requests through the remapping hardware (VT-d
+         * 5.1.6): they, and tasks on machines without the server, keep the direct pair.
+         */
+        unsigned grant = 0;
+        if (err == PC_OK && iommu_link_server_expected() && c->pci != NULL &&
+            iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
+            e->arg0 = grant;
+            e->arg1 = 0;
+            e->arg2 = 0;
+            break;
+        }
         e->arg0 = res[0];
         e->arg1 = res[1];
         e->arg2 = res[2];
@@ -751,6 +766,15 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
             e->arg0 = res[0];
             e->arg1 = res[1];
             e->arg2 = res[2];
+            if (err == PC_OK && iommu_link_server_expected()) {
+                /* remapped: the hotplug server asks the IOMMU server (port_irq) */
+                if (!iommu_link_port_vector(d->sid, (unsigned)res[0])) {
+                    err = PC_ERR_RANGE;
+                }
+                e->arg0 = 0;
+                e->arg1 = 0;
+                e->arg2 = 0;
+            }
             k++;
         }
         if (err == PC_OK) {

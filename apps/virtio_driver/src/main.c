@@ -49,6 +49,7 @@ struct vio_driver {
     struct drv_events ev;
     bool bringup, attached;
     uint64_t handle, attach_flags;
+    uint64_t irq;          /* remapped interrupt handle from irq_alloc (0: none) */
     hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf ring_desc, ring_avail, ring_used, data;
 };
@@ -163,8 +164,28 @@ static bool setup_device(void)
     if (perr == PCI_OK) {
         pci_mmio_direct_init(&g.msix_table, &g.msix_direct, g.bar[g.msix.table_bir].va,
                              g.bar[g.msix.table_bir].size);
-        perr = pci_msix_set_entry(&g.msix_table, &g.msix, 0, msi->arg1, (uint32_t)msi->arg2, false);
     }
+    return drv_check("msix_found", perr == PCI_OK, "(%s; table bar%u+%#x, %u entries)",
+                     pci_err_str(perr), g.msix.table_bir, g.msix.table_offset, g.msix.table_size);
+}
+
+/*
+ * MSI-X entry 0. With an IOMMU server the "msi" entry holds a vector grant's index (arg1 = 0):
+ * the server writes a remapping entry for our attached device and returns the remappable
+ * address/data; without one (bring-up) the root task gave the direct pair.
+ */
+static bool enable_msix(void)
+{
+    const task_cap_t *msi = task_cap_find(g.si, "msi");
+    uint64_t addr = msi->arg1, err = IOMMU_OK;
+    uint32_t data = (uint32_t)msi->arg2;
+    bool remapped = addr == 0;
+    if (remapped) {
+        err = g.attached ? drv_iommu_irq_alloc(&g.iommu, g.handle, msi->arg0, &g.irq, &addr, &data)
+                         : IOMMU_ERR_NOT_ATTACHED;
+    }
+    int perr = err == IOMMU_OK ? pci_msix_set_entry(&g.msix_table, &g.msix, 0, addr, data, false)
+                               : PCI_ERR_INVALID;
     if (perr == PCI_OK) {
         perr = pci_msix_enable(&g.cfg.ecam, g.cfg.sid, &g.msix, true);
     }
@@ -172,8 +193,11 @@ static bool setup_device(void)
         perr = pci_set_bus_master(&g.cfg.ecam, g.cfg.sid, true);
     }
     (void)pc_irq_handler_ack(g.irq_handler);
-    return drv_check("msix_enabled", perr == PCI_OK, "(%s; table bar%u+%#x, %u entries)",
-                     pci_err_str(perr), g.msix.table_bir, g.msix.table_offset, g.msix.table_size);
+    return drv_check("msix_enabled", perr == PCI_OK, "(%s%s%s; %s, address %#llx data %#x)",
+                     pci_err_str(perr), err != IOMMU_OK ? ": irq_alloc " : "",
+                     err != IOMMU_OK ? drv_iommu_errname(err) : "",
+                     remapped ? "remapped by the IOMMU server" : "direct (no IOMMU server)",
+                     (unsigned long long)addr, data);
 }
 
 static bool negotiate(void)
@@ -385,7 +409,8 @@ static bool replugged(hp_handle_t h)
     uint64_t old = g.handle;
     drv_set_phase("replug_");
     drv_log("new occupant (handle %#llx): setting up again", (unsigned long long)h);
-    bool ok = setup_device() && attach();
+    g.irq = 0; /* the removed occupant's entry went with it */
+    bool ok = setup_device() && attach() && enable_msix();
     if (ok && !g.bringup) {
         drv_check("new_generation",
                   IOMMU_HANDLE_GEN(g.handle) != IOMMU_HANDLE_GEN(old) &&
@@ -510,7 +535,7 @@ int main(void)
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");
     /* attach before the device can be told any address: until then it cannot DMA at all */
-    ok = ok && setup_device() && attach() && negotiate() && setup_queue(false);
+    ok = ok && setup_device() && attach() && enable_msix() && negotiate() && setup_queue(false);
     if (ok) {
         ok = fetch_entropy();
         ats_flush();

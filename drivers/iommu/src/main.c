@@ -322,6 +322,14 @@ static bool start_units(const task_start_info_t *si)
             idx, (unsigned long long)h->base, vu->f.version >> 4, vu->f.version & 15,
             (unsigned long long)vu->f.cap, (unsigned long long)vu->f.ecap,
             cfg.mode == VTD_MODE_SCALABLE ? "scalable" : "legacy");
+        if (vtd_ir_enabled(vu)) {
+            uint32_t gsts = g_hw[n].read32(g_hw[n].ctx, VTD_GSTS_REG);
+            say("iommu: unit %u interrupt remapping on: %u entries, compatibility format %s", idx,
+                vtd_ir_size(vu), (gsts & VTD_GSTS_CFIS) ? "ALLOWED" : "blocked (CFIS clear)");
+        } else {
+            say("iommu: unit %u has no interrupt remapping: device interrupts are not isolated",
+                idx);
+        }
     }
     if (g_srv.n_units == 0) {
         return false;
@@ -494,10 +502,43 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
         struct iommu_counts n;
         iommu_server_counts(&g_srv, &n);
         say("iommu: client %#llx removed%s%s; now %u domains, %u mappings, %llu table pages, %u "
-            "pins, %u stuck",
+            "pins, %u stuck, %u irtes",
             (unsigned long long)badge, r->err == IOMMU_OK ? "" : ": ",
             r->err == IOMMU_OK ? "" : iommu_errname(r->err), n.domains, n.mappings,
-            (unsigned long long)n.table_pages, n.pins, n.stuck);
+            (unsigned long long)n.table_pages, n.pins, n.stuck, n.irtes);
+        return;
+    }
+    case IOMMU_ROOT_IRQ_GRANT: {
+        if (m->len != 3 || m->ncaps != 0) {
+            return;
+        }
+        bool port = m->w[0] == IOMMU_SRV_BADGE_HOTPLUG;
+        if ((!port && !iommu_srv_badge_is_client(m->w[0])) || m->w[1] > 0xffff) {
+            r->err = IOMMU_ERR_BAD_ARG;
+            return;
+        }
+        unsigned grant = 0;
+        r->err =
+            port ? iommu_port_grant_vector(&g_srv, (uint16_t)m->w[1], m->w[2])
+                 : iommu_client_grant_vector(&g_srv, m->w[0], (uint16_t)m->w[1], m->w[2], &grant);
+        if (r->err == IOMMU_OK) {
+            r->w[0] = grant;
+            r->len = 1;
+        }
+        return;
+    }
+    case IOMMU_ROOT_IRQ_ROUTE: {
+        if (m->len != 2 || m->ncaps != 0) {
+            return;
+        }
+        if (m->w[0] > 0xffff) {
+            r->err = IOMMU_ERR_BAD_ARG;
+            return;
+        }
+        r->err = iommu_irq_route(&g_srv, (uint16_t)m->w[0], m->w[1], &r->w[0], &r->w[1], &r->w[2]);
+        if (r->err == IOMMU_OK) {
+            r->len = 3;
+        }
         return;
     }
     default:

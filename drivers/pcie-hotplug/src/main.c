@@ -131,7 +131,7 @@ struct lat {
 };
 /* event -> fenced: orderly, surprise, orderly of a device with ATS enabled */
 static struct lat g_lat_fence[3];
-static struct lat g_lat_button;   /* attention button interrupt -> device_removed */
+static struct lat g_lat_button; /* attention button interrupt -> device_removed */
 
 static void lat_add(struct lat *l, uint64_t v)
 {
@@ -650,10 +650,42 @@ static bool add_page(pci_sid_t sid, uint64_t vaddr)
 
 /* The port's interrupt: MSI-X entry 0 (table in a BAR we were given) or MSI; Bus Master Enable
  * on the port, without which QEMU's root port never delivers it. */
+/*
+ * The MSI address/data of a port. Remapped (the root task gave no address, arg1 = 0): the IOMMU
+ * server writes a remapping entry, source-id validated for the port, on the vector the root task
+ * granted it, and returns the remappable pair (port_irq). Otherwise the direct pair given.
+ */
+static const char *port_msi(pci_sid_t port, const task_cap_t *irq, uint64_t *addr, uint32_t *data)
+{
+    *addr = irq->arg1;
+    *data = (uint32_t)irq->arg2;
+    if (*addr != 0) {
+        return NULL;
+    }
+    pc_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.info = pc_msginfo(IOMMU_LABEL_PORT_IRQ, 0, 0, 1);
+    m.mr[0] = port;
+    pc_word_t err = pc_call(g_iommu, &m);
+    if (err != PC_OK || pc_msginfo_label(m.info) != IOMMU_HP_OK || pc_msginfo_length(m.info) < 3) {
+        return err != PC_OK ? "port_irq: IPC failed"
+                            : iommu_hp_errname((unsigned)pc_msginfo_label(m.info));
+    }
+    *addr = m.mr[1];
+    *data = (uint32_t)m.mr[2];
+    return NULL;
+}
+
 static const char *setup_irq(pci_sid_t port, const task_cap_t *irq, const task_cap_t *bar)
 {
     static struct pci_mmio table;
     static struct pci_mmio_direct direct[HP_MAX_SLOTS];
+    uint64_t addr = 0;
+    uint32_t data = 0;
+    const char *why = port_msi(port, irq, &addr, &data);
+    if (why != NULL) {
+        return why;
+    }
     struct pci_msix msix;
     if (pci_msix_probe(&g_ecam, port, &msix) == PCI_OK) {
         if (bar == NULL || msix.table_bir != 0 || msix.pba_bir != 0 ||
@@ -662,14 +694,14 @@ static const char *setup_irq(pci_sid_t port, const task_cap_t *irq, const task_c
         }
         pci_mmio_direct_init(&table, &direct[g_nslots], (volatile void *)(uintptr_t)bar->vaddr,
                              bar->size);
-        if (pci_msix_set_entry(&table, &msix, 0, irq->arg1, (uint32_t)irq->arg2, false) != PCI_OK ||
+        if (pci_msix_set_entry(&table, &msix, 0, addr, data, false) != PCI_OK ||
             pci_msix_enable(&g_ecam, port, &msix, true) != PCI_OK) {
             return "MSI-X programming failed";
         }
     } else {
         struct pci_msi msi;
         if (pci_msi_probe(&g_ecam, port, &msi) != PCI_OK ||
-            pci_msi_enable(&g_ecam, port, &msi, irq->arg1, (uint32_t)irq->arg2, 1) != PCI_OK) {
+            pci_msi_enable(&g_ecam, port, &msi, addr, data, 1) != PCI_OK) {
             return "no MSI-X or MSI capability";
         }
     }

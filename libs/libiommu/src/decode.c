@@ -21,6 +21,7 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
     req->label = m->label;
     req->client = -1;
     req->device = -1;
+    req->irq = -1;
     req->domain = -1;
     req->map_lo = req->map_hi = 0;
     req->pa = 0;
@@ -35,7 +36,7 @@ _Static_assert(sizeof(((struct iommu_request *)0)->a) <= sizeof(((struct iommu_m
                "every method's arguments fit in the message words");
 
 /* A device handle of client ci: the device must be attached to ci under the same generation. */
-static enum iommu_err decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev)
+enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev)
 {
     if (handle > IOMMU_HANDLE_MAX) {
         return IOMMU_ERR_BAD_ARG;
@@ -195,7 +196,7 @@ static enum iommu_err decode_unmap(const struct iommu_server *s, struct iommu_re
 static enum iommu_err decode_ats_flush(const struct iommu_server *s, struct iommu_request *req)
 {
     const struct iommu_ats_flush_args *a = &req->a.ats_flush;
-    enum iommu_err e = decode_handle(s, req->client, a->handle, &req->device);
+    enum iommu_err e = iommu_decode_handle(s, req->client, a->handle, &req->device);
     if (e != IOMMU_OK) {
         return e;
     }
@@ -217,7 +218,7 @@ static enum iommu_err decode_ats_flush(const struct iommu_server *s, struct iomm
 
 static enum iommu_err decode_pasid_bind(const struct iommu_server *s, struct iommu_request *req)
 {
-    enum iommu_err e = decode_handle(s, req->client, req->a.pasid_bind.handle, &req->device);
+    enum iommu_err e = iommu_decode_handle(s, req->client, req->a.pasid_bind.handle, &req->device);
     if (e != IOMMU_OK) {
         return e;
     }
@@ -287,7 +288,7 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
     case IOMMU_LABEL_ATTACH:
         return decode_attach(s, m, req);
     case IOMMU_LABEL_DETACH:
-        return decode_handle(s, ci, req->a.detach.handle, &req->device);
+        return iommu_decode_handle(s, ci, req->a.detach.handle, &req->device);
     case IOMMU_LABEL_MAP:
         return decode_map(s, m, req);
     case IOMMU_LABEL_MAP_POOL: {
@@ -314,6 +315,12 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
         return decode_pasid_bind(s, req);
     case IOMMU_LABEL_PASID_UNBIND:
         return decode_pasid_unbind(s, req);
+    case IOMMU_LABEL_IRQ_ALLOC:
+        return iommu_decode_irq_alloc(s, req);
+    case IOMMU_LABEL_IRQ_FREE:
+        return iommu_decode_irq_handle(s, req, req->a.irq_free.irq);
+    case IOMMU_LABEL_IRQ_RETARGET:
+        return iommu_decode_irq_retarget(s, req);
     default:
         return IOMMU_ERR_BAD_LABEL;
     }
@@ -341,6 +348,8 @@ enum iommu_hp_err iommu_decode_hotplug(const struct iommu_server *s, const struc
     case IOMMU_LABEL_COUNTS:
         req->device = i; /* -1: never seen, reported as generation 0 */
         return IOMMU_HP_OK;
+    case IOMMU_LABEL_PORT_IRQ:
+        return iommu_decode_port_irq(s, req);
     case IOMMU_LABEL_DEVICE_FENCE:
         if (req->a.device_fence.mode != IOMMU_FENCE_ORDERLY &&
             req->a.device_fence.mode != IOMMU_FENCE_SURPRISE) {

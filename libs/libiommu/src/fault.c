@@ -15,7 +15,8 @@ static void route(struct iommu_server *s, const struct vtd_fault *f, uint64_t no
                                   .write = f->write,
                                   .pasid_present = f->pasid_present,
                                   .pasid = f->pasid,
-                                  .addr = f->addr};
+                                  .addr = f->ir ? f->ir_index : f->addr};
+    s->stats.ir_faults += f->ir;
     int dev = iommu_device_find(s, f->sid);
     int ci = dev >= 0 ? s->devices[dev].owner : -1;
     if (ci < 0 || !s->clients[ci].used) {

@@ -45,6 +45,28 @@ enum iommu_hp_err iommu_device_arrive(struct iommu_server *s, uint16_t sid, int 
 /* Disable ATS in the device's config space (no-op if not enabled). */
 void iommu_ats_off(struct iommu_server *s, struct iommu_device *d);
 
+/* A device handle of client ci: attached to ci under the same generation (decode.c). */
+enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev);
+
+/* ---- Remapped interrupts (irq.c) ---- */
+/* Clear every live IRTE of sid on unit (Present = 0) and flush them from the interrupt entry
+ * cache in one batch; the entries stay allocated (CLEARED) until removal. First step of a fence. */
+enum vtd_err iommu_irq_fence_sid(struct iommu_server *s, unsigned unit, uint16_t sid);
+/* The device left: free every client entry of sid (cleared first if still live). */
+void iommu_irq_release_sid(struct iommu_server *s, unsigned unit, uint16_t sid);
+/* Free the client's entries: of device sid, or all of them (sid < 0). */
+void iommu_irq_release_client(struct iommu_server *s, int client, int sid);
+unsigned iommu_irq_count(const struct iommu_server *s);
+enum iommu_err iommu_decode_irq_alloc(const struct iommu_server *s, struct iommu_request *req);
+enum iommu_err iommu_decode_irq_handle(const struct iommu_server *s, struct iommu_request *req,
+                                       uint64_t handle);
+enum iommu_err iommu_decode_irq_retarget(const struct iommu_server *s, struct iommu_request *req);
+void iommu_perform_irq(struct iommu_server *s, const struct iommu_request *req,
+                       struct iommu_reply *r);
+enum iommu_hp_err iommu_decode_port_irq(const struct iommu_server *s, struct iommu_request *req);
+void iommu_perform_port_irq(struct iommu_server *s, const struct iommu_request *req,
+                            struct iommu_reply *r);
+
 static inline bool iommu_add_overflows(uint64_t a, uint64_t b)
 {
     return a + b < a;

@@ -217,6 +217,8 @@ static void perform_detach(struct iommu_server *s, const struct iommu_request *r
     struct iommu_device *d = &s->devices[req->device];
     uint64_t status = 0;
     r->err = IOMMU_OK;
+    /* The client gives the device up: its interrupts go first (entries cleared and freed). */
+    iommu_irq_release_client(s, req->client, d->sid);
     if (d->state != IOMMU_DEV_PRESENT || d->quarantined) {
         /* Gone or quarantined: already blocked; nothing may be sent to its device-TLB. */
         status |= d->quarantined ? IOMMU_STATUS_QUARANTINED : IOMMU_STATUS_DEVICE_GONE;
@@ -380,8 +382,8 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
     }
     /* Only iommu_quarantine changes what domain_status reads here (quarantine_pending's
      * retries leave both flags it reads as they are), and it counts every new quarantine. */
-    r->w[0] = s->stats.quarantines == quarantines ? status
-                                                  : domain_status(s, req->client, req->domain);
+    r->w[0] =
+        s->stats.quarantines == quarantines ? status : domain_status(s, req->client, req->domain);
     r->w[1] = res.unmapped;
     set_rets(r, 2);
 }
@@ -499,6 +501,11 @@ void iommu_perform_client(struct iommu_server *s, const struct iommu_request *re
     case IOMMU_LABEL_PASID_UNBIND:
         perform_pasid_unbind(s, req, r);
         break;
+    case IOMMU_LABEL_IRQ_ALLOC:
+    case IOMMU_LABEL_IRQ_FREE:
+    case IOMMU_LABEL_IRQ_RETARGET:
+        iommu_perform_irq(s, req, r);
+        break;
     default:
         r->err = IOMMU_ERR_BAD_LABEL;
         break;
@@ -519,6 +526,9 @@ static enum iommu_hp_err fence(struct iommu_server *s, int dev, uint64_t mode, u
         }
         return IOMMU_HP_OK;
     }
+    /* (0) Interrupts first: every IRTE of the device not present, interrupt cache flushed, so
+     * nothing the device (or whatever takes its place) sends is delivered from here on. */
+    enum vtd_err ie = iommu_irq_fence_sid(s, d->unit, d->sid);
     enum vtd_err e;
     if (mode == IOMMU_FENCE_ORDERLY) {
         s->stats.fences_orderly++;
@@ -549,6 +559,9 @@ static enum iommu_hp_err fence(struct iommu_server *s, int dev, uint64_t mode, u
         d->domain = -1;
         iommu_domain_put(s, dom);
     }
+    if (ie != VTD_OK) {
+        return IOMMU_HP_ERR_HW;
+    }
     return (e == VTD_OK || e == VTD_ERR_ITE || e == VTD_ERR_ICE) ? IOMMU_HP_OK : IOMMU_HP_ERR_HW;
 }
 
@@ -564,6 +577,7 @@ static enum iommu_hp_err removed(struct iommu_server *s, int dev)
         e = fence(s, dev, IOMMU_FENCE_SURPRISE, &st); /* the hotplug server skipped the fence */
     }
     iommu_device_unbind_pasids(s, dev);
+    iommu_irq_release_sid(s, d->unit, d->sid); /* the handles of this occupant die here */
     if (d->domain >= 0) {
         int dom = d->domain;
         d->domain = -1;
@@ -601,9 +615,13 @@ void iommu_perform_hotplug(struct iommu_server *s, const struct iommu_request *r
         r->w[6] = c.devices_fenced;
         r->w[7] = c.devices_quarantined;
         r->w[8] = req->device >= 0 ? s->devices[req->device].generation : 0;
-        set_rets(r, 9);
+        r->w[9] = c.irtes;
+        set_rets(r, 10);
         break;
     }
+    case IOMMU_LABEL_PORT_IRQ:
+        iommu_perform_port_irq(s, req, r);
+        break;
     case IOMMU_LABEL_DEVICE_ADDED: {
         enum iommu_hp_err e = IOMMU_HP_OK;
         if (req->device >= 0 && s->devices[req->device].state == IOMMU_DEV_FENCED) {
@@ -730,6 +748,7 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
             }
         }
     }
+    iommu_irq_release_client(s, ci, -1); /* entries of devices already removed or fenced */
     /* The pins that are left are stuck; they stay with the domain, whose owner goes away. */
     int dom = c->domain;
     iommu_domain_put(s, dom);

@@ -348,6 +348,8 @@ void iommu_quarantine(struct iommu_server *s, unsigned unit, uint16_t sid)
         s->stats.quarantines++;
     }
     d->quarantined = true;
+    /* A device that does not honour invalidations raises no interrupt either. */
+    (void)iommu_irq_fence_sid(s, unit, sid);
     /* VT-d 6.5.2.10 / DESIGN: quarantine = ATS off + entry blocked + caches flushed. */
     iommu_ats_off(s, d);
     enum vtd_err e = vtd_dev_block(vu, sid);
@@ -406,6 +408,11 @@ enum iommu_err iommu_server_add_unit(struct iommu_server *s, const struct vtd_hw
     }
     if (e == VTD_OK) {
         e = vtd_unit_enable_translation(&u->vu);
+    }
+    /* Interrupt remapping where the unit has it: an empty table (every remappable interrupt
+     * blocked until an entry is written), compatibility format blocked (CFIS clear). */
+    if (e == VTD_OK && u->vu.f.ir) {
+        e = vtd_ir_enable(&u->vu, 0);
     }
     if (e != VTD_OK) {
         return e == VTD_ERR_UNSUPPORTED || e == VTD_ERR_INVAL ? IOMMU_ERR_UNSUPPORTED
@@ -663,6 +670,7 @@ void iommu_server_counts(const struct iommu_server *s, struct iommu_counts *c)
             c->pasids_draining += s->units[u].pasid[p].state == IOMMU_PASID_DRAINING;
         }
     }
+    c->irtes = iommu_irq_count(s);
 }
 
 static uint64_t fnv(uint64_t h, uint64_t v)
@@ -701,8 +709,25 @@ uint64_t iommu_server_fingerprint(const struct iommu_server *s)
             h = fnv(h, c->mem[g].pa);
             h = fnv(h, c->mem[g].size);
         }
+        for (unsigned g = 0; g < IOMMU_CLIENT_VECTORS; g++) {
+            h = fnv(h, c->vec[g].used | (uint64_t)c->vec[g].vector << 8 |
+                           (uint64_t)c->vec[g].sid << 16);
+        }
         h = fnv(h, c->ring_head | (uint64_t)c->ring_count << 32);
         h = fnv(h, c->dropped);
+    }
+    for (unsigned i = 0; i < IOMMU_MAX_IRQS; i++) {
+        const struct iommu_irq *q = &s->irqs[i];
+        h = fnv(h, q->state | (uint64_t)q->unit << 8 | (uint64_t)q->vector << 16 |
+                       (uint64_t)q->index << 24 | (uint64_t)q->sid << 40);
+        h = fnv(h, q->grant | (uint64_t)(uint32_t)q->client << 16 | (uint64_t)q->serial << 48);
+        h = fnv(h, q->generation);
+    }
+    h = fnv(h, s->irq_serial);
+    for (unsigned i = 0; i < IOMMU_PORT_VECTORS; i++) {
+        h = fnv(h, s->port_vec[i].used | (uint64_t)s->port_vec[i].vector << 8 |
+                       (uint64_t)s->port_vec[i].sid << 16);
+        h = fnv(h, s->port_vec[i].irq);
     }
     for (unsigned i = 0; i < IOMMU_MAX_DOMAINS; i++) {
         const struct iommu_domain *d = &s->domains[i];

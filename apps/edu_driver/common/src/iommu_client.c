@@ -166,3 +166,28 @@ uint64_t drv_iommu_fault_read(struct drv_iommu *c, struct iommu_fault_rec *recs,
     *dropped = out.dropped;
     return IOMMU_OK;
 }
+
+uint64_t drv_iommu_irq_alloc(struct drv_iommu *c, uint64_t handle, uint64_t grant, uint64_t *irq,
+                             uint64_t *msi_addr, uint32_t *msi_data)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    struct iommu_irq_alloc_rets out = {0};
+    iommu_encode_irq_alloc(&m, handle, grant);
+    uint64_t err = call(c, &m, 0, &r);
+    if (err == IOMMU_OK) {
+        (void)iommu_reply_irq_alloc(&r, &out);
+    }
+    *irq = out.irq;
+    *msi_addr = out.msi_addr;
+    *msi_data = (uint32_t)out.msi_data;
+    return err;
+}
+
+uint64_t drv_iommu_irq_free(struct drv_iommu *c, uint64_t irq)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_irq_free(&m, irq);
+    return call(c, &m, 0, &r);
+}

@@ -26,6 +26,22 @@ bool iommu_link_note(unsigned task, uint64_t badge, int sid, pc_cptr_t ntfn);
  */
 bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights, unsigned *index);
 /*
+ * Note a remapped-interrupt vector for the device of the client noted for task `task` (the
+ * root task holds the IRQ handler for `vector`): granted with irq_grant after the client's
+ * registration. *index = the vector grant index the client's irq_alloc will name (numbered from
+ * 0 in order; the link checks the answer). False without a client note with a device, or when
+ * the task has too many.
+ */
+bool iommu_link_vector(unsigned task, unsigned vector, unsigned *index);
+/* Note that hotplug port `sid` gets its interrupt on `vector` (granted to the hotplug badge;
+ * the hotplug server's port_irq writes the entry). False when the table is full. */
+bool iommu_link_port_vector(uint16_t sid, unsigned vector);
+/* The boot modules include an IOMMU server (role=iommu): device interrupts are then remapped.
+ * Said once before the first module is built. */
+void iommu_link_expect_server(void);
+bool iommu_link_server_expected(void);
+
+/*
  * Register every noted client not registered yet with the running IOMMU server: once after all
  * boot modules started, and again after a task is built at run time (a driver for a hot-added
  * device). The server never calls the root task, so this call cannot deadlock.

@@ -54,12 +54,24 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
  *   Errors: BAD_MSG, BAD_ARG (not a registered client badge); any other error is the first
  *   failure of a detach or unmap (the client is removed all the same; stuck pins stay with the
  *   server).
+ * irq_grant(badge, sid, vector): the client may have remapped interrupts on `vector` (one the
+ *   root task holds an IRQ handler for) for its granted device `sid`; result word 0 = the vector
+ *   grant index the client's irq_alloc names. With the hotplug badge: port `sid` of the hotplug
+ *   server gets its interrupt on `vector` (its port_irq writes the entry; result word 0 = 0).
+ *   Errors: BAD_MSG, BAD_ARG (badge not a registered client or the hotplug badge, sid not
+ *   granted to it or granted twice, vector < 0x20 or > 0xff), NO_SLOTS.
+ * irq_route(sid, vector): an interrupt-remapping entry written at once for a device no driver or
+ *   server asks for itself: results irq handle, MSI address, MSI data (remappable format,
+ *   source-id validated for sid). Errors: BAD_MSG, BAD_ARG, UNIT (no unit covers sid),
+ *   UNSUPPORTED (the unit has no interrupt remapping), NO_IRTE, HW.
  */
 #define IOMMU_ROOT_METHODS(R)                                                                      \
     R(CLIENT_ADD, 96, 3, 1, "badge, sid, notification cap")                                        \
     R(GRANT_DEVICE, 97, 2, 0, "badge, sid")                                                        \
     R(GRANT_MEMORY, 98, 4, 0, "badge, pa, size, rights -> grant index")                            \
-    R(CLIENT_REMOVE, 99, 1, 0, "badge")
+    R(CLIENT_REMOVE, 99, 1, 0, "badge")                                                            \
+    R(IRQ_GRANT, 100, 3, 0, "badge, sid, vector -> vector grant index")                            \
+    R(IRQ_ROUTE, 101, 2, 0, "sid, vector -> irq handle, MSI address, MSI data")
 
 #define IOMMU_ROOT_LABEL_(name, label, nargs, ncaps, doc) IOMMU_ROOT_##name = label,
 enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_) };

@@ -21,14 +21,14 @@
 
 #include <stdint.h>
 
-#define HPS_BADGE_DRIVER_BASE 0x20000ull    /* | task id */
-#define HPS_BADGE_CONTROL     0x50000000ull /* operators and tests */
+#define HPS_BADGE_DRIVER_BASE 0x20000ull /* | task id */
+#define HPS_BADGE_CONTROL 0x50000000ull  /* operators and tests */
 
 /* The bit the server signals in a driver's notification word: "call next_event". */
 #define HPS_NOTIFY_BIT 0x100ull
 
 /* Labels of next_event's reply besides the device-gone protocol's. */
-#define HPS_EVENT_NONE       0x00u /* nothing pending */
+#define HPS_EVENT_NONE 0x00u       /* nothing pending */
 #define HPS_EVENT_DEVICE_NEW 0x10u /* MR0 = handle of a new occupant given to this driver */
 
 /*
@@ -50,12 +50,12 @@
  *                                              present, fenced, quarantined, generation)
  */
 #define HPS_METHODS(M)                                                                             \
-    M(NEXT_EVENT, 0x20, "driver", "fetch a pending going/gone/new event of the caller") \
-    M(DETACHED, 3, "driver", "the driver released the device (gone protocol)")                   \
-    M(SLOT_REQUEST, 0x30, "control", "power off (surprise) / orderly remove / power on a slot")  \
-    M(SLOT_STATUS, 0x31, "control", "state, device, handle and counters of a slot")              \
-    M(SLOT_FIND, 0x32, "control", "the port whose slot holds a device source-id")               \
-    M(SERVER_STATS, 0x33, "control", "counters; prints the latency BENCH lines")               \
+    M(NEXT_EVENT, 0x20, "driver", "fetch a pending going/gone/new event of the caller")            \
+    M(DETACHED, 3, "driver", "the driver released the device (gone protocol)")                     \
+    M(SLOT_REQUEST, 0x30, "control", "power off (surprise) / orderly remove / power on a slot")    \
+    M(SLOT_STATUS, 0x31, "control", "state, device, handle and counters of a slot")                \
+    M(SLOT_FIND, 0x32, "control", "the port whose slot holds a device source-id")                  \
+    M(SERVER_STATS, 0x33, "control", "counters; prints the latency BENCH lines")                   \
     M(IOMMU_COUNTS, 0x34, "control", "the IOMMU server's leak accounting (its counts method)")
 
 enum hps_label {
@@ -66,6 +66,6 @@ enum hps_label {
 
 #define HPS_STATUS_WORDS 6u
 #define HPS_STATS_WORDS 8u
-#define HPS_COUNTS_WORDS 10u
+#define HPS_COUNTS_WORDS 11u
 
 #endif /* HPSRV_PROTOCOL_H */

@@ -49,7 +49,8 @@
     X(IOMMU_ERR_NOT_BOUND, 27, "PASID not bound to this device by this client")                    \
     X(IOMMU_ERR_DEVICE_TIMEOUT, 28,                                                                \
       "done, but a device did not answer its device-TLB invalidation and was quarantined")         \
-    X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")
+    X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")              \
+    X(IOMMU_ERR_NO_IRTE, 30, "no free interrupt-remapping entry (server table or unit IRT full)")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
@@ -64,7 +65,10 @@ enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
     X(IOMMU_HP_ERR_NO_UNIT, 6, "no remapping unit's scope covers this source-id")                  \
     X(IOMMU_HP_ERR_NO_SPACE, 7, "device index full")                                               \
     X(IOMMU_HP_ERR_PRESENT, 8, "device_added for a source-id that is present and not removed")     \
-    X(IOMMU_HP_ERR_HW, 9, "the remapping unit failed an invalidation; the entry is blocked")
+    X(IOMMU_HP_ERR_HW, 9, "the remapping unit failed an invalidation; the entry is blocked")       \
+    X(IOMMU_HP_ERR_NOT_GRANTED, 10, "the root task granted no interrupt vector for this port")     \
+    X(IOMMU_HP_ERR_NO_IRTE, 11, "no free interrupt-remapping entry")                               \
+    X(IOMMU_HP_ERR_UNSUPPORTED, 12, "the port's remapping unit has no interrupt remapping")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_hp_err { IOMMU_HP_ERRORS(IOMMU_ERR_ENUM_) IOMMU_HP_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
@@ -120,8 +124,9 @@ const char *iommu_hp_errname(unsigned err);
     A(flags, "IOMMU_ATTACH_* bits")
 #define IOMMU_ATTACH_ERRS(E)                                                                       \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(BAD_ARG) E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY)      \
-        E(UNIT) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+    E(DENIED)                                                                                      \
+    E(BAD_ARG) E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY) E(UNIT)        \
+        E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_DETACH_ARGS(A) A(handle, "device handle from attach")
 #define IOMMU_DETACH_RETS(A) A(status, "IOMMU_STATUS_* bits")
@@ -169,7 +174,8 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_ATS_FLUSH_RETS(A) A(status, "IOMMU_STATUS_* bits")
 #define IOMMU_ATS_FLUSH_ERRS(E)                                                                    \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE) E(QUARANTINED)      \
+    E(DENIED)                                                                                      \
+    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE) E(QUARANTINED)                \
         E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_FAULT_READ_ARGS(A) A(max, "records wanted (capped to what one reply holds)")
@@ -182,8 +188,9 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_PASID_BIND_RETS(A) A(pasid, "PASID now translating through the client's domain")
 #define IOMMU_PASID_BIND_ERRS(E)                                                                   \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED)          \
-        E(NO_PASID) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+    E(DENIED)                                                                                      \
+    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED) E(NO_PASID)        \
+        E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_PASID_UNBIND_ARGS(A)                                                                 \
     A(handle, "device handle the PASID was bound for")                                             \
@@ -213,10 +220,58 @@ const char *iommu_hp_errname(unsigned err);
     M(PASID_UNBIND, pasid_unbind, 8, IOMMU_PASID_UNBIND_ARGS, IOMMU_PASID_UNBIND_RETS, 0,          \
       IOMMU_PASID_UNBIND_ERRS,                                                                     \
       "Block the PASID, drain its page requests; the PASID is free "                               \
-      "again only after the drain completed.")                                                    \
+      "again only after the drain completed.")                                                     \
     M(MAP_POOL, map_pool, 9, IOMMU_MAP_POOL_ARGS, IOMMU_MAP_POOL_RETS, 0, IOMMU_MAP_POOL_ERRS,     \
-      "Map a memory grant in four register words (the kernel's IPC fastpath carries it); "     \
-      "the grant stays pinned while mapped.")
+      "Map a memory grant in four register words (the kernel's IPC fastpath carries it); "         \
+      "the grant stays pinned while mapped.")                                                      \
+    M(IRQ_ALLOC, irq_alloc, 10, IOMMU_IRQ_ALLOC_ARGS, IOMMU_IRQ_ALLOC_RETS, 0,                     \
+      IOMMU_IRQ_ALLOC_ERRS,                                                                        \
+      "Write an interrupt-remapping entry for an attached device on one of its vector grants "     \
+      "(source-id validated); returns the handle and the MSI address/data to program.")            \
+    M(IRQ_FREE, irq_free, 11, IOMMU_IRQ_FREE_ARGS, IOMMU_IRQ_FREE_RETS, 0, IOMMU_IRQ_FREE_ERRS,    \
+      "Clear the entry (interrupt cache flushed before the reply) and free it.")                   \
+    M(IRQ_RETARGET, irq_retarget, 12, IOMMU_IRQ_RETARGET_ARGS, IOMMU_IRQ_RETARGET_RETS, 0,         \
+      IOMMU_IRQ_RETARGET_ERRS,                                                                     \
+      "Move the interrupt to another vector grant of the same device (entry rewritten, "           \
+      "interrupt cache flushed); the MSI address/data stay the same.")
+
+/*
+ * Remapped interrupts. The root task decides how many vectors a driver gets for which device
+ * (its vector grants, by index); the driver asks for an interrupt on one of them and receives an
+ * opaque interrupt handle and the remappable-format MSI address/data pair to program into its
+ * device's MSI or MSI-X capability. The pair names an Interrupt Remapping Table Entry the server
+ * wrote with source-id validation for exactly that device: written into any other device it is
+ * blocked by the remapping hardware, and no driver ever holds a vector it could aim elsewhere.
+ * The handle dies with the device's generation (fence clears the entry, removal frees it).
+ */
+#define IOMMU_IRQ_HANDLE(serial, slot) (((uint64_t)(uint32_t)(serial) << 16) | (uint16_t)(slot))
+#define IOMMU_IRQ_HANDLE_SLOT(h) ((unsigned)((h)&0xffffu))
+#define IOMMU_IRQ_HANDLE_SERIAL(h) ((uint32_t)((h) >> 16))
+#define IOMMU_IRQ_HANDLE_MAX ((1ull << 48) - 1)
+
+#define IOMMU_IRQ_ALLOC_ARGS(A)                                                                    \
+    A(handle, "device handle from attach (the device must be attached to the client)")             \
+    A(vector, "index of a vector grant the root task made for this device")
+#define IOMMU_IRQ_ALLOC_RETS(A)                                                                    \
+    A(irq, "interrupt handle (opaque)")                                                            \
+    A(msi_addr, "MSI address to program (remappable format)")                                      \
+    A(msi_data, "MSI data to program")
+#define IOMMU_IRQ_ALLOC_ERRS(E)                                                                    \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED)                                                                                      \
+    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(NOT_GRANTED) E(BUSY)            \
+        E(UNSUPPORTED) E(NO_IRTE) E(HW)
+
+#define IOMMU_IRQ_FREE_ARGS(A) A(irq, "interrupt handle from irq_alloc")
+#define IOMMU_IRQ_FREE_RETS(A)
+#define IOMMU_IRQ_FREE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(HW)
+
+#define IOMMU_IRQ_RETARGET_ARGS(A)                                                                 \
+    A(irq, "interrupt handle from irq_alloc")                                                      \
+    A(vector, "index of another vector grant for the same device")
+#define IOMMU_IRQ_RETARGET_RETS(A)
+#define IOMMU_IRQ_RETARGET_ERRS(E)                                                                 \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(STALE) E(FENCED) E(NOT_GRANTED) E(BUSY) E(HW)
 
 /* ---- The hotplug protocol ------------------------------------------------------------------ */
 #define IOMMU_DEVICE_FENCE_ARGS(A)                                                                 \
@@ -239,13 +294,23 @@ const char *iommu_hp_errname(unsigned err);
     A(domains, "live domains")                                                                     \
     A(mappings, "mapping records, reserved ones included")                                         \
     A(table_pages, "page-table pages of live domains")                                             \
-    A(pins, "client memory pins (transferred frame capabilities and grant pins)")                 \
-    A(stuck, "mappings whose invalidation the hardware never confirmed")                          \
+    A(pins, "client memory pins (transferred frame capabilities and grant pins)")                  \
+    A(stuck, "mappings whose invalidation the hardware never confirmed")                           \
     A(present, "devices present")                                                                  \
     A(fenced, "devices fenced")                                                                    \
     A(quarantined, "devices quarantined")                                                          \
-    A(generation, "generation of the device at sid (0: never seen)")
+    A(generation, "generation of the device at sid (0: never seen)")                               \
+    A(irtes, "interrupt-remapping entries held, all units")
 #define IOMMU_COUNTS_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG)
+
+#define IOMMU_PORT_IRQ_ARGS(A)                                                                     \
+    A(sid, "source-id of a hotplug port the root task granted a vector for")
+#define IOMMU_PORT_IRQ_RETS(A)                                                                     \
+    A(irq, "interrupt handle")                                                                     \
+    A(msi_addr, "MSI address to program into the port's MSI/MSI-X (remappable format)")            \
+    A(msi_data, "MSI data to program")
+#define IOMMU_PORT_IRQ_ERRS(E)                                                                     \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NOT_GRANTED) E(UNSUPPORTED) E(NO_IRTE) E(HW)
 
 #define IOMMU_HOTPLUG_METHODS(M)                                                                   \
     M(DEVICE_FENCE, device_fence, 64, IOMMU_DEVICE_FENCE_ARGS, IOMMU_DEVICE_FENCE_RETS, 0,         \
@@ -258,9 +323,12 @@ const char *iommu_hp_errname(unsigned err);
       "The device left the slot (fences it first if that was missed); its domain link "            \
       "is dropped, client mappings stay until the client unmaps.")                                 \
     M(DEVICE_ADDED, device_added, 66, IOMMU_DEVICE_ADDED_ARGS, IOMMU_DEVICE_ADDED_RETS, 0,         \
-      IOMMU_DEVICE_ADDED_ERRS, "A new occupant: fresh, blocked state under a new generation.")   \
-    M(COUNTS, counts, 67, IOMMU_COUNTS_ARGS, IOMMU_COUNTS_RETS, 0, IOMMU_COUNTS_ERRS,            \
-      "Leak accounting (iommu_server_counts) and one device's generation; changes nothing.")
+      IOMMU_DEVICE_ADDED_ERRS, "A new occupant: fresh, blocked state under a new generation.")     \
+    M(COUNTS, counts, 67, IOMMU_COUNTS_ARGS, IOMMU_COUNTS_RETS, 0, IOMMU_COUNTS_ERRS,              \
+      "Leak accounting (iommu_server_counts) and one device's generation; changes nothing.")       \
+    M(PORT_IRQ, port_irq, 68, IOMMU_PORT_IRQ_ARGS, IOMMU_PORT_IRQ_RETS, 0, IOMMU_PORT_IRQ_ERRS,    \
+      "The remapped interrupt of a hotplug port on the vector the root task granted for it "       \
+      "(written once, source-id validated; asking again returns the same entry).")
 
 /* ---- Generated: labels, argument and result structs, error masks --------------------------- */
 #define IOMMU_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_LABEL_##U = v,
@@ -361,7 +429,8 @@ struct iommu_fault_rec {
     bool write;
     bool pasid_present;
     uint32_t pasid;
-    uint64_t addr; /* page address */
+    uint64_t addr; /* page address; for an interrupt-remapping fault (reason 0x20..0x26) the
+                      interrupt index the request named */
 };
 /* Pack/unpack one record into IOMMU_FAULT_WORDS words. */
 static inline void iommu_fault_pack(const struct iommu_fault_rec *f, uint64_t *w)

@@ -31,8 +31,9 @@
 #define IOMMU_MAX_CLIENTS 16u
 #define IOMMU_MAX_DOMAINS (IOMMU_MAX_CLIENTS + IOMMU_MAX_UNITS)
 #define IOMMU_MAPS_PER_DOMAIN 512u
-#define IOMMU_TABLE_PAGES_QUOTA 1024u     /* page-table pages one client domain may hold */
-#define IOMMU_SPARE_TABLES 8u /* emptied tables a domain keeps linked (vtd_domain_set_spare_limit) */
+#define IOMMU_TABLE_PAGES_QUOTA 1024u /* page-table pages one client domain may hold */
+#define IOMMU_SPARE_TABLES                                                                         \
+    8u /* emptied tables a domain keeps linked (vtd_domain_set_spare_limit) */
 #define IOMMU_CLIENT_DEVICES 8u           /* device grants per client */
 #define IOMMU_CLIENT_MEMORY 8u            /* memory grants per client */
 #define IOMMU_FAULT_RING 32u              /* fault records kept per client */
@@ -42,6 +43,10 @@
 #define IOMMU_PASID_FIRST 1u   /* PASID 0 is RID_PASID in scalable mode */
 #define IOMMU_MAX_PASIDS 32u   /* PASIDs IOMMU_PASID_FIRST .. + IOMMU_MAX_PASIDS - 1 */
 #define IOMMU_MAX_RMRR 8u
+#define IOMMU_MAX_IRQS 64u         /* remapped interrupts (IRTEs) the server tracks, all units */
+#define IOMMU_CLIENT_VECTORS 8u    /* vector grants per client */
+#define IOMMU_IRQ_MIN_VECTOR 0x20u /* below: CPU exceptions, never a device's */
+#define IOMMU_PORT_VECTORS 16u     /* hotplug ports with a granted vector */
 
 /* ---- Environment ------------------------------------------------------------------------- */
 struct iommu_env {
@@ -111,6 +116,33 @@ struct iommu_mem_grant {
     uint32_t pins; /* mappings of this grant */
 };
 
+/* A vector the root task allowed a client to use for one of its devices. */
+struct iommu_vec_grant {
+    bool used;
+    uint8_t vector;
+    uint16_t sid;
+};
+
+/*
+ * One remapped interrupt: an IRTE the server wrote. LIVE: present, source-id validated for sid.
+ * CLEARED: the device was fenced; the entry is not present (IEC flushed) but its index stays
+ * allocated until the device is removed or the holder frees it, so a late MSI from the old
+ * occupant finds a not-present entry, never someone else's.
+ */
+enum iommu_irq_state { IOMMU_IRQ_FREE = 0, IOMMU_IRQ_LIVE, IOMMU_IRQ_CLEARED };
+struct iommu_irq {
+    uint8_t state; /* enum iommu_irq_state */
+    uint8_t unit;
+    uint8_t vector;
+    uint16_t index; /* IRTE index in the unit's table */
+    uint16_t sid;
+    uint16_t grant;      /* the client's vector grant, or IOMMU_IRQ_ROOT_GRANT */
+    int client;          /* -1: routed by the root task for a trusted server (root ports) */
+    uint32_t generation; /* of the device at sid when written (0 for root routes) */
+    uint32_t serial;     /* handle uniqueness: a freed slot's old handles stay stale */
+};
+#define IOMMU_IRQ_ROOT_GRANT 0xffffu
+
 struct iommu_client {
     bool used;
     uint64_t badge;
@@ -118,6 +150,7 @@ struct iommu_client {
     unsigned n_dev_grants;
     uint16_t dev_grants[IOMMU_CLIENT_DEVICES];
     struct iommu_mem_grant mem[IOMMU_CLIENT_MEMORY];
+    struct iommu_vec_grant vec[IOMMU_CLIENT_VECTORS];
     /* fault ring */
     struct iommu_fault_rec ring[IOMMU_FAULT_RING];
     unsigned ring_head, ring_count;
@@ -171,6 +204,7 @@ struct iommu_counts {
     unsigned stuck;       /* mappings whose invalidation the hardware never confirmed */
     unsigned devices_present, devices_fenced, devices_quarantined;
     unsigned pasids_bound, pasids_draining;
+    unsigned irtes; /* interrupt-remapping entries held (live or cleared) */
 };
 struct iommu_stats {
     uint64_t messages, errors;
@@ -178,6 +212,7 @@ struct iommu_stats {
     uint64_t page_requests, page_groups_answered, prq_overflows;
     uint64_t quarantines, fences_orderly, fences_surprise;
     uint64_t submissions; /* invalidation batches the core submitted */
+    uint64_t irq_allocs, irq_frees, irq_fence_clears, ir_faults;
 };
 
 struct iommu_server {
@@ -195,6 +230,15 @@ struct iommu_server {
     /* faults nobody owns (unattached devices), newest kept */
     struct iommu_fault_rec unowned[8];
     unsigned unowned_count;
+    struct iommu_irq irqs[IOMMU_MAX_IRQS];
+    uint32_t irq_serial;
+    /* vectors the root task granted the hotplug server's ports: irq = handle once routed */
+    struct {
+        bool used;
+        uint8_t vector;
+        uint16_t sid;
+        uint64_t irq;
+    } port_vec[IOMMU_PORT_VECTORS];
     struct iommu_stats stats;
 };
 
@@ -226,6 +270,25 @@ enum iommu_err iommu_client_grant_device(struct iommu_server *s, uint64_t badge,
 enum iommu_err iommu_client_grant_memory(struct iommu_server *s, uint64_t badge, uint64_t pa,
                                          uint64_t size, unsigned rights, unsigned *grant);
 /*
+ * Interrupt policy of the root task. grant_vector: client `badge` may have remapped interrupts
+ * on `vector` (a vector the root task holds an IRQ handler for, >= IOMMU_IRQ_MIN_VECTOR) for its
+ * granted device `sid`; *grant = the index irq_alloc names it by. Errors: BAD_ARG (badge, vector,
+ * sid not granted to the client), NO_SLOTS.
+ * irq_route: an entry for a device that is not a client's (a trusted server's, e.g. a hotplug
+ * root port), written at once: *irq, *msi_addr, *msi_data as irq_alloc returns them. Errors:
+ * BAD_ARG (sid, vector), UNIT (no unit covers sid), UNSUPPORTED (the unit has no interrupt
+ * remapping), NO_IRTE, HW. irq_unroute frees such an entry: BAD_ARG, STALE, HW.
+ */
+enum iommu_err iommu_client_grant_vector(struct iommu_server *s, uint64_t badge, uint16_t sid,
+                                         uint64_t vector, unsigned *grant);
+enum iommu_err iommu_irq_route(struct iommu_server *s, uint16_t sid, uint64_t vector, uint64_t *irq,
+                               uint64_t *msi_addr, uint64_t *msi_data);
+enum iommu_err iommu_irq_unroute(struct iommu_server *s, uint64_t irq);
+/* The hotplug server's port `sid` may have its interrupt on `vector` (port_irq writes the entry).
+ * Errors: BAD_ARG (vector, or sid already granted), NO_SLOTS. */
+enum iommu_err iommu_port_grant_vector(struct iommu_server *s, uint16_t sid, uint64_t vector);
+
+/*
  * The client is gone (the root task says so): its devices are detached, its mappings unmapped
  * (strictly), its PASIDs unbound, its domain destroyed, its grants dropped.
  */
@@ -241,6 +304,7 @@ struct iommu_request {
     uint64_t label;
     int client;
     int device;              /* device index, -1 */
+    int irq;                 /* irq_free / irq_retarget: slot in irqs[], -1 */
     int domain;              /* the client's domain */
     unsigned map_lo, map_hi; /* unmap: mapping records [map_lo, map_hi) */
     uint64_t pa;             /* map: physical address */
@@ -256,9 +320,13 @@ struct iommu_request {
         struct iommu_fault_read_args fault_read;
         struct iommu_pasid_bind_args pasid_bind;
         struct iommu_pasid_unbind_args pasid_unbind;
+        struct iommu_irq_alloc_args irq_alloc;
+        struct iommu_irq_free_args irq_free;
+        struct iommu_irq_retarget_args irq_retarget;
         struct iommu_device_fence_args device_fence;
         struct iommu_device_removed_args device_removed;
         struct iommu_device_added_args device_added;
+        struct iommu_port_irq_args port_irq;
     } a;
 };
 /* Validate everything; no side effects. IOMMU_OK: *req may be performed. */

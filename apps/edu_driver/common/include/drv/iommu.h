@@ -42,4 +42,14 @@ uint64_t drv_iommu_ats_flush(struct drv_iommu *c, uint64_t handle, uint64_t iova
 uint64_t drv_iommu_fault_read(struct drv_iommu *c, struct iommu_fault_rec *recs, unsigned max,
                               unsigned *count, uint64_t *dropped);
 
+/*
+ * A remapped interrupt for the attached device `handle` on vector grant `grant` (the "msi"
+ * start-info entry's arg0 when its arg1 is 0): *msi_addr / *msi_data go into the device's MSI or
+ * MSI-X capability; *irq names the entry for drv_iommu_irq_free. The entry dies with the device's
+ * generation: after a re-plug, attach again and ask again.
+ */
+uint64_t drv_iommu_irq_alloc(struct drv_iommu *c, uint64_t handle, uint64_t grant, uint64_t *irq,
+                             uint64_t *msi_addr, uint32_t *msi_data);
+uint64_t drv_iommu_irq_free(struct drv_iommu *c, uint64_t irq);
+
 #endif /* DRV_IOMMU_H */
