@@ -29,24 +29,6 @@
 static pc_cptr_t g_ep;
 static uint64_t g_samples[MAX_ITERS];
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void report(const char *name, uint64_t *s, unsigned n)
-{
-    if (n == 0) {
-        return;
-    }
-    qsort(s, n, sizeof(s[0]), cmp_u64);
-    char line[160];
-    snprintf(line, sizeof(line), "BENCH %s median=%llu min=%llu p90=%llu iters=%u", name,
-             (unsigned long long)s[n / 2], (unsigned long long)s[0],
-             (unsigned long long)s[(n * 9) / 10], n);
-    task_log(line);
-}
 
 static uint64_t map(uint64_t iova, const struct it_frame *f, uint64_t size)
 {
@@ -94,7 +76,7 @@ static bool map_unmap_rounds(const char *name, const struct it_frame *f, unsigne
             g_samples[i - warm] = t1 - t0;
         }
     }
-    report(name, g_samples, n);
+    it_bench_report(name, g_samples, n);
     return true;
 }
 
@@ -139,7 +121,7 @@ int main(void)
             g_samples[i - 100] = t1 - t0;
         }
     }
-    report("iommu_null_call", g_samples, (unsigned)iters);
+    it_bench_report("iommu_null_call", g_samples, (unsigned)iters);
 
     bool all = map_unmap_rounds("iommu_map_unmap_4k", &small, 100, (unsigned)iters);
     /* The two halves of that round trip, measured apart. */
@@ -154,8 +136,8 @@ int main(void)
         g_samples[i] = t1 - t0;
         unmap_samples[i] = t2 - t1;
     }
-    report("iommu_map_4k", g_samples, (unsigned)iters);
-    report("iommu_unmap_4k", unmap_samples, (unsigned)iters);
+    it_bench_report("iommu_map_4k", g_samples, (unsigned)iters);
+    it_bench_report("iommu_unmap_4k", unmap_samples, (unsigned)iters);
 
     /* The pool path: the grant the root task made ("dma_pool"), mapped by (grant, offset). */
     const task_cap_t *pool = task_cap_find(si, "dma_pool");
@@ -187,8 +169,8 @@ int main(void)
         unmap_samples[i] = t2 - t1;
     }
     if (all) {
-        report("iommu_map_4k_pool", g_samples, (unsigned)iters);
-        report("iommu_unmap_4k_pool", unmap_samples, (unsigned)iters);
+        it_bench_report("iommu_map_4k_pool", g_samples, (unsigned)iters);
+        it_bench_report("iommu_unmap_4k_pool", unmap_samples, (unsigned)iters);
     }
     all = all && map_unmap_rounds("iommu_map_unmap_2m", &large, 10, (unsigned)iters / 4);
 
@@ -209,7 +191,7 @@ int main(void)
         all = all && e == IOMMU_OK;
         g_samples[done++] = t1 - t0;
     }
-    report("iommu_unmap_batch_256x4k", g_samples, done);
+    it_bench_report("iommu_unmap_batch_256x4k", g_samples, done);
     kt_result("bench_map_unmap_paths_succeed", all, "(%llu rounds, %u batches of %u)",
               (unsigned long long)iters, done, BATCH);
     iommu_encode_detach(&m, IOMMU_HANDLE(sid, 1));

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Shared helpers of the IOMMU server's QEMU test tasks (see iommu_test.h). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "iommu_test.h"
@@ -105,6 +107,27 @@ bool it_frame_new(unsigned bits, struct it_frame *f)
     return true;
 }
 
+/* ---- benchmark lines ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void it_bench_report(const char *name, uint64_t *s, unsigned n)
+{
+    if (n == 0) {
+        return;
+    }
+    qsort(s, n, sizeof(s[0]), cmp_u64);
+    char line[160];
+    snprintf(line, sizeof(line), "BENCH %s median=%llu min=%llu p90=%llu iters=%u", name,
+             (unsigned long long)s[n / 2], (unsigned long long)s[0],
+             (unsigned long long)s[(n * 9) / 10], n);
+    task_log(line);
+}
+
 /* ---- edu ---- */
 
 #define EDU_DMA_SRC 0x80
@@ -144,6 +167,25 @@ bool it_edu_init(const task_start_info_t *si)
     }
     g_bar = (volatile uint8_t *)(uintptr_t)bar->vaddr;
     return (*(volatile uint32_t *)g_bar & 0xffffu) == 0x00ed;
+}
+
+#define EDU_INTR_STATUS 0x24
+#define EDU_INTR_RAISE 0x60
+#define EDU_INTR_ACK 0x64
+
+void it_edu_raise(uint32_t bits)
+{
+    if (g_bar != NULL) {
+        *(volatile uint32_t *)(g_bar + EDU_INTR_RAISE) = bits;
+    }
+}
+
+void it_edu_ack(void)
+{
+    if (g_bar != NULL) {
+        uint32_t st = *(volatile uint32_t *)(g_bar + EDU_INTR_STATUS);
+        *(volatile uint32_t *)(g_bar + EDU_INTR_ACK) = st;
+    }
 }
 
 bool it_edu_dma(uint64_t ram_addr, uint32_t dev_off, uint32_t len, bool to_ram)

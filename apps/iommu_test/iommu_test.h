@@ -36,6 +36,12 @@ bool it_edu_init(const task_start_info_t *si);
 /* One transfer of `len` (< 4096) bytes; to_ram: device buffer -> RAM. Waits with a deadline
  * (virtual time: edu completes 100 ms later); false on time-out. */
 bool it_edu_dma(uint64_t ram_addr, uint32_t dev_off, uint32_t len, bool to_ram);
+/* One "BENCH <name> median=.. min=.. p90=.. iters=n" line (tools/qemu/bench.py); sorts s. */
+void it_bench_report(const char *name, uint64_t *s, unsigned n);
+
+/* edu's interrupt: raise status bits (an MSI when MSI is enabled); acknowledge all of them. */
+void it_edu_raise(uint32_t bits);
+void it_edu_ack(void);
 /* Config space of the task's own function ("config" page). */
 const struct pci_ecam *it_config(const task_start_info_t *si, pci_sid_t *sid);
 

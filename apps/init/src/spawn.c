@@ -528,7 +528,7 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
          */
         unsigned grant = 0;
         if (err == PC_OK && iommu_link_server_expected() && c->pci != NULL &&
-            iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
+            !(g->flags & GRANT_MSI_DIRECT) && iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
             e->arg0 = grant;
             e->arg1 = 0;
             e->arg2 = 0;

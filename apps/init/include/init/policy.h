@@ -69,6 +69,9 @@ enum init_grant_kind {
 };
 
 #define GRANT_BADGE_TASK_ID (1u << 0) /* badge |= task id (one distinct client badge per task) */
+/* GRANT_IRQ_MSI: the direct (compatibility-format) address/data even with an IOMMU server. Only
+ * for the interrupt benchmark's baseline: hardware with CFIS clear blocks it (QEMU 7.2 does not). */
+#define GRANT_MSI_DIRECT (1u << 1)
 
 typedef struct init_grant {
     const char *name;   /* the name in the task's start information */
