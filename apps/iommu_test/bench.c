@@ -29,7 +29,6 @@
 static pc_cptr_t g_ep;
 static uint64_t g_samples[MAX_ITERS];
 
-
 static uint64_t map(uint64_t iova, const struct it_frame *f, uint64_t size)
 {
     struct iommu_msg m;

@@ -231,9 +231,8 @@ int main(void)
               e == IOMMU_OK && e2 == IOMMU_OK && e3 == IOMMU_OK &&
                   (own.msi_addr & 0xfff00010ull) == 0xfee00010ull,
               "(attach %s, map %s, irq_alloc %s: address %#llx data %#llx, entry %u)",
-              iommu_errname((unsigned)e), iommu_errname((unsigned)e2),
-              iommu_errname((unsigned)e3), (unsigned long long)own.msi_addr,
-              (unsigned long long)own.msi_data, own_index);
+              iommu_errname((unsigned)e), iommu_errname((unsigned)e2), iommu_errname((unsigned)e3),
+              (unsigned long long)own.msi_addr, (unsigned long long)own.msi_data, own_index);
 
     mark("own entry");
     bool got = raise_with(own.msi_addr, (uint32_t)own.msi_data, WAIT_US);
@@ -281,9 +280,8 @@ int main(void)
     mark("fenced");
     got = raise_with(own.msi_addr, (uint32_t)own.msi_data, QUIET_US);
     mark("after fence");
-    kt_result("fence_stops_the_devices_interrupts", e == IOMMU_HP_OK && !got,
-              "(fence %s, %s)", iommu_hp_errname((unsigned)e),
-              got ? "STILL DELIVERED" : "nothing delivered");
+    kt_result("fence_stops_the_devices_interrupts", e == IOMMU_HP_OK && !got, "(fence %s, %s)",
+              iommu_hp_errname((unsigned)e), got ? "STILL DELIVERED" : "nothing delivered");
 
     /* Removal and a new occupant: the old handle is stale, a fresh entry works. */
     iommu_encode_device_removed(&m, g_sid);

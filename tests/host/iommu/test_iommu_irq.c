@@ -166,6 +166,54 @@ out:
     fx_fini(&f);
 }
 
+static uint64_t delivered(struct fx *f)
+{
+    struct vtd_model_stats st;
+    vtd_model_get_stats(f->m, &st);
+    return st.irq_delivered;
+}
+
+/* The edu engine pointed at the interrupt window: its writes are interrupt requests of the device
+ * and go through the same checks as its MSIs; a mapping of the range would not matter. */
+static void test_dma_write_into_the_interrupt_window_is_blocked_and_delivers_nothing(void)
+{
+    struct fx f;
+    uint64_t ha, hb;
+    struct iommu_irq_alloc_rets a, b;
+    struct iommu_fault_rec rec[4];
+    CHECK(setup(&f, &ha, &hb));
+    CHECK_EQ(irq_alloc(&f, CLIENT_B, hb, 0, &b), IOMMU_OK); /* entry 0 */
+    CHECK_EQ(irq_alloc(&f, CLIENT_A, ha, 0, &a), IOMMU_OK); /* entry 1 */
+    CHECK_EQ((b.msi_addr >> 5) & 0x7fff, 0);
+    uint64_t before = delivered(&f);
+    uint32_t word = VEC_B;
+    /* compatibility format, aimed at B's vector */
+    CHECK_EQ(vtd_model_dma(f.m, DEV_A, VTD_MODEL_NO_PASID, 0xfee00000ull, &word, 4, true),
+             VTD_MODEL_FR_IR_COMPAT_BLOCKED);
+    /* B's remappable handle */
+    word = (uint32_t)b.msi_data;
+    CHECK_EQ(vtd_model_dma(f.m, DEV_A, VTD_MODEL_NO_PASID, b.msi_addr, &word, 4, true),
+             VTD_MODEL_FR_IR_SID_ERR);
+    /* a buffer sprayed over the first 32 bytes of the window (compatibility format, then
+     * entry 0 = B's): every DWORD blocked */
+    uint32_t spray[8];
+    for (unsigned i = 0; i < 8; i++) {
+        spray[i] = i < 4 ? VEC_B : 0;
+    }
+    CHECK(vtd_model_dma(f.m, DEV_A, VTD_MODEL_NO_PASID, 0xfee00000ull, spray, sizeof(spray),
+                        true) != 0);
+    CHECK_EQ(delivered(&f), before); /* nothing reached any CPU */
+    CHECK_EQ(faults(&f, CLIENT_B, rec, 4, NULL), 0);
+    CHECK(faults(&f, CLIENT_A, rec, 4, NULL) >= 1); /* reported to the DMA-ing device's owner */
+    CHECK_EQ(rec[0].sid, DEV_A);
+    /* control: the device's own entry, written by DMA, is an ordinary MSI */
+    word = (uint32_t)a.msi_data;
+    CHECK_EQ(vtd_model_dma(f.m, DEV_A, VTD_MODEL_NO_PASID, a.msi_addr, &word, 4, true), 0);
+    CHECK_EQ(delivered(&f), before + 1);
+out:
+    fx_fini(&f);
+}
+
 static void test_irq_requests_that_must_fail_change_nothing(void)
 {
     struct fx f;
@@ -435,6 +483,7 @@ int main(void)
     RUN(test_irq_alloc_delivers_the_granted_vector_through_remapping);
     RUN(test_foreign_handle_from_another_device_is_blocked_and_reported_to_its_owner);
     RUN(test_compatibility_format_is_blocked_with_cfis_clear_and_reported);
+    RUN(test_dma_write_into_the_interrupt_window_is_blocked_and_delivers_nothing);
     RUN(test_irq_requests_that_must_fail_change_nothing);
     RUN(test_free_clears_the_entry_and_the_handle_goes_stale);
     RUN(test_retarget_moves_the_interrupt_to_another_granted_vector);

@@ -127,7 +127,10 @@ const char *vtd_model_fault_reason_name(unsigned reason);
 int vtd_model_translate(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova,
                         bool write, uint64_t *pa);
 /* The same, moving `len` bytes between `buf` and simulated memory page by page. Stops at the
-   first page that faults (earlier pages have been transferred) and returns its result. */
+   first page that faults (earlier pages have been transferred) and returns its result.
+   A write without PASID into 0xFEE0_0000..0xFEEF_FFFF is not DMA (VT-d 3.14): each aligned
+   DWORD is an interrupt request of the device (vtd_model_interrupt with that address and data),
+   never translated; the first blocked one's IR fault reason is returned. */
 int vtd_model_dma(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova, void *buf,
                   size_t len, bool write);
 

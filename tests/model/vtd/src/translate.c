@@ -736,12 +736,41 @@ int vtd_model_translate(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint6
     return 0;
 }
 
+#define VTDM_INTR_FIRST 0xFEE00000ull /* VT-d 3.14: the interrupt address range */
+#define VTDM_INTR_LAST 0xFEEFFFFFull
+
+/* A write into the interrupt address range: one interrupt request per DWORD. A partial DWORD
+ * is a malformed request (reserved-field fault, as the spec treats non-DWORD interrupt writes). */
+static int interrupt_writes(struct vtd_model *m, uint16_t sid, uint64_t addr, const uint8_t *p,
+                            size_t len)
+{
+    int first = 0;
+    for (size_t off = 0; off < len; off += 4) {
+        int r;
+        if ((addr + off) & 3 || len - off < 4) {
+            r = vtd_model_interrupt(m, sid, (addr + off) | 1ull << 32, 0, NULL);
+        } else {
+            uint32_t data = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+                            (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+            r = vtd_model_interrupt(m, sid, addr + off, data, NULL);
+        }
+        if (r != 0 && first == 0) {
+            first = r;
+        }
+    }
+    return first;
+}
+
 int vtd_model_dma(struct vtd_model *m, uint16_t sid, uint32_t pasid, uint64_t iova, void *buf,
                   size_t len, bool write)
 {
     uint8_t *p = buf;
     if (len && iova + (len - 1) < iova) {
         return VTD_MODEL_ERR_BUS;
+    }
+    if (write && pasid == VTD_MODEL_NO_PASID && len && iova >= VTDM_INTR_FIRST &&
+        iova + (len - 1) <= VTDM_INTR_LAST) {
+        return interrupt_writes(m, sid, iova, p, len);
     }
     while (len > 0) {
         size_t chunk = VTDM_PAGE - (iova & (VTDM_PAGE - 1));
