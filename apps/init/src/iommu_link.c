@@ -76,6 +76,54 @@ bool iommu_link_vector(unsigned task, unsigned vector, unsigned *index)
     return false;
 }
 
+/* I/O APIC lines issued at boot: moved to remapped delivery once the server runs. */
+#define LINK_IOAPIC_LINES 8u
+static struct {
+    pc_cptr_t handler; /* the root task's copy of the line's IRQHandler */
+    uint8_t vector;
+    uint8_t irq;
+} g_line[LINK_IOAPIC_LINES];
+static unsigned g_nline;
+
+bool iommu_link_ioapic_line(pc_cptr_t handler, unsigned vector, unsigned irq)
+{
+    if (g_nline >= LINK_IOAPIC_LINES || vector > 0xff || irq > 0xff) {
+        return false;
+    }
+    g_line[g_nline].handler = handler;
+    g_line[g_nline].vector = (uint8_t)vector;
+    g_line[g_nline].irq = (uint8_t)irq;
+    g_nline++;
+    return true;
+}
+
+/* The I/O APIC's entries (irq_route for its source-id), then its lines in remappable format. */
+static void send_ioapic_lines(pc_cptr_t ep)
+{
+    for (unsigned i = 0; i < g_nline; i++) {
+        pc_msg_t m;
+        memset(&m, 0, sizeof(m));
+        m.mr[0] = (uint64_t)g_platform.ioapic_sid;
+        m.mr[1] = g_line[i].vector;
+        m.info = pc_msginfo(IOMMU_ROOT_IRQ_ROUTE, 0, 0, 2);
+        pc_word_t err = pc_call(ep, &m);
+        uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
+        bool ok = res == 0 && pc_msginfo_length(m.info) >= 3;
+        uint64_t addr = ok ? m.mr[1] : 0;
+        /* the index the remappable address carries: handle[14:0] in 19:5, handle[15] in 2 */
+        uint32_t index = (uint32_t)((addr >> 5) & 0x7fff) | (uint32_t)((addr >> 2) & 1) << 15;
+        pc_word_t kerr = ok ? pc_irq_handler_set_remap(g_line[i].handler, index) : PC_ERR_RANGE;
+        printf("init: I/O APIC line of ISA IRQ %u (vector %u): %s, entry %u\n", g_line[i].irq,
+               g_line[i].vector,
+               !ok            ? "the IOMMU server wrote no entry: the line stays masked-direct"
+               : kerr != PC_OK ? "the kernel refused the remappable format"
+                              : "remapped",
+               index);
+        obj_delete(g_line[i].handler);
+    }
+    g_nline = 0;
+}
+
 static bool g_server_expected;
 
 void iommu_link_expect_server(void)
@@ -222,13 +270,17 @@ void iommu_link_send(void)
     for (unsigned i = 0; i < g_nlink; i++) {
         pending += !g_link[i].sent;
     }
+    for (unsigned p = 0; p < g_nport; p++) {
+        pending += !g_port[p].sent;
+    }
+    pending += g_nline;
     if (pending == 0) {
         return;
     }
     const init_task_t *srv = server_task();
     pc_cptr_t shared = spawn_shared_slot("iommu");
     if (srv == NULL || shared == 0) {
-        printf("init: iommu: no IOMMU server running: %u client(s) not registered\n", pending);
+        printf("init: iommu: no IOMMU server running: %u registration(s) not sent\n", pending);
         return;
     }
     pc_cptr_t ep = slot_map_alloc(&g_slots, 1);
@@ -246,6 +298,7 @@ void iommu_link_send(void)
             }
         }
     }
+    send_ioapic_lines(ep);
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
     for (unsigned i = 0; i < g_nlink; i++) {
         if (g_link[i].sent) {

@@ -105,6 +105,7 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
 {
     g_acct = acct;
     memset(&g_platform, 0, sizeof(g_platform));
+    g_platform.ioapic_sid = -1;
     if (rsdp_paddr == 0) {
         printf("init: ACPI: no RSDP from the kernel\n");
         return;
@@ -173,6 +174,15 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
         dm.rhsa_cap = 8;
         err = acpi_dmar_parse(t.data, t.len, &dm);
         if (err == ACPI_OK) {
+            /* The I/O APIC's requester id (one (dev, fn) hop from its start bus: it sits on the
+             * root bus or a pseudo bus, never behind a bridge). */
+            for (size_t i = 0; i < dm.scope_count && g_platform.ioapic_sid < 0; i++) {
+                const struct acpi_dmar_scope *sc = &scopes[i];
+                if (sc->type == ACPI_DMAR_SCOPE_IOAPIC && sc->path_len == 1) {
+                    g_platform.ioapic_sid =
+                        sc->start_bus << 8 | sc->path[0].dev << 3 | sc->path[0].fn;
+                }
+            }
             g_platform.dmar_units = (unsigned)dm.drhd_count;
             for (size_t i = 0; i < dm.drhd_count; i++) {
                 g_platform.dmar_base[i] = drhds[i].base;

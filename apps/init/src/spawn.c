@@ -501,6 +501,21 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
             slot_map_free(&g_slots, (uint32_t)h, 1);
             return fail(c, "IRQControl_Get refused", err);
         }
+        /* With an IOMMU server the line is moved to a remapping entry the server writes for
+         * the I/O APIC's source-id once it runs (iommu_link_send), before the task does: the
+         * root task keeps a copy of the handler for that. */
+        if (iommu_link_server_expected() && g_platform.ioapic_sid >= 0) {
+            pc_cptr_t keep = slot_map_alloc(&g_slots, 1);
+            if (keep == 0 ||
+                pc_cnode_copy(PC_SLOT_CNODE, keep, PC_SLOT_CNODE, h, PC_RIGHTS_ALL) != PC_OK ||
+                !iommu_link_ioapic_line(keep, (unsigned)vector, (unsigned)g->a)) {
+                if (keep != 0) {
+                    obj_delete(keep);
+                }
+                slot_map_free(&g_slots, (uint32_t)h, 1);
+                return "IRQ handler not kept for remapping";
+            }
+        }
         err = give_irq(c, h, g->b, e);
         e->arg0 = vector;
         e->arg1 = g->a;

@@ -208,8 +208,20 @@ static void add_unit_scopes(unsigned unit, const struct acpi_dmar *d,
     const struct pci_ecam *ecam = srv_cfg_ecam();
     for (size_t k = 0; k < h->scope_count; k++) {
         const struct acpi_dmar_scope *sc = &d->scopes[h->scope_first + k];
+        if ((sc->type == ACPI_DMAR_SCOPE_IOAPIC || sc->type == ACPI_DMAR_SCOPE_HPET) &&
+            sc->path_len == 1) {
+            /* Their interrupts go through this unit's remapping table (one hop from the start
+             * bus: their requester id, which the entries written for them validate). */
+            uint16_t sid = (uint16_t)(sc->start_bus << 8 | sc->path[0].dev << 3 | sc->path[0].fn);
+            (void)iommu_server_add_scope(&g_srv, unit, sid, sid);
+            if (g_verbose) {
+                say("iommu: unit %u scope %s %s", unit,
+                    sc->type == ACPI_DMAR_SCOPE_IOAPIC ? "I/O APIC" : "HPET", bdf(sid));
+            }
+            continue;
+        }
         if (sc->type != ACPI_DMAR_SCOPE_ENDPOINT && sc->type != ACPI_DMAR_SCOPE_BRIDGE) {
-            continue; /* IOAPIC / HPET / namespace devices: interrupt remapping, not ours */
+            continue; /* namespace devices: not ours */
         }
         pci_sid_t sid = 0;
         uint8_t sec = 0, sub = 0;

@@ -153,6 +153,7 @@ typedef struct init_platform {
     uint32_t dmar_pages[INIT_MAX_DMAR_UNITS]; /* register set size in 4 KiB pages */
     uint8_t *dmar_table;                      /* a validated copy of the whole DMAR table */
     uint32_t dmar_table_len;
+    int ioapic_sid; /* the I/O APIC's source-id from its DMAR device scope, -1 if none */
 } init_platform_t;
 
 extern init_platform_t g_platform;

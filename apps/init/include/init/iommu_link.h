@@ -36,6 +36,10 @@ bool iommu_link_vector(unsigned task, unsigned vector, unsigned *index);
 /* Note that hotplug port `sid` gets its interrupt on `vector` (granted to the hotplug badge;
  * the hotplug server's port_irq writes the entry). False when the table is full. */
 bool iommu_link_port_vector(uint16_t sid, unsigned vector);
+/* An I/O APIC line (the root task's copy of its IRQHandler, taken over by the link; its vector
+ * and ISA IRQ): once the server runs it writes an entry for the I/O APIC's source-id and the
+ * line is moved to the remappable format (IRQHandler_SetRemap). False when the table is full. */
+bool iommu_link_ioapic_line(pc_cptr_t handler, unsigned vector, unsigned irq);
 /* The boot modules include an IOMMU server (role=iommu): device interrupts are then remapped.
  * Said once before the first module is built. */
 void iommu_link_expect_server(void);
