@@ -438,6 +438,69 @@ out:
     fx_fini(&f);
 }
 
+static uint64_t iec_descriptors(struct vtd_model *m)
+{
+    struct vtd_model_desc_log log[512];
+    size_t n = vtd_model_desc_log(m, log, 512);
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        k += fx_desc_type(&log[i]) == T_IEC;
+    }
+    return k;
+}
+
+/* Two remapping units: each device's entries live in the table of the unit whose scope holds
+ * it, and its fence invalidates only that unit's interrupt entry cache. */
+static void test_each_devices_entries_live_in_its_own_units_table(void)
+{
+    struct fx f;
+    struct vtd_model *m2 = NULL;
+    uint64_t ha, hb, st = 0;
+    struct iommu_irq_alloc_rets a, b;
+    struct vtd_model_irq o;
+    uint16_t sa[] = {DEV_A};
+    CHECK(fx_init(&f, NULL, NULL));
+    m2 = vtd_model_create(&(struct vtd_model_config){0});
+    CHECK(m2 != NULL);
+    struct vtd_unit_config uc = {.no_sw_bits = true};
+    unsigned u1 = 0;
+    CHECK_EQ(iommu_server_add_unit(f.s, vtd_model_hw(m2), &uc, false, &u1), IOMMU_OK);
+    CHECK_EQ(u1, 1);
+    CHECK_EQ(iommu_server_add_scope(f.s, 1, 0x0200, 0x02ff), IOMMU_OK);
+    fx_add_device(&f, DEV_A, 0, true);
+    CHECK_EQ(vtd_model_add_device(m2, DEV_B, 0), 0);
+    CHECK_EQ(iommu_server_add_device(f.s, DEV_B), IOMMU_OK);
+    fx_client(&f, CLIENT_A, POOL_A, sa, 1);
+    CHECK_EQ(iommu_client_register(f.s, CLIENT_B, 1), IOMMU_OK);
+    CHECK_EQ(iommu_client_grant_device(f.s, CLIENT_B, DEV_B), IOMMU_OK);
+    CHECK_EQ(iommu_client_grant_vector(f.s, CLIENT_A, DEV_A, VEC_A1, NULL), IOMMU_OK);
+    CHECK_EQ(iommu_client_grant_vector(f.s, CLIENT_B, DEV_B, VEC_B, NULL), IOMMU_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV_A, &ha), IOMMU_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_B, DEV_B, &hb), IOMMU_OK);
+    CHECK(vtd_model_ir_enabled(m2));
+    CHECK_EQ(irq_alloc(&f, CLIENT_A, ha, 0, &a), IOMMU_OK);
+    CHECK_EQ(irq_alloc(&f, CLIENT_B, hb, 0, &b), IOMMU_OK);
+    CHECK_EQ(vtd_ir_in_use(iommu_server_vtd_unit(f.s, 0)), 1);
+    CHECK_EQ(vtd_ir_in_use(iommu_server_vtd_unit(f.s, 1)), 1);
+    CHECK_EQ(a.msi_addr, b.msi_addr); /* entry 0 of two different tables */
+    CHECK_EQ(send(&f, DEV_A, a.msi_addr, a.msi_data, &o), 0);
+    CHECK_EQ(o.vector, VEC_A1);
+    CHECK_EQ(vtd_model_interrupt(m2, DEV_B, b.msi_addr, (uint32_t)b.msi_data, &o), 0);
+    CHECK_EQ(o.vector, VEC_B);
+    uint64_t iec0 = iec_descriptors(f.m), iec1 = iec_descriptors(m2);
+    CHECK_EQ(fx_fence(&f, DEV_B, IOMMU_FENCE_SURPRISE, &st), IOMMU_HP_OK);
+    CHECK_EQ(iec_descriptors(f.m), iec0);
+    CHECK(iec_descriptors(m2) > iec1);
+    CHECK_EQ(vtd_model_interrupt(m2, DEV_B, b.msi_addr, (uint32_t)b.msi_data, &o),
+             VTD_MODEL_FR_IR_NOT_PRESENT);
+    CHECK_EQ(send(&f, DEV_A, a.msi_addr, a.msi_data, &o), 0); /* unit 0 untouched */
+out:
+    fx_fini(&f);
+    if (m2) {
+        vtd_model_destroy(m2);
+    }
+}
+
 /*
  * A device firing blocked interrupts without end: the one fault register and the per-client rate
  * limit keep the server's work per call bounded, the flooder's ring bounded, and another
@@ -493,6 +556,7 @@ int main(void)
     RUN(test_hundred_unplug_replug_cycles_leak_no_irte);
     RUN(test_detach_and_client_removal_free_the_clients_entries);
     RUN(test_root_route_for_a_port_is_validated_for_that_port_only);
+    RUN(test_each_devices_entries_live_in_its_own_units_table);
     RUN(test_ir_fault_flood_is_bounded_and_does_not_starve_others);
     return fx_report();
 }
