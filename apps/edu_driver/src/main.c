@@ -107,14 +107,11 @@ static bool setup_device(void)
  */
 static bool enable_msi(void)
 {
-    const task_cap_t *msi = task_cap_find(g.si, "msi");
-    uint64_t addr = msi->arg1, err = IOMMU_OK;
-    uint32_t data = (uint32_t)msi->arg2;
-    bool remapped = addr == 0;
-    if (remapped) {
-        err = g.attached ? drv_iommu_irq_alloc(&g.iommu, g.handle, msi->arg0, &g.irq, &addr, &data)
-                         : IOMMU_ERR_NOT_ATTACHED;
-    }
+    uint64_t addr = 0;
+    uint32_t data = 0;
+    bool remapped = false;
+    uint64_t err = drv_iommu_msi_pair(&g.iommu, task_cap_find(g.si, "msi"), g.attached, g.handle,
+                                      &g.irq, &addr, &data, &remapped);
     int perr = err == IOMMU_OK
                    ? pci_msi_enable(&g.cfg.ecam, g.cfg.sid, &g.msi, addr, (uint16_t)data, 1)
                    : PCI_ERR_INVALID;

@@ -53,6 +53,20 @@ enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_
     return IOMMU_OK;
 }
 
+enum iommu_err iommu_decode_live_handle(const struct iommu_server *s, int ci, uint64_t handle,
+                                        int *dev)
+{
+    enum iommu_err e = iommu_decode_handle(s, ci, handle, dev);
+    if (e != IOMMU_OK) {
+        return e;
+    }
+    const struct iommu_device *d = &s->devices[*dev];
+    if (d->quarantined) {
+        return IOMMU_ERR_QUARANTINED;
+    }
+    return d->state == IOMMU_DEV_PRESENT ? IOMMU_OK : IOMMU_ERR_FENCED;
+}
+
 static enum iommu_err decode_range(const struct iommu_domain *d, uint64_t iova, uint64_t size)
 {
     if (size == 0 || ((iova | size) & (IOMMU_PAGE_SIZE - 1))) {
@@ -218,17 +232,12 @@ static enum iommu_err decode_ats_flush(const struct iommu_server *s, struct iomm
 
 static enum iommu_err decode_pasid_bind(const struct iommu_server *s, struct iommu_request *req)
 {
-    enum iommu_err e = iommu_decode_handle(s, req->client, req->a.pasid_bind.handle, &req->device);
+    enum iommu_err e =
+        iommu_decode_live_handle(s, req->client, req->a.pasid_bind.handle, &req->device);
     if (e != IOMMU_OK) {
         return e;
     }
     const struct iommu_device *d = &s->devices[req->device];
-    if (d->quarantined) {
-        return IOMMU_ERR_QUARANTINED;
-    }
-    if (d->state != IOMMU_DEV_PRESENT) {
-        return IOMMU_ERR_FENCED;
-    }
     const struct iommu_unit *u = &s->units[d->unit];
     /* The PASID drain needs the page request queue (VT-d 7.10); QEMU has no PRS. */
     if (u->vu.cfg.mode != VTD_MODE_SCALABLE || !u->vu.f.pasid || !u->vu.f.prs) {

@@ -47,6 +47,9 @@ void iommu_ats_off(struct iommu_server *s, struct iommu_device *d);
 
 /* A device handle of client ci: attached to ci under the same generation (decode.c). */
 enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev);
+/* The same, and the device is present, not fenced, not quarantined (FENCED, QUARANTINED). */
+enum iommu_err iommu_decode_live_handle(const struct iommu_server *s, int ci, uint64_t handle,
+                                        int *dev);
 
 /* ---- Remapped interrupts (irq.c) ---- */
 /* Clear every live IRTE of sid on unit (Present = 0) and flush them from the interrupt entry

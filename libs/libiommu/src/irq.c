@@ -233,17 +233,11 @@ static bool grant_ok(const struct iommu_client *c, uint64_t grant, uint16_t sid)
 enum iommu_err iommu_decode_irq_alloc(const struct iommu_server *s, struct iommu_request *req)
 {
     const struct iommu_irq_alloc_args *a = &req->a.irq_alloc;
-    enum iommu_err e = iommu_decode_handle(s, req->client, a->handle, &req->device);
+    enum iommu_err e = iommu_decode_live_handle(s, req->client, a->handle, &req->device);
     if (e != IOMMU_OK) {
         return e;
     }
     const struct iommu_device *d = &s->devices[req->device];
-    if (d->quarantined) {
-        return IOMMU_ERR_QUARANTINED;
-    }
-    if (d->state != IOMMU_DEV_PRESENT) {
-        return IOMMU_ERR_FENCED;
-    }
     if (!grant_ok(&s->clients[req->client], a->vector, d->sid)) {
         return IOMMU_ERR_NOT_GRANTED;
     }

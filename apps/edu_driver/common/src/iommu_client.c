@@ -191,3 +191,20 @@ uint64_t drv_iommu_irq_free(struct drv_iommu *c, uint64_t irq)
     iommu_encode_irq_free(&m, irq);
     return call(c, &m, 0, &r);
 }
+
+uint64_t drv_iommu_msi_pair(struct drv_iommu *c, const task_cap_t *msi, bool attached,
+                            uint64_t handle, uint64_t *irq, uint64_t *addr, uint32_t *data,
+                            bool *remapped)
+{
+    *irq = 0;
+    *addr = msi->arg1;
+    *data = (uint32_t)msi->arg2;
+    *remapped = msi->arg1 == 0;
+    if (!*remapped) {
+        return IOMMU_OK;
+    }
+    if (!attached) {
+        return IOMMU_ERR_NOT_ATTACHED;
+    }
+    return drv_iommu_irq_alloc(c, handle, msi->arg0, irq, addr, data);
+}

@@ -17,6 +17,7 @@
 
 #include <iommu/protocol.h>
 #include <portcullis/portcullis.h>
+#include <task/task.h>
 
 #define DRV_IOMMU_ERR_IPC 0x1000u
 
@@ -51,5 +52,14 @@ uint64_t drv_iommu_fault_read(struct drv_iommu *c, struct iommu_fault_rec *recs,
 uint64_t drv_iommu_irq_alloc(struct drv_iommu *c, uint64_t handle, uint64_t grant, uint64_t *irq,
                              uint64_t *msi_addr, uint32_t *msi_data);
 uint64_t drv_iommu_irq_free(struct drv_iommu *c, uint64_t irq);
+/*
+ * The MSI address/data of the "msi" start-info entry: the direct pair the root task gave
+ * (arg1 != 0: no IOMMU server), or a remapped one from irq_alloc on its vector grant (arg0) for
+ * the attached device `handle` (`attached` false: IOMMU_ERR_NOT_ATTACHED). *remapped says which;
+ * *irq is the interrupt handle (0 for a direct pair).
+ */
+uint64_t drv_iommu_msi_pair(struct drv_iommu *c, const task_cap_t *msi, bool attached,
+                            uint64_t handle, uint64_t *irq, uint64_t *addr, uint32_t *data,
+                            bool *remapped);
 
 #endif /* DRV_IOMMU_H */
