@@ -48,6 +48,14 @@ static uint64_t map_pool(uint64_t iova, uint64_t offset, uint64_t size)
     return it_call(g_ep, &m, 0, &r);
 }
 
+static uint64_t map_vec(const uint64_t *ranges, unsigned n)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_map_vec_list(&m, ranges, n);
+    return it_call(g_ep, &m, 0, &r);
+}
+
 static uint64_t unmap(uint64_t iova, uint64_t size)
 {
     struct iommu_msg m;
@@ -76,6 +84,94 @@ static bool map_unmap_rounds(const char *name, const struct it_frame *f, unsigne
         }
     }
     it_bench_report(name, g_samples, n);
+    return true;
+}
+
+#define VEC_IOVA 0x10000000ull
+#define VEC_N 64u
+
+/*
+ * map_vec (pool memory): 64 scattered 4 KiB pages in one request (IOVAs 8 KiB apart, pool pages
+ * in reverse order) and one unmap of their span; one 2 MiB range, 2 MiB aligned in IOVA and
+ * memory (a superpage); and a strict unmap of 256 pool pages (mapped by four map_vec requests)
+ * in one request, whose cost per page has no capability delete in it.
+ */
+static bool vec_rounds(const task_cap_t *pool, unsigned n)
+{
+    static uint64_t both[MAX_ITERS];
+    uint64_t ranges[VEC_N];
+    if (pool->size < (2ull << 20)) {
+        return kt_result("bench_map_vec_pool_large_enough", false, "(%llu bytes)",
+                         (unsigned long long)pool->size);
+    }
+    for (unsigned i = 0; i < VEC_N; i++) {
+        ranges[i] = IOMMU_VEC_RANGE(VEC_IOVA + i * 0x2000ull, g_pool_grant,
+                                    IOMMU_READ | IOMMU_WRITE, (VEC_N - 1 - i) * 0x1000ull, 4096);
+    }
+    for (unsigned i = 0; i < 10 + n; i++) {
+        uint64_t t0 = task_rdtsc();
+        uint64_t e1 = map_vec(ranges, VEC_N);
+        uint64_t t1 = task_rdtsc();
+        uint64_t e2 = unmap(VEC_IOVA, VEC_N * 0x2000ull);
+        uint64_t t2 = task_rdtsc();
+        if (e1 != IOMMU_OK || e2 != IOMMU_OK) {
+            return kt_result("iommu_map_vec_64x4k_pool", false, "(round %u: %s, %s)", i,
+                             iommu_errname((unsigned)e1), iommu_errname((unsigned)e2));
+        }
+        if (i >= 10) {
+            g_samples[i - 10] = t1 - t0;
+            both[i - 10] = t2 - t0;
+        }
+    }
+    it_bench_report("iommu_map_vec_64x4k_pool", g_samples, n);
+    it_bench_report("iommu_map_vec_unmap_64x4k_pool", both, n);
+
+    /* 2 MiB: the first 2 MiB-aligned offset of the pool */
+    uint64_t off = (0x200000ull - (pool->paddr & 0x1fffffull)) & 0x1fffffull;
+    uint64_t r2m =
+        IOMMU_VEC_RANGE(0x40000000ull, g_pool_grant, IOMMU_READ | IOMMU_WRITE, off, 2ull << 20);
+    unsigned n2 = n / 4;
+    for (unsigned i = 0; i < 10 + n2; i++) {
+        uint64_t t0 = task_rdtsc();
+        uint64_t e1 = map_vec(&r2m, 1);
+        uint64_t e2 = unmap(0x40000000ull, 2ull << 20);
+        uint64_t t1 = task_rdtsc();
+        if (e1 != IOMMU_OK || e2 != IOMMU_OK) {
+            return kt_result("iommu_map_vec_unmap_2m_pool", false, "(round %u: %s, %s)", i,
+                             iommu_errname((unsigned)e1), iommu_errname((unsigned)e2));
+        }
+        if (i >= 10) {
+            g_samples[i - 10] = t1 - t0;
+        }
+    }
+    it_bench_report("iommu_map_vec_unmap_2m_pool", g_samples, n2);
+
+    /* one unmap request over 256 separately mapped pool pages */
+    unsigned rounds = n / 20 + 1;
+    for (unsigned k = 0; k < rounds; k++) {
+        for (unsigned q = 0; q < 4; q++) {
+            for (unsigned i = 0; i < VEC_N; i++) {
+                unsigned page = q * VEC_N + i;
+                ranges[i] =
+                    IOMMU_VEC_RANGE(VEC_IOVA + page * 0x2000ull, g_pool_grant,
+                                    IOMMU_READ | IOMMU_WRITE, (page % 512) * 0x1000ull, 4096);
+            }
+            if (map_vec(ranges, VEC_N) != IOMMU_OK) {
+                return kt_result("iommu_unmap_batch_256x4k_pool", false, "(map_vec refused)");
+            }
+        }
+        uint64_t t0 = task_rdtsc();
+        uint64_t e = unmap(VEC_IOVA, 4 * VEC_N * 0x2000ull);
+        uint64_t t1 = task_rdtsc();
+        if (e != IOMMU_OK) {
+            return kt_result("iommu_unmap_batch_256x4k_pool", false, "(%s)",
+                             iommu_errname((unsigned)e));
+        }
+        g_samples[k] = t1 - t0;
+        both[k] = (t1 - t0) / (4 * VEC_N);
+    }
+    it_bench_report("iommu_unmap_batch_256x4k_pool", g_samples, rounds);
+    it_bench_report("iommu_unmap_batch_256x4k_pool_per_page", both, rounds);
     return true;
 }
 
@@ -172,6 +268,7 @@ int main(void)
         it_bench_report("iommu_unmap_4k_pool", unmap_samples, (unsigned)iters);
     }
     all = all && map_unmap_rounds("iommu_map_unmap_2m", &large, 10, (unsigned)iters / 4);
+    all = all && vec_rounds(pool, (unsigned)iters);
 
     /* 256 separate 4 KiB mappings, then one unmap request for all of them. */
     unsigned done = 0;

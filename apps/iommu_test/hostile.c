@@ -93,21 +93,23 @@ int main(void)
         if (all[i].hotplug) {
             continue;
         }
-        for (int d = -1; d <= 1; d += 2) {
-            if ((int)all[i].nargs + d < 0) {
+        /* one word too few, one too many (map_vec: nargs..max_words words) */
+        unsigned lens[2] = {all[i].nargs - 1u, all[i].max_words + 1u};
+        for (unsigned k = 0; k < 2; k++) {
+            if ((k == 0 && all[i].nargs == 0) || lens[k] > PC_MSG_MAX_LENGTH) {
                 continue;
             }
-            uint64_t e = it_call_raw(g_ep, all[i].label, all[i].nargs + d, w, 0, &r);
+            uint64_t e = it_call_raw(g_ep, all[i].label, lens[k], w, 0, &r);
             tried++;
             if (e != IOMMU_ERR_BAD_MSG) {
                 if (bad++ == 0) {
                     snprintf(first_bad, sizeof(first_bad), "%s with %u words: %s", all[i].name,
-                             all[i].nargs + d, iommu_errname((unsigned)e));
+                             lens[k], iommu_errname((unsigned)e));
                 }
             }
         }
     }
-    static const uint64_t unknown[] = {0, 13, 63, 64, 65, 66, 68, 96, 97, 98, 1000, 1ull << 40};
+    static const uint64_t unknown[] = {0, 14, 63, 64, 65, 66, 68, 96, 97, 98, 1000, 1ull << 40};
     for (unsigned i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         uint64_t e = it_call_raw(g_ep, unknown[i], 2, w, 0, &r);
         tried++;
@@ -118,7 +120,7 @@ int main(void)
             }
         }
     }
-    uint64_t e = it_call_raw(g_ep, IOMMU_LABEL_UNMAP, IOMMU_MSG_WORDS + 4, w, 0, &r);
+    uint64_t e = it_call_raw(g_ep, IOMMU_LABEL_UNMAP, 20, w, 0, &r);
     tried++;
     if (e != IOMMU_ERR_BAD_MSG && bad++ == 0) {
         snprintf(first_bad, sizeof(first_bad), "20-word unmap: %s", iommu_errname((unsigned)e));

@@ -318,8 +318,9 @@ static const init_grant_t g_iommu_irq_bench[] = {
 static const init_grant_t g_iommu_bench[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     IOMMU_CLIENT_EP,
-    /* 64 KiB the client maps by (grant, offset) with map_pool: no capability transfer */
-    {.name = "dma_pool", .kind = GRANT_DMA_POOL, .a = 16, .b = 3},
+    /* 2 MiB (one 2 MiB frame: aligned) the client maps by (grant, offset) with map_pool and
+     * map_vec: no capability transfer; a 2 MiB range of it can be a superpage */
+    {.name = "dma_pool", .kind = GRANT_DMA_POOL, .a = 21, .b = 3},
     IOMMU_TEST_MEMORY(23),
     INIT_EP,
 };
@@ -555,8 +556,8 @@ const char *init_policy_check(void)
             if (g->kind == GRANT_PCI_CONFIG_CLASS && (g->b == 0 || g->b > 8)) {
                 return "config-page class grant needs 1..8 functions";
             }
-            if (g->kind == GRANT_DMA_POOL && (g->a < 12 || g->a > 20 || g->b == 0 || g->b > 3)) {
-                return "DMA pool grant needs 4 KiB..1 MiB and IOMMU rights";
+            if (g->kind == GRANT_DMA_POOL && (g->a < 12 || g->a > 22 || g->b == 0 || g->b > 3)) {
+                return "DMA pool grant needs 4 KiB..4 MiB and IOMMU rights";
             }
             if (g->kind == GRANT_UNTYPED && (g->a < 12 || g->a > 30)) {
                 return "untyped grant size out of range";

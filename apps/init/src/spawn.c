@@ -306,13 +306,16 @@ static pc_word_t give_copy_ro(spawn_ctx_t *c, const uint8_t *src, uint64_t len, 
 static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, task_cap_t *e)
 {
     init_acct_t *acct = &c->t->acct;
-    uint32_t pages = (uint32_t)((1ull << bits) / PAGE);
-    if (pages == 0 ||
-        c->device_vaddr + (uint64_t)pages * PAGE > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
+    /* 2 MiB and more: 2 MiB frames (naturally aligned, so a driver can map superpages) */
+    bool large = bits >= 21;
+    uint64_t fsize = large ? LARGE : PAGE;
+    uint32_t pages = (uint32_t)((1ull << bits) / fsize);
+    uint64_t vaddr = (c->device_vaddr + fsize - 1) & ~(fsize - 1);
+    if (pages == 0 || vaddr + (uint64_t)pages * fsize > TASK_DEVICE_VADDR + TASK_DEVICE_SPAN) {
         return PC_ERR_RANGE;
     }
     pc_cptr_t first;
-    pc_word_t err = obj_new(PC_OBJ_FRAME_4K, 0, pages, acct, &first);
+    pc_word_t err = obj_new(large ? PC_OBJ_FRAME_2M : PC_OBJ_FRAME_4K, 0, pages, acct, &first);
     if (err != PC_OK) {
         return err;
     }
@@ -321,14 +324,13 @@ static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, t
     if (err == PC_OK) {
         err = pc_frame_get_address(first + pages - 1, &pa_last);
     }
-    if (err == PC_OK && pa_last != pa + (uint64_t)(pages - 1) * PAGE) {
+    if (err == PC_OK && pa_last != pa + (uint64_t)(pages - 1) * fsize) {
         err = PC_ERR_RANGE; /* not one contiguous run: refuse rather than describe it wrongly */
     }
-    uint64_t vaddr = c->device_vaddr;
     for (uint32_t i = 0; i < pages; i++) {
         if (err == PC_OK) {
-            err = vs_map(first + i, c->vspace, vaddr + (uint64_t)i * PAGE, PC_VM_READ | PC_VM_WRITE,
-                         0, &c->t->keep, acct);
+            err = vs_map(first + i, c->vspace, vaddr + (uint64_t)i * fsize,
+                         PC_VM_READ | PC_VM_WRITE, 0, &c->t->keep, acct);
         }
         if (err == PC_OK) {
             err = keep_move(&c->t->keep, first + i, acct);
@@ -342,14 +344,14 @@ static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, t
     if (err != PC_OK) {
         return err;
     }
-    c->device_vaddr += (uint64_t)(pages + 1) * PAGE;
+    c->device_vaddr = vaddr + (uint64_t)pages * fsize + PAGE;
     unsigned index = 0;
-    if (!iommu_link_pool(c->t->id, pa, (uint64_t)pages * PAGE, rights, &index)) {
+    if (!iommu_link_pool(c->t->id, pa, (uint64_t)pages * fsize, rights, &index)) {
         return PC_ERR_RANGE; /* no "iommu" client grant before this one, or too many pools */
     }
     e->paddr = pa;
     e->vaddr = vaddr;
-    e->size = (uint64_t)pages * PAGE;
+    e->size = (uint64_t)pages * fsize;
     e->rights = rights;
     e->arg0 = index;
     return PC_OK;

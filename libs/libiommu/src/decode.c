@@ -14,8 +14,8 @@
 static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *mi,
                      struct iommu_request *req)
 {
-    if (m->len != mi->nargs || m->len > IOMMU_MSG_WORDS || m->ncaps > mi->max_caps ||
-        m->ncaps > IOMMU_MSG_CAPS) {
+    if (m->len < mi->nargs || m->len > mi->max_words || m->len > IOMMU_MSG_WORDS ||
+        m->ncaps > mi->max_caps || m->ncaps > IOMMU_MSG_CAPS) {
         return false;
     }
     req->label = m->label;
@@ -25,6 +25,8 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
     req->domain = -1;
     req->map_lo = req->map_hi = 0;
     req->pa = 0;
+    req->vec = NULL;
+    req->n_vec = 0;
     req->grant = 0;
     req->cookie = 0;
     /* A constant-size copy, inlined even where the build says -fno-builtin (a library call
@@ -330,6 +332,8 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
         return iommu_decode_irq_handle(s, req, req->a.irq_free.irq);
     case IOMMU_LABEL_IRQ_RETARGET:
         return iommu_decode_irq_retarget(s, req);
+    case IOMMU_LABEL_MAP_VEC:
+        return iommu_decode_map_vec(s, m, req);
     default:
         return IOMMU_ERR_BAD_LABEL;
     }

@@ -66,6 +66,11 @@ enum iommu_err iommu_decode_irq_handle(const struct iommu_server *s, struct iomm
 enum iommu_err iommu_decode_irq_retarget(const struct iommu_server *s, struct iommu_request *req);
 void iommu_perform_irq(struct iommu_server *s, const struct iommu_request *req,
                        struct iommu_reply *r);
+/* map_vec (vec.c) */
+enum iommu_err iommu_decode_map_vec(const struct iommu_server *s, const struct iommu_msg *m,
+                                    struct iommu_request *req);
+void iommu_perform_map_vec(struct iommu_server *s, const struct iommu_request *req,
+                           struct iommu_reply *r);
 enum iommu_hp_err iommu_decode_port_irq(const struct iommu_server *s, struct iommu_request *req);
 void iommu_perform_port_irq(struct iommu_server *s, const struct iommu_request *req,
                             struct iommu_reply *r);

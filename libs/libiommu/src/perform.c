@@ -501,6 +501,9 @@ void iommu_perform_client(struct iommu_server *s, const struct iommu_request *re
     case IOMMU_LABEL_PASID_UNBIND:
         perform_pasid_unbind(s, req, r);
         break;
+    case IOMMU_LABEL_MAP_VEC:
+        iommu_perform_map_vec(s, req, r);
+        break;
     case IOMMU_LABEL_IRQ_ALLOC:
     case IOMMU_LABEL_IRQ_FREE:
     case IOMMU_LABEL_IRQ_RETARGET:

@@ -50,6 +50,7 @@ IOMMU_HOTPLUG_METHODS(LISTS_)
      0 A(IOMMU_COUNT_),                                                                            \
      0 R(IOMMU_COUNT_),                                                                            \
      c,                                                                                            \
+     (v) == IOMMU_LABEL_MAP_VEC ? IOMMU_VEC_MAX : 0 A(IOMMU_COUNT_),                               \
      0 E(IOMMU_EBIT_),                                                                             \
      false,                                                                                        \
      l##_arg_names,                                                                                \
@@ -63,6 +64,7 @@ IOMMU_HOTPLUG_METHODS(LISTS_)
      0 A(IOMMU_COUNT_),                                                                            \
      0 R(IOMMU_COUNT_),                                                                            \
      c,                                                                                            \
+     0 A(IOMMU_COUNT_),                                                                            \
      0 E(IOMMU_HP_EBIT_),                                                                          \
      true,                                                                                         \
      l##_arg_names,                                                                                \

@@ -58,7 +58,7 @@ static void test_malformed_messages_get_errors_and_change_nothing(void)
     CHECK(setup(&f, &h1));
     snap(&f, &s0);
     /* unknown labels, including the reserved 0 and hotplug labels on the client endpoint */
-    uint64_t bad_labels[] = {0, 13, 63, 69, 1ull << 40, UINT64_MAX, IOMMU_LABEL_DEVICE_FENCE};
+    uint64_t bad_labels[] = {0, 14, 63, 69, 1ull << 40, UINT64_MAX, IOMMU_LABEL_DEVICE_FENCE};
     for (unsigned i = 0; i < sizeof(bad_labels) / sizeof(bad_labels[0]); i++) {
         iommu_msg_init(&m, bad_labels[i]);
         CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_LABEL);
@@ -235,7 +235,7 @@ static void test_every_method_declares_the_shape_errors(void)
 {
     unsigned n;
     const struct iommu_method_info *meth = iommu_methods(&n);
-    CHECK(n == 17); /* 12 client methods, 5 hotplug methods */
+    CHECK(n == 18); /* 13 client methods, 5 hotplug methods */
     for (unsigned i = 0; i < n; i++) {
         uint64_t need = meth[i].hotplug
                             ? (1ull << IOMMU_HP_ERR_BAD_MSG) | (1ull << IOMMU_HP_ERR_DENIED)

@@ -233,7 +233,40 @@ const char *iommu_hp_errname(unsigned err);
     M(IRQ_RETARGET, irq_retarget, 12, IOMMU_IRQ_RETARGET_ARGS, IOMMU_IRQ_RETARGET_RETS, 0,         \
       IOMMU_IRQ_RETARGET_ERRS,                                                                     \
       "Move the interrupt to another vector grant of the same device (entry rewritten, "           \
-      "interrupt cache flushed); the MSI address/data stay the same.")
+      "interrupt cache flushed); the MSI address/data stay the same.")                             \
+    M(MAP_VEC, map_vec, 13, IOMMU_MAP_VEC_ARGS, IOMMU_MAP_VEC_RETS, 0, IOMMU_MAP_VEC_ERRS,         \
+      "Map a scatter list of memory-grant ranges in one message, all or none, one queue "          \
+      "submission; aligned 2 MiB ranges become superpages.")
+
+/*
+ * map_vec: a scatter list of memory-grant ranges in one message, one word a range, mapped all or
+ * none, with one invalidation batch (one queue submission) for all of them where the unit needs
+ * one on map (caching mode). A range word (IOMMU_VEC_RANGE): IOVA page number in bits 63:28
+ * (IOVA below 2^48), memory grant in 27:25, IOMMU_READ/WRITE rights in 24:23, page offset into
+ * the grant in 22:9 (below 64 MiB), pages - 1 in 8:0 (1..512 pages: up to 2 MiB). Ranges come in
+ * ascending IOVA order without overlapping each other; a range whose IOVA, memory and size align
+ * to 2 MiB (and a unit with 2 MiB pages) becomes one superpage, as every map does.
+ */
+#define IOMMU_VEC_MAX 64u /* ranges per message: the kernel's message length */
+#define IOMMU_VEC_OFFSET_LIMIT (1ull << 26)
+#define IOMMU_VEC_SIZE_MAX (512ull * 4096ull)
+#define IOMMU_VEC_RANGE(iova, grant, rights, offset, size)                                         \
+    ((((uint64_t)(iova) >> 12) << 28) | ((uint64_t)((grant)&7u) << 25) |                           \
+     ((uint64_t)((rights)&3u) << 23) | ((((uint64_t)(offset) >> 12) & 0x3fffu) << 9) |             \
+     ((((uint64_t)(size) >> 12) - 1u) & 0x1ffu))
+#define IOMMU_VEC_IOVA(r) (((uint64_t)(r) >> 28) << 12)
+#define IOMMU_VEC_GRANT(r) ((unsigned)(((r) >> 25) & 7u))
+#define IOMMU_VEC_RIGHTS(r) ((unsigned)(((r) >> 23) & 3u))
+#define IOMMU_VEC_OFFSET(r) ((((uint64_t)(r) >> 9) & 0x3fffu) << 12)
+#define IOMMU_VEC_SIZE(r) ((((uint64_t)(r)&0x1ffu) + 1u) << 12)
+
+#define IOMMU_MAP_VEC_ARGS(A)                                                                      \
+    A(ranges, "1..IOMMU_VEC_MAX range words (IOMMU_VEC_RANGE), ascending IOVA, disjoint; the "     \
+              "message length is their count")
+#define IOMMU_MAP_VEC_RETS(A) A(mapped, "bytes mapped (every range; on an error none)")
+#define IOMMU_MAP_VEC_ERRS(E)                                                                      \
+    E(BAD_MSG)                                                                                     \
+    E(DENIED) E(BAD_ARG) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
 
 /*
  * Remapped interrupts. The root task decides how many vectors a driver gets for which device
@@ -354,7 +387,8 @@ IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
 #define IOMMU_HP_EBIT_(e) | (1ull << IOMMU_HP_ERR_##e)
 
 /* ---- Messages ------------------------------------------------------------------------------ */
-#define IOMMU_MSG_WORDS 16u /* fits the kernel's IPC buffer (PC_MSG_MAX_LENGTH 64) */
+#define IOMMU_MSG_WORDS 64u /* the kernel's message length (PC_MSG_MAX_LENGTH); only map_vec
+                               needs more than 16 */
 #define IOMMU_MSG_CAPS 1u
 
 enum iommu_cap_kind {
@@ -392,6 +426,19 @@ static inline void iommu_msg_init(struct iommu_msg *m, uint64_t label)
     m->badge = 0;
     m->len = 0;
     m->ncaps = 0;
+}
+
+/* map_vec's whole list (the generated iommu_encode_map_vec puts one range). n <= IOMMU_VEC_MAX. */
+static inline void iommu_encode_map_vec_list(struct iommu_msg *m, const uint64_t *ranges,
+                                             unsigned n)
+{
+    m->label = IOMMU_LABEL_MAP_VEC;
+    m->badge = 0;
+    m->ncaps = 0;
+    m->len = n <= IOMMU_VEC_MAX ? n : IOMMU_VEC_MAX;
+    for (unsigned i = 0; i < m->len; i++) {
+        m->w[i] = ranges[i];
+    }
 }
 
 /* ---- Generated client stubs: iommu_encode_<m>(msg, args...), iommu_reply_<m>(reply, rets) --- */
@@ -448,7 +495,7 @@ static inline void iommu_fault_unpack(const uint64_t *w, struct iommu_fault_rec 
     f->pasid = (uint32_t)(w[0] >> 32) & 0xfffffu;
     f->addr = w[1];
 }
-#define IOMMU_FAULTS_PER_REPLY ((IOMMU_MSG_WORDS - 2u) / IOMMU_FAULT_WORDS)
+#define IOMMU_FAULTS_PER_REPLY 7u /* 16 words a reply */
 
 /* ---- Method metadata (server dispatch, docs, tests) ---------------------------------------- */
 struct iommu_method_info {
@@ -456,6 +503,7 @@ struct iommu_method_info {
     const char *name;
     const char *doc;
     unsigned nargs, nrets, max_caps;
+    unsigned max_words; /* nargs, or IOMMU_VEC_MAX for map_vec (nargs..max_words words) */
     uint64_t errors; /* bit e set: the method may return error e (besides OK) */
     bool hotplug;    /* part of the hotplug protocol */
     const char *const *arg_names, *const *arg_docs, *const *ret_names, *const *ret_docs;

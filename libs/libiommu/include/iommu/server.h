@@ -310,6 +310,8 @@ struct iommu_request {
     uint64_t pa;             /* map: physical address */
     uint16_t grant;          /* map: grant index or IOMMU_GRANT_CAP */
     uint64_t cookie;
+    const uint64_t *vec;     /* map_vec: the range words (the message's, valid while it is) */
+    unsigned n_vec;
     union {
         struct iommu_attach_args attach;
         struct iommu_detach_args detach;
@@ -323,6 +325,7 @@ struct iommu_request {
         struct iommu_irq_alloc_args irq_alloc;
         struct iommu_irq_free_args irq_free;
         struct iommu_irq_retarget_args irq_retarget;
+        struct iommu_map_vec_args map_vec;
         struct iommu_device_fence_args device_fence;
         struct iommu_device_removed_args device_removed;
         struct iommu_device_added_args device_added;
