@@ -365,8 +365,26 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
     }
     if (released) {
         vtd_page_list_release(&u->vu, &res.freed);
-        for (unsigned i = req->map_lo; i < req->map_hi; i++) {
-            iommu_release_pin(s, req->client, &x->maps[i]);
+        /* Pins of grant memory are counters: one subtraction per run of mappings of the same
+         * grant (a batch is usually one run), not a call per mapping. */
+        unsigned run_grant = 0, run = 0;
+        for (unsigned i = req->map_lo; i <= req->map_hi; i++) {
+            const struct iommu_mapping *m = i < req->map_hi ? &x->maps[i] : NULL;
+            if (m != NULL && run > 0 && m->grant == run_grant) {
+                run++;
+                continue;
+            }
+            if (run > 0 && req->client >= 0) {
+                struct iommu_mem_grant *g = &s->clients[req->client].mem[run_grant];
+                g->pins -= run < g->pins ? run : g->pins;
+            }
+            run = 0;
+            if (m != NULL && m->grant < IOMMU_CLIENT_MEMORY) {
+                run_grant = m->grant;
+                run = 1;
+            } else if (m != NULL) {
+                iommu_release_pin(s, req->client, m);
+            }
         }
         iommu_maps_remove(x, req->map_lo, req->map_hi);
     } else {
