@@ -46,8 +46,8 @@ static int g_collect_phase = -1; /* 0: quiet requests of B, 1: flooded ones */
 #define MODEL_OUT() ((void)0)
 #endif
 
-#define DEV_A 0x0100 /* 01:00.0, the faulting device, client A's */
-#define DEV_B 0x0200 /* 02:00.0, client B's */
+#define DEV_A 0x0100    /* 01:00.0, the faulting device, client A's */
+#define DEV_B 0x0200    /* 02:00.0, client B's */
 #define FAULT_ROUNDS 2u /* as drivers/iommu/src/main.c: service calls between endpoint looks */
 #define BURST_DMA 24u   /* faulting DMAs of device A between two of B's requests */
 #define BURST_IRQ 8u    /* blocked interrupt requests of device A between two of B's requests */
@@ -178,8 +178,7 @@ static struct work snap(struct fx *f)
     struct vtd_model_stats st;
     vtd_model_get_stats(f->m, &st);
     w.desc = st.descriptors;
-    w.records = f->s->stats.faults_routed + f->s->stats.faults_dropped +
-                f->s->stats.faults_unowned;
+    w.records = f->s->stats.faults_routed + f->s->stats.faults_dropped + f->s->stats.faults_unowned;
     w.vns = vtd_model_now(f->m);
     return w;
 }
@@ -349,8 +348,8 @@ static void flood_run(uint64_t cap, unsigned nfr)
         /* B's device uses its mapping while A floods */
         uint8_t pat[16], back[16];
         memset(pat, (int)(0x40 + i % 64), sizeof(pat));
-        if (vtd_model_dma(r.f.m, DEV_B, VTD_MODEL_NO_PASID, B_IOVA + 64, pat, sizeof(pat),
-                          true) == 0 &&
+        if (vtd_model_dma(r.f.m, DEV_B, VTD_MODEL_NO_PASID, B_IOVA + 64, pat, sizeof(pat), true) ==
+                0 &&
             vtd_model_dma(r.f.m, DEV_B, VTD_MODEL_NO_PASID, B_IOVA + 64, back, sizeof(back),
                           false) == 0 &&
             memcmp(pat, back, sizeof(pat)) == 0) {
@@ -395,7 +394,8 @@ static void flood_run(uint64_t cap, unsigned nfr)
            (unsigned long long)qmed, (unsigned long long)fmed, (unsigned long long)qt,
            (unsigned long long)ft, qt ? (double)ft / (double)qt : 0.0);
     printf("  after the flood stopped and 64 more service turns: %u record(s) still pending in "
-           "the unit\n", left);
+           "the unit\n",
+           left);
     printf("  one service turn: at most %llu records, %llu work units (%llu turns ended with "
            "faults pending); a request arriving at the start of a turn waits for it: B's "
            "map+unmap p99 plus two such turns = %.2fx the quiet p99\n",
@@ -448,7 +448,8 @@ static long long callgrind_total(const char *self, const char *unit, const char 
     if (pid == 0) {
         char arg[300];
         snprintf(arg, sizeof(arg), "--callgrind-out-file=%s", out);
-        if (freopen("/dev/null", "w", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL) {
+        if (freopen("/dev/null", "w", stderr) == NULL ||
+            freopen("/dev/null", "w", stdout) == NULL) {
             _exit(126);
         }
         execlp("valgrind", "valgrind", "--tool=callgrind", "--collect-atstart=no", arg, self,
@@ -488,13 +489,11 @@ int main(int argc, char **argv)
         long long q = callgrind_total(argv[0], units[i], "quiet");
         long long f = callgrind_total(argv[0], units[i], "flood");
         if (q <= 0 || f < 0) {
-            printf("%-6s: instructions n/a (valgrind not available or the run failed)\n",
-                   units[i]);
+            printf("%-6s: instructions n/a (valgrind not available or the run failed)\n", units[i]);
             continue;
         }
-        printf("%-6s: quiet %.1f, flooded %.1f instructions per map+unmap (ratio %.3f)\n",
-               units[i], (double)q / (SAMPLES / 2), (double)f / (SAMPLES / 2),
-               (double)f / (double)q);
+        printf("%-6s: quiet %.1f, flooded %.1f instructions per map+unmap (ratio %.3f)\n", units[i],
+               (double)q / (SAMPLES / 2), (double)f / (SAMPLES / 2), (double)f / (double)q);
     }
     return 0;
 }
