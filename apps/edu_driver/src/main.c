@@ -55,6 +55,7 @@ struct edu_driver {
     bool attached;
     uint64_t handle;       /* IOMMU device handle: generation << 16 | sid */
     uint64_t irq;          /* remapped interrupt handle from irq_alloc (0: none) */
+    uint64_t old_irq;      /* the released occupant's handle: a re-plug checks it is refused */
     hp_handle_t hp_handle; /* the hotplug server's handle for our device (0: not told yet) */
     struct drv_buf src;    /* the device reads it (RAM -> device) */
     struct drv_buf dst;    /* the device writes it (device -> RAM) */
@@ -345,6 +346,7 @@ static void release(bool gone, const char *check)
         derr = drv_iommu_detach(&g.iommu, g.handle, &status);
         g.attached = false;
     }
+    g.old_irq = g.irq;
     g.irq = 0;
     bool ok = rc == DRV_DMA_OK && (derr == IOMMU_OK || gone) && drv_dma_mapped_pages(&g.dma) == 0;
     if (gone && !g.bringup && before > 0) {
@@ -371,7 +373,7 @@ static bool ours(hp_handle_t h)
  * check the old handle is refused, map the buffers again at their IOVAs and run the self test. */
 static bool replugged(hp_handle_t h)
 {
-    uint64_t old = g.handle, old_irq = g.irq;
+    uint64_t old = g.handle, old_irq = g.old_irq;
     drv_log("new occupant (handle %#llx): setting up again", (unsigned long long)h);
     g.irq = 0;
     bool ok = setup_device() && attach() && enable_msi();

@@ -123,11 +123,22 @@ enum vtd_err vtd_fault_read(struct vtd_unit *u, struct vtd_fault *out, size_t ma
     *n = 0;
     uint32_t fsts = rd32(u, VTD_FSTS_REG);
     *overflow = (fsts & VTD_FSTS_PFO) != 0;
-    unsigned idx = (unsigned)VTD_FSTS_FRI(fsts);
+    /*
+     * VT-d 7.2.1: the unit fills the records circularly and software reads them in the same
+     * order. FSTS.FRI names the first one only when PPF went from 0 to 1, so a read that stopped
+     * at `max` with records left goes on where it stopped (fault_next), not at FRI (a record it
+     * already cleared); FRI is taken when there is no such position, or the record there is empty
+     * while faults are pending (the unit's own position moved, e.g. after translation was off).
+     */
+    unsigned idx = u->fault_cursor ? u->fault_next : (unsigned)VTD_FSTS_FRI(fsts);
     if (idx >= u->f.nfr) {
         idx = 0;
     }
-    /* VT-d 7.2.1: records fill circularly from FRI; stop at the first one with F clear. */
+    if (u->fault_cursor && (fsts & VTD_FSTS_PPF) &&
+        !(rd64(u, u->f.fro + idx * VTD_FRCD_SIZE + 8) & VTD_FRCD_HI_F)) {
+        idx = (unsigned)VTD_FSTS_FRI(fsts) < u->f.nfr ? (unsigned)VTD_FSTS_FRI(fsts) : 0;
+    }
+    /* Stop at the first record with F clear. */
     for (unsigned visited = 0; visited < u->f.nfr && *n < max; visited++) {
         uint32_t off = u->f.fro + idx * VTD_FRCD_SIZE;
         uint64_t hi = rd64(u, off + 8);
@@ -141,6 +152,8 @@ enum vtd_err vtd_fault_read(struct vtd_unit *u, struct vtd_fault *out, size_t ma
         wr32(u, off + 12, (uint32_t)(VTD_FRCD_HI_F >> 32));
         idx = (idx + 1) % u->f.nfr;
     }
+    u->fault_next = idx;
+    u->fault_cursor = true;
     if (*overflow) {
         wr32(u, VTD_FSTS_REG, VTD_FSTS_PFO);
         u->stats.fault_overflows++;

@@ -159,6 +159,9 @@ struct vtd_unit {
      * attributed to it */
     uint16_t suspect[VTD_REPORT_SIDS];
     unsigned n_suspect;
+    /* fault recording: the record the next vtd_fault_read starts at (fault_cursor: valid) */
+    uint32_t fault_next;
+    bool fault_cursor;
     /* fenced set, one bit per source-id */
     uint64_t fenced[65536 / 64];
     /* diagnostics */
