@@ -61,8 +61,7 @@ int edu_dma_quiesce(const struct edu *e, uint64_t timeout_us)
     }
 }
 
-int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool to_ram,
-            uint64_t timeout_us)
+int edu_dma_start(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool to_ram)
 {
     if (count == 0 || count > EDU_DMA_MAX_COUNT || dev_off >= EDU_DMA_SIZE ||
         count > EDU_DMA_SIZE - dev_off) {
@@ -75,7 +74,7 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool 
     if (cmd & EDU_DMA_CMD_RUN) {
         return EDU_ERR_BUSY;
     }
-    /* a stale signal (a completion after an earlier timeout) must not end this wait */
+    /* a stale signal (a completion after an earlier timeout) must not end a wait for this one */
     pc_word_t word = 0;
     if (pc_poll(e->irq_ntfn, &word) == PC_OK && e->ev != NULL) {
         drv_events_note(e->ev, word); /* a hotplug signal among them is kept */
@@ -90,6 +89,34 @@ int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool 
     drv_wr32(&e->bar, EDU_DMA_CMD_REG,
              EDU_DMA_CMD_RUN | EDU_DMA_CMD_IRQ | (to_ram ? EDU_DMA_CMD_TO_RAM : 0));
     e->transfers++;
+    return EDU_OK;
+}
+
+int edu_dma_reap(struct edu *e)
+{
+    uint32_t cmd = drv_rd32(&e->bar, EDU_DMA_CMD_REG);
+    if (cmd == 0xffffffffu) {
+        return EDU_ERR_GONE;
+    }
+    if (cmd & EDU_DMA_CMD_RUN) {
+        return EDU_ERR_BUSY;
+    }
+    uint32_t st = drv_rd32(&e->bar, EDU_IRQ_STATUS_REG);
+    if (st & EDU_IRQ_DMA) {
+        drv_wr32(&e->bar, EDU_IRQ_ACK_REG, EDU_IRQ_DMA);
+    }
+    (void)pc_irq_handler_ack(e->irq_handler);
+    return EDU_OK;
+}
+
+int edu_dma(struct edu *e, uint64_t bus, uint32_t dev_off, uint32_t count, bool to_ram,
+            uint64_t timeout_us)
+{
+    int started = edu_dma_start(e, bus, dev_off, count, to_ram);
+    if (started != EDU_OK) {
+        return started;
+    }
+    pc_word_t word = 0;
 
     uint64_t t0 = drv_now_us();
     uint64_t deadline = drv_deadline(timeout_us);

@@ -24,6 +24,8 @@
  *                          "<name>: cycle K verified|FAILED" per cycle and one summary TEST line
  *                          (replug_cycles_all_verified) at the end.
  *   hold_ms=T              with cycles=N: stay attached and mapped T ms after the last cycle
+ *   inflight               mode=serve: keep a 512-byte transfer running while waiting for
+ *                          events, so removals find DMA in flight (the soak)
  *   tag=X                  test and log lines are named "edu_X_..." instead of "edu_..." (two
  *                          instances in one image, fresh instances started for hot-added devices)
  *   iommu=off              bring-up only: no IOMMU server, the device gets physical addresses
@@ -42,6 +44,7 @@
 
 #define EDU_DMA_TIMEOUT_US 2000000u /* a transfer takes ~100 ms of virtual time */
 #define EDU_FAULT_TIMEOUT_US 2000000u
+#define EDU_INFLIGHT_SLICE_US 120000u /* a transfer takes 100 ms: re-armed about as it ends */
 
 struct edu_driver {
     const task_start_info_t *si;
@@ -60,6 +63,9 @@ struct edu_driver {
     struct drv_buf src;    /* the device reads it (RAM -> device) */
     struct drv_buf dst;    /* the device writes it (device -> RAM) */
     uint64_t cycles;       /* mode=serve cycles=N: 0 off, UINT64_MAX until serve_ms */
+    bool inflight;         /* mode=serve inflight: keep a transfer running while waiting */
+    bool dma_armed;        /* a transfer was started and not reaped yet */
+    uint64_t removals_in_flight; /* removals that found a transfer of ours running */
 };
 
 static struct edu_driver g;
@@ -434,11 +440,11 @@ static void cycles_summary(uint64_t done, uint64_t verified, uint64_t handled)
     drv_check("replug_cycles_all_verified",
               bad == 0 && verified == done && handled == done && done > 0 &&
                   (!want_all || done == g.cycles),
-              "(%llu of %llu cycles: removals handled %llu, re-plug verified %llu; %u failed "
-              "checks%s%s)",
+              "(%llu of %llu cycles: removals handled %llu, %llu with a transfer in flight, "
+              "re-plug verified %llu; %u failed checks%s%s)",
               (unsigned long long)done, want_all ? (unsigned long long)g.cycles : 0ull,
-              (unsigned long long)handled, (unsigned long long)verified, bad,
-              bad ? ", first: " : "", first);
+              (unsigned long long)handled, (unsigned long long)g.removals_in_flight,
+              (unsigned long long)verified, bad, bad ? ", first: " : "", first);
 }
 
 /* hold_ms=T after the last cycle: keep the device attached and mapped a while (a supervisor
@@ -497,6 +503,14 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
                       (unsigned long long)removed);
             return attached ? SERVE_ACTIVE : SERVE_RELEASED;
         }
+        if (g.inflight && attached && !g.bringup) {
+            /* DMA in flight whenever a removal may come: re-arm when the last one finished
+             * (RAM -> device, the source buffer stays mapped while attached) */
+            if (edu_dma_reap(&g.edu) == EDU_OK) {
+                g.dma_armed = edu_dma_start(&g.edu, g.src.dev, 0, 512, false) == EDU_OK;
+            }
+            left = left < EDU_INFLIGHT_SLICE_US ? left : EDU_INFLIGHT_SLICE_US;
+        }
         struct drv_event e = drv_events_wait(&g.ev, left);
         if (e.kind == DRV_EVENT_NONE) {
             continue;
@@ -549,6 +563,10 @@ static enum serve_end serve(uint64_t serve_ms, uint64_t replugs, uint64_t remova
             }
             continue;
         }
+        if (attached && ours(e.handle) && g.dma_armed) {
+            g.removals_in_flight++;
+            g.dma_armed = false; /* the new occupant starts idle */
+        }
         if (!attached || !ours(e.handle)) {
             drv_log("%s for handle %#llx ignored (ours: %#llx)", drv_event_name(e.kind),
                     (unsigned long long)e.handle, (unsigned long long)g.handle);
@@ -595,6 +613,7 @@ int main(void)
     (void)task_cmdline_get_u64(g.si->cmdline, "serve_ms", &serve_ms);
     uint64_t removals = 1, replugs = 0, hold_ms = 0;
     (void)task_cmdline_get_u64(g.si->cmdline, "hold_ms", &hold_ms);
+    g.inflight = task_cmdline_has(g.si->cmdline, "inflight");
     (void)task_cmdline_get_u64(g.si->cmdline, "removals", &removals);
     if (task_cmdline_has(g.si->cmdline, "replug") &&
         !task_cmdline_get_u64(g.si->cmdline, "replug", &replugs)) {
