@@ -60,6 +60,20 @@ static void quarantine_if_timeout(struct iommu_server *s, unsigned unit, uint16_
     }
 }
 
+/*
+ * After a block (fence, detach): any failure quarantines. A failed invalidation leaves the entry
+ * possibly cached, so the block is not done: the device counts as a quarantine not completed,
+ * memory unmapped meanwhile stays pinned (quarantine_pending), and the retries block it again
+ * (libvtd repeats the invalidation of an entry whose invalidation failed) until it completes.
+ */
+static void quarantine_if_block_failed(struct iommu_server *s, unsigned unit, uint16_t sid,
+                                       enum vtd_err e)
+{
+    if (e != VTD_OK) {
+        iommu_quarantine(s, unit, sid);
+    }
+}
+
 /* ---- PASIDs ------------------------------------------------------------------------------- */
 
 /*
@@ -229,7 +243,7 @@ static void perform_detach(struct iommu_server *s, const struct iommu_request *r
         /* Orderly: ATS off, entry blocked + caches flushed, device-TLB flushed, wait. */
         iommu_ats_off(s, d);
         enum vtd_err e = vtd_dev_block(&s->units[d->unit].vu, d->sid);
-        quarantine_if_timeout(s, d->unit, d->sid, e);
+        quarantine_if_block_failed(s, d->unit, d->sid, e);
         unlink_device(s, d);
         if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
             status |= IOMMU_STATUS_QUARANTINED;
@@ -570,7 +584,7 @@ static enum iommu_hp_err fence(struct iommu_server *s, int dev, uint64_t mode, u
         d->fence = IOMMU_FENCE_KIND_SURPRISE;
     }
     d->state = IOMMU_DEV_FENCED;
-    quarantine_if_timeout(s, d->unit, d->sid, e);
+    quarantine_if_block_failed(s, d->unit, d->sid, e);
     if (d->quarantined) {
         *status |= IOMMU_STATUS_QUARANTINED;
     }

@@ -72,14 +72,36 @@ static struct vtd_context_entry *legacy_entry(struct vtd_unit *u, uint16_t sid, 
 }
 
 /* Clear a present legacy entry and invalidate everything derived from it. */
+/*
+ * A block is complete only once its invalidation completed: until then the unit may still hold
+ * the entry in its caches. A failed one leaves the source-id marked; blocking it again repeats the
+ * invalidation (the entry, already non-present, still holds what the invalidation needs).
+ */
+static bool unflushed(const struct vtd_unit *u, uint16_t sid)
+{
+    return (u->unflushed[sid / 64] >> (sid % 64)) & 1u;
+}
+
+static enum vtd_err note_flush(struct vtd_unit *u, uint16_t sid, enum vtd_err err)
+{
+    if (err == VTD_OK || err == VTD_ERR_ITE || err == VTD_ERR_ICE) {
+        u->unflushed[sid / 64] &= ~(1ull << (sid % 64));
+    } else {
+        u->unflushed[sid / 64] |= 1ull << (sid % 64);
+    }
+    return err;
+}
+
 static enum vtd_err legacy_clear(struct vtd_unit *u, uint16_t sid, struct vtd_context_entry *ce)
 {
     uint64_t lo = load64(&ce->lo), hi = load64(&ce->hi);
-    if (!(lo & VTD_CE_LO_P)) {
+    if (!(lo & VTD_CE_LO_P) && !unflushed(u, sid)) {
         return VTD_OK;
     }
-    store64(&ce->lo, lo & ~VTD_CE_LO_P);
-    flush(u, ce, sizeof(*ce));
+    if (lo & VTD_CE_LO_P) {
+        store64(&ce->lo, lo & ~VTD_CE_LO_P);
+        flush(u, ce, sizeof(*ce));
+    }
     uint16_t did = (uint16_t)VTD_CE_HI_DID_GET(hi);
     struct vtd_batch b;
     vtd_batch_init(&b, u);
@@ -92,7 +114,7 @@ static enum vtd_err legacy_clear(struct vtd_unit *u, uint16_t sid, struct vtd_co
     } else {
         b.n = 1; /* non-empty: take the register-based path */
     }
-    return invalidate(u, &b);
+    return note_flush(u, sid, invalidate(u, &b));
 }
 
 static enum vtd_err legacy_set(struct vtd_unit *u, uint16_t sid, uint64_t lo, uint64_t hi)
@@ -294,15 +316,17 @@ static void pasid_pt_entry(uint64_t qw[8], const struct vtd_unit *u, uint16_t di
 static enum vtd_err sm_clear(struct vtd_unit *u, uint16_t sid, struct vtd_sm_context_entry *sce)
 {
     uint64_t c0 = load64(&sce->qw[0]);
-    if (!(c0 & VTD_SCE_P)) {
+    if (!(c0 & VTD_SCE_P) && !(unflushed(u, sid) && c0 != 0)) {
         return VTD_OK;
     }
     uint32_t rid_pasid = (uint32_t)VTD_SCE_RID_PASID(sce->qw[1]);
     enum vtd_err err = VTD_OK;
-    struct vtd_pasid_entry *pe = pasid_entry(u, c0, rid_pasid, false, &err);
+    struct vtd_pasid_entry *pe = pasid_entry(u, c0 | VTD_SCE_P, rid_pasid, false, &err);
     uint16_t did = pe ? (uint16_t)(pe->qw[1] & 0xffff) : 0;
-    store64(&sce->qw[0], c0 & ~VTD_SCE_P);
-    flush(u, sce, sizeof(*sce));
+    if (c0 & VTD_SCE_P) {
+        store64(&sce->qw[0], c0 & ~VTD_SCE_P);
+        flush(u, sce, sizeof(*sce));
+    }
     struct vtd_batch b;
     vtd_batch_init(&b, u);
     if (u->qi_on) {
@@ -315,12 +339,12 @@ static enum vtd_err sm_clear(struct vtd_unit *u, uint16_t sid, struct vtd_sm_con
     } else {
         b.n = 1;
     }
-    err = invalidate(u, &b);
+    err = note_flush(u, sid, invalidate(u, &b));
     if (err == VTD_OK || err == VTD_ERR_ITE || err == VTD_ERR_ICE) {
         /* The unit no longer holds pointers into these tables (the ATC caches translations,
          * not tables). */
         store64(&sce->qw[0], 0);
-        free_pasid_dir(u, c0);
+        free_pasid_dir(u, c0 | VTD_SCE_P);
     }
     return err;
 }

@@ -162,6 +162,9 @@ struct vtd_unit {
     /* fault recording: the record the next vtd_fault_read starts at (fault_cursor: valid) */
     uint32_t fault_next;
     bool fault_cursor;
+    /* source-ids whose context entry was made non-present but whose invalidation did not
+     * complete: the next vtd_dev_block for them invalidates again */
+    uint64_t unflushed[65536 / 64];
     /* fenced set, one bit per source-id */
     uint64_t fenced[65536 / 64];
     /* diagnostics */

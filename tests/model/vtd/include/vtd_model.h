@@ -206,6 +206,9 @@ size_t vtd_model_page_responses(const struct vtd_model *m, struct vtd_model_page
 void vtd_model_inject_ice(struct vtd_model *m, uint16_t sid);
 /* Global-command and register-invalidation handshakes never complete (deadline tests). */
 void vtd_model_set_commands_stuck(struct vtd_model *m, bool stuck);
+/* The invalidation queue fetches no descriptor while stalled: every wait times out (software's
+   deadline), nothing it queued is executed until the stall ends. */
+void vtd_model_set_queue_stalled(struct vtd_model *m, bool stalled);
 
 /*
  * The last invalidation time-out: source-id and byte offset in the queue of the device-TLB

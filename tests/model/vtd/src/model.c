@@ -758,6 +758,11 @@ void vtd_model_set_commands_stuck(struct vtd_model *m, bool stuck)
     m->cmd_stuck = stuck;
 }
 
+void vtd_model_set_queue_stalled(struct vtd_model *m, bool stalled)
+{
+    m->queue_stalled = stalled;
+}
+
 bool vtd_model_last_ite(const struct vtd_model *m, uint16_t *sid, uint32_t *desc_off)
 {
     if (!m->ite_valid) {

@@ -289,6 +289,7 @@ struct vtd_model {
     uint32_t gcmd_val, gcmd_changed;
     uint64_t gcmd_done_at;
     bool cmd_stuck;
+    bool queue_stalled; /* the queue fetches nothing (vtd_model_set_queue_stalled) */
     bool ccmd_busy, iotlbreg_busy;
     uint64_t ccmd_done_at, iotlbreg_done_at;
 

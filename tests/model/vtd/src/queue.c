@@ -379,7 +379,7 @@ static unsigned execute(struct vtd_model *m, const uint64_t qw[4], bool dw, uint
 
 void vtdm_iq_run(struct vtd_model *m)
 {
-    if (m->in_run) {
+    if (m->in_run || m->queue_stalled) {
         return;
     }
     m->in_run = true;
