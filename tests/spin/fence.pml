@@ -26,13 +26,13 @@
 #define NPASID 1        /* PASID slots of the unit */
 #endif
 #ifndef NREQ
-#define NREQ 3          /* driver requests over the whole run */
+#define NREQ 2          /* driver requests over the whole run */
 #endif
 #ifndef NPR
 #define NPR 2           /* page requests the device may issue over the whole run */
 #endif
 #ifndef PR_INFLIGHT
-#define PR_INFLIGHT 2   /* outstanding page requests per PASID (not yet in the queue) */
+#define PR_INFLIGHT 1   /* outstanding page requests per PASID (not yet in the queue) */
 #endif
 #ifndef PRQ_CAP
 #define PRQ_CAP 1       /* page request queue entries */
@@ -315,10 +315,6 @@ inline perform_unmap(err)
     :: released && !pinned -> stuck = false
     :: else -> stuck = true
     fi;
-#ifdef BUG_RELEASE_BEFORE_WAIT
-    /* the reuse the early release allowed: the device may still write through its ATC */
-    assert(pinned || !(dev_present && !ctx_blocked && atc_valid));
-#endif
     released = false
 }
 
@@ -432,6 +428,9 @@ end_dev:
     :: atomic { pr_budget > 0 && dev_present && dev_uses[1] == dev_gen && inflight[1] < PR_INFLIGHT ->
                 pr_budget--; inflight[1]++ }
 #endif
+    /* P4: a write through the ATC reaches the page while the entry is not blocked: the page
+     * must still be pinned (only enabled when it is not, so it never hides a deadlock) */
+    :: atomic { dev_present && !ctx_blocked && atc_valid && !pinned -> assert(pinned) }
     :: atomic { inflight[0] > 0 -> pr_deliver(0) }
 #if NPASID > 1
     :: atomic { inflight[1] > 0 -> pr_deliver(1) }
