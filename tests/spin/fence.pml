@@ -75,7 +75,7 @@ mtype = { IOMMU_DEV_PRESENT, IOMMU_DEV_FENCED, IOMMU_DEV_REMOVED };
 mtype = { IOMMU_PASID_FREE, IOMMU_PASID_BOUND, IOMMU_PASID_DRAINING };
 /* invalidation queue: device-TLB operations (enum vtd_op kinds) and results (VTD_ERRORS) */
 mtype = { VTD_OP_DEVTLB, VTD_OP_PDEVTLB };
-mtype = { VTD_OK, VTD_ERR_ITE, VTD_ERR_TIMEOUT };
+mtype = { VTD_OK, VTD_ERR_ITE, VTD_ERR_TIMEOUT, VTD_ERR_HW };
 
 /* ---- channels -------------------------------------------------------------------------- */
 chan drv_call  = [1] of { mtype, byte, byte };   /* label, handle generation, pasid */
@@ -95,7 +95,11 @@ bool quarantined, quarantine_done;
 bool ats_enabled = true;      /* d->ats_enabled */
 bool unit_fenced;             /* vtd_unit_is_fenced(sid) */
 bool ctx_dte = true;          /* the context entry allows translated requests */
-bool ctx_blocked;             /* vtd_dev_block done: nothing of the device reaches memory */
+bool ctx_p = true;            /* the context entry is present in memory */
+bool ctx_blocked;             /* not present and flushed: nothing of the device reaches memory */
+#ifdef FAULT_BLOCK_FLUSH_FAILS
+byte hw_fail = 1;             /* injected failures of a block's invalidation */
+#endif
 mtype pasid_state[NPASID];    /* all IOMMU_PASID_FREE (initialised in init) */
 /* the page: mapped in the domain, pinned (not yet released), stuck (kept after a failed unmap) */
 bool mapped = true, pinned = true, stuck;
@@ -158,25 +162,73 @@ inline unit_fence()
     fence_seen = true
 }
 
-/* iommu_quarantine: fenced first, ATS off, entry blocked (its device-TLB op is dropped). */
+/*
+ * The context entry's invalidation (context cache, IOTLB) at the end of vtd_dev_block. With
+ * -DFAULT_BLOCK_FLUSH_FAILS it may fail once (VTD_ERR_HW: a queue error other than ITE/ICE);
+ * the entry is then non-present in memory but may still be cached: not blocked.
+ */
+inline block_flush(res)
+{
+#ifdef FAULT_BLOCK_FLUSH_FAILS
+    if
+    :: hw_fail > 0 && res != VTD_ERR_ITE -> hw_fail--; res = VTD_ERR_HW
+    :: else -> skip
+    fi;
+#endif
+    if :: res != VTD_ERR_HW -> ctx_blocked = true :: else -> skip fi
+}
+
+/*
+ * legacy_clear / sm_clear: an entry already non-present returns VTD_OK at once, without an
+ * invalidation (-DFIX_BLOCK_RETRY: only once its invalidation completed).
+ */
+#ifdef FIX_BLOCK_RETRY
+#define BLOCK_DONE (!ctx_p && ctx_blocked)
+#else
+#define BLOCK_DONE (!ctx_p)
+#endif
+
+/* vtd_dev_block for a fenced sid (its device-TLB op is dropped): no ITE possible */
+inline block_fenced(res)
+{
+    res = VTD_OK;
+    if
+    :: BLOCK_DONE -> skip
+    :: else -> ctx_p = false; ctx_dte = false; block_flush(res)
+    fi
+}
+
+/* iommu_quarantine: fenced first, ATS off, entry blocked; done only if the block completed. */
 inline iommu_quarantine()
 {
     unit_fence();
     quarantined = true;
     ats_enabled = false;
     if :: dev_alive -> dev_ats = false :: else -> skip fi;
-    ctx_blocked = true;
-    ctx_dte = false;
-    quarantine_done = true
+    block_fenced(qres);
+    quarantine_done = (qres == VTD_OK)
+}
+
+/* quarantine_pending (perform.c): retry an incomplete quarantine, report whether it still is */
+inline quarantine_pending(pending)
+{
+    if :: quarantined && !quarantine_done -> iommu_quarantine() :: else -> skip fi;
+    pending = quarantined && !quarantine_done
 }
 
 /* vtd_dev_block (+ quarantine_if_timeout): entry cleared, device-TLB flushed if it had ATS. */
 inline dev_block(res)
 {
-    ctx_blocked = true;
+    res = VTD_OK;
     if
-    :: ctx_dte -> ctx_dte = false; qi_devtlb(VTD_OP_DEVTLB, res)
-    :: else -> res = VTD_OK
+    :: BLOCK_DONE -> skip
+    :: else ->
+        ctx_p = false;
+        if
+        :: ctx_dte -> ctx_dte = false; qi_devtlb(VTD_OP_DEVTLB, res)
+        :: else -> skip
+        fi;
+        block_flush(res)
     fi;
     if :: res == VTD_ERR_ITE -> iommu_quarantine() :: else -> skip fi
 }
@@ -269,7 +321,14 @@ inline fence(mode, hres)
             ats_enabled = false;
             dev_block(vres)
         fi;
-        dev_state = IOMMU_DEV_FENCED
+        dev_state = IOMMU_DEV_FENCED;
+        if
+        :: vres == VTD_ERR_HW -> hres = IOMMU_HP_ERR_HW
+#ifdef FIX_FENCE_PENDING
+            ; iommu_quarantine()                    /* pending until its block completed */
+#endif
+        :: else -> skip
+        fi
     fi
 }
 
@@ -304,7 +363,8 @@ inline perform_unmap(err)
     :: else -> skip
     fi;
     inv_completed = (vres == VTD_OK);
-    released = !(quarantined && !quarantine_done); /* !quarantine_pending */
+    quarantine_pending(pend);
+    released = !pend;
     if :: vres == VTD_ERR_ITE -> err = IOMMU_ERR_DEVICE_TIMEOUT :: else -> skip fi;
     if
     :: released && pinned ->
@@ -321,8 +381,9 @@ inline perform_unmap(err)
 proctype iommu_server()
 {
     mtype label, mode, err, status, vres, hres;
+    mtype qres;
     byte g, p, i, j, k, round;
-    bool ovf, released;
+    bool ovf, released, pend;
 end_idle:
     do
     :: hp_call?label, mode ->
@@ -332,12 +393,16 @@ end_idle:
         :: label == DEVICE_REMOVED -> removed(); hres = IOMMU_HP_OK
         :: label == DEVICE_ADDED ->
             if :: dev_state == IOMMU_DEV_FENCED -> removed() :: else -> skip fi;
-            /* iommu_device_arrive + the driver's attach: a fresh occupant, unfenced */
+            /* iommu_device_arrive: an incomplete quarantine is retried first */
+            if :: quarantined && !quarantine_done -> iommu_quarantine() :: else -> skip fi;
+            assert(!quarantined || quarantine_done);   /* one injected failure at most */
+            /* + the driver's attach: a fresh occupant, unfenced */
             gen++;
             dev_state = IOMMU_DEV_PRESENT;
             quarantined = false; quarantine_done = false;
             unit_fenced = false; fence_seen = false;
-            ctx_blocked = false; ctx_dte = true; ats_enabled = true;
+            ctx_blocked = false; ctx_p = true; ctx_dte = true; ats_enabled = true;
+            if :: dev_alive -> dev_ats = true :: else -> skip fi;   /* attach: ATS enabled */
             hres = IOMMU_HP_OK
         fi;
         assert(waits <= MAX_WAITS);                 /* P2: bounded */
@@ -538,7 +603,7 @@ end_hp:
     :: st == HP_ST_OFF && g < NGEN ->                     /* HP_EV_PRESENT: re-plug */
         st = HP_ST_POWERING_ON;
         st = HP_ST_WAIT_CONFIG;
-        atomic { dev_present = true; dev_alive = true; dev_ats = true; atc_valid = false; dev_gen = g + 1 };
+        atomic { dev_present = true; dev_alive = true; dev_ats = false; atc_valid = false; dev_gen = g + 1 };
         hp_call!DEVICE_ADDED, IOMMU_FENCE_ORDERLY; hp_reply?r;
         g++;
         assert(g == gen);
