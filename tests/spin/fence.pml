@@ -40,6 +40,15 @@
 #ifndef DRAIN_ROUNDS
 #define DRAIN_ROUNDS 2  /* vtd_pasid_drain rounds (the code has 4) */
 #endif
+/*
+ * Reachability probes: with -DREACH=n the model fails when it reaches probe n, so a scenario
+ * the properties are meant to cover is shown to occur (run_spin.sh reach).
+ */
+#ifdef REACH
+#define REACHED(n) assert(REACH != n);
+#else
+#define REACHED(n)
+#endif
 #if NPASID > 2
 #error the model spells out at most two PASID slots
 #endif
@@ -149,6 +158,7 @@ inline qi_devtlb(kind, res)
         if
         :: dev_done?_
         :: atomic { empty(dev_done) -> qi_to_dev?_; res = VTD_ERR_ITE }   /* deadline */
+        REACHED(1)
         fi
 #endif
     :: else -> skip                                 /* VTD_OPF_DROPPED */
@@ -230,7 +240,7 @@ inline dev_block(res)
         fi;
         block_flush(res)
     fi;
-    if :: res == VTD_ERR_ITE -> iommu_quarantine() :: else -> skip fi
+    if :: res == VTD_ERR_ITE -> REACHED(11) iommu_quarantine() :: else -> skip fi
 }
 
 /* One page request reaches the queue, or is lost to a full queue (PRS.PRO). */
@@ -279,7 +289,7 @@ inline pasid_drain(p, ats, res)
         };
         if
         :: !prq_pro && !ovf -> drain_queue(ovf); break
-        :: else -> res = VTD_ERR_TIMEOUT            /* lost requests: round again */
+        :: else -> REACHED(3) res = VTD_ERR_TIMEOUT /* lost requests: round again */
         fi
     :: else -> break
     od
@@ -297,7 +307,7 @@ inline pasid_teardown(p, res)
     pasid_drain(p, (ats_enabled && dev_state == IOMMU_DEV_PRESENT && !quarantined), res);
     if
     :: res == VTD_OK -> pasid_state[p] = IOMMU_PASID_FREE; needs_drain[p] = false
-    :: else -> skip
+    :: else -> REACHED(4) skip                     /* stays DRAINING */
     fi
 #endif
 }
@@ -368,6 +378,7 @@ inline perform_unmap(err)
     if :: vres == VTD_ERR_ITE -> err = IOMMU_ERR_DEVICE_TIMEOUT :: else -> skip fi;
     if
     :: released && pinned ->
+        if :: quarantined -> REACHED(2) skip :: else -> skip fi;
         /* P4: the invalidation completed, or the device is quarantined (fence done) */
         assert(inv_completed || (quarantined && quarantine_done));
         assert(!(dev_present && !ctx_blocked && atc_valid));
@@ -417,11 +428,11 @@ end_idle:
             :: else -> err = IOMMU_OK
             fi;
             if :: dev_state != IOMMU_DEV_PRESENT -> status = IOMMU_STATUS_DEVICE_GONE :: else -> skip fi
-        :: label != UNMAP && g != gen -> err = IOMMU_ERR_STALE
+        :: label != UNMAP && g != gen -> REACHED(10) err = IOMMU_ERR_STALE
         :: label == ATS_FLUSH && g == gen ->
             err = IOMMU_OK;
             if
-            :: dev_state != IOMMU_DEV_PRESENT -> status = IOMMU_STATUS_DEVICE_GONE
+            :: dev_state != IOMMU_DEV_PRESENT -> REACHED(12) status = IOMMU_STATUS_DEVICE_GONE
             :: else ->
                 qi_devtlb(VTD_OP_DEVTLB, vres);
                 if :: vres == VTD_ERR_ITE -> iommu_quarantine(); err = IOMMU_ERR_DEVICE_TIMEOUT
@@ -442,6 +453,8 @@ end_idle:
                 :: else ->
                     /* P3: no page request of the previous binding can still arrive */
                     assert(!needs_drain[k] && inflight[k] == 0 && queued[k] == 0);
+                    if :: gen == NGEN && pasid_state[k] == IOMMU_PASID_FREE -> REACHED(9) skip
+                       :: else -> skip fi;
                     pasid_state[k] = IOMMU_PASID_BOUND;
                     err = IOMMU_OK; p = k
                 fi
@@ -473,7 +486,8 @@ end_idle:
         :: else -> break
         od };
         waits = 0;
-        pasid_teardown(k, vres)
+        pasid_teardown(k, vres);
+        if :: pasid_state[k] == IOMMU_PASID_FREE -> REACHED(5) skip :: else -> skip fi
     od
 }
 
@@ -593,9 +607,9 @@ end_hp:
             st = HP_ST_WAIT_DETACH;
             do
             :: drv_to_hp?HP_GONE_DETACHED, x ->          /* HP_EV_DETACHED */
-                if :: x == g -> break :: else -> skip fi
-            :: hp_ev?HP_EV_ABSENT -> hp_surprise(); break
-            :: true -> hp_to_drv!HP_GONE_DEVICE_GONE, g; break   /* HP_EV_DEADLINE */
+                if :: x == g -> REACHED(8) break :: else -> skip fi
+            :: hp_ev?HP_EV_ABSENT -> REACHED(7) hp_surprise(); break
+            :: true -> REACHED(6) hp_to_drv!HP_GONE_DEVICE_GONE, g; break   /* HP_EV_DEADLINE */
             od;
             hp_power_off()
         :: drv_to_hp?HP_GONE_DETACHED, x -> skip          /* voluntary release, or stale */

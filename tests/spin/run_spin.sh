@@ -5,6 +5,10 @@
 #   run_spin.sh verify <workdir> [-DNAME=value ...]   the model must verify: 0 errors, a full
 #                                                     search (no depth truncation)
 #   run_spin.sh bugs   <workdir> [-DNAME=value ...]   every -DBUG_* variant must be rejected
+#   run_spin.sh reach  <workdir> [-DNAME=value ...]   every scenario probe (-DREACH=n) is reached
+#   run_spin.sh fault  <workdir> [-DNAME=value ...]   a failed block invalidation
+#                                                     (-DFAULT_BLOCK_FLUSH_FAILS): rejected as the
+#                                                     code stands, verified with both fixes
 # Prints Spin's state counts, memory and time. Exits 77 (ctest: skipped) when spin is absent.
 set -euo pipefail
 
@@ -31,7 +35,7 @@ pan_build() {
     mkdir -p "$dir"
     cp "$model" "$dir/"
     (cd "$dir" && spin "$@" -a fence.pml >spin.log 2>&1) || { cat "$dir/spin.log"; return 1; }
-    (cd "$dir" && "$cc" -O2 -w -DSAFETY -DCOLLAPSE -DVECTORSZ=4096 -o pan pan.c)
+    (cd "$dir" && "$cc" "${PAN_OPT:--O2}" -w -DSAFETY -DCOLLAPSE -DVECTORSZ=4096 -o pan pan.c)
 }
 
 case $mode in
@@ -81,6 +85,57 @@ bugs)
             echo "ok: $b rejected: ${line#pan:1: }"
         fi
     done
+    exit $failed
+    ;;
+reach)
+    probes=("1 a device-TLB invalidation timed out (ITE after the deadline)"
+            "2 an unmap released its pins after quarantining the device that timed out"
+            "3 a page request overflow sent the drain round again"
+            "4 a drain did not complete: the PASID stayed DRAINING"
+            "5 iommu_server_retry completed a drain and freed the PASID"
+            "6 the detach deadline fired (HP_EV_DEADLINE)"
+            "7 the device was pulled while the slot waited for detached"
+            "8 the driver answered device_going with detached in time"
+            "9 a PASID was bound again on the re-plugged device"
+            "10 a stale device handle was refused (IOMMU_ERR_STALE)"
+            "11 the orderly fence's own device-TLB flush timed out: quarantine"
+            "12 an ATS flush after the fence answered IOMMU_STATUS_DEVICE_GONE")
+    failed=0
+    for p in "${probes[@]}"; do
+        n=${p%% *}
+        pan_build "$work/reach$n" "-DREACH=$n" "$@"
+        (cd "$work/reach$n" && ./pan -m"$depth" -w"$hash" >pan.out 2>&1) || true
+        if grep -Eq "assertion violated \($n!=$n\)" "$work/reach$n/pan.out"; then
+            echo "reached: ${p#* }"
+        else
+            echo "FAIL: never reached: ${p#* }"
+            grep -E "^pan:1:|errors" "$work/reach$n/pan.out" || true
+            failed=1
+        fi
+    done
+    exit $failed
+    ;;
+fault)
+    failed=0
+    pan_build "$work/fault" -DFAULT_BLOCK_FLUSH_FAILS "$@"
+    (cd "$work/fault" && ./pan -m"$depth" -w"$hash" >pan.out 2>&1) || true
+    line=$(grep -E "^pan:1:" "$work/fault/pan.out" || true)
+    if [ -n "$line" ]; then
+        echo "as the code stands, a failed block invalidation is rejected: ${line#pan:1: }"
+        (cd "$work/fault" && spin -DFAULT_BLOCK_FLUSH_FAILS "$@" -t -p fence.pml >trail.txt 2>&1) || true
+        echo "trail: $work/fault/trail.txt"
+    else
+        echo "as the code stands, a failed block invalidation verifies"
+    fi
+    pan_build "$work/fixed" -DFAULT_BLOCK_FLUSH_FAILS -DFIX_BLOCK_RETRY -DFIX_FENCE_PENDING "$@"
+    (cd "$work/fixed" && ./pan -m"$depth" -w"$hash" >pan.out 2>&1) || true
+    grep -E "states, stored|errors" "$work/fixed/pan.out" || true
+    if grep -q "errors: 0" "$work/fixed/pan.out"; then
+        echo "with -DFIX_BLOCK_RETRY -DFIX_FENCE_PENDING: verified"
+    else
+        echo "FAIL: with both fixes the model still has errors"
+        failed=1
+    fi
     exit $failed
     ;;
 *)
