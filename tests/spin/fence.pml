@@ -17,6 +17,10 @@
  *   P3 a PASID is bound again only after its drain completed
  *   P4 a page is released only after its invalidation completed or its device is quarantined
  * Each -DBUG_* variant removes one mechanism; ctest checks that Spin rejects each of them.
+ * -DREACH=n fails at scenario probe n (ctest checks every probe is reached).
+ * -DFAULT_BLOCK_FLUSH_FAILS lets one context-entry invalidation fail, as hardware may; the code
+ * as modelled then violates P4, -DFIX_BLOCK_RETRY -DFIX_FENCE_PENDING model the fix
+ * (docs/model-checking.md).
  */
 
 #ifndef NGEN
