@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Manual model check with larger bounds than ctest's (minutes, several GiB of memory):
+# Manual model check with larger bounds than ctest's (about 4 minutes and 7 GiB of memory):
 #   tests/spin/run_large.sh [workdir]          (or: ninja -C build spin_large)
 # Bounds can be overridden: SPIN_LARGE="-DNGEN=3 -DNREQ=3" tests/spin/run_large.sh
 set -euo pipefail
