@@ -19,8 +19,9 @@
  * Each -DBUG_* variant removes one mechanism; ctest checks that Spin rejects each of them.
  * -DREACH=n fails at scenario probe n (ctest checks every probe is reached).
  * -DFAULT_BLOCK_FLUSH_FAILS lets one context-entry invalidation fail, as hardware may; the code
- * as modelled then violates P4, -DFIX_BLOCK_RETRY -DFIX_FENCE_PENDING model the fix
- * (docs/model-checking.md).
+ * holds P4 then because a failed block is redone until its invalidation completes and a fence
+ * whose block failed is a pending quarantine; -DBUG_BLOCK_NOT_RETRIED and -DBUG_FENCE_NOT_PENDING
+ * model the code before that fix, each of which Spin rejects (docs/model-checking.md).
  */
 
 #ifndef NGEN
@@ -193,10 +194,10 @@ inline block_flush(res)
 }
 
 /*
- * legacy_clear / sm_clear: an entry already non-present returns VTD_OK at once, without an
- * invalidation (-DFIX_BLOCK_RETRY: only once its invalidation completed).
+ * legacy_clear / sm_clear: an entry already non-present returns VTD_OK at once only once its
+ * invalidation completed (libvtd's unflushed set); -DBUG_BLOCK_NOT_RETRIED: at once, as before.
  */
-#ifdef FIX_BLOCK_RETRY
+#ifndef BUG_BLOCK_NOT_RETRIED
 #define BLOCK_DONE (!ctx_p && ctx_blocked)
 #else
 #define BLOCK_DONE (!ctx_p)
@@ -338,7 +339,7 @@ inline fence(mode, hres)
         dev_state = IOMMU_DEV_FENCED;
         if
         :: vres == VTD_ERR_HW -> hres = IOMMU_HP_ERR_HW
-#ifdef FIX_FENCE_PENDING
+#ifndef BUG_FENCE_NOT_PENDING
             ; iommu_quarantine()                    /* pending until its block completed */
 #endif
         :: else -> skip
