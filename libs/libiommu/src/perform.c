@@ -118,7 +118,10 @@ static enum vtd_err pasid_teardown(struct iommu_server *s, unsigned unit, unsign
     struct iommu_pasid *p = &u->pasid[slot];
     uint32_t pasid = IOMMU_PASID_FIRST + slot;
     int dev = iommu_device_find(s, p->sid);
-    const struct iommu_device *d = dev >= 0 ? &s->devices[dev] : NULL;
+    /* The occupant the PASID was bound for: a drain retried after a re-plug must not address the
+     * new occupant's device-TLB (nor quarantine it for not answering). */
+    const struct iommu_device *d =
+        dev >= 0 && s->devices[dev].generation == p->generation ? &s->devices[dev] : NULL;
     p->state = IOMMU_PASID_DRAINING; /* from here until the drain completes: not reusable */
     enum vtd_err e = vtd_pasid_block(&u->vu, p->sid, pasid);
     quarantine_if_timeout(s, unit, p->sid, e);

@@ -154,6 +154,39 @@ out:
     fx_fini(&f);
 }
 
+/* A drain left unfinished by a removed occupant and retried after a re-plug addresses only the
+ * old binding: no PASID device-TLB invalidation reaches the new occupant (found by the fence
+ * protocol's model). */
+static void test_drain_retried_after_replug_leaves_the_new_occupant_alone(void)
+{
+    struct fx f;
+    uint64_t h, p, st, gen = 0;
+    CHECK(setup(&f));
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
+    CHECK_EQ(bind(&f, h, &p), IOMMU_OK);
+    struct vtd_model_page_request rq = {
+        .sid = DEV, .pasid = (uint32_t)p, .addr = 0x30000, .prgi = 9, .read = true, .last = true};
+    CHECK_EQ(vtd_model_page_request_delayed(f.m, &rq, 3000000000ull), 0);
+    uint64_t e = unbind(&f, h, p);
+    CHECK(e == IOMMU_ERR_HW || e == IOMMU_ERR_DEVICE_TIMEOUT);
+    /* the request lands (the queue's page-drain wait completes); the drain is retried only
+     * later. Meanwhile the old occupant leaves, a new one arrives and is attached (ATS on). */
+    vtd_model_advance(f.m, 3000000000ull);
+    CHECK_EQ(fx_fence(&f, DEV, IOMMU_FENCE_SURPRISE, &st), IOMMU_HP_OK);
+    CHECK_EQ(fx_removed(&f, DEV), IOMMU_HP_OK);
+    CHECK_EQ(fx_added(&f, DEV, &gen), IOMMU_HP_OK);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, DEV, &h), IOMMU_OK);
+    size_t from = fx_log(&f, NULL, 0);
+    iommu_server_retry(f.s);
+    CHECK_EQ(fx_count_desc(&f, from, 8, DEV), 0); /* no PASID device-TLB for the new device */
+    CHECK(!iommu_device_get(f.s, DEV)->quarantined);
+    struct iommu_counts c;
+    iommu_server_counts(f.s, &c);
+    CHECK_EQ(c.pasids_draining, 0);
+out:
+    fx_fini(&f);
+}
+
 static void test_pasid_bind_is_unsupported_without_prs(void)
 {
     struct fx f;
@@ -246,6 +279,7 @@ int main(void)
     RUN(test_pasid_bind_translates_through_the_client_domain);
     RUN(test_pasid_unbind_drains_pending_page_requests);
     RUN(test_pasid_is_not_reused_before_its_drain_completes);
+    RUN(test_drain_retried_after_replug_leaves_the_new_occupant_alone);
     RUN(test_pasid_bind_is_unsupported_without_prs);
     RUN(test_removed_device_pasids_are_drained);
     RUN(test_page_requests_are_answered_invalid_by_the_service);
