@@ -92,10 +92,12 @@ function(pc_fuzz_target name)
         list(APPEND defs -D${d})
     endforeach()
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
+    set(cov_ignore ${PC_ROOT}/tests/fuzz/coverage_ignorelist.txt)
     add_custom_command(OUTPUT ${out}
         COMMAND ${PC_CLANG} -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
-                -fno-sanitize-recover=undefined ${defs} ${incs} ${srcs} -o ${out}
-        DEPENDS ${srcs}
+                -fno-sanitize-recover=undefined -fsanitize-coverage-ignorelist=${cov_ignore}
+                ${defs} ${incs} ${srcs} -o ${out}
+        DEPENDS ${srcs} ${cov_ignore}
         COMMENT "libFuzzer target ${name}")
     add_custom_target(${name}_build ALL DEPENDS ${out})
     # New inputs go to a scratch directory in the build tree, emptied before every run so a run
