@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Long fuzzing: runs every fuzz target (or the ones named) to a number of executions, one target
-# at a time, starting from its checked-in corpus, then minimizes what it has (-merge=1 into a
-# fresh directory) and prints a table: executions, exec/s, wall time, minimized corpus size.
+# at a time, starting from its checked-in corpus, then minimizes what it has (-set_cover_merge=1,
+# the smallest-set form of -merge=1, into a fresh directory) and prints a table: executions,
+# exec/s, wall time, minimized corpus size.
 #
 #   tools/fuzz_long.sh [-b <build dir>] [-n <executions>] [-s <seed>] [-u] [target...]
 #
@@ -29,7 +30,7 @@ while getopts b:n:s:u opt; do
     n) runs=$OPTARG ;;
     s) seed=$OPTARG ;;
     u) update=1 ;;
-    *) sed -n '7,12p' "$0" >&2; exit 2 ;;
+    *) sed -n "9,14p" "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -71,7 +72,7 @@ while read -r name bin corpora; do
     t1=$(now)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/run.log")
     # shellcheck disable=SC2086
-    "$bin" -merge=1 -rss_limit_mb=2048 "$work/merged" "$work/new" $corpora \
+    "$bin" -set_cover_merge=1 -rss_limit_mb=2048 "$work/merged" "$work/new" $corpora \
         </dev/null >"$work/merge.log" 2>&1
     files=$(find "$work/merged" -type f | wc -l)
     bytes=$(find "$work/merged" -type f -exec cat {} + | wc -c)
