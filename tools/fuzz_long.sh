@@ -44,7 +44,9 @@ fi
 now() { date +%s.%N; }
 status=0
 table=$(mktemp)
-trap 'rm -f "$table"' EXIT
+targets=$(mktemp)
+trap 'rm -f "$table" "$targets"' EXIT
+cp "$manifest" "$targets" # a re-configure during the runs rewrites the manifest
 
 while read -r name bin corpora; do
     if [ $# -gt 0 ]; then
@@ -85,7 +87,7 @@ while read -r name bin corpora; do
         mkdir -p "$dst"
         cp "$work/merged"/* "$dst"/ 2>/dev/null || true
     fi
-done <"$manifest"
+done <"$targets"
 
 echo "| target | executions | exec/s | wall time | minimized corpus |"
 echo "|---|---|---|---|---|"
