@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Fuzzes whole message sequences through iommu_handle_client / iommu_handle_hotplug, decode
- * and perform, on a fresh server and VT-d model per input (ATS devices, two clients), with
- * devices that can vanish without notice. Checked after every message: the error is declared
- * for the method, a rejected message (other than a hardware outcome) changed neither the
- * server nor the hardware, and no device-TLB descriptor reached a source-id that was fenced,
- * removed or quarantined before the message. The sanitizers catch the rest.
+ * Fuzzes whole message sequences through iommu_handle_client / iommu_handle_hotplug, decode and
+ * perform, every input from the same freshly set-up server and VT-d model (ATS devices, two
+ * clients; restored from a snapshot, see setup()), with devices that can vanish without notice.
+ * Checked after every message: the error is declared for the method, a rejected message (other
+ * than a hardware outcome) changed neither the server nor the hardware, and no device-TLB
+ * descriptor reached a source-id that was fenced, removed or quarantined before the message. The
+ * sanitizers catch the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
