@@ -12,13 +12,13 @@ pc_fuzz_target(fuzz_iommu_decode
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
              ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
-    RUNS 20000)
+    RUNS 100000)
 pc_fuzz_target(fuzz_iommu_sequence
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/iommu_sequence_fuzz.c ${pc_iommu_fuzz_src}
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
              ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
-    RUNS 3000)
+    RUNS 20000)
 # fuzz_iommu_irq: the remapped-interrupt methods with the device lifecycle, invariants against the
 # unit's table and the model's delivery after every operation (docs/interrupts.md).
 pc_fuzz_target(fuzz_iommu_irq

@@ -2,13 +2,22 @@
 /*
  * Fuzzes iommu_decode_client / iommu_decode_hotplug. A server is set up once on the VT-d model
  * (two clients, an ATS device, mappings, a reserved range); every input is a sequence of
- * messages, each decoded against it. Decoding must not change the server (fingerprint) or the
- * hardware (descriptor count), and any error must be one the protocol table declares for the
- * method. Accepted requests are not performed, so every input sees the same server.
+ * messages, each decoded against it. Decoding must not change the server or the hardware
+ * (descriptor count), and any error must be one the protocol table declares for the method.
+ * Accepted requests are not performed, so every input sees the same server.
+ *
+ * "Does not change the server" is enforced per message by the MMU, not by hashing: the server
+ * lives in its own pages, which are made read-only once set up, so any store into it while
+ * decoding faults at the instruction that makes it (a crash with its stack). That covers every
+ * byte of the object, more than the fingerprint does. The fingerprint is still compared with
+ * the one taken after set-up at the end of every input, for state the server might keep
+ * elsewhere in a later version. Hashing the whole server after every message (64 devices, 16
+ * clients, 20 domains with their mapping lists) used to be ~90% of the run time.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <iommu/server.h>
 #include <vtd_model.h>
@@ -22,14 +31,18 @@
 static struct iommu_server *srv;
 static struct vtd_model *model;
 static uint64_t handle1;
+static uint64_t fp_setup; /* fingerprint of the server once set up */
+static size_t srv_bytes;
 
 static void setup(void)
 {
     model = vtd_model_create(&(struct vtd_model_config){0});
-    srv = calloc(1, sizeof(*srv));
-    if (!model || !srv) {
+    srv_bytes = (sizeof(*srv) + 4095) & ~(size_t)4095;
+    void *p = mmap(NULL, srv_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!model || p == MAP_FAILED) {
         abort();
     }
+    srv = p;
     vtd_model_add_device(model, DEV1, VTD_MODEL_DEV_ATS);
     vtd_model_add_device(model, DEV2, 0);
     iommu_server_init(srv, &(struct iommu_env){0}, HP);
@@ -61,6 +74,10 @@ static void setup(void)
     if (r.err != IOMMU_OK) {
         abort();
     }
+    fp_setup = iommu_server_fingerprint(srv);
+    if (mprotect(srv, srv_bytes, PROT_READ) != 0) {
+        abort();
+    }
 }
 
 static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
@@ -83,7 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint64_t words[] = {
         0,          0x1000,     0x10000, 0x4000, 0x200000, 0x40000000, IOMMU_MEM_CAP,
         UINT64_MAX, 1ull << 48, DEV1,    DEV2,   1,        2,          3};
-    uint64_t fp = iommu_server_fingerprint(srv);
     struct vtd_model_stats st0, st1;
     vtd_model_get_stats(model, &st0);
     while (size > 2) {
@@ -119,10 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "undeclared error %u from %s\n", err, mi->name);
             abort();
         }
-        if (iommu_server_fingerprint(srv) != fp) {
-            fprintf(stderr, "decode changed the server state\n");
-            abort();
-        }
+    }
+    if (iommu_server_fingerprint(srv) != fp_setup) {
+        fprintf(stderr, "decode changed the server state\n");
+        abort();
     }
     vtd_model_get_stats(model, &st1);
     if (st1.descriptors != st0.descriptors || st1.tail_writes != st0.tail_writes) {

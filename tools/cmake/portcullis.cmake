@@ -65,12 +65,15 @@ function(pc_host_test name)
     set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT 300)
 endfunction()
 
-# pc_fuzz_target(<name> SOURCES <src...> INCLUDES <dirs...> [RUNS <n>] [CORPUS <dir>])
+# pc_fuzz_target(<name> SOURCES <src...> INCLUDES <dirs...> [RUNS <n>] [CORPUS <dir...>])
 # Builds a libFuzzer binary with clang (the main build uses gcc) and registers a short,
-# deterministic run (fixed seed, fixed number of inputs) with ctest.
+# deterministic run (fixed seed, fixed number of inputs) with ctest. CORPUS names seed
+# directories; the target's minimized coverage corpus tests/fuzz/corpus/<name>/ (made by
+# tools/fuzz_long.sh) is added when it exists. Every target is also listed, with its corpus
+# directories, in <build>/fuzz_targets.txt for tools/fuzz_long.sh.
 find_program(PC_CLANG NAMES clang clang-14)
 function(pc_fuzz_target name)
-    cmake_parse_arguments(A "" "RUNS;CORPUS" "SOURCES;INCLUDES;DEFINES" ${ARGN})
+    cmake_parse_arguments(A "" "RUNS" "SOURCES;INCLUDES;DEFINES;CORPUS" ${ARGN})
     if(NOT PC_CLANG)
         message(WARNING "clang not found: fuzz target ${name} not built")
         return()
@@ -92,12 +95,20 @@ function(pc_fuzz_target name)
         list(APPEND defs -D${d})
     endforeach()
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name})
+    set(cov_ignore ${PC_ROOT}/tests/fuzz/coverage_ignorelist.txt)
     add_custom_command(OUTPUT ${out}
         COMMAND ${PC_CLANG} -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
-                -fno-sanitize-recover=undefined ${defs} ${incs} ${srcs} -o ${out}
-        DEPENDS ${srcs}
+                -fno-sanitize-recover=undefined -fsanitize-coverage-ignorelist=${cov_ignore}
+                ${defs} ${incs} ${srcs} -o ${out}
+        DEPENDS ${srcs} ${cov_ignore}
         COMMENT "libFuzzer target ${name}")
     add_custom_target(${name}_build ALL DEPENDS ${out})
+    set(cov_corpus ${PC_ROOT}/tests/fuzz/corpus/${name})
+    if(IS_DIRECTORY ${cov_corpus})
+        list(APPEND A_CORPUS ${cov_corpus})
+    endif()
+    string(REPLACE ";" " " corpus_words "${A_CORPUS}")
+    file(APPEND ${CMAKE_BINARY_DIR}/fuzz_targets.txt "${name} ${out} ${corpus_words}\n")
     # New inputs go to a scratch directory in the build tree, emptied before every run so a run
     # depends only on the seed and the checked-in corpus (which stays read-only).
     set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${name}.corpus)

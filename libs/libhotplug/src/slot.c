@@ -329,8 +329,10 @@ static void device_answered(struct hp_slot *s, uint32_t id, uint64_t now)
     rc = io->device_added(io->ctx, s->dev_sid, &gen);
     s->added = rc == 0;
     /* Handles of one slot only ever grow (0 marks "no handle"): the IOMMU's generation - one
-     * handle for both protocols - whenever it is ahead of the slot's own count. */
-    if (s->added && gen > s->gen) {
+     * handle for both protocols - whenever it is ahead of the slot's own count. "Ahead" in
+     * serial-number order (RFC 1982): once the slot's count has wrapped past 2^32 - 1, a
+     * generation just below the wrap is behind it, not ahead (it may be a handle already used). */
+    if (s->added && gen != 0 && (s->gen == 0 || (int32_t)(gen - s->gen) > 0)) {
         s->gen = gen;
     } else {
         s->gen = s->gen + 1u == 0 ? 1 : s->gen + 1u;

@@ -41,6 +41,21 @@ struct vtd_model_config {
 struct vtd_model *vtd_model_create(const struct vtd_model_config *cfg);
 void vtd_model_destroy(struct vtd_model *m);
 
+/*
+ * Snapshots, for harnesses that run many inputs from one set-up state: the whole model (registers,
+ * caches, devices, queues, logs, clock, statistics) and every page of simulated memory that was
+ * handed out, written by the unit, or reached through phys_to_virt / vtd_model_phys /
+ * flush_cache since creation. Restoring puts those pages back and zeroes every page touched
+ * after the snapshot, which is exactly the state of a fresh model given the same calls. With
+ * full = true the snapshot also keeps a copy of all memory, for vtd_model_matches_snapshot
+ * (which checks that no write escaped that tracking).
+ */
+struct vtd_model_snapshot;
+struct vtd_model_snapshot *vtd_model_snapshot(const struct vtd_model *m, bool full);
+void vtd_model_restore(struct vtd_model *m, const struct vtd_model_snapshot *s);
+bool vtd_model_matches_snapshot(const struct vtd_model *m, const struct vtd_model_snapshot *s);
+void vtd_model_snapshot_free(struct vtd_model_snapshot *s);
+
 /* The accessor libvtd uses: registers, simulated memory, virtual clock. */
 const struct vtd_hw *vtd_model_hw(struct vtd_model *m);
 /* Host pointer to simulated physical memory [pa, pa + len), or NULL if out of range. */

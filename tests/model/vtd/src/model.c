@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "model_internal.h"
 
@@ -16,9 +17,49 @@
 
 /* ---------------------------------------------------------------- memory */
 
+/*
+ * Simulated memory (and the hardware's view of it) comes straight from mmap, zero-filled, with an
+ * inaccessible page on each side so that a stray access past either end faults. Through the
+ * sanitizers' allocator a multi-megabyte calloc/free costs milliseconds (shadow poisoning of the
+ * whole range), which made a fresh model per fuzz input the dominant cost; mmap touches only the
+ * pages that are used.
+ */
+static uint8_t *sim_mem_alloc(uint64_t bytes)
+{
+    size_t total = (size_t)bytes + 2 * VTDM_PAGE;
+    uint8_t *p = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    if (mprotect(p + VTDM_PAGE, (size_t)bytes, PROT_READ | PROT_WRITE) != 0) {
+        munmap(p, total);
+        return NULL;
+    }
+    return p + VTDM_PAGE;
+}
+
+static void sim_mem_free(uint8_t *p, uint64_t bytes)
+{
+    if (p) {
+        munmap(p - VTDM_PAGE, (size_t)bytes + 2 * VTDM_PAGE);
+    }
+}
+
 static bool range_ok(const struct vtd_model *m, uint64_t pa, size_t len)
 {
     return pa <= m->mem_bytes && len <= m->mem_bytes - pa;
+}
+
+/* [pa, pa + len) may be written from now on (by software or the unit); pa is in range. */
+static void mark_dirty(struct vtd_model *m, uint64_t pa, size_t len)
+{
+    uint64_t last = (pa + (len ? len - 1 : 0)) / VTDM_PAGE;
+    for (uint64_t p = pa / VTDM_PAGE; p <= last && p < m->mem_bytes / VTDM_PAGE; p++) {
+        if (!m->dirty[p]) {
+            m->dirty[p] = 1;
+            m->dirty_list[m->n_dirty++] = (uint32_t)p;
+        }
+    }
 }
 
 bool vtdm_mem_read(struct vtd_model *m, uint64_t pa, void *out, size_t len)
@@ -46,6 +87,7 @@ bool vtdm_mem_write(struct vtd_model *m, uint64_t pa, const void *in, size_t len
     if (!range_ok(m, pa, len)) {
         return false;
     }
+    mark_dirty(m, pa, len);
     memcpy(m->mem + pa, in, len);
     if (m->hwview) {
         memcpy(m->hwview + pa, in, len);
@@ -55,7 +97,11 @@ bool vtdm_mem_write(struct vtd_model *m, uint64_t pa, const void *in, size_t len
 
 void *vtd_model_phys(struct vtd_model *m, uint64_t pa, size_t len)
 {
-    return range_ok(m, pa, len) ? m->mem + pa : NULL;
+    if (!range_ok(m, pa, len)) {
+        return NULL;
+    }
+    mark_dirty(m, pa, len);
+    return m->mem + pa;
 }
 
 static void *hw_alloc_page(void *ctx, uint64_t *pa)
@@ -68,6 +114,7 @@ static void *hw_alloc_page(void *ctx, uint64_t *pa)
             m->alloc_next = idx + 1;
             m->pages_in_use++;
             uint64_t p = m->alloc_base + idx * VTDM_PAGE;
+            mark_dirty(m, p, VTDM_PAGE);
             memset(m->mem + p, 0, VTDM_PAGE);
             *pa = p;
             return m->mem + p;
@@ -95,6 +142,7 @@ static void hw_free_page(void *ctx, void *va, uint64_t pa)
     }
     m->page_used[idx] = 0;
     m->pages_in_use--;
+    mark_dirty(m, pa, VTDM_PAGE);
     /* Poison, so that a walk through a stale link finds reserved bits set. */
     memset(m->mem + pa, 0xff, VTDM_PAGE);
     if (m->hwview) {
@@ -105,7 +153,11 @@ static void hw_free_page(void *ctx, void *va, uint64_t pa)
 static void *hw_phys_to_virt(void *ctx, uint64_t pa)
 {
     struct vtd_model *m = ctx;
-    return range_ok(m, pa, 1) ? m->mem + pa : NULL;
+    if (!range_ok(m, pa, 1)) {
+        return NULL;
+    }
+    mark_dirty(m, pa, 1);
+    return m->mem + pa;
 }
 
 static void hw_flush_cache(void *ctx, const void *va, size_t len)
@@ -126,6 +178,9 @@ static void hw_flush_cache(void *ctx, const void *va, size_t len)
     end = (end + 63) & ~63ull;
     if (end > m->mem_bytes) {
         end = m->mem_bytes;
+    }
+    if (end > start) {
+        mark_dirty(m, start, end - start);
     }
     memcpy(m->hwview + start, m->mem + start, end - start);
 }
@@ -632,16 +687,19 @@ struct vtd_model *vtd_model_create(const struct vtd_model_config *cfg)
     m->cap = c.cap;
     m->ecap = c.ecap;
     m->mem_bytes = c.mem_bytes;
-    m->mem = calloc(1, c.mem_bytes);
+    m->mem = sim_mem_alloc(c.mem_bytes);
     if (!(c.ecap & VTDM_ECAP_C)) {
-        m->hwview = calloc(1, c.mem_bytes);
+        m->hwview = sim_mem_alloc(c.mem_bytes);
     }
     m->alloc_base = (c.mem_bytes / 2) & ~(VTDM_PAGE - 1);
     m->alloc_pages = (c.mem_bytes - m->alloc_base) / VTDM_PAGE;
     m->page_used = calloc(m->alloc_pages, 1);
+    m->dirty = calloc(c.mem_bytes / VTDM_PAGE, 1);
+    m->dirty_list = calloc(c.mem_bytes / VTDM_PAGE, sizeof(*m->dirty_list));
     m->iotlb_n = c.iotlb_entries;
     m->iotlb = calloc(c.iotlb_entries, sizeof(*m->iotlb));
-    if (!m->mem || (!(c.ecap & VTDM_ECAP_C) && !m->hwview) || !m->page_used || !m->iotlb) {
+    if (!m->mem || (!(c.ecap & VTDM_ECAP_C) && !m->hwview) || !m->page_used || !m->dirty ||
+        !m->dirty_list || !m->iotlb) {
         vtd_model_destroy(m);
         return NULL;
     }
@@ -671,11 +729,128 @@ void vtd_model_destroy(struct vtd_model *m)
     if (!m) {
         return;
     }
-    free(m->mem);
-    free(m->hwview);
+    sim_mem_free(m->mem, m->mem_bytes);
+    sim_mem_free(m->hwview, m->mem_bytes);
     free(m->page_used);
+    free(m->dirty);
+    free(m->dirty_list);
     free(m->iotlb);
     free(m);
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+struct vtd_model_snapshot {
+    const struct vtd_model *of;
+    struct vtd_model m;   /* the whole object, its pointers included (same buffers) */
+    uint8_t *page_used;
+    uint8_t *dirty;
+    uint32_t *dirty_list;
+    struct vtdm_tlb_entry *iotlb;
+    uint8_t *pages;       /* n_dirty pages of mem, then n_dirty pages of hwview */
+    uint8_t *full_mem, *full_hw; /* everything, when asked for */
+};
+
+void vtd_model_snapshot_free(struct vtd_model_snapshot *s)
+{
+    if (!s) {
+        return;
+    }
+    free(s->page_used);
+    free(s->dirty);
+    free(s->dirty_list);
+    free(s->iotlb);
+    free(s->pages);
+    free(s->full_mem);
+    free(s->full_hw);
+    free(s);
+}
+
+struct vtd_model_snapshot *vtd_model_snapshot(const struct vtd_model *m, bool full)
+{
+    size_t npages = m->mem_bytes / VTDM_PAGE;
+    struct vtd_model_snapshot *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return NULL;
+    }
+    s->of = m;
+    s->m = *m;
+    s->page_used = malloc(m->alloc_pages);
+    s->dirty = malloc(npages);
+    s->dirty_list = malloc(npages * sizeof(*s->dirty_list));
+    s->iotlb = malloc(m->iotlb_n * sizeof(*s->iotlb));
+    s->pages = malloc((m->n_dirty ? m->n_dirty : 1) * 2 * VTDM_PAGE);
+    if (full) {
+        s->full_mem = malloc(m->mem_bytes);
+        s->full_hw = m->hwview ? malloc(m->mem_bytes) : NULL;
+    }
+    if (!s->page_used || !s->dirty || !s->dirty_list || !s->iotlb || !s->pages ||
+        (full && (!s->full_mem || (m->hwview && !s->full_hw)))) {
+        vtd_model_snapshot_free(s);
+        return NULL;
+    }
+    memcpy(s->page_used, m->page_used, m->alloc_pages);
+    memcpy(s->dirty, m->dirty, npages);
+    memcpy(s->dirty_list, m->dirty_list, m->n_dirty * sizeof(*s->dirty_list));
+    memcpy(s->iotlb, m->iotlb, m->iotlb_n * sizeof(*s->iotlb));
+    for (size_t i = 0; i < m->n_dirty; i++) {
+        uint64_t pa = (uint64_t)m->dirty_list[i] * VTDM_PAGE;
+        memcpy(s->pages + i * VTDM_PAGE, m->mem + pa, VTDM_PAGE);
+        if (m->hwview) {
+            memcpy(s->pages + (m->n_dirty + i) * VTDM_PAGE, m->hwview + pa, VTDM_PAGE);
+        }
+    }
+    if (full) {
+        memcpy(s->full_mem, m->mem, m->mem_bytes);
+        if (m->hwview) {
+            memcpy(s->full_hw, m->hwview, m->mem_bytes);
+        }
+    }
+    return s;
+}
+
+void vtd_model_restore(struct vtd_model *m, const struct vtd_model_snapshot *s)
+{
+    if (s->of != m) {
+        abort(); /* a snapshot only restores the model it was taken of */
+    }
+    size_t npages = m->mem_bytes / VTDM_PAGE;
+    /* Pages first touched after the snapshot are back to what a fresh model has: zeroes. */
+    for (size_t i = 0; i < m->n_dirty; i++) {
+        uint32_t p = m->dirty_list[i];
+        if (!s->dirty[p]) {
+            memset(m->mem + (uint64_t)p * VTDM_PAGE, 0, VTDM_PAGE);
+            if (m->hwview) {
+                memset(m->hwview + (uint64_t)p * VTDM_PAGE, 0, VTDM_PAGE);
+            }
+        }
+    }
+    size_t n = s->m.n_dirty;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t pa = (uint64_t)s->dirty_list[i] * VTDM_PAGE;
+        memcpy(m->mem + pa, s->pages + i * VTDM_PAGE, VTDM_PAGE);
+        if (m->hwview) {
+            memcpy(m->hwview + pa, s->pages + (n + i) * VTDM_PAGE, VTDM_PAGE);
+        }
+    }
+    *m = s->m;
+    memcpy(m->page_used, s->page_used, m->alloc_pages);
+    memcpy(m->dirty, s->dirty, npages);
+    memcpy(m->dirty_list, s->dirty_list, n * sizeof(*m->dirty_list));
+    memcpy(m->iotlb, s->iotlb, m->iotlb_n * sizeof(*m->iotlb));
+}
+
+bool vtd_model_matches_snapshot(const struct vtd_model *m, const struct vtd_model_snapshot *s)
+{
+    if (s->of != m || memcmp(m, &s->m, sizeof(*m)) != 0 ||
+        memcmp(m->page_used, s->page_used, m->alloc_pages) != 0 ||
+        memcmp(m->iotlb, s->iotlb, m->iotlb_n * sizeof(*m->iotlb)) != 0) {
+        return false;
+    }
+    if (s->full_mem && memcmp(m->mem, s->full_mem, m->mem_bytes) != 0) {
+        return false;
+    }
+    return !s->full_hw || memcmp(m->hwview, s->full_hw, m->mem_bytes) == 0;
 }
 
 const struct vtd_hw *vtd_model_hw(struct vtd_model *m)

@@ -268,6 +268,9 @@ struct vtd_model {
     size_t mem_bytes;
     uint64_t alloc_base;    /* alloc_page hands out [alloc_base, mem_bytes) */
     uint8_t *page_used;     /* one byte per allocatable page */
+    uint8_t *dirty;         /* one byte per page of mem: may differ from a fresh model's */
+    uint32_t *dirty_list;   /* the dirty pages, in the order they were first touched */
+    size_t n_dirty;
     size_t alloc_pages, alloc_next, pages_in_use;
 
     uint64_t now;
