@@ -287,33 +287,20 @@ static const init_grant_t g_iommu_hp_test[] = {
 };
 /* A driver that turns hostile with its interrupts (apps/iommu_test/irq.c): edu's config page and
  * BAR0, a client endpoint, then its vector grant, and the hotplug badge to fence its own device. */
-static const init_grant_t g_iommu_irq_test[] = {
-    {.name = "config", .kind = GRANT_PCI_CONFIG},
-    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
-    IOMMU_CLIENT_EP,
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
-    {.name = "hotplug",
-     .kind = GRANT_ENDPOINT,
-     .object = "iommu",
-     .rights = PC_RIGHT_WRITE,
-     .badge = IOMMU_SRV_BADGE_HOTPLUG},
-    IOMMU_TEST_MEMORY(20),
-    INIT_EP,
-};
+#define IRQ_TEST_GRANTS                                                                            \
+    {.name = "config", .kind = GRANT_PCI_CONFIG}, {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0}, \
+        IOMMU_CLIENT_EP, {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                           \
+        {.name = "hotplug",                                                                        \
+         .kind = GRANT_ENDPOINT,                                                                   \
+         .object = "iommu",                                                                        \
+         .rights = PC_RIGHT_WRITE,                                                                 \
+         .badge = IOMMU_SRV_BADGE_HOTPLUG},                                                        \
+        IOMMU_TEST_MEMORY(20), INIT_EP
+static const init_grant_t g_iommu_irq_test[] = {IRQ_TEST_GRANTS};
 /* The interrupt benchmark: the same, plus a direct-format MSI as the baseline. */
 static const init_grant_t g_iommu_irq_bench[] = {
-    {.name = "config", .kind = GRANT_PCI_CONFIG},
-    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
-    IOMMU_CLIENT_EP,
-    {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
+    IRQ_TEST_GRANTS,
     {.name = "msi_direct", .kind = GRANT_IRQ_MSI, .b = 1, .flags = GRANT_MSI_DIRECT},
-    {.name = "hotplug",
-     .kind = GRANT_ENDPOINT,
-     .object = "iommu",
-     .rights = PC_RIGHT_WRITE,
-     .badge = IOMMU_SRV_BADGE_HOTPLUG},
-    IOMMU_TEST_MEMORY(20),
-    INIT_EP,
 };
 static const init_grant_t g_iommu_bench[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
