@@ -553,6 +553,36 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
         }
         return;
     }
+    case IOMMU_ROOT_REVOKE_MEMORY: {
+        if (m->len != 2 || m->ncaps != 0) {
+            return;
+        }
+        if (!iommu_srv_badge_is_client(m->w[0]) || m->w[1] >= IOMMU_CLIENT_MEMORY) {
+            r->err = IOMMU_ERR_BAD_ARG;
+            return;
+        }
+        unsigned left = 0;
+        r->err = iommu_client_revoke_memory(&g_srv, m->w[0], (unsigned)m->w[1], &r->w[0], &left);
+        if (r->err != IOMMU_ERR_BAD_ARG) {
+            r->w[1] = left;
+            r->len = 2;
+        }
+        return;
+    }
+    case IOMMU_ROOT_REVOKE_DEVICE: {
+        if (m->len != 2 || m->ncaps != 0) {
+            return;
+        }
+        if (!iommu_srv_badge_is_client(m->w[0]) || m->w[1] > 0xffff) {
+            r->err = IOMMU_ERR_BAD_ARG;
+            return;
+        }
+        r->err = iommu_client_revoke_device(&g_srv, m->w[0], (uint16_t)m->w[1], &r->w[0]);
+        if (r->err != IOMMU_ERR_BAD_ARG) {
+            r->len = 1;
+        }
+        return;
+    }
     default:
         r->err = IOMMU_ERR_BAD_LABEL;
         return;

@@ -153,6 +153,9 @@ static enum iommu_err decode_map(const struct iommu_server *s, const struct iomm
         if (m->ncaps != 0) {
             return IOMMU_ERR_BAD_MSG; /* a capability nobody would use */
         }
+        if (a->memory < IOMMU_CLIENT_MEMORY && c->mem[a->memory].revoked) {
+            return IOMMU_ERR_REVOKED;
+        }
         if (a->memory >= IOMMU_CLIENT_MEMORY || !c->mem[a->memory].used) {
             return IOMMU_ERR_BAD_MEMORY;
         }

@@ -45,6 +45,14 @@ enum iommu_hp_err iommu_device_arrive(struct iommu_server *s, uint16_t sid, int 
 /* Disable ATS in the device's config space (no-op if not enabled). */
 void iommu_ats_off(struct iommu_server *s, struct iommu_device *d);
 
+/*
+ * Strictly unmap client ci's mappings whose grant is `grant` (same) or is not (!same), in runs of
+ * consecutive records, one submission each; stuck ones stay pinned. *status: IOMMU_STATUS_* of
+ * the unmaps (may be NULL). Returns the first failure (DEVICE_TIMEOUT, HW) or OK.
+ */
+enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned grant, bool same,
+                                    uint64_t *status);
+
 /* A device handle of client ci: attached to ci under the same generation (decode.c). */
 enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev);
 /* The same, and the device is present, not fenced, not quarantined (FENCED, QUARANTINED). */

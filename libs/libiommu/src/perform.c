@@ -726,6 +726,114 @@ void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, str
 
 /* ---- Root task: a client ends --------------------------------------------------------------- */
 
+enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned grant, bool same,
+                                    uint64_t *status)
+{
+    struct iommu_client *c = &s->clients[ci];
+    struct iommu_domain *x = &s->domains[c->domain];
+    enum iommu_err result = IOMMU_OK;
+    uint64_t st = 0;
+    unsigned lo = 0;
+    /* Runs of consecutive records that match: one strict unmap (one submission) each. */
+    while (lo < x->n_maps) {
+        while (lo < x->n_maps && (x->maps[lo].grant == grant) != same) {
+            lo++;
+        }
+        unsigned hi = lo;
+        while (hi < x->n_maps && (x->maps[hi].grant == grant) == same) {
+            hi++;
+        }
+        if (hi == lo) {
+            break;
+        }
+        struct iommu_request req = {.label = IOMMU_LABEL_UNMAP,
+                                    .client = ci,
+                                    .device = -1,
+                                    .domain = c->domain,
+                                    .map_lo = lo,
+                                    .map_hi = hi};
+        req.a.unmap.iova = x->maps[lo].iova;
+        req.a.unmap.size = x->maps[hi - 1].iova + x->maps[hi - 1].size - x->maps[lo].iova;
+        struct iommu_reply r;
+        reply_init(&r);
+        unsigned before = x->n_maps;
+        perform_unmap(s, &req, &r);
+        st |= r.len > 0 ? r.w[0] : 0;
+        if (r.err != IOMMU_OK && result == IOMMU_OK) {
+            result = (enum iommu_err)r.err;
+        }
+        if (x->n_maps == before) {
+            lo = hi; /* stuck: leave them pinned */
+        }
+    }
+    if (status) {
+        *status = st;
+    }
+    return result;
+}
+
+enum iommu_err iommu_client_revoke_memory(struct iommu_server *s, uint64_t badge, unsigned grant,
+                                          uint64_t *status, unsigned *pins_left)
+{
+    int ci = iommu_client_find(s, badge);
+    if (ci < 0 || grant >= IOMMU_CLIENT_MEMORY || !s->clients[ci].mem[grant].used ||
+        s->clients[ci].mem[grant].revoked) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    struct iommu_mem_grant *g = &s->clients[ci].mem[grant];
+    g->revoked = true; /* no new mapping of it from here on */
+    uint64_t st = 0;
+    enum iommu_err e = iommu_unmap_matching(s, ci, grant, true, &st);
+    if (status) {
+        *status = st;
+    }
+    if (pins_left) {
+        *pins_left = g->pins;
+    }
+    if (g->pins == 0) {
+        *g = (struct iommu_mem_grant){.revoked = true}; /* the memory is the root task's again */
+    }
+    return e;
+}
+
+enum iommu_err iommu_client_revoke_device(struct iommu_server *s, uint64_t badge, uint16_t sid,
+                                          uint64_t *status)
+{
+    int ci = iommu_client_find(s, badge);
+    if (ci < 0 || !iommu_client_granted(&s->clients[ci], sid)) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    struct iommu_client *c = &s->clients[ci];
+    enum iommu_err e = IOMMU_OK;
+    uint64_t st = 0;
+    int dev = iommu_device_find(s, sid);
+    if (dev >= 0 && s->devices[dev].owner == ci) {
+        struct iommu_request req = {
+            .label = IOMMU_LABEL_DETACH, .client = ci, .device = dev, .domain = c->domain};
+        struct iommu_reply r;
+        reply_init(&r);
+        perform_detach(s, &req, &r);
+        e = (enum iommu_err)r.err;
+        st = r.len > 0 ? r.w[0] : 0;
+    }
+    iommu_irq_release_client(s, ci, sid);
+    for (unsigned g = 0; g < IOMMU_CLIENT_VECTORS; g++) {
+        if (c->vec[g].used && c->vec[g].sid == sid) {
+            c->vec[g].used = false;
+        }
+    }
+    for (unsigned k = 0; k < c->n_dev_grants; k++) {
+        if (c->dev_grants[k] == sid) {
+            c->dev_grants[k] = c->dev_grants[--c->n_dev_grants];
+            break;
+        }
+    }
+    if (status) {
+        *status = st;
+    }
+    return e;
+}
+
 enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
 {
     int ci = iommu_client_find(s, badge);
@@ -754,37 +862,10 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
             }
         }
     }
-    struct iommu_domain *x = &s->domains[c->domain];
-    /* Unmap every client mapping strictly (one batch), as if the client had asked. */
-    unsigned lo = 0;
-    while (lo < x->n_maps) {
-        while (lo < x->n_maps && x->maps[lo].grant == IOMMU_GRANT_RESERVED) {
-            lo++;
-        }
-        unsigned hi = lo;
-        while (hi < x->n_maps && x->maps[hi].grant != IOMMU_GRANT_RESERVED) {
-            hi++;
-        }
-        if (hi > lo) {
-            struct iommu_request req = {.label = IOMMU_LABEL_UNMAP,
-                                        .client = ci,
-                                        .device = -1,
-                                        .domain = c->domain,
-                                        .map_lo = lo,
-                                        .map_hi = hi};
-            req.a.unmap.iova = x->maps[lo].iova;
-            req.a.unmap.size = x->maps[hi - 1].iova + x->maps[hi - 1].size - x->maps[lo].iova;
-            struct iommu_reply r;
-            reply_init(&r);
-            unsigned before = x->n_maps;
-            perform_unmap(s, &req, &r);
-            if (r.err != IOMMU_OK && result == IOMMU_OK) {
-                result = (enum iommu_err)r.err;
-            }
-            if (x->n_maps == before) {
-                lo = hi; /* stuck: leave them pinned */
-            }
-        }
+    /* Unmap every client mapping strictly, as if the client had asked. */
+    enum iommu_err ue = iommu_unmap_matching(s, ci, IOMMU_GRANT_RESERVED, false, NULL);
+    if (ue != IOMMU_OK && result == IOMMU_OK) {
+        result = ue;
     }
     iommu_irq_release_client(s, ci, -1); /* entries of devices already removed or fenced */
     /* The pins that are left are stuck; they stay with the domain, whose owner goes away. */

@@ -624,7 +624,7 @@ enum iommu_err iommu_client_grant_memory(struct iommu_server *s, uint64_t badge,
     }
     struct iommu_client *c = &s->clients[ci];
     for (unsigned g = 0; g < IOMMU_CLIENT_MEMORY; g++) {
-        if (!c->mem[g].used) {
+        if (!c->mem[g].used || (c->mem[g].revoked && c->mem[g].pins == 0)) {
             c->mem[g] = (struct iommu_mem_grant){
                 .used = true, .rights = (uint8_t)rights, .pa = pa, .size = size};
             if (grant) {
@@ -707,8 +707,8 @@ uint64_t iommu_server_fingerprint(const struct iommu_server *s)
             h = fnv(h, c->dev_grants[g]);
         }
         for (unsigned g = 0; g < IOMMU_CLIENT_MEMORY; g++) {
-            h = fnv(h, c->mem[g].used | (uint64_t)c->mem[g].rights << 8 |
-                           (uint64_t)c->mem[g].pins << 16);
+            h = fnv(h, c->mem[g].used | (uint64_t)c->mem[g].revoked << 1 |
+                           (uint64_t)c->mem[g].rights << 8 | (uint64_t)c->mem[g].pins << 16);
             h = fnv(h, c->mem[g].pa);
             h = fnv(h, c->mem[g].size);
         }

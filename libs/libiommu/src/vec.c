@@ -34,6 +34,9 @@ enum iommu_err iommu_decode_map_vec(const struct iommu_server *s, const struct i
         if (rights == 0) {
             return IOMMU_ERR_RIGHTS;
         }
+        if (g < IOMMU_CLIENT_MEMORY && c->mem[g].revoked) {
+            return IOMMU_ERR_REVOKED;
+        }
         if (g >= IOMMU_CLIENT_MEMORY || !c->mem[g].used) {
             return IOMMU_ERR_BAD_MEMORY;
         }

@@ -64,6 +64,14 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
  *   server asks for itself: results irq handle, MSI address, MSI data (remappable format,
  *   source-id validated for sid). Errors: BAD_MSG, BAD_ARG, UNIT (no unit covers sid),
  *   UNSUPPORTED (the unit has no interrupt remapping), NO_IRTE, HW.
+ * revoke_memory(badge, grant): take memory grant `grant` back from the client: every mapping of
+ *   it unmapped strictly (a device that does not answer quarantined) before the reply; results
+ *   status (IOMMU_STATUS_*), pins left (mappings whose invalidation was not confirmed: the
+ *   memory must not be reused while this is not 0). Later maps naming it get REVOKED. Errors:
+ *   BAD_MSG, BAD_ARG, DEVICE_TIMEOUT, HW.
+ * revoke_device(badge, sid): take device `sid` back: detached first if attached (blocked and
+ *   flushed, interrupts and PASIDs gone), then its device and vector grants dropped; result
+ *   status. Errors: BAD_MSG, BAD_ARG, DEVICE_TIMEOUT, HW.
  */
 #define IOMMU_ROOT_METHODS(R)                                                                      \
     R(CLIENT_ADD, 96, 3, 1, "badge, sid, notification cap")                                        \
@@ -71,7 +79,9 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
     R(GRANT_MEMORY, 98, 4, 0, "badge, pa, size, rights -> grant index")                            \
     R(CLIENT_REMOVE, 99, 1, 0, "badge")                                                            \
     R(IRQ_GRANT, 100, 3, 0, "badge, sid, vector -> vector grant index")                            \
-    R(IRQ_ROUTE, 101, 2, 0, "sid, vector -> irq handle, MSI address, MSI data")
+    R(IRQ_ROUTE, 101, 2, 0, "sid, vector -> irq handle, MSI address, MSI data")                    \
+    R(REVOKE_MEMORY, 102, 2, 0, "badge, grant -> status, pins left")                               \
+    R(REVOKE_DEVICE, 103, 2, 0, "badge, sid -> status")
 
 #define IOMMU_ROOT_LABEL_(name, label, nargs, ncaps, doc) IOMMU_ROOT_##name = label,
 enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_) };

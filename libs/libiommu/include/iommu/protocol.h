@@ -50,7 +50,8 @@
     X(IOMMU_ERR_DEVICE_TIMEOUT, 28,                                                                \
       "done, but a device did not answer its device-TLB invalidation and was quarantined")         \
     X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")              \
-    X(IOMMU_ERR_NO_IRTE, 30, "no free interrupt-remapping entry (server table or unit IRT full)")
+    X(IOMMU_ERR_NO_IRTE, 30, "no free interrupt-remapping entry (server table or unit IRT full)")  \
+    X(IOMMU_ERR_REVOKED, 31, "the root task revoked this memory grant")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
@@ -125,8 +126,9 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_ATTACH_ERRS(E)                                                                       \
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
-    E(BAD_ARG) E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY) E(UNIT)        \
-        E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+    E(BAD_ARG)                                                                                     \
+    E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY) E(UNIT) E(OVERLAP)        \
+        E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_DETACH_ARGS(A) A(handle, "device handle from attach")
 #define IOMMU_DETACH_RETS(A) A(status, "IOMMU_STATUS_* bits")
@@ -142,7 +144,8 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_MAP_RETS(A)
 #define IOMMU_MAP_ERRS(E)                                                                          \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
+    E(DENIED)                                                                                      \
+    E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(REVOKED) E(HW)
 
 /* map_pool: the memory word carries the grant index and the rights (IOMMU_POOL_MEMORY), so the
  * request fits the kernel's four register words (its IPC fastpath); never a capability. */
@@ -155,7 +158,8 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_MAP_POOL_RETS(A)
 #define IOMMU_MAP_POOL_ERRS(E)                                                                     \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
+    E(DENIED)                                                                                      \
+    E(ALIGN) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(REVOKED) E(HW)
 
 #define IOMMU_UNMAP_ARGS(A)                                                                        \
     A(iova, "start of the range, 4 KiB aligned")                                                   \
@@ -175,8 +179,8 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_ATS_FLUSH_ERRS(E)                                                                    \
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
-    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE) E(QUARANTINED)                \
-        E(DEVICE_TIMEOUT) E(HW)
+    E(BAD_ARG)                                                                                     \
+    E(STALE) E(NOT_ATTACHED) E(NOT_ATS) E(ALIGN) E(RANGE) E(QUARANTINED) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_FAULT_READ_ARGS(A) A(max, "records wanted (capped to what one reply holds)")
 #define IOMMU_FAULT_READ_RETS(A)                                                                   \
@@ -189,8 +193,9 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_PASID_BIND_ERRS(E)                                                                   \
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
-    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED) E(NO_PASID)        \
-        E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+    E(BAD_ARG)                                                                                     \
+    E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED) E(NO_PASID) E(NO_MEMORY)      \
+        E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_PASID_UNBIND_ARGS(A)                                                                 \
     A(handle, "device handle the PASID was bound for")                                             \
@@ -266,7 +271,9 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_MAP_VEC_RETS(A) A(mapped, "bytes mapped (every range; on an error none)")
 #define IOMMU_MAP_VEC_ERRS(E)                                                                      \
     E(BAD_MSG)                                                                                     \
-    E(DENIED) E(BAD_ARG) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(HW)
+    E(DENIED)                                                                                      \
+    E(BAD_ARG) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(REVOKED)     \
+        E(HW)
 
 /*
  * Remapped interrupts. The root task decides how many vectors a driver gets for which device
@@ -292,8 +299,9 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_IRQ_ALLOC_ERRS(E)                                                                    \
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
-    E(BAD_ARG) E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(NOT_GRANTED) E(BUSY)            \
-        E(UNSUPPORTED) E(NO_IRTE) E(HW)
+    E(BAD_ARG)                                                                                     \
+    E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(NOT_GRANTED) E(BUSY) E(UNSUPPORTED)        \
+        E(NO_IRTE) E(HW)
 
 #define IOMMU_IRQ_FREE_ARGS(A) A(irq, "interrupt handle from irq_alloc")
 #define IOMMU_IRQ_FREE_RETS(A)
@@ -387,8 +395,9 @@ IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
 #define IOMMU_HP_EBIT_(e) | (1ull << IOMMU_HP_ERR_##e)
 
 /* ---- Messages ------------------------------------------------------------------------------ */
-#define IOMMU_MSG_WORDS 64u /* the kernel's message length (PC_MSG_MAX_LENGTH); only map_vec
-                               needs more than 16 */
+#define IOMMU_MSG_WORDS                                                                            \
+    64u /* the kernel's message length (PC_MSG_MAX_LENGTH); only map_vec                           \
+           needs more than 16 */
 #define IOMMU_MSG_CAPS 1u
 
 enum iommu_cap_kind {
@@ -504,8 +513,8 @@ struct iommu_method_info {
     const char *doc;
     unsigned nargs, nrets, max_caps;
     unsigned max_words; /* nargs, or IOMMU_VEC_MAX for map_vec (nargs..max_words words) */
-    uint64_t errors; /* bit e set: the method may return error e (besides OK) */
-    bool hotplug;    /* part of the hotplug protocol */
+    uint64_t errors;    /* bit e set: the method may return error e (besides OK) */
+    bool hotplug;       /* part of the hotplug protocol */
     const char *const *arg_names, *const *arg_docs, *const *ret_names, *const *ret_docs;
 };
 /* Metadata for a label, or NULL. */

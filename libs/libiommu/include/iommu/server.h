@@ -111,6 +111,7 @@ struct iommu_domain {
 
 struct iommu_mem_grant {
     bool used;
+    bool revoked; /* the root task took it back: maps naming it get IOMMU_ERR_REVOKED */
     uint8_t rights;
     uint64_t pa, size;
     uint32_t pins; /* mappings of this grant */
@@ -289,6 +290,23 @@ enum iommu_err iommu_irq_unroute(struct iommu_server *s, uint64_t irq);
 enum iommu_err iommu_port_grant_vector(struct iommu_server *s, uint16_t sid, uint64_t vector);
 
 /*
+ * Revocation by the root task. revoke_memory: every mapping of grant `grant` is unmapped strictly
+ * (IOTLB and live device-TLBs invalidated, or a device that does not answer quarantined) and the
+ * grant is withdrawn; from then on a map naming it gets IOMMU_ERR_REVOKED. *pins_left = mappings
+ * whose invalidation was not confirmed (they stay pinned: the memory must not be reused until it
+ * is 0; the client's retried unmap, or client_remove, releases them). Errors: BAD_ARG (badge,
+ * grant), DEVICE_TIMEOUT / HW (some unmap not confirmed: see *pins_left).
+ * revoke_device: the client loses device `sid`: detached first if it is attached (blocked and
+ * flushed, its interrupts and PASIDs gone), then the grant and the vector grants for it are
+ * dropped; attach gets NOT_GRANTED, its old handle NOT_ATTACHED. Errors: BAD_ARG (badge, sid
+ * not granted), DEVICE_TIMEOUT / HW (the detach's; the grant is dropped all the same).
+ */
+enum iommu_err iommu_client_revoke_memory(struct iommu_server *s, uint64_t badge, unsigned grant,
+                                          uint64_t *status, unsigned *pins_left);
+enum iommu_err iommu_client_revoke_device(struct iommu_server *s, uint64_t badge, uint16_t sid,
+                                          uint64_t *status);
+
+/*
  * The client is gone (the root task says so): its devices are detached, its mappings unmapped
  * (strictly), its PASIDs unbound, its domain destroyed, its grants dropped.
  */
@@ -310,7 +328,7 @@ struct iommu_request {
     uint64_t pa;             /* map: physical address */
     uint16_t grant;          /* map: grant index or IOMMU_GRANT_CAP */
     uint64_t cookie;
-    const uint64_t *vec;     /* map_vec: the range words (the message's, valid while it is) */
+    const uint64_t *vec; /* map_vec: the range words (the message's, valid while it is) */
     unsigned n_vec;
     union {
         struct iommu_attach_args attach;
