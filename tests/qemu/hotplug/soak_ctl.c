@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <hotplug/hotplug.h>
+#include <hpsrv/client.h>
 #include <hpsrv/protocol.h>
 #include <portcullis/portcullis.h>
 #include <task/task.h>
@@ -89,16 +90,7 @@ static bool wait_ready(uint64_t timeout_ms)
 
 static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1, pc_msg_t *out)
 {
-    pc_msg_t m;
-    memset(&m, 0, sizeof(m));
-    m.info = pc_msginfo(label, 0, 0, len);
-    m.mr[0] = a0;
-    m.mr[1] = a1;
-    pc_word_t err = pc_call(g_ctl, &m);
-    if (out != NULL) {
-        *out = m;
-    }
-    return err != PC_OK ? 0x1000u | err : m.mr[0];
+    return hps_call(g_ctl, label, len, a0, a1, out);
 }
 
 static uint64_t mr(const pc_msg_t *m, unsigned i)
