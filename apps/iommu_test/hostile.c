@@ -61,8 +61,8 @@ static bool declared(uint64_t label, uint64_t err)
         return true;
     }
     const struct iommu_method_info *mi = iommu_method_find(label);
-    if (mi == NULL || mi->hotplug) {
-        /* unknown here: the client protocol has no such method */
+    if (mi == NULL || mi->proto != IOMMU_PROTO_CLIENT) {
+        /* unknown here: the client protocol has no such method (root and hotplug ones) */
         return err == IOMMU_ERR_BAD_LABEL;
     }
     return err < 64 && (mi->errors & (1ull << err)) != 0;
@@ -90,7 +90,7 @@ int main(void)
     unsigned bad = 0, tried = 0;
     char first_bad[80] = "";
     for (unsigned i = 0; i < n; i++) {
-        if (all[i].hotplug) {
+        if (all[i].proto != IOMMU_PROTO_CLIENT) {
             continue;
         }
         /* one word too few, one too many (map_vec: nargs..max_words words) */

@@ -60,7 +60,8 @@ static void setup(void)
     if (!m) {
         abort();
     }
-    iommu_server_init(s, NULL, HP);
+    struct iommu_env env = {.root_badge = IOMMU_SRV_BADGE_ROOT};
+    iommu_server_init(s, &env, HP);
     struct vtd_unit_config uc = {.no_sw_bits = true};
     if (iommu_server_add_unit(s, vtd_model_hw(m), &uc, true, NULL) != IOMMU_OK) {
         abort();
@@ -107,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint64_t words[] = {
         0,          0x1000,     0x2000, 0x10000, 0x11000, 0x200000, 0x100000, IOMMU_MEM_CAP,
         UINT64_MAX, 1ull << 48, 0x0100, 0x0200,  0x0300,  1,        2,        3};
-    static const uint64_t all_badges[] = {A, B, HP, 0, A, B, A, HP};
+    static const uint64_t all_badges[] = {A, B, HP, 0, A, B, IOMMU_SRV_BADGE_ROOT, HP};
     for (unsigned steps = 0; size > 1 && steps < 64; steps++) {
         uint8_t sel = (uint8_t)take(&data, &size, 1);
         if ((sel & 0xf0) == 0xf0) { /* a device vanishes or comes back silently */
@@ -121,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct iommu_method_info *mi = &meth[take(&data, &size, 1) % nm];
         iommu_msg_init(&msg, mi->label);
         msg.badge = all_badges[sel & 7];
-        bool hp = mi->hotplug;
+        bool hp = mi->proto == IOMMU_PROTO_HOTPLUG;
         msg.len = (sel & 8) ? (uint32_t)(take(&data, &size, 1) % (IOMMU_MSG_WORDS + 1)) : mi->nargs;
         for (unsigned w = 0; w < msg.len; w++) {
             uint8_t k = (uint8_t)take(&data, &size, 1);
@@ -139,6 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vtd_model_clear_log(m);
         if (hp) {
             iommu_handle_hotplug(s, &msg, &r);
+        } else if (mi->proto == IOMMU_PROTO_ROOT) {
+            iommu_handle_root(s, &msg, &r);
         } else {
             iommu_handle_client(s, &msg, &r);
         }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The root task's side of the IOMMU server's root protocol (<iommu_srv/root.h>): the device
+ * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>, IOMMU_ROOT_METHODS): the device
  * capability of a driver. While tasks are built, every grant of a client endpoint to the IOMMU
  * server ("iommu" object, one badge per task) is noted with the PCI function the task's role
  * claimed and a notification for fault delivery (the task holds a READ copy named
@@ -15,7 +15,7 @@
 
 #include <init/init.h>
 #include <init/iommu_link.h>
-#include <iommu_srv/root.h>
+#include <iommu/protocol.h>
 
 #define LINK_MAX INIT_MAX_TASKS
 #define LINK_POOLS 2u

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include <init/policy.h>
-#include <iommu_srv/root.h>
+#include <iommu/protocol.h>
 #include <portcullis/types.h>
 #include <task/start_info.h>
 

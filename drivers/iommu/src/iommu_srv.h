@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Internal interfaces of the IOMMU server task (drivers/iommu): the hardware callbacks libvtd
- * runs on (hw.c), config-space access through the pages the root task granted (config.c), and
- * the slot allocator the event loop uses for received capabilities (main.c).
+ * Internal interfaces of the IOMMU server task (drivers/iommu). Who calls whom, one way only:
+ *
+ *   main.c      start-up: capabilities, DMAR table, units, devices, interrupt events
+ *     -> transport.c  the event loop: kernel message <-> struct iommu_msg, iommu_begin /
+ *                     iommu_complete, saved replies of pending requests, interrupts
+ *     -> hw.c         the hardware callbacks libvtd runs on, the table page pool
+ *     -> config.c     config space through the pages the root task granted
+ *   all -> slots.c    free slots of our CNode
+ *
+ * Every decision about a message is libiommu's; nothing here looks inside a request.
  */
 #ifndef IOMMU_SRV_INTERNAL_H
 #define IOMMU_SRV_INTERNAL_H
@@ -12,6 +19,8 @@
 
 #include <pci/pci.h>
 #include <portcullis/portcullis.h>
+#include <iommu/server.h>
+#include <task/task.h>
 #include <vtd/vtd.h>
 
 #define SRV_LARGE_PAGE (2ull << 20)
@@ -27,8 +36,6 @@ struct srv_caps {
     pc_cptr_t cnode;   /* its own CNode: delete received capabilities */
     pc_cptr_t vspace;  /* its own VSpace: map the pool */
     pc_cptr_t tcb;     /* its own TCB: bind the fault notification */
-    pc_cptr_t fault_irq;
-    pc_cptr_t fault_ntfn;
 };
 
 /* A DRHD's register frames as mapped by the root task. */
@@ -49,9 +56,24 @@ const struct pci_ecam *srv_cfg_ecam(void);
 unsigned srv_cfg_count(void);
 uint16_t srv_cfg_sid(unsigned i);
 
-/* main.c: a free slot of our CNode (0 when none is left), and giving one back. */
+/* slots.c: a free slot of our CNode (0 when none is left), and giving one back (emptied). */
+void srv_slots_init(pc_cptr_t cnode, uint32_t first_free, uint32_t end_free);
 pc_cptr_t srv_slot_alloc(void);
 void srv_slot_free(pc_cptr_t slot);
+bool srv_slot_owned(uint64_t slot); /* a slot of the free range (a cookie libiommu gave back) */
+
+/* Bits of the notification word bound to the server thread (badges of the interrupt copies). */
+#define SRV_NTFN_FAULT 0x1u /* fault events */
+#define SRV_NTFN_QI 0x2u    /* invalidation-completion events */
+
+/* transport.c */
+/* Before the table pool takes the untyped: one notification for the fault and completion IRQs
+ * (needs the `qi_msi` grant; without it requests complete synchronously). */
+void srv_transport_prepare(const task_start_info_t *si, struct srv_caps *caps);
+/* After the units are up: program the completion event; requests may stay pending if it works. */
+void srv_transport_start(const task_start_info_t *si, struct iommu_server *s);
+/* The event loop; never returns. */
+void srv_serve(struct iommu_server *s, uint64_t tsc_hz);
 
 /* ---- profile.c: per-phase TSC sums, only with IOMMU_SRV_PROFILE (see profile.c) ---------- */
 #define PROF_IDS(X)                                                                                \

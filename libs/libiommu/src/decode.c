@@ -287,7 +287,7 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
         return IOMMU_ERR_DENIED;
     }
     const struct iommu_method_info *mi = iommu_method_find(m->label);
-    if (!mi || mi->hotplug) {
+    if (!mi || mi->proto != IOMMU_PROTO_CLIENT) {
         return IOMMU_ERR_BAD_LABEL;
     }
     if (!shape_ok(m, mi, req)) {
@@ -306,7 +306,7 @@ enum iommu_err iommu_decode_client(const struct iommu_server *s, const struct io
     case IOMMU_LABEL_MAP:
         return decode_map(s, m, req);
     case IOMMU_LABEL_MAP_POOL: {
-        /* The same request as map of a grant from then on (perform and park see MAP). */
+        /* The same request as map of a grant from then on (perform sees MAP). */
         struct iommu_map_pool_args p = req->a.map_pool;
         req->label = IOMMU_LABEL_MAP;
         req->a.map = (struct iommu_map_args){.iova = p.iova,
@@ -349,7 +349,7 @@ enum iommu_hp_err iommu_decode_hotplug(const struct iommu_server *s, const struc
         return IOMMU_HP_ERR_DENIED;
     }
     const struct iommu_method_info *mi = iommu_method_find(m->label);
-    if (!mi || !mi->hotplug) {
+    if (!mi || mi->proto != IOMMU_PROTO_HOTPLUG) {
         return IOMMU_HP_ERR_BAD_LABEL;
     }
     if (!shape_ok(m, mi, req)) {

@@ -42,7 +42,7 @@ static void route(struct iommu_server *s, const struct vtd_fault *f, uint64_t no
     if (!c->notified) {
         c->notified = true;
         if (s->env.notify_client) {
-            s->env.notify_client(s->env.ctx, c->badge);
+            s->env.notify_client(s->env.ctx, c->badge, c->has_notify ? c->notify_cookie : 0);
         }
     }
 }

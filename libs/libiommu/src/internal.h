@@ -31,7 +31,11 @@ enum iommu_err iommu_domain_map_reserved(struct iommu_server *s, int domain, uin
 enum iommu_err iommu_rmrr_check(const struct iommu_server *s, int dev, int domain);
 
 /* Submit a batch synchronously; on ITE/ICE quarantine the reported devices. */
+/* Submit and wait (bounded); devices whose device-TLB invalidation failed are quarantined. */
 enum vtd_err iommu_submit(struct iommu_server *s, unsigned unit, struct vtd_batch *b);
+/* A batch finished with e: quarantine the devices it reports as not answering (ITE/ICE). */
+void iommu_batch_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b,
+                        enum vtd_err e);
 /* Quarantine: blocked, ATS off, fenced until device_added. */
 void iommu_quarantine(struct iommu_server *s, unsigned unit, uint16_t sid);
 /* A mapping's pin ends (its memory may be reused). */

@@ -322,32 +322,66 @@ static uint64_t domain_status(const struct iommu_server *s, int client, int doma
     return status;
 }
 
-static void perform_unmap(struct iommu_server *s, const struct iommu_request *req,
-                          struct iommu_reply *r)
+/* ---- Unmap and ats_flush: begin (tables changed, batch queued) and complete ------------------ */
+
+static uint32_t next_pend_id(struct iommu_server *s)
 {
-    struct iommu_domain *x = &s->domains[req->domain];
-    struct iommu_unit *u = &s->units[x->unit];
-    const struct iommu_unmap_args *a = &req->a.unmap;
-    struct vtd_unmap_result res; /* vtd_domain_unmap sets all of it when it succeeds */
-    if (vtd_domain_unmap(&x->vd, a->iova, a->size, &res) != VTD_OK) {
-        r->err = IOMMU_ERR_HW; /* decode made this impossible; nothing changed */
+    if (++s->pend_serial == 0) {
+        s->pend_serial = 1; /* 0 means "no request" */
+    }
+    return s->pend_serial;
+}
+
+/* Queue p's batch: asynchronously when allowed and possible, else submit and wait now. */
+static void pending_submit(struct iommu_server *s, struct iommu_pending *p, bool async,
+                           uint64_t timeout_ns)
+{
+    if (p->batch.n == 0) {
+        return; /* nothing to wait for */
+    }
+    s->stats.submissions++;
+    if (async && vtd_batch_submit_async(&p->batch, timeout_ns) == VTD_OK) {
         return;
     }
-    struct vtd_batch b;
-    vtd_batch_init(&b, &u->vu);
+    if (p->batch.state == VTD_BATCH_OPEN) {
+        (void)vtd_batch_submit(&p->batch, timeout_ns);
+    }
+}
+
+/*
+ * Begin an unmap: the range leaves the page tables, its records stay marked stuck under a new
+ * request id, and one batch (IOTLB range, plus every live device-TLB of the domain) is built.
+ * Returns whether the batch holds device-TLB work (the wait that may be long).
+ */
+static bool unmap_begin(struct iommu_server *s, const struct iommu_request *req,
+                        struct iommu_pending *p)
+{
+    struct iommu_domain *x = &s->domains[req->domain];
+    const struct iommu_unmap_args *a = &req->a.unmap;
+    p->unit = x->unit;
+    p->map_lo = req->map_lo;
+    p->map_hi = req->map_hi;
+    p->id = next_pend_id(s);
+    vtd_batch_init(&p->batch, &s->units[x->unit].vu);
+    if (vtd_domain_unmap(&x->vd, a->iova, a->size, &p->res) != VTD_OK) {
+        p->id = 0; /* decode made this impossible; nothing changed: complete answers HW */
+        return false;
+    }
     bool retry = false;
     for (unsigned i = req->map_lo; i < req->map_hi; i++) {
         retry |= x->maps[i].stuck;
+        x->maps[i].stuck = true; /* out of the tables, not confirmed: pinned, unusable */
+        x->maps[i].pend = p->id;
     }
     if (retry) {
-        vtd_batch_add_iotlb_domain(&b, x->vd.did);
+        vtd_batch_add_iotlb_domain(&p->batch, x->vd.did);
     }
-    vtd_batch_add_unmap(&b, &x->vd, &res);
-    uint64_t inv_size = res.inv_end - res.inv_start;
-    /* One pass over the devices: device-TLB work, and the reply's status (domain_status) as
-     * it stands unless the submission quarantines a device (then it is computed again). */
+    vtd_batch_add_unmap(&p->batch, &x->vd, &p->res);
+    uint64_t inv_size = p->res.inv_end - p->res.inv_start;
+    /* One pass over the devices: device-TLB work, and the reply's status as it stands (complete
+     * computes it again only if a quarantine happened meanwhile). */
     uint64_t status = 0;
-    uint64_t quarantines = s->stats.quarantines;
+    bool devtlb = false;
     for (unsigned i = 0; i < s->n_dev_slots; i++) {
         const struct iommu_device *d = &s->devices[i];
         if (d->state == IOMMU_DEV_UNUSED || (d->domain != req->domain && d->owner != req->client)) {
@@ -360,71 +394,109 @@ static void perform_unmap(struct iommu_server *s, const struct iommu_request *re
         }
         if (d->state == IOMMU_DEV_PRESENT && d->domain == req->domain && d->ats_enabled &&
             !d->quarantined && (inv_size > 0 || retry)) {
-            vtd_batch_add_devtlb(&b, d->sid, d->ats_qdep, retry ? 0 : res.inv_start,
+            vtd_batch_add_devtlb(&p->batch, d->sid, d->ats_qdep, retry ? 0 : p->res.inv_start,
                                  retry ? 0 : inv_size);
+            devtlb = true;
         }
     }
-    enum vtd_err e = iommu_submit(s, x->unit, &b);
-    r->err = IOMMU_OK;
-    bool released = false;
-    if (e == VTD_OK || e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
-        /*
-         * The IOTLB and every answering device-TLB dropped the range. A device that did not
-         * answer was quarantined in iommu_submit; its memory is released only once that
-         * quarantine fence (block + flush) completed.
-         */
-        released = !quarantine_pending(s, x->unit);
-        if (e != VTD_OK) {
-            r->err = IOMMU_ERR_DEVICE_TIMEOUT;
+    p->status = status;
+    return devtlb;
+}
+
+/* Give back the pins of records [lo, hi): one subtraction per run of the same memory grant. */
+static void release_run_pins(struct iommu_server *s, int client, const struct iommu_domain *x,
+                             unsigned lo, unsigned hi)
+{
+    unsigned run_grant = 0, run = 0;
+    for (unsigned i = lo; i <= hi; i++) {
+        const struct iommu_mapping *m = i < hi ? &x->maps[i] : NULL;
+        if (m != NULL && run > 0 && m->grant == run_grant) {
+            run++;
+            continue;
         }
-    } else {
+        if (run > 0 && client >= 0) {
+            struct iommu_mem_grant *g = &s->clients[client].mem[run_grant];
+            g->pins -= run < g->pins ? run : g->pins;
+        }
+        run = 0;
+        if (m != NULL && m->grant < IOMMU_CLIENT_MEMORY) {
+            run_grant = m->grant;
+            run = 1;
+        } else if (m != NULL) {
+            iommu_release_pin(s, client, m);
+        }
+    }
+}
+
+/*
+ * The records of request `id` in the domain: where begin left them if nothing moved them
+ * (the synchronous case), else found by iova. They are contiguous: nothing can be mapped into a
+ * range whose records are stuck, and another unmap that takes them over re-marks them all.
+ */
+static bool pending_records(const struct iommu_domain *x, const struct iommu_pending *p,
+                            unsigned *lo, unsigned *hi)
+{
+    unsigned i = p->map_lo;
+    if (!(i < p->map_hi && p->map_hi <= x->n_maps && x->maps[i].pend == p->id)) {
+        i = 0;
+        while (i < x->n_maps && x->maps[i].pend != p->id) {
+            i++;
+        }
+    }
+    unsigned j = i;
+    while (j < x->n_maps && x->maps[j].pend == p->id) {
+        j++;
+    }
+    *lo = i;
+    *hi = j;
+    return j > i;
+}
+
+static void unmap_complete(struct iommu_server *s, struct iommu_pending *p, enum vtd_err e,
+                           struct iommu_reply *r)
+{
+    struct iommu_domain *x = &s->domains[p->domain];
+    if (p->id == 0) {
         r->err = IOMMU_ERR_HW;
+        return;
     }
+    bool confirmed = e == VTD_OK || e == VTD_ERR_ITE || e == VTD_ERR_ICE;
+    /*
+     * The IOTLB and every answering device-TLB dropped the range. A device that did not answer
+     * was quarantined; its memory is released only once that quarantine fence (block + flush)
+     * completed.
+     */
+    bool released = confirmed && !quarantine_pending(s, p->unit);
+    r->err = !confirmed ? IOMMU_ERR_HW : e == VTD_OK ? IOMMU_OK : IOMMU_ERR_DEVICE_TIMEOUT;
+    unsigned lo = 0, hi = 0;
+    bool found = x->used && pending_records(x, p, &lo, &hi);
     if (released) {
-        vtd_page_list_release(&u->vu, &res.freed);
-        /* Pins of grant memory are counters: one subtraction per run of mappings of the same
-         * grant (a batch is usually one run), not a call per mapping. */
-        unsigned run_grant = 0, run = 0;
-        for (unsigned i = req->map_lo; i <= req->map_hi; i++) {
-            const struct iommu_mapping *m = i < req->map_hi ? &x->maps[i] : NULL;
-            if (m != NULL && run > 0 && m->grant == run_grant) {
-                run++;
-                continue;
-            }
-            if (run > 0 && req->client >= 0) {
-                struct iommu_mem_grant *g = &s->clients[req->client].mem[run_grant];
-                g->pins -= run < g->pins ? run : g->pins;
-            }
-            run = 0;
-            if (m != NULL && m->grant < IOMMU_CLIENT_MEMORY) {
-                run_grant = m->grant;
-                run = 1;
-            } else if (m != NULL) {
-                iommu_release_pin(s, req->client, m);
-            }
+        vtd_page_list_release(&s->units[p->unit].vu, &p->res.freed);
+        if (found) {
+            release_run_pins(s, p->client, x, lo, hi);
+            iommu_maps_remove(x, lo, hi);
         }
-        iommu_maps_remove(x, req->map_lo, req->map_hi);
     } else {
         /*
          * Not confirmed: the translations are gone from the tables but may still be cached.
-         * Keep the pins (the memory must not be reused) and the freed table pages (they are
-         * not returned to the allocator: a leak is safe, a reuse is not); a later unmap of the
-         * range retries with a domain-wide invalidation.
+         * Keep the pins (the memory must not be reused) and the freed table pages (not returned
+         * to the allocator: a leak is safe, a reuse is not); a later unmap of the range retries
+         * with a domain-wide invalidation.
          */
-        for (unsigned i = req->map_lo; i < req->map_hi; i++) {
-            x->maps[i].stuck = true;
+        for (unsigned i = lo; found && i < hi; i++) {
+            x->maps[i].pend = 0;
         }
     }
-    /* Only iommu_quarantine changes what domain_status reads here (quarantine_pending's
-     * retries leave both flags it reads as they are), and it counts every new quarantine. */
-    r->w[0] =
-        s->stats.quarantines == quarantines ? status : domain_status(s, req->client, req->domain);
-    r->w[1] = res.unmapped;
+    /* Only iommu_quarantine changes what the status reads, and it counts every quarantine. */
+    r->w[0] = s->stats.quarantines == p->quarantines ? p->status
+                                                      : domain_status(s, p->client, p->domain);
+    r->w[1] = p->res.unmapped;
     set_rets(r, 2);
 }
 
-static void perform_ats_flush(struct iommu_server *s, const struct iommu_request *req,
-                              struct iommu_reply *r)
+/* Begin an ats_flush; false (and *r set) when it is answered without any queue work. */
+static bool ats_flush_begin(struct iommu_server *s, const struct iommu_request *req,
+                            struct iommu_pending *p, struct iommu_reply *r)
 {
     struct iommu_device *d = &s->devices[req->device];
     const struct iommu_ats_flush_args *a = &req->a.ats_flush;
@@ -433,17 +505,92 @@ static void perform_ats_flush(struct iommu_server *s, const struct iommu_request
     set_rets(r, 1);
     if (d->state != IOMMU_DEV_PRESENT) {
         r->w[0] = IOMMU_STATUS_DEVICE_GONE; /* fence before invalidate: nothing is sent */
-        return;
+        return false;
     }
-    struct vtd_batch b;
-    vtd_batch_init(&b, &s->units[d->unit].vu);
-    if (vtd_batch_add_devtlb(&b, d->sid, d->ats_qdep, a->iova, a->size) != VTD_OK) {
+    p->unit = d->unit;
+    vtd_batch_init(&p->batch, &s->units[d->unit].vu);
+    if (vtd_batch_add_devtlb(&p->batch, d->sid, d->ats_qdep, a->iova, a->size) != VTD_OK) {
         r->err = IOMMU_ERR_HW;
-        return;
+        return false;
     }
-    enum vtd_err e = iommu_submit(s, d->unit, &b);
+    return true;
+}
+
+static void ats_flush_complete(struct iommu_server *s, struct iommu_pending *p, enum vtd_err e,
+                               struct iommu_reply *r)
+{
     r->err = vtd_to_err(e);
-    r->w[0] = d->quarantined ? IOMMU_STATUS_QUARANTINED : 0;
+    r->w[0] = s->devices[p->device].quarantined ? IOMMU_STATUS_QUARANTINED : 0;
+    set_rets(r, 1);
+}
+
+/*
+ * Begin an unmap or ats_flush into p. Returns true if p was left pending (only with async, and
+ * only when device-TLB work was queued, or force); else *r holds the reply.
+ */
+static bool begin_invalidating(struct iommu_server *s, const struct iommu_request *req,
+                               struct iommu_reply *r, struct iommu_pending *p, unsigned flags,
+                               uint64_t timeout_ns)
+{
+    p->label = req->label;
+    p->client = req->client;
+    p->domain = req->domain;
+    p->device = req->device;
+    p->quarantines = s->stats.quarantines;
+    bool long_wait;
+    if (req->label == IOMMU_LABEL_UNMAP) {
+        long_wait = unmap_begin(s, req, p);
+    } else if (ats_flush_begin(s, req, p, r)) {
+        long_wait = true;
+    } else {
+        return false;
+    }
+    bool async = (flags & IOMMU_BEGIN_ASYNC) &&
+                 (long_wait || (flags & IOMMU_BEGIN_FORCE)) && p->batch.n > 0;
+    pending_submit(s, p, async, timeout_ns);
+    p->used = true;
+    if (async && p->batch.state == VTD_BATCH_INFLIGHT) {
+        return true;
+    }
+    while (!iommu_complete(s, p, r)) {
+        /* submitted synchronously, or the asynchronous submission finished at once */
+    }
+    return false;
+}
+
+bool iommu_complete(struct iommu_server *s, struct iommu_pending *p, struct iommu_reply *r)
+{
+    enum vtd_err e = VTD_OK;
+    if (p->batch.n > 0) {
+        e = vtd_batch_poll(&p->batch);
+        if (e == VTD_ERR_PENDING) {
+            return false;
+        }
+    }
+    r->err = 0;
+    r->len = 0;
+    r->cap_kept = false;
+    iommu_batch_failed(s, p->unit, &p->batch, e);
+    if (p->label == IOMMU_LABEL_UNMAP) {
+        unmap_complete(s, p, e, r);
+    } else {
+        ats_flush_complete(s, p, e, r);
+    }
+    p->used = false;
+    return true;
+}
+
+uint64_t iommu_pending_deadline(const struct iommu_pending *p)
+{
+    return p->used && p->batch.n > 0 ? p->batch.deadline_ns : 0;
+}
+
+unsigned iommu_completion_event(struct iommu_server *s, unsigned unit)
+{
+    if (unit >= IOMMU_MAX_UNITS || !s->units[unit].used) {
+        return 0;
+    }
+    return vtd_unit_qi_event(&s->units[unit].vu);
 }
 
 static void perform_fault_read(struct iommu_server *s, const struct iommu_request *req,
@@ -522,11 +669,11 @@ void iommu_perform_client(struct iommu_server *s, const struct iommu_request *re
         perform_map(s, req, r);
         break;
     case IOMMU_LABEL_UNMAP:
-        perform_unmap(s, req, r);
+    case IOMMU_LABEL_ATS_FLUSH: {
+        struct iommu_pending p;
+        (void)begin_invalidating(s, req, r, &p, 0, 0);
         break;
-    case IOMMU_LABEL_ATS_FLUSH:
-        perform_ats_flush(s, req, r);
-        break;
+    }
     case IOMMU_LABEL_FAULT_READ:
         perform_fault_read(s, req, r);
         break;
@@ -690,7 +837,10 @@ static void reply_init(struct iommu_reply *r)
     r->cap_kept = false;
 }
 
-void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
+/* A client message; only its unmap and ats_flush can stay pending (in p, with ASYNC). */
+static enum iommu_step client_message(struct iommu_server *s, const struct iommu_msg *m,
+                                      struct iommu_reply *r, struct iommu_pending *p,
+                                      unsigned flags, uint64_t timeout_ns)
 {
     reply_init(r);
     s->stats.messages++;
@@ -699,12 +849,43 @@ void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, stru
     if (e != IOMMU_OK) {
         r->err = e;
         s->stats.errors++;
-        return;
+        return IOMMU_STEP_DONE;
     }
-    iommu_perform_client(s, &req, r);
+    if (p != NULL && (flags & IOMMU_BEGIN_ASYNC) &&
+        (req.label == IOMMU_LABEL_UNMAP || req.label == IOMMU_LABEL_ATS_FLUSH)) {
+        if (begin_invalidating(s, &req, r, p, flags, timeout_ns)) {
+            return IOMMU_STEP_PENDING;
+        }
+    } else {
+        iommu_perform_client(s, &req, r);
+    }
     if (r->err != IOMMU_OK) {
         s->stats.errors++;
     }
+    return IOMMU_STEP_DONE;
+}
+
+/*
+ * The one entry point: the badge picks the protocol, decode checks, perform carries out.
+ * Everything but a client's unmap and ats_flush completes here, its waits bounded in perform.
+ */
+enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r,
+                            struct iommu_pending *p, unsigned flags, uint64_t timeout_ns)
+{
+    if (s->hotplug_badge != 0 && m->badge == s->hotplug_badge) {
+        iommu_handle_hotplug(s, m, r);
+        return IOMMU_STEP_DONE;
+    }
+    if (s->env.root_badge != 0 && m->badge == s->env.root_badge) {
+        iommu_handle_root(s, m, r);
+        return IOMMU_STEP_DONE;
+    }
+    return client_message(s, m, r, p, flags, timeout_ns);
+}
+
+void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
+{
+    (void)client_message(s, m, r, NULL, 0, 0);
 }
 
 void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r)
@@ -757,7 +938,8 @@ enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned gra
         struct iommu_reply r;
         reply_init(&r);
         unsigned before = x->n_maps;
-        perform_unmap(s, &req, &r);
+        struct iommu_pending p;
+        (void)begin_invalidating(s, &req, &r, &p, 0, 0);
         st |= r.len > 0 ? r.w[0] : 0;
         if (r.err != IOMMU_OK && result == IOMMU_OK) {
             result = (enum iommu_err)r.err;
@@ -873,6 +1055,9 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
     iommu_domain_put(s, dom);
     if (s->domains[dom].used) {
         s->domains[dom].owner = -1;
+    }
+    if (c->has_notify && s->env.release_cap) {
+        s->env.release_cap(s->env.ctx, c->notify_cookie); /* the notification goes with it */
     }
     memset(c, 0, sizeof(*c));
     c->domain = -1;

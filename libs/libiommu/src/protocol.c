@@ -42,6 +42,7 @@ const char *iommu_hp_errname(unsigned err)
     static const char *const l##_ret_docs[] = {R(DOC_) NULL};
 IOMMU_CLIENT_METHODS(LISTS_)
 IOMMU_HOTPLUG_METHODS(LISTS_)
+IOMMU_ROOT_METHODS(LISTS_)
 
 #define CLIENT_INFO_(U, l, v, A, R, c, E, d)                                                       \
     {v,                                                                                            \
@@ -52,7 +53,7 @@ IOMMU_HOTPLUG_METHODS(LISTS_)
      c,                                                                                            \
      (v) == IOMMU_LABEL_MAP_VEC ? IOMMU_VEC_MAX : 0 A(IOMMU_COUNT_),                               \
      0 E(IOMMU_EBIT_),                                                                             \
-     false,                                                                                        \
+     IOMMU_PROTO_CLIENT,                                                                                        \
      l##_arg_names,                                                                                \
      l##_arg_docs,                                                                                 \
      l##_ret_names,                                                                                \
@@ -66,13 +67,28 @@ IOMMU_HOTPLUG_METHODS(LISTS_)
      c,                                                                                            \
      0 A(IOMMU_COUNT_),                                                                            \
      0 E(IOMMU_HP_EBIT_),                                                                          \
-     true,                                                                                         \
+     IOMMU_PROTO_HOTPLUG,                                                                                         \
+     l##_arg_names,                                                                                \
+     l##_arg_docs,                                                                                 \
+     l##_ret_names,                                                                                \
+     l##_ret_docs},
+#define ROOT_INFO_(U, l, v, A, R, c, E, d)                                                         \
+    {v,                                                                                            \
+     #l,                                                                                           \
+     d,                                                                                            \
+     0 A(IOMMU_COUNT_),                                                                            \
+     0 R(IOMMU_COUNT_),                                                                            \
+     c,                                                                                            \
+     0 A(IOMMU_COUNT_),                                                                            \
+     0 E(IOMMU_EBIT_),                                                                             \
+     IOMMU_PROTO_ROOT,                                                                             \
      l##_arg_names,                                                                                \
      l##_arg_docs,                                                                                 \
      l##_ret_names,                                                                                \
      l##_ret_docs},
 static const struct iommu_method_info methods[] = {IOMMU_CLIENT_METHODS(CLIENT_INFO_)
-                                                       IOMMU_HOTPLUG_METHODS(HP_INFO_)};
+                                                       IOMMU_HOTPLUG_METHODS(HP_INFO_)
+                                                           IOMMU_ROOT_METHODS(ROOT_INFO_)};
 
 const struct iommu_method_info *iommu_methods(unsigned *n)
 {
@@ -86,6 +102,11 @@ const struct iommu_method_info *iommu_methods(unsigned *n)
     _Static_assert((v) > 0 && (v) < LABEL_SPAN, "label " #l " outside the lookup table");
 IOMMU_CLIENT_METHODS(LABEL_RANGE_)
 IOMMU_HOTPLUG_METHODS(LABEL_RANGE_)
+IOMMU_ROOT_METHODS(LABEL_RANGE_)
+/* Labels are unique across the protocols: a duplicate would be two enumerators of one value. */
+#define LABEL_UNIQUE_(U, l, v, A, R, c, E, d) LABEL_UNIQUE_##v,
+enum { IOMMU_CLIENT_METHODS(LABEL_UNIQUE_) IOMMU_HOTPLUG_METHODS(LABEL_UNIQUE_)
+           IOMMU_ROOT_METHODS(LABEL_UNIQUE_) };
 static uint8_t by_label[LABEL_SPAN];
 
 const struct iommu_method_info *iommu_method_find(uint64_t label)

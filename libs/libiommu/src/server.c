@@ -318,12 +318,18 @@ enum vtd_err iommu_submit(struct iommu_server *s, unsigned unit, struct vtd_batc
     }
     s->stats.submissions++;
     enum vtd_err e = vtd_batch_submit(b, 0);
+    iommu_batch_failed(s, unit, b, e);
+    return e;
+}
+
+void iommu_batch_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b,
+                        enum vtd_err e)
+{
     if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
         for (unsigned i = 0; i < b->n_failed && i < VTD_REPORT_SIDS; i++) {
             iommu_quarantine(s, unit, b->failed_sid[i]);
         }
     }
-    return e;
 }
 
 void iommu_ats_off(struct iommu_server *s, struct iommu_device *d)

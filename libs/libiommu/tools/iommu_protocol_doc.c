@@ -37,8 +37,9 @@ static size_t cell(char *line, size_t cap, size_t k, const char *text)
     return k;
 }
 
-static size_t table(char *out, size_t cap, size_t pos, bool hotplug)
+static size_t table(char *out, size_t cap, size_t pos, unsigned proto)
 {
+    bool hotplug = proto == IOMMU_PROTO_HOTPLUG;
     unsigned n;
     const struct iommu_method_info *m = iommu_methods(&n);
     char line[4096];
@@ -46,7 +47,7 @@ static size_t table(char *out, size_t cap, size_t pos, bool hotplug)
                "| label | method | arguments (words, in order) | results | errors |\n"
                "|---|---|---|---|---|\n");
     for (unsigned i = 0; i < n; i++) {
-        if (m[i].hotplug != hotplug) {
+        if (m[i].proto != proto) {
             continue;
         }
         size_t k = (size_t)snprintf(line, sizeof(line), "| %llu | `%s` | ",
@@ -83,7 +84,7 @@ static size_t table(char *out, size_t cap, size_t pos, bool hotplug)
     }
     pos = emit(out, cap, pos, "\n");
     for (unsigned i = 0; i < n; i++) {
-        if (m[i].hotplug == hotplug) {
+        if (m[i].proto == proto) {
             snprintf(line, sizeof(line), "* `%s`: %s\n", m[i].name, m[i].doc);
             pos = emit(out, cap, pos, line);
         }
@@ -111,13 +112,17 @@ static size_t generate(char *out, size_t cap)
     out[0] = 0;
     pos = emit(out, cap, pos, BEGIN);
     pos = emit(out, cap, pos, "### Client protocol (drivers; badge = client)\n\n");
-    pos = table(out, cap, pos, false);
+    pos = table(out, cap, pos, IOMMU_PROTO_CLIENT);
     pos = emit(out, cap, pos, "\n#### Client errors (`enum iommu_err`)\n\n");
     pos = errors(out, cap, pos, false);
     pos = emit(out, cap, pos, "\n### Hotplug protocol (hotplug server only; its own badge)\n\n");
-    pos = table(out, cap, pos, true);
+    pos = table(out, cap, pos, IOMMU_PROTO_HOTPLUG);
     pos = emit(out, cap, pos, "\n#### Hotplug errors (`enum iommu_hp_err`)\n\n");
     pos = errors(out, cap, pos, true);
+    pos = emit(out, cap, pos,
+               "\n### Root protocol (root task only; badge `IOMMU_SRV_BADGE_ROOT`; errors are "
+               "`enum iommu_err`)\n\n");
+    pos = table(out, cap, pos, IOMMU_PROTO_ROOT);
     pos = emit(out, cap, pos, END);
     return pos;
 }

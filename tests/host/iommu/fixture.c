@@ -55,8 +55,9 @@ static void cfg_write(void *ctx, uint64_t off, unsigned width, uint32_t val)
     }
 }
 
-static void notify(void *ctx, uint64_t badge)
+static void notify(void *ctx, uint64_t badge, uint64_t cookie)
 {
+    (void)cookie;
     struct fx *f = ctx;
     f->notifies++;
     f->last_notified = badge;

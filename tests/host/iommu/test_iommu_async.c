@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Parked requests against the VT-d model (iommu/park.h): a slow device-TLB invalidation for
+ * Pending requests against the VT-d model (iommu_begin with IOMMU_BEGIN_ASYNC, iommu_complete):
+ * a slow device-TLB invalidation for
  * client A is queued asynchronously and A's reply waits for the completion interrupt, while
  * client B is served meanwhile; A's memory stays pinned until the hardware let go; an ITE while
  * parked quarantines A's device and answers A with the typed error; a full pool or a request
@@ -8,7 +9,6 @@
  */
 #include "fixture.h"
 
-#include <iommu/park.h>
 #include <iommu/protocol.h>
 #include <vtd/vtd.h>
 
@@ -20,7 +20,19 @@
 #define ITE_NS 20000000ull    /* 20 ms to an invalidation time-out */
 #define POOL 4u
 
-static struct iommu_parked pool[POOL];
+static struct iommu_pending pool[POOL];
+
+/* The transport's part: a free record (NULL: all in flight, the request runs synchronously). */
+static struct iommu_pending *begin(struct fx *f, const struct iommu_msg *m, unsigned flags,
+                                   struct iommu_reply *r)
+{
+    struct iommu_pending *p = NULL;
+    for (unsigned i = 0; i < POOL && p == NULL; i++) {
+        p = pool[i].used ? NULL : &pool[i];
+    }
+    flags |= p != NULL ? IOMMU_BEGIN_ASYNC : 0u;
+    return iommu_begin(f->s, m, r, p, flags, 0) == IOMMU_STEP_PENDING ? p : NULL;
+}
 
 static void setup(struct fx *f)
 {
@@ -41,22 +53,22 @@ static void setup(struct fx *f)
     (void)vtd_unit_qi_event_setup(iommu_server_vtd_unit(f->s, 0), 0xfee00000u, 0x42);
 }
 
-static struct iommu_parked *begin_unmap(struct fx *f, uint64_t badge, uint64_t iova, uint64_t size,
+static struct iommu_pending *begin_unmap(struct fx *f, uint64_t badge, uint64_t iova, uint64_t size,
                                         unsigned flags, struct iommu_reply *r)
 {
     struct iommu_msg m;
     iommu_encode_unmap(&m, iova, size);
     m.badge = badge;
-    return iommu_park_begin(f->s, &m, r, pool, POOL, flags, 0);
+    return begin(f, &m, flags, r);
 }
 
 /* Let virtual time pass in steps, delivering the completion event, until p completes. */
-static bool wait_parked(struct fx *f, struct iommu_parked *p, struct iommu_reply *r,
+static bool wait_parked(struct fx *f, struct iommu_pending *p, struct iommu_reply *r,
                         uint64_t limit_ns)
 {
     for (uint64_t t = 0; t <= limit_ns; t += 100000) {
-        iommu_park_event(f->s, 0);
-        if (iommu_park_complete(f->s, p, r)) {
+        iommu_completion_event(f->s, 0);
+        if (iommu_complete(f->s, p, r)) {
             return true;
         }
         vtd_model_advance(f->m, 100000);
@@ -86,7 +98,7 @@ static void test_slow_devtlb_unmap_parks_and_other_client_is_served_meanwhile(vo
     vtd_model_get_stats(f.m, &st0);
 
     uint64_t t0 = vtd_model_now(f.m);
-    struct iommu_parked *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x4000, 0, &r);
+    struct iommu_pending *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x4000, 0, &r);
     CHECK(p != NULL);
     uint64_t t_parked = vtd_model_now(f.m);
     /* B maps and reads its faults while A waits */
@@ -101,7 +113,7 @@ static void test_slow_devtlb_unmap_parks_and_other_client_is_served_meanwhile(vo
            (unsigned long long)(t_parked - t0), (unsigned long long)(t_b - t_parked),
            (unsigned long long)LATENCY_NS);
     /* not completed yet, and A's memory is still pinned */
-    CHECK(!iommu_park_complete(f.s, p, &r));
+    CHECK(!iommu_complete(f.s, p, &r));
     CHECK_EQ(pins(&f), pins_before + 1); /* A's still held, plus B's new one */
     CHECK(wait_parked(&f, p, &r, 10 * LATENCY_NS));
     uint64_t t_done = vtd_model_now(f.m);
@@ -149,7 +161,7 @@ static void test_parked_range_cannot_be_remapped_before_completion(void)
     setup(&f);
     CHECK_EQ(fx_attach(&f, CLIENT_A, ATS1, NULL), IOMMU_OK);
     CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x2000, IOMMU_READ | IOMMU_WRITE), IOMMU_OK);
-    struct iommu_parked *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x2000, 0, &r);
+    struct iommu_pending *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x2000, 0, &r);
     CHECK(p != NULL);
     CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0x100000, 0x1000, IOMMU_READ), IOMMU_ERR_OVERLAP);
     CHECK(wait_parked(&f, p, &r, 10 * LATENCY_NS));
@@ -171,7 +183,7 @@ static void test_ite_while_parked_quarantines_and_answers_typed_error(void)
     uint64_t pins_before = pins(&f);
     fx_set_present(&f, ATS1, false); /* pulled out, nobody told the server yet */
     uint64_t t0 = vtd_model_now(f.m);
-    struct iommu_parked *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x4000, 0, &r);
+    struct iommu_pending *p = begin_unmap(&f, CLIENT_A, 0x10000, 0x4000, 0, &r);
     CHECK(p != NULL);
     /* B is served while A's invalidation heads for its time-out */
     CHECK_EQ(fx_map(&f, CLIENT_B, 0x20000, 0, 0, 0x1000, IOMMU_READ), IOMMU_OK);
@@ -236,7 +248,7 @@ static void test_forced_parking_and_ats_flush_park_and_complete(void)
     setup(&f);
     CHECK_EQ(fx_attach(&f, CLIENT_B, PLAIN, NULL), IOMMU_OK);
     CHECK_EQ(fx_map(&f, CLIENT_B, 0x10000, 0, 0, 0x1000, IOMMU_READ), IOMMU_OK);
-    struct iommu_parked *p = begin_unmap(&f, CLIENT_B, 0x10000, 0x1000, IOMMU_PARK_FORCE, &r);
+    struct iommu_pending *p = begin_unmap(&f, CLIENT_B, 0x10000, 0x1000, IOMMU_BEGIN_FORCE, &r);
     CHECK(p != NULL);
     CHECK(wait_parked(&f, p, &r, 10 * LATENCY_NS));
     CHECK_EQ(r.err, IOMMU_OK);
@@ -246,9 +258,9 @@ static void test_forced_parking_and_ats_flush_park_and_complete(void)
     iommu_encode_ats_flush(&m, h, 0, 0);
     m.badge = CLIENT_A;
     uint64_t t0 = vtd_model_now(f.m);
-    p = iommu_park_begin(f.s, &m, &r, pool, POOL, 0, 0);
+    p = begin(&f, &m, 0, &r);
     CHECK(p != NULL);
-    CHECK(!iommu_park_complete(f.s, p, &r));
+    CHECK(!iommu_complete(f.s, p, &r));
     CHECK(wait_parked(&f, p, &r, 10 * LATENCY_NS));
     CHECK_EQ(r.err, IOMMU_OK);
     CHECK_EQ(r.w[0], 0);
@@ -284,7 +296,7 @@ static void test_random_interleavings_keep_pins_until_completion(void)
     const uint16_t sid[3] = {ATS1, PLAIN, ATS2};
     uint8_t pg[3][RAND_PAGES];
     struct {
-        struct iommu_parked *p;
+        struct iommu_pending *p;
         unsigned client, first, n;
     } out[POOL];
     unsigned n_out = 0, parked = 0, sync = 0, completed = 0;
@@ -319,7 +331,7 @@ static void test_random_interleavings_keep_pins_until_completion(void)
             if (!all) {
                 continue;
             }
-            struct iommu_parked *p = begin_unmap(&f, badge[c], iova, n * 0x1000ull, 0, &r);
+            struct iommu_pending *p = begin_unmap(&f, badge[c], iova, n * 0x1000ull, 0, &r);
             if (p != NULL) {
                 CHECK(n_out < POOL);
                 out[n_out].p = p;
@@ -341,9 +353,9 @@ static void test_random_interleavings_keep_pins_until_completion(void)
             }
         } else if (op < 9) {
             vtd_model_advance(f.m, rnd(3000000));
-            iommu_park_event(f.s, 0);
+            iommu_completion_event(f.s, 0);
             for (unsigned k = 0; k < n_out;) {
-                if (!iommu_park_complete(f.s, out[k].p, &r)) {
+                if (!iommu_complete(f.s, out[k].p, &r)) {
                     k++;
                     continue;
                 }

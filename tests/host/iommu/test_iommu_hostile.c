@@ -200,11 +200,11 @@ static void test_random_message_storm_gets_declared_errors_and_rejections_change
         const struct iommu_method_info *known = iommu_method_find(label);
         if (r.err == 0) {
             oks++;
-            CHECK(known && known->hotplug == hp);
+            CHECK(known && known->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT));
             continue;
         }
         errors++;
-        if (known && known->hotplug == hp && r.err != IOMMU_ERR_BAD_LABEL) {
+        if (known && known->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) && r.err != IOMMU_ERR_BAD_LABEL) {
             if (!(known->errors & (1ull << r.err))) {
                 fprintf(stderr, "undeclared error %s from %s\n",
                         hp ? iommu_hp_errname((unsigned)r.err) : iommu_errname((unsigned)r.err),
@@ -235,9 +235,9 @@ static void test_every_method_declares_the_shape_errors(void)
 {
     unsigned n;
     const struct iommu_method_info *meth = iommu_methods(&n);
-    CHECK(n == 18); /* 13 client methods, 5 hotplug methods */
+    CHECK(n == 26); /* 13 client methods, 5 hotplug methods, 8 root methods */
     for (unsigned i = 0; i < n; i++) {
-        uint64_t need = meth[i].hotplug
+        uint64_t need = meth[i].proto == IOMMU_PROTO_HOTPLUG
                             ? (1ull << IOMMU_HP_ERR_BAD_MSG) | (1ull << IOMMU_HP_ERR_DENIED)
                             : (1ull << IOMMU_ERR_BAD_MSG) | (1ull << IOMMU_ERR_DENIED);
         CHECK((meth[i].errors & need) == need);

@@ -2,7 +2,7 @@
 /*
  * The root task registers the IOMMU server's clients (apps/init/src/iommu_link.c): the device a
  * driver may attach and the notification its DMA faults are signalled on. See
- * <iommu_srv/root.h> for the protocol and docs/iommu-server.md for the design.
+ * <iommu/protocol.h> (IOMMU_ROOT_METHODS) for the protocol and docs/iommu-server.md for the design.
  */
 #ifndef INIT_IOMMU_LINK_H
 #define INIT_IOMMU_LINK_H

@@ -371,12 +371,115 @@ const char *iommu_hp_errname(unsigned err);
       "The remapped interrupt of a hotplug port on the vector the root task granted for it "       \
       "(written once, source-id validated; asking again returns the same entry).")
 
+/* ---- Root protocol: what only the root task may ask (badge IOMMU_SRV_BADGE_ROOT) ------------
+ * The root task hands the server its policy decisions; policy (which device and which memory
+ * belong to which driver) stays in the root task, the server only records it. A driver's
+ * "device capability" is therefore the pair (its badge, a source-id) registered here: the client
+ * protocol's attach refuses any source-id the root task did not grant to that badge.
+ *
+ * Badges: the root task mints every copy of the server's endpoint. Drivers get
+ * IOMMU_SRV_BADGE_CLIENT_BASE | task id, the hotplug server IOMMU_SRV_BADGE_HOTPLUG, and only the
+ * root task holds IOMMU_SRV_BADGE_ROOT. The server answers the root protocol for the root badge
+ * only, the hotplug protocol for the hotplug badge only and the client protocol for registered
+ * client badges only. Errors are enum iommu_err values.
+ */
+#define IOMMU_SRV_BADGE_CLIENT_BASE 0x10000ull /* | task id: one client per driver task */
+#define IOMMU_SRV_BADGE_HOTPLUG 0x40000000ull  /* the hotplug server */
+#define IOMMU_SRV_BADGE_ROOT 0x80000000ull     /* the root task */
+#define IOMMU_SRV_NO_SID 0xffffffffull         /* client_add without a device */
+
+/* A client badge the root task may register: the client range, not a system badge. */
+static inline bool iommu_srv_badge_is_client(uint64_t badge)
+{
+    return (badge & ~0xffffull) == IOMMU_SRV_BADGE_CLIENT_BASE && (badge & 0xffffull) != 0;
+}
+
+#define IOMMU_CLIENT_ADD_ARGS(A)                                                                   \
+    A(badge, "client badge to register (IOMMU_SRV_BADGE_CLIENT_BASE | task id)")                   \
+    A(sid, "device granted at once, or IOMMU_SRV_NO_SID (then the client's domain is on unit 0)")  \
+    A(flags, "0")
+#define IOMMU_CLIENT_ADD_RETS(A)
+#define IOMMU_CLIENT_ADD_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(NO_MEMORY) E(UNIT)
+
+#define IOMMU_GRANT_DEVICE_ARGS(A) A(badge, "registered client") A(sid, "source-id it may attach")
+#define IOMMU_GRANT_DEVICE_RETS(A)
+#define IOMMU_GRANT_DEVICE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(UNIT)
+
+#define IOMMU_GRANT_MEMORY_ARGS(A)                                                                 \
+    A(badge, "registered client")                                                                  \
+    A(pa, "physical base (4 KiB aligned, physically contiguous)")                                  \
+    A(size, "bytes")                                                                               \
+    A(rights, "IOMMU_READ | IOMMU_WRITE the client may map it with")
+#define IOMMU_GRANT_MEMORY_RETS(A) A(grant, "grant index map_pool and map_vec name it by")
+#define IOMMU_GRANT_MEMORY_ERRS(E)                                                                 \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(ALIGN) E(RANGE) E(RIGHTS) E(NO_SLOTS)
+
+#define IOMMU_CLIENT_REMOVE_ARGS(A) A(badge, "registered client whose task is being torn down")
+#define IOMMU_CLIENT_REMOVE_RETS(A)
+#define IOMMU_CLIENT_REMOVE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(DEVICE_TIMEOUT) E(HW)
+
+#define IOMMU_IRQ_GRANT_ARGS(A)                                                                    \
+    A(badge, "registered client, or IOMMU_SRV_BADGE_HOTPLUG for a hotplug port")                   \
+    A(sid, "device granted to the client (or the port)")                                           \
+    A(vector, "CPU vector 0x20..0xff the root task holds an IRQ handler for")
+#define IOMMU_IRQ_GRANT_RETS(A) A(grant, "vector grant index irq_alloc names (0 for a port)")
+#define IOMMU_IRQ_GRANT_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS)
+
+#define IOMMU_IRQ_ROUTE_ARGS(A) A(sid, "source-id of the interrupt's requester") A(vector, "vector")
+#define IOMMU_IRQ_ROUTE_RETS(A)                                                                    \
+    A(irq, "interrupt handle")                                                                     \
+    A(msi_addr, "MSI address (remappable format)")                                                 \
+    A(msi_data, "MSI data")
+#define IOMMU_IRQ_ROUTE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(UNIT) E(UNSUPPORTED) E(NO_IRTE) E(HW)
+
+#define IOMMU_REVOKE_MEMORY_ARGS(A) A(badge, "registered client") A(grant, "its memory grant index")
+#define IOMMU_REVOKE_MEMORY_RETS(A)                                                                \
+    A(status, "IOMMU_STATUS_* of the client's devices")                                            \
+    A(pins_left, "mappings whose invalidation was not confirmed: reuse only when 0")
+#define IOMMU_REVOKE_MEMORY_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(DEVICE_TIMEOUT) E(HW)
+
+#define IOMMU_REVOKE_DEVICE_ARGS(A) A(badge, "registered client") A(sid, "device granted to it")
+#define IOMMU_REVOKE_DEVICE_RETS(A) A(status, "IOMMU_STATUS_* after the detach")
+#define IOMMU_REVOKE_DEVICE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(DEVICE_TIMEOUT) E(HW)
+
+#define IOMMU_ROOT_METHODS(M)                                                                      \
+    M(CLIENT_ADD, client_add, 96, IOMMU_CLIENT_ADD_ARGS, IOMMU_CLIENT_ADD_RETS, 1,                 \
+      IOMMU_CLIENT_ADD_ERRS,                                                                       \
+      "Register a client with one domain on the unit covering sid and grant it sid. Optional "     \
+      "capability: a notification signalled when a fault of its devices is waiting.")              \
+    M(GRANT_DEVICE, grant_device, 97, IOMMU_GRANT_DEVICE_ARGS, IOMMU_GRANT_DEVICE_RETS, 0,         \
+      IOMMU_GRANT_DEVICE_ERRS, "Grant one more device to a registered client.")                    \
+    M(GRANT_MEMORY, grant_memory, 98, IOMMU_GRANT_MEMORY_ARGS, IOMMU_GRANT_MEMORY_RETS, 0,         \
+      IOMMU_GRANT_MEMORY_ERRS, "Memory the root task gave the client, mappable by grant index.")   \
+    M(CLIENT_REMOVE, client_remove, 99, IOMMU_CLIENT_REMOVE_ARGS, IOMMU_CLIENT_REMOVE_RETS, 0,     \
+      IOMMU_CLIENT_REMOVE_ERRS,                                                                    \
+      "The client's task is torn down: every device detached (blocked and flushed first), every "  \
+      "mapping unmapped strictly, PASIDs unbound, grants and notification dropped, before the "    \
+      "reply. The client is removed even on error (stuck pins stay with the server).")             \
+    M(IRQ_GRANT, irq_grant, 100, IOMMU_IRQ_GRANT_ARGS, IOMMU_IRQ_GRANT_RETS, 0,                    \
+      IOMMU_IRQ_GRANT_ERRS, "The client (or hotplug port) may have remapped interrupts on vector.") \
+    M(IRQ_ROUTE, irq_route, 101, IOMMU_IRQ_ROUTE_ARGS, IOMMU_IRQ_ROUTE_RETS, 0,                    \
+      IOMMU_IRQ_ROUTE_ERRS,                                                                        \
+      "An interrupt-remapping entry written at once for a requester no driver asks for itself "    \
+      "(I/O APIC lines).")                                                                         \
+    M(REVOKE_MEMORY, revoke_memory, 102, IOMMU_REVOKE_MEMORY_ARGS, IOMMU_REVOKE_MEMORY_RETS, 0,    \
+      IOMMU_REVOKE_MEMORY_ERRS,                                                                    \
+      "Take a memory grant back: every mapping of it unmapped strictly before the reply; later "   \
+      "maps naming it get REVOKED.")                                                               \
+    M(REVOKE_DEVICE, revoke_device, 103, IOMMU_REVOKE_DEVICE_ARGS, IOMMU_REVOKE_DEVICE_RETS, 0,    \
+      IOMMU_REVOKE_DEVICE_ERRS,                                                                    \
+      "Take a device back: detached first if attached (interrupts and PASIDs gone), then its "     \
+      "device and vector grants dropped.")
+
 /* ---- Generated: labels, argument and result structs, error masks --------------------------- */
 #define IOMMU_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_LABEL_##U = v,
 enum iommu_label {
     IOMMU_CLIENT_METHODS(IOMMU_LABEL_ENUM_) IOMMU_HOTPLUG_METHODS(IOMMU_LABEL_ENUM_)
 };
 #undef IOMMU_LABEL_ENUM_
+#define IOMMU_ROOT_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_ROOT_##U = v,
+enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_ENUM_) };
+#undef IOMMU_ROOT_LABEL_ENUM_
 
 #define IOMMU_FIELD_(n, d) uint64_t n;
 #define IOMMU_STRUCTS_(U, l, v, A, R, c, E, d)                                                     \
@@ -388,6 +491,7 @@ enum iommu_label {
     };
 IOMMU_CLIENT_METHODS(IOMMU_STRUCTS_)
 IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
+IOMMU_ROOT_METHODS(IOMMU_STRUCTS_)
 #undef IOMMU_STRUCTS_
 
 #define IOMMU_COUNT_(n, d) +1
@@ -402,7 +506,8 @@ IOMMU_HOTPLUG_METHODS(IOMMU_STRUCTS_)
 
 enum iommu_cap_kind {
     IOMMU_CAP_NONE = 0,
-    IOMMU_CAP_FRAME = 1, /* a physically contiguous frame the sender transferred */
+    IOMMU_CAP_FRAME = 1,        /* a physically contiguous frame the sender transferred */
+    IOMMU_CAP_NOTIFICATION = 2, /* a notification the server may signal (rights: write) */
 };
 /* A transferred capability as the glue resolved it (the core never sees a cptr). */
 struct iommu_cap_ref {
@@ -507,6 +612,9 @@ static inline void iommu_fault_unpack(const uint64_t *w, struct iommu_fault_rec 
 #define IOMMU_FAULTS_PER_REPLY 7u /* 16 words a reply */
 
 /* ---- Method metadata (server dispatch, docs, tests) ---------------------------------------- */
+/* The three protocols on the server's endpoint, told apart by the badge. */
+enum iommu_proto { IOMMU_PROTO_CLIENT = 0, IOMMU_PROTO_HOTPLUG = 1, IOMMU_PROTO_ROOT = 2 };
+
 struct iommu_method_info {
     uint64_t label;
     const char *name;
@@ -514,12 +622,12 @@ struct iommu_method_info {
     unsigned nargs, nrets, max_caps;
     unsigned max_words; /* nargs, or IOMMU_VEC_MAX for map_vec (nargs..max_words words) */
     uint64_t errors;    /* bit e set: the method may return error e (besides OK) */
-    bool hotplug;       /* part of the hotplug protocol */
+    unsigned proto;     /* enum iommu_proto */
     const char *const *arg_names, *const *arg_docs, *const *ret_names, *const *ret_docs;
 };
-/* Metadata for a label, or NULL. */
+/* Metadata for a label, or NULL (labels are unique across the three protocols). */
 const struct iommu_method_info *iommu_method_find(uint64_t label);
-/* All methods, client ones first; *n = count. */
+/* All methods: client ones, then hotplug, then root; *n = count. */
 const struct iommu_method_info *iommu_methods(unsigned *n);
 
 #endif /* IOMMU_PROTOCOL_H */

@@ -53,10 +53,13 @@ struct iommu_env {
     void *ctx;
     /* Config space of the segment (NULL: no ATS handling at all). */
     const struct pci_ecam *ecam;
-    /* Signal the client's fault notification (coalesced: once until it reads). May be NULL. */
-    void (*notify_client)(void *ctx, uint64_t badge);
+    /* Signal the client's fault notification (coalesced: once until it reads). `cookie` is the
+     * notification client_add brought (0: none). May be NULL. */
+    void (*notify_client)(void *ctx, uint64_t badge, uint64_t cookie);
     /* The pin of a transferred frame capability ended: the glue may drop the slot. May be NULL. */
     void (*release_cap)(void *ctx, uint64_t cookie);
+    /* The badge whose messages are the root protocol (0: no root protocol). */
+    uint64_t root_badge;
 };
 
 /* ---- State (fields are private; use the functions below) ---------------------------------- */
@@ -94,7 +97,8 @@ struct iommu_mapping {
     uint64_t cookie; /* frame capability slot (grant == IOMMU_GRANT_CAP) */
     uint16_t grant;  /* memory grant index, IOMMU_GRANT_CAP or IOMMU_GRANT_RESERVED */
     uint8_t rights;
-    bool stuck; /* removed from the page table, invalidation not confirmed */
+    bool stuck;    /* removed from the page table, invalidation not confirmed */
+    uint32_t pend; /* the request whose invalidation is in flight for it (0: none) */
 };
 #define IOMMU_GRANT_CAP 0xfffeu
 #define IOMMU_GRANT_RESERVED 0xffffu
@@ -157,6 +161,8 @@ struct iommu_client {
     unsigned ring_head, ring_count;
     uint64_t dropped; /* since the last fault_read */
     bool notified;    /* notification sent, not yet read */
+    bool has_notify;  /* client_add brought a notification: notify_cookie names it */
+    uint64_t notify_cookie;
     uint64_t window_start_ns;
     unsigned window_count;
 };
@@ -241,6 +247,7 @@ struct iommu_server {
         uint64_t irq;
     } port_vec[IOMMU_PORT_VECTORS];
     struct iommu_stats stats;
+    uint32_t pend_serial; /* last id given to a request's in-flight mappings */
 };
 
 /* ---- Set-up by init / the root task (not reachable over IPC) ------------------------------ */
@@ -312,10 +319,64 @@ enum iommu_err iommu_client_revoke_device(struct iommu_server *s, uint64_t badge
  */
 enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge);
 
-/* ---- Messages ------------------------------------------------------------------------------ */
-/* Decode + perform one message of the client (resp. hotplug) protocol. Never fails to reply. */
+/* ---- Messages: one core, three protocols, two phases -------------------------------------
+ *
+ * Every message goes through iommu_begin: the badge says which protocol it is (root task,
+ * hotplug server, or a registered client), decode checks it against a const server, perform
+ * carries it out. A request whose hardware wait may be long (an unmap or ats_flush that sends
+ * device-TLB work) can be left pending in a struct iommu_pending the transport owns: the tables
+ * changed and the invalidation batch is queued, and iommu_complete finishes it once the unit
+ * reports completion or the deadline passed (pins of confirmed unmaps released, devices that did
+ * not answer quarantined, reply built). A synchronous request is the same code with the wait
+ * done at once: begin submits and waits, complete finds the batch finished.
+ *
+ * While a request is pending its mapping records stay in the domain marked stuck with the
+ * request's id: the range cannot be mapped again (overlap), a second unmap of it retries with a
+ * domain-wide invalidation, and completion releases exactly the records still carrying its id.
+ */
+struct iommu_pending {
+    bool used;       /* the transport's: the record is in flight */
+    uint64_t cookie; /* the transport's: e.g. the slot holding the saved reply capability */
+    uint64_t label;  /* IOMMU_LABEL_UNMAP or IOMMU_LABEL_ATS_FLUSH */
+    int client, domain, device;
+    unsigned unit;
+    uint32_t id;             /* unmap: the records it took out carry it in pend */
+    unsigned map_lo, map_hi; /* unmap: where they were at begin (valid until the next message) */
+    uint64_t status;         /* unmap: the reply's status as of begin */
+    uint64_t quarantines;    /* stats.quarantines at begin: changed = compute status again */
+    struct vtd_unmap_result res;
+    struct vtd_batch batch; /* in flight: libvtd holds a pointer to it, it must not move */
+};
+
+enum iommu_step {
+    IOMMU_STEP_DONE = 0, /* *r holds the reply */
+    IOMMU_STEP_PENDING,  /* p holds the request: call iommu_complete until it returns true */
+};
+/* iommu_begin flags */
+#define IOMMU_BEGIN_ASYNC (1u << 0) /* p may be left pending when device-TLB work is queued */
+#define IOMMU_BEGIN_FORCE (1u << 1) /* with ASYNC: leave every unmap/ats_flush with work pending */
+
+/*
+ * Handle one message of any protocol. p (may be NULL without IOMMU_BEGIN_ASYNC) is a free record
+ * the request may stay in; timeout_ns bounds its wait (0 = the unit's default). Never fails to
+ * reply: a refused message gets its error in *r and changed nothing.
+ */
+enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r,
+                            struct iommu_pending *p, unsigned flags, uint64_t timeout_ns);
+/*
+ * Finish a pending request: false while its batch is in flight and its deadline has not passed;
+ * true when *r holds the reply (then p->used is false again).
+ */
+bool iommu_complete(struct iommu_server *s, struct iommu_pending *p, struct iommu_reply *r);
+/* A pending request's absolute deadline in the unit's clock (ns; 0 = nothing queued). */
+uint64_t iommu_pending_deadline(const struct iommu_pending *p);
+/* The unit's invalidation-completion interrupt: acknowledge it and advance the queue. */
+unsigned iommu_completion_event(struct iommu_server *s, unsigned unit);
+
+/* Synchronous shorthands for one protocol each (tests, fuzzers): begin + complete. */
 void iommu_handle_client(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r);
 void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r);
+void iommu_handle_root(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r);
 
 /* A fully validated client request: what decode hands to perform. */
 struct iommu_request {
