@@ -39,6 +39,7 @@ static struct {
 } g_irq[IOMMU_MAX_UNITS];
 static pc_cptr_t g_ntfn; /* ours, bound to our thread */
 static bool g_async, g_force, g_log;
+static unsigned g_flags; /* iommu_begin flags: the parking policy */
 
 /* Pending requests and the saved reply capabilities that answer them. */
 static struct iommu_pending g_pending[PENDING_SLOTS];
@@ -134,6 +135,7 @@ void srv_transport_start(const task_start_info_t *si, struct iommu_server *s)
         every_qi = every_qi && g_irq[u].qi_on;
     }
     g_async = g_async && every_qi;
+    g_flags = (g_async ? IOMMU_BEGIN_ASYNC : 0u) | (g_force ? IOMMU_BEGIN_FORCE : 0u);
     printf("iommu: completion events on %s; parking %s\n", every_qi ? "every unit" : "not every unit",
            !g_async ? "off"
            : g_force ? "forced"
@@ -289,9 +291,7 @@ static bool handle_message(const pc_msg_t *in, pc_msg_t *out)
         }
         PROF_T(t2);
         PROF_ADD(PROF_RESOLVE, t1, t2);
-        unsigned flags = (g_async && g_free != NULL ? IOMMU_BEGIN_ASYNC : 0u) |
-                         (g_force ? IOMMU_BEGIN_FORCE : 0u);
-        step = iommu_begin(g_s, &m, &r, g_free, flags, 0);
+        step = iommu_begin(g_s, &m, &r, g_free, g_flags, 0); /* g_free NULL: synchronous */
         PROF_T(t3);
         PROF_ADD(PROF_HANDLE, t2, t3);
         if (m.badge == IOMMU_SRV_BADGE_ROOT) {

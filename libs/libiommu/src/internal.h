@@ -34,8 +34,14 @@ enum iommu_err iommu_rmrr_check(const struct iommu_server *s, int dev, int domai
 /* Submit and wait (bounded); devices whose device-TLB invalidation failed are quarantined. */
 enum vtd_err iommu_submit(struct iommu_server *s, unsigned unit, struct vtd_batch *b);
 /* A batch finished with e: quarantine the devices it reports as not answering (ITE/ICE). */
-void iommu_batch_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b,
-                        enum vtd_err e);
+void iommu_quarantine_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b);
+static inline void iommu_batch_failed(struct iommu_server *s, unsigned unit,
+                                      const struct vtd_batch *b, enum vtd_err e)
+{
+    if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
+        iommu_quarantine_failed(s, unit, b);
+    }
+}
 /* Quarantine: blocked, ATS off, fenced until device_added. */
 void iommu_quarantine(struct iommu_server *s, unsigned unit, uint16_t sid);
 /* A mapping's pin ends (its memory may be reused). */

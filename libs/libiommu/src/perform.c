@@ -332,20 +332,25 @@ static uint32_t next_pend_id(struct iommu_server *s)
     return s->pend_serial;
 }
 
-/* Queue p's batch: asynchronously when allowed and possible, else submit and wait now. */
-static void pending_submit(struct iommu_server *s, struct iommu_pending *p, bool async,
-                           uint64_t timeout_ns)
+/*
+ * Queue p's batch: asynchronously when allowed and possible (VTD_ERR_PENDING), else submit and
+ * wait now (the batch's result).
+ */
+static enum vtd_err pending_submit(struct iommu_server *s, struct iommu_pending *p, bool async,
+                                   uint64_t timeout_ns)
 {
     if (p->batch.n == 0) {
-        return; /* nothing to wait for */
+        return VTD_OK; /* nothing to wait for */
     }
     s->stats.submissions++;
-    if (async && vtd_batch_submit_async(&p->batch, timeout_ns) == VTD_OK) {
-        return;
+    if (async && vtd_batch_submit_async(&p->batch, timeout_ns) == VTD_OK &&
+        p->batch.state == VTD_BATCH_INFLIGHT) {
+        return VTD_ERR_PENDING;
     }
     if (p->batch.state == VTD_BATCH_OPEN) {
-        (void)vtd_batch_submit(&p->batch, timeout_ns);
+        return vtd_batch_submit(&p->batch, timeout_ns);
     }
+    return p->batch.result;
 }
 
 /*
@@ -361,17 +366,16 @@ static bool unmap_begin(struct iommu_server *s, const struct iommu_request *req,
     p->unit = x->unit;
     p->map_lo = req->map_lo;
     p->map_hi = req->map_hi;
-    p->id = next_pend_id(s);
+    p->id = 0;
+    p->unmap_failed = false;
     vtd_batch_init(&p->batch, &s->units[x->unit].vu);
     if (vtd_domain_unmap(&x->vd, a->iova, a->size, &p->res) != VTD_OK) {
-        p->id = 0; /* decode made this impossible; nothing changed: complete answers HW */
+        p->unmap_failed = true; /* decode made this impossible; nothing changed: answer HW */
         return false;
     }
     bool retry = false;
     for (unsigned i = req->map_lo; i < req->map_hi; i++) {
         retry |= x->maps[i].stuck;
-        x->maps[i].stuck = true; /* out of the tables, not confirmed: pinned, unusable */
-        x->maps[i].pend = p->id;
     }
     if (retry) {
         vtd_batch_add_iotlb_domain(&p->batch, x->vd.did);
@@ -429,19 +433,36 @@ static void release_run_pins(struct iommu_server *s, int client, const struct io
 }
 
 /*
- * The records of request `id` in the domain: where begin left them if nothing moved them
- * (the synchronous case), else found by iova. They are contiguous: nothing can be mapped into a
- * range whose records are stuck, and another unmap that takes them over re-marks them all.
+ * The request stays pending: its records stay in the domain marked stuck (out of the tables, not
+ * confirmed: pinned, the range cannot be mapped again) under a fresh request id, by which
+ * completion finds them wherever later messages moved them.
+ */
+static void mark_pending(struct iommu_server *s, struct iommu_pending *p)
+{
+    struct iommu_domain *x = &s->domains[p->domain];
+    p->id = next_pend_id(s);
+    for (unsigned i = p->map_lo; i < p->map_hi; i++) {
+        x->maps[i].stuck = true;
+        x->maps[i].pend = p->id;
+    }
+}
+
+/*
+ * The records the request took out: [map_lo, map_hi) if it never left begin (nothing moved them),
+ * else those still marked with its id. Those are contiguous: nothing can be mapped into a range
+ * whose records are stuck, and another unmap that takes them over re-marks or removes them all.
  */
 static bool pending_records(const struct iommu_domain *x, const struct iommu_pending *p,
                             unsigned *lo, unsigned *hi)
 {
-    unsigned i = p->map_lo;
-    if (!(i < p->map_hi && p->map_hi <= x->n_maps && x->maps[i].pend == p->id)) {
-        i = 0;
-        while (i < x->n_maps && x->maps[i].pend != p->id) {
-            i++;
-        }
+    if (p->id == 0) {
+        *lo = p->map_lo;
+        *hi = p->map_hi;
+        return p->map_hi > p->map_lo;
+    }
+    unsigned i = 0;
+    while (i < x->n_maps && x->maps[i].pend != p->id) {
+        i++;
     }
     unsigned j = i;
     while (j < x->n_maps && x->maps[j].pend == p->id) {
@@ -456,7 +477,7 @@ static void unmap_complete(struct iommu_server *s, struct iommu_pending *p, enum
                            struct iommu_reply *r)
 {
     struct iommu_domain *x = &s->domains[p->domain];
-    if (p->id == 0) {
+    if (p->unmap_failed) {
         r->err = IOMMU_ERR_HW;
         return;
     }
@@ -469,7 +490,7 @@ static void unmap_complete(struct iommu_server *s, struct iommu_pending *p, enum
     bool released = confirmed && !quarantine_pending(s, p->unit);
     r->err = !confirmed ? IOMMU_ERR_HW : e == VTD_OK ? IOMMU_OK : IOMMU_ERR_DEVICE_TIMEOUT;
     unsigned lo = 0, hi = 0;
-    bool found = x->used && pending_records(x, p, &lo, &hi);
+    bool found = (p->id == 0 || x->used) && pending_records(x, p, &lo, &hi);
     if (released) {
         vtd_page_list_release(&s->units[p->unit].vu, &p->res.freed);
         if (found) {
@@ -484,6 +505,7 @@ static void unmap_complete(struct iommu_server *s, struct iommu_pending *p, enum
          * with a domain-wide invalidation.
          */
         for (unsigned i = lo; found && i < hi; i++) {
+            x->maps[i].stuck = true;
             x->maps[i].pend = 0;
         }
     }
@@ -524,6 +546,9 @@ static void ats_flush_complete(struct iommu_server *s, struct iommu_pending *p, 
     set_rets(r, 1);
 }
 
+static void finish(struct iommu_server *s, struct iommu_pending *p, enum vtd_err e,
+                   struct iommu_reply *r);
+
 /*
  * Begin an unmap or ats_flush into p. Returns true if p was left pending (only with async, and
  * only when device-TLB work was queued, or force); else *r holds the reply.
@@ -547,15 +572,29 @@ static bool begin_invalidating(struct iommu_server *s, const struct iommu_reques
     }
     bool async = (flags & IOMMU_BEGIN_ASYNC) &&
                  (long_wait || (flags & IOMMU_BEGIN_FORCE)) && p->batch.n > 0;
-    pending_submit(s, p, async, timeout_ns);
-    p->used = true;
-    if (async && p->batch.state == VTD_BATCH_INFLIGHT) {
+    enum vtd_err e = pending_submit(s, p, async, timeout_ns);
+    if (e == VTD_ERR_PENDING) {
+        if (req->label == IOMMU_LABEL_UNMAP) {
+            mark_pending(s, p);
+        }
+        p->used = true;
         return true;
     }
-    while (!iommu_complete(s, p, r)) {
-        /* submitted synchronously, or the asynchronous submission finished at once */
-    }
+    finish(s, p, e, r);
     return false;
+}
+
+/* The batch finished with e (or was never needed): quarantine, release, build the reply. */
+static void finish(struct iommu_server *s, struct iommu_pending *p, enum vtd_err e,
+                   struct iommu_reply *r)
+{
+    iommu_batch_failed(s, p->unit, &p->batch, e);
+    if (p->label == IOMMU_LABEL_UNMAP) {
+        unmap_complete(s, p, e, r);
+    } else {
+        ats_flush_complete(s, p, e, r);
+    }
+    p->used = false;
 }
 
 bool iommu_complete(struct iommu_server *s, struct iommu_pending *p, struct iommu_reply *r)
@@ -570,13 +609,7 @@ bool iommu_complete(struct iommu_server *s, struct iommu_pending *p, struct iomm
     r->err = 0;
     r->len = 0;
     r->cap_kept = false;
-    iommu_batch_failed(s, p->unit, &p->batch, e);
-    if (p->label == IOMMU_LABEL_UNMAP) {
-        unmap_complete(s, p, e, r);
-    } else {
-        ats_flush_complete(s, p, e, r);
-    }
-    p->used = false;
+    finish(s, p, e, r);
     return true;
 }
 

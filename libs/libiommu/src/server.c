@@ -322,13 +322,10 @@ enum vtd_err iommu_submit(struct iommu_server *s, unsigned unit, struct vtd_batc
     return e;
 }
 
-void iommu_batch_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b,
-                        enum vtd_err e)
+void iommu_quarantine_failed(struct iommu_server *s, unsigned unit, const struct vtd_batch *b)
 {
-    if (e == VTD_ERR_ITE || e == VTD_ERR_ICE) {
-        for (unsigned i = 0; i < b->n_failed && i < VTD_REPORT_SIDS; i++) {
-            iommu_quarantine(s, unit, b->failed_sid[i]);
-        }
+    for (unsigned i = 0; i < b->n_failed && i < VTD_REPORT_SIDS; i++) {
+        iommu_quarantine(s, unit, b->failed_sid[i]);
     }
 }
 

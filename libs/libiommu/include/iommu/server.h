@@ -340,7 +340,8 @@ struct iommu_pending {
     uint64_t label;  /* IOMMU_LABEL_UNMAP or IOMMU_LABEL_ATS_FLUSH */
     int client, domain, device;
     unsigned unit;
-    uint32_t id;             /* unmap: the records it took out carry it in pend */
+    uint32_t id;             /* unmap left pending: the records it took out carry it in pend */
+    bool unmap_failed;       /* unmap: the page-table walk refused (nothing changed) */
     unsigned map_lo, map_hi; /* unmap: where they were at begin (valid until the next message) */
     uint64_t status;         /* unmap: the reply's status as of begin */
     uint64_t quarantines;    /* stats.quarantines at begin: changed = compute status again */
