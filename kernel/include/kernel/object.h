@@ -210,10 +210,6 @@ void k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void k_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void k_serial_init(void);
 void k_serial_putc(char c);
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
 
 /* --- scheduler (sched.c) --- */
 void k_sched_init(k_cpu_t *cpu);

@@ -5,6 +5,7 @@
  * anything (seL4's decode/perform split): a rejected invocation leaves no trace.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 #include <kernel/untyped_calc.h>
 #include <portcullis/invocation.h>
 

@@ -6,6 +6,7 @@
  * which picks the next thread if needed and loads its address space, FPU state and entry stack.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 
 #define K_TIMESLICE_TICKS 5
 

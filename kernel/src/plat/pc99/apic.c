@@ -5,6 +5,7 @@
  * against PIT channel 2 with a bounded wait. Plus ACPI discovery (RSDP scan, MADT).
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 #include <plat/acpi.h>
 #include <plat/ioapic.h>
 
