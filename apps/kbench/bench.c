@@ -84,8 +84,7 @@ static unsigned g_bad_replies;
 static pc_word_t bench_revoke(pc_cptr_t ut, pc_cptr_t cnode, uint32_t *next)
 {
     pc_cptr_t cn = (*next)++;
-    pc_word_t err =
-        pc_untyped_retype(ut, PC_OBJ_CNODE, REVOKE_CNODE_BITS, PC_NULL_CPTR, cn, 1);
+    pc_word_t err = pc_untyped_retype(ut, PC_OBJ_CNODE, REVOKE_CNODE_BITS, PC_NULL_CPTR, cn, 1);
     for (unsigned r = 0; err == PC_OK && r < REVOKE_ROUNDS; r++) {
         for (unsigned i = 1; err == PC_OK && i <= REVOKE_CAPS; i++) {
             err = pc_cnode_copy(cn, i, cnode, g_ep, PC_RIGHTS_ALL);

@@ -104,7 +104,7 @@ typedef struct k_cpu {
     uint32_t id;
     uint32_t resched; /* choose again at exit (higher priority woke, slice ended) */
     uint64_t ticks;
-    k_tcb_t *to_head; /* timeout list, sorted by deadline */
+    k_tcb_t *to_head;  /* timeout list, sorted by deadline */
     int32_t ready_max; /* highest priority with a ready thread, -1 if none */
     uint32_t pad0;
     uint64_t ready_bitmap[4];
@@ -257,10 +257,10 @@ void k_tcb_init(k_tcb_t *t);
 /* Work units (one capability deleted, one page of memory zeroed) between two looks at the
  * interrupt controller: the least work a preemptible operation does before it can stop. */
 #define K_PREEMPT_UNITS 32u
-void k_preempt_begin(void);        /* a preemptible operation starts: no work done yet */
-void k_preempt_work(unsigned n);   /* n units of work done */
-bool k_preemption_point(void);     /* true: stop now (an interrupt waits); counts k_preemptions */
-extern uint64_t k_preemptions;     /* preemption points taken since boot (KernelDebug reads it) */
+void k_preempt_begin(void);      /* a preemptible operation starts: no work done yet */
+void k_preempt_work(unsigned n); /* n units of work done */
+bool k_preemption_point(void);   /* true: stop now (an interrupt waits); counts k_preemptions */
+extern uint64_t k_preemptions;   /* preemption points taken since boot (KernelDebug reads it) */
 
 /* --- capability space (cspace.c) --- */
 k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index);
@@ -273,14 +273,14 @@ void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply);
 void k_identify(k_tcb_t *t); /* PC_SYS_IDENTIFY */
 /* A checked Untyped_Retype: what k_perform_untyped needs, nothing of it left to validate. */
 typedef struct k_retype_op {
-    k_slot_t *ut;   /* the untyped's slot */
-    k_cap_t *dcn;   /* destination CNode */
-    unsigned type;  /* pc_object_type */
+    k_slot_t *ut;  /* the untyped's slot */
+    k_cap_t *dcn;  /* destination CNode */
+    unsigned type; /* pc_object_type */
     unsigned user_bits, obj_bits;
     uint64_t dest, count; /* slots dest .. dest + count - 1 of dcn, all empty */
-    bool reset;     /* the untyped has no children: placement started over at offset 0 */
-    uint64_t first; /* physical address of the first object */
-    uint64_t new_free; /* the watermark after the retype */
+    bool reset;           /* the untyped has no children: placement started over at offset 0 */
+    uint64_t first;       /* physical address of the first object */
+    uint64_t new_free;    /* the watermark after the retype */
 } k_retype_op_t;
 
 /* A checked CNode invocation. */
