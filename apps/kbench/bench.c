@@ -5,7 +5,8 @@
  * (call + reply-recv) to a second thread in the same address space and to another task, and a
  * notification signal -> wait wake-up across threads. Each runs `iters=` (default 10000) times
  * after 1000 warm-up rounds and prints `BENCH <name> median=... min=... iters=...`, then the
- * ratios the design targets (round trip / null syscall).
+ * ratios the design targets (round trip / null syscall). Last, the revoke of a capability with
+ * REVOKE_CAPS copies (a preemptible kernel operation), REVOKE_ROUNDS times.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #define WARMUP 1000u
 #define MAX_ITERS 20000u
 #define SERVER_STACK 16384u
+#define REVOKE_CNODE_BITS 8u /* fits the 64 KiB untyped the policy grants */
+#define REVOKE_CAPS ((1u << REVOKE_CNODE_BITS) - 1)
+#define REVOKE_ROUNDS 20u
 
 static uint64_t g_samples[MAX_ITERS];
 static uint8_t g_server_stack[SERVER_STACK] __attribute__((aligned(16)));
@@ -73,6 +77,32 @@ static stats_t report(const char *name, unsigned n)
 }
 
 static unsigned g_bad_replies;
+
+/* Revoke of an endpoint cap with REVOKE_CAPS copies in a CNode of their own, from the
+ * PC_SYS_CALL to its return (preemption points included, interrupts taken between chunks
+ * included). Returns the first error. */
+static pc_word_t bench_revoke(pc_cptr_t ut, pc_cptr_t cnode, uint32_t *next)
+{
+    pc_cptr_t cn = (*next)++;
+    pc_word_t err = pc_untyped_retype(ut, PC_OBJ_CNODE, REVOKE_CNODE_BITS, PC_NULL_CPTR, cn, 1);
+    for (unsigned r = 0; err == PC_OK && r < REVOKE_ROUNDS; r++) {
+        for (unsigned i = 1; err == PC_OK && i <= REVOKE_CAPS; i++) {
+            err = pc_cnode_copy(cn, i, cnode, g_ep, PC_RIGHTS_ALL);
+        }
+        uint64_t t0 = task_rdtsc();
+        pc_word_t rerr = pc_cnode_revoke(cnode, g_ep);
+        g_samples[r] = task_rdtsc() - t0;
+        err = err ? err : rerr;
+    }
+    if (err == PC_OK) {
+        stats_t s = report("revoke_255_copies", REVOKE_ROUNDS);
+        char line[120];
+        snprintf(line, sizeof(line), "BENCH revoke_per_cap median=%llu",
+                 (unsigned long long)(s.median / REVOKE_CAPS));
+        task_log(line);
+    }
+    return err;
+}
 
 static void ipc_round(pc_cptr_t ep, unsigned i, bool record)
 {
@@ -201,6 +231,8 @@ int main(void)
              (unsigned long long)(cross.median / base),
              (unsigned long long)((cross.median * 100 / base) % 100));
     task_log(line);
+    err = bench_revoke(ut, cnode, &next);
+    kt_result("bench_revoke_completes", err == PC_OK, "(%s)", kt_err(err));
     (void)pc_tcb_suspend(server_tcb);
     kt_finish();
 }

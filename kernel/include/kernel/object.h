@@ -104,7 +104,7 @@ typedef struct k_cpu {
     uint32_t id;
     uint32_t resched; /* choose again at exit (higher priority woke, slice ended) */
     uint64_t ticks;
-    k_tcb_t *to_head; /* timeout list, sorted by deadline */
+    k_tcb_t *to_head;  /* timeout list, sorted by deadline */
     int32_t ready_max; /* highest priority with a ready thread, -1 if none */
     uint32_t pad0;
     uint64_t ready_bitmap[4];
@@ -210,10 +210,6 @@ void k_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void k_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void k_serial_init(void);
 void k_serial_putc(char c);
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
-void *memmove(void *d, const void *s, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
 
 /* --- scheduler (sched.c) --- */
 void k_sched_init(k_cpu_t *cpu);
@@ -252,18 +248,62 @@ uint64_t k_get_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i);
 void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v);
 void k_tcb_init(k_tcb_t *t);
 
+/* --- preemption points of long operations (sched.c) --- */
+/* Returned inside the kernel by an operation that stopped at a preemption point, never seen by
+ * user level: the caller's system call is made again when it next runs (k_syscall_restart) and
+ * the operation continues from the state it left, which is consistent at every preemption point.
+ */
+#define K_RESTART (-1)
+/* Work units (one capability deleted, one page of memory zeroed) between two looks at the
+ * interrupt controller: the least work a preemptible operation does before it can stop. */
+#define K_PREEMPT_UNITS 32u
+void k_preempt_begin(void);      /* a preemptible operation starts: no work done yet */
+void k_preempt_work(unsigned n); /* n units of work done */
+bool k_preemption_point(void);   /* true: stop now (an interrupt waits); counts k_preemptions */
+extern uint64_t k_preemptions;   /* preemption points taken since boot (KernelDebug reads it) */
+
 /* --- capability space (cspace.c) --- */
 k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index);
 void k_cap_delete(k_slot_t *slot);
-void k_cap_revoke(k_slot_t *slot);
+int k_cap_revoke(k_slot_t *slot); /* PC_OK, or K_RESTART at a preemption point */
 void k_cap_derive(k_slot_t *parent, k_slot_t *dst, k_cap_t cap); /* dst empty */
 
 /* --- invocations (invoke.c and arch) --- */
 void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply);
 void k_identify(k_tcb_t *t); /* PC_SYS_IDENTIFY */
-/* Each decoder sets *nres to the number of result MRs and returns a pc_error. */
-int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
-int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf);
+/* A checked Untyped_Retype: what k_perform_untyped needs, nothing of it left to validate. */
+typedef struct k_retype_op {
+    k_slot_t *ut;  /* the untyped's slot */
+    k_cap_t *dcn;  /* destination CNode */
+    unsigned type; /* pc_object_type */
+    unsigned user_bits, obj_bits;
+    uint64_t dest, count; /* slots dest .. dest + count - 1 of dcn, all empty */
+    bool reset;           /* the untyped has no children: placement started over at offset 0 */
+    uint64_t first;       /* physical address of the first object */
+    uint64_t new_free;    /* the watermark after the retype */
+} k_retype_op_t;
+
+/* A checked CNode invocation. */
+typedef struct k_cnode_op {
+    uint64_t label; /* PC_CNODE_* */
+    k_slot_t *slot; /* Delete, Revoke, SaveCaller: the slot named; Copy, Mint, Move: destination */
+    k_slot_t *src;  /* Copy, Mint, Move */
+    k_cap_t cap;    /* Copy, Mint: the capability to derive */
+} k_cnode_op_t;
+
+/*
+ * Untyped and CNode: k_decode_* validates every argument and capability and changes nothing (an
+ * error leaves every slot and object as it was); k_perform_* cannot fail, but a preemptible one
+ * may stop with K_RESTART. The other decoders check everything before their first change and
+ * then act in place. Those with results set *nres to the number of result MRs. All return a
+ * pc_error.
+ */
+int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                     k_retype_op_t *op);
+int k_perform_untyped(const k_retype_op_t *op); /* PC_OK or K_RESTART */
+int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                   k_cnode_op_t *op);
+int k_perform_cnode(k_tcb_t *t, const k_cnode_op_t *op); /* PC_OK or K_RESTART (Revoke) */
 int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
 int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
                     unsigned *nres);

@@ -10,6 +10,7 @@
 #include <arch/machine.h>
 #include <arch/vspace.h>
 #include <kernel/memmap.h>
+#include <kernel/string.h>
 #include <portcullis/bootinfo.h>
 
 #define MB_BOOT_MAGIC 0x2BADB002u

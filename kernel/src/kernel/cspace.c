@@ -5,7 +5,9 @@
  * Deleting the last capability to an object destroys it. Destroying a CNode means deleting every
  * capability inside it, which can destroy further CNodes: instead of recursing (unbounded kernel
  * stack), dying CNodes are put on a list threaded through their reserved slot 0 and emptied one
- * by one by the outermost delete.
+ * by one by the outermost delete. One delete is not preemptible (a dying CNode has no cap left to
+ * keep its memory from being retyped, so it must be empty before the delete returns); a revoke is
+ * preemptible between the descendants it deletes.
  */
 #include <arch/machine.h>
 
@@ -88,6 +90,7 @@ static void delete_one(k_slot_t *slot)
     if (k_slot_empty(slot)) {
         return;
     }
+    k_preempt_work(1);
     k_cap_t cap = slot->cap;
     if (cap.type == PC_CAP_REPLY) {
         k_reply_cap_deleted(slot);
@@ -123,9 +126,18 @@ void k_cap_delete(k_slot_t *slot)
     draining = false;
 }
 
-void k_cap_revoke(k_slot_t *slot)
+/*
+ * Preemptible between two descendants: each k_cap_delete leaves the CDT and every object
+ * consistent, and the revoke started again deletes the descendants that are left (or were added
+ * meanwhile by a thread holding the parent): it is done when the parent has no children.
+ */
+int k_cap_revoke(k_slot_t *slot)
 {
     while (!k_slot_empty(slot) && k_cdt_has_children(slot)) {
         k_cap_delete(slot->next);
+        if (k_preemption_point()) {
+            return K_RESTART;
+        }
     }
+    return PC_OK;
 }

@@ -5,6 +5,7 @@
  * anything (seL4's decode/perform split): a rejected invocation leaves no trace.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 #include <kernel/untyped_calc.h>
 #include <portcullis/invocation.h>
 
@@ -46,13 +47,17 @@ void k_identify(k_tcb_t *t)
 
 /* ---------- Untyped ---------- */
 
-static void init_object(unsigned type, uint64_t pa, unsigned obj_bits, bool device)
+/*
+ * Memory of an untyped region is zeroed before objects are made of it, one page per work unit
+ * and preemptibly, with the progress kept in the untyped cap: w2 is the watermark (offset of the
+ * first byte no object uses), w3 the offset up to which the memory from the watermark on is known
+ * to be zero. Invariant: [w2, w3) is all zero whenever w3 > w2 (nothing lives above the watermark,
+ * so nothing writes there). A retype started again after a preemption point finds the zeroing
+ * done so far and goes on from there.
+ */
+static void init_object(unsigned type, uint64_t pa)
 {
-    if (type == PC_OBJ_UNTYPED || device) {
-        return;
-    }
-    void *kva = k_phys_to_virt(pa);
-    memset(kva, 0, 1ull << obj_bits);
+    void *kva = k_phys_to_virt(pa); /* zero already */
     if (type == PC_OBJ_TCB) {
         k_tcb_init(kva);
     } else if (type == PC_OBJ_VSPACE) {
@@ -60,7 +65,8 @@ static void init_object(unsigned type, uint64_t pa, unsigned obj_bits, bool devi
     }
 }
 
-int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf)
+int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                     k_retype_op_t *op)
 {
     k_cap_t *ut = &slot->cap;
     if (label != PC_UNTYPED_RETYPE) {
@@ -105,47 +111,92 @@ int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t
             return PC_ERR_DELETE_FIRST;
         }
     }
-    uint64_t free = k_cdt_has_children(slot) ? ut->w2 : 0; /* no children: start over */
+    bool reset = !k_cdt_has_children(slot); /* no children: placement starts over */
     uint64_t first, new_free;
-    int err =
-        k_untyped_place(ut->obj, ut->size_bits, free, (unsigned)obj_bits, count, &first, &new_free);
+    int err = k_untyped_place(ut->obj, ut->size_bits, reset ? 0 : ut->w2, (unsigned)obj_bits, count,
+                              &first, &new_free);
     if (err) {
         return err;
     }
     if (type == PC_OBJ_VSPACE && !k_asid_available((unsigned)count)) {
         return PC_ERR_NOT_ENOUGH_MEMORY;
     }
-    /* Perform. */
-    ut->w2 = new_free;
-    for (uint64_t i = 0; i < count; i++) {
-        uint64_t pa = first + (i << obj_bits);
-        init_object((unsigned)type, pa, (unsigned)obj_bits, device);
-        k_cap_t c = {.type = (uint8_t)type, .rights = PC_RIGHTS_ALL};
-        switch (type) {
+    *op = (k_retype_op_t){.ut = slot,
+                          .dcn = dcn,
+                          .type = (unsigned)type,
+                          .user_bits = (unsigned)user_bits,
+                          .obj_bits = (unsigned)obj_bits,
+                          .dest = dest,
+                          .count = count,
+                          .reset = reset,
+                          .first = first,
+                          .new_free = new_free};
+    return PC_OK;
+}
+
+/* Zero [max(w2, w3), end) of the untyped, page by page; K_RESTART at a preemption point. */
+static int zero_untyped(k_cap_t *ut, uint64_t end)
+{
+    uint64_t z = ut->w3 > ut->w2 ? ut->w3 : ut->w2;
+    while (z < end) {
+        uint64_t stop = (z | ((1ull << PC_PAGE_BITS) - 1)) + 1;
+        if (stop > end) {
+            stop = end;
+        }
+        memset(k_phys_to_virt(ut->obj + z), 0, stop - z);
+        z = stop;
+        ut->w3 = z;
+        k_preempt_work(1);
+        if (z < end && k_preemption_point()) {
+            return K_RESTART;
+        }
+    }
+    return PC_OK;
+}
+
+int k_perform_untyped(const k_retype_op_t *op)
+{
+    k_cap_t *ut = &op->ut->cap;
+    bool device = ut->flags & K_CAP_DEVICE;
+    if (op->reset && ut->w2 != 0) {
+        ut->w2 = 0; /* no object lives in the region any more */
+        ut->w3 = 0; /* and none of it is known to be zero */
+    }
+    /* Device memory is never zeroed; an untyped child is zeroed by its own retypes. */
+    if (!device && op->type != PC_OBJ_UNTYPED) {
+        int err = zero_untyped(ut, op->new_free);
+        if (err) {
+            return err;
+        }
+    }
+    ut->w2 = op->new_free;
+    for (uint64_t i = 0; i < op->count; i++) {
+        uint64_t pa = op->first + (i << op->obj_bits);
+        k_cap_t c = {.type = (uint8_t)op->type, .rights = PC_RIGHTS_ALL};
+        if (!device) {
+            init_object(op->type, pa);
+        }
+        switch (op->type) {
         case PC_OBJ_UNTYPED:
-            c.obj = pa;
-            c.size_bits = (uint8_t)obj_bits;
-            c.flags = device ? K_CAP_DEVICE : 0;
-            break;
         case PC_OBJ_FRAME_4K:
         case PC_OBJ_FRAME_2M:
             c.obj = pa;
-            c.size_bits = (uint8_t)obj_bits;
+            c.size_bits = (uint8_t)op->obj_bits;
             c.flags = device ? K_CAP_DEVICE : 0;
             break;
         case PC_OBJ_CNODE:
             c.obj = (uint64_t)k_phys_to_virt(pa);
-            c.size_bits = (uint8_t)user_bits;
+            c.size_bits = (uint8_t)op->user_bits;
             break;
         case PC_OBJ_VSPACE:
             c.obj = (uint64_t)k_phys_to_virt(pa);
-            (void)k_asid_alloc(c.obj, &c.aux); /* availability checked above */
+            (void)k_asid_alloc(c.obj, &c.aux); /* availability checked by the decode */
             break;
         default:
             c.obj = (uint64_t)k_phys_to_virt(pa);
             break;
         }
-        k_cap_derive(slot, k_cnode_slot(dcn, dest + i), c);
+        k_cap_derive(op->ut, k_cnode_slot(op->dcn, op->dest + i), c);
     }
     return PC_OK;
 }
@@ -162,40 +213,39 @@ static bool cnode_inside(const k_cap_t *cnode, const k_cap_t *ut)
     return pa < ue && end > us;
 }
 
-int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf)
+/* The slot `index` names in the CNode, if the index is in range (slot 0 is never named). */
+static int cnode_index(const k_cap_t *cn, uint64_t index, k_slot_t **out)
+{
+    if (index == 0 || index >= (1ull << cn->size_bits)) {
+        return PC_ERR_RANGE;
+    }
+    *out = k_cnode_slot(cn, index);
+    return PC_OK;
+}
+
+int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                   k_cnode_op_t *op)
 {
     k_cap_t *cn = &slot->cap;
     unsigned len = pc_msginfo_length(t->ctx.rsi);
-    uint64_t slots = 1ull << cn->size_bits;
-    if (label == PC_CNODE_DELETE || label == PC_CNODE_REVOKE) {
+    *op = (k_cnode_op_t){.label = label};
+    if (label == PC_CNODE_DELETE || label == PC_CNODE_REVOKE || label == PC_CNODE_SAVE_CALLER) {
         if (len < 1) {
             return PC_ERR_TRUNCATED_MESSAGE;
         }
-        uint64_t i = k_get_mr(t, buf, 0);
-        if (i == 0 || i >= slots) {
-            return PC_ERR_RANGE;
+        int err = cnode_index(cn, k_get_mr(t, buf, 0), &op->slot);
+        if (err) {
+            return err;
         }
-        k_slot_t *s = k_cnode_slot(cn, i);
-        if (label == PC_CNODE_DELETE) {
-            k_cap_delete(s);
-        } else {
-            k_cap_revoke(s);
+        if (label == PC_CNODE_SAVE_CALLER) {
+            if (!k_slot_empty(op->slot)) {
+                return PC_ERR_DELETE_FIRST;
+            }
+            if (t->reply_to == NULL) {
+                return PC_ERR_NO_REPLY;
+            }
         }
         return PC_OK;
-    }
-    if (label == PC_CNODE_SAVE_CALLER) {
-        if (len < 1) {
-            return PC_ERR_TRUNCATED_MESSAGE;
-        }
-        uint64_t i = k_get_mr(t, buf, 0);
-        if (i == 0 || i >= slots) {
-            return PC_ERR_RANGE;
-        }
-        k_slot_t *s = k_cnode_slot(cn, i);
-        if (!k_slot_empty(s)) {
-            return PC_ERR_DELETE_FIRST;
-        }
-        return k_ipc_save_caller(t, s);
     }
     if (label != PC_CNODE_COPY && label != PC_CNODE_MINT && label != PC_CNODE_MOVE) {
         return PC_ERR_ILLEGAL_OPERATION;
@@ -216,23 +266,21 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
         }
         scn = &x->cap;
     }
-    if (di == 0 || di >= slots || si == 0 || si >= (1ull << scn->size_bits)) {
+    k_slot_t *dst, *src;
+    if (cnode_index(cn, di, &dst) != PC_OK || cnode_index(scn, si, &src) != PC_OK) {
         return PC_ERR_RANGE;
     }
-    k_slot_t *dst = k_cnode_slot(cn, di), *src = k_cnode_slot(scn, si);
     if (k_slot_empty(src)) {
         return PC_ERR_FAILED_LOOKUP;
     }
     if (!k_slot_empty(dst)) {
         return PC_ERR_DELETE_FIRST;
     }
+    op->slot = dst;
+    op->src = src;
     if (label == PC_CNODE_MOVE) {
         if (src->cap.type == PC_OBJ_UNTYPED && cnode_inside(cn, &src->cap)) {
             return PC_ERR_ILLEGAL_OPERATION;
-        }
-        k_cdt_move(src, dst);
-        if (dst->cap.type == PC_CAP_REPLY) {
-            k_reply_cap_moved(dst);
         }
         return PC_OK;
     }
@@ -260,8 +308,30 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
         c.aux = 0; /* a copy starts unmapped */
         c.w2 = 0;
     }
-    k_cap_derive(src, dst, c);
+    op->cap = c;
     return PC_OK;
+}
+
+int k_perform_cnode(k_tcb_t *t, const k_cnode_op_t *op)
+{
+    switch (op->label) {
+    case PC_CNODE_DELETE:
+        k_cap_delete(op->slot);
+        return PC_OK;
+    case PC_CNODE_REVOKE:
+        return k_cap_revoke(op->slot);
+    case PC_CNODE_SAVE_CALLER:
+        return k_ipc_save_caller(t, op->slot); /* a caller is pending: the decode checked */
+    case PC_CNODE_MOVE:
+        k_cdt_move(op->src, op->slot);
+        if (op->slot->cap.type == PC_CAP_REPLY) {
+            k_reply_cap_moved(op->slot);
+        }
+        return PC_OK;
+    default: /* Copy, Mint */
+        k_cap_derive(op->src, op->slot, op->cap);
+        return PC_OK;
+    }
 }
 
 /* ---------- TCB ---------- */
@@ -528,14 +598,25 @@ void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply)
     unsigned nres = 0;
     int err;
     k_cap_t *cap = &slot->cap;
+    k_preempt_begin();
     {
         switch (cap->type) {
-        case PC_OBJ_UNTYPED:
-            err = k_decode_untyped(t, slot, label, buf);
+        case PC_OBJ_UNTYPED: {
+            k_retype_op_t op;
+            err = k_decode_untyped(t, slot, label, buf, &op);
+            if (err == PC_OK) {
+                err = k_perform_untyped(&op);
+            }
             break;
-        case PC_OBJ_CNODE:
-            err = k_decode_cnode(t, slot, label, buf);
+        }
+        case PC_OBJ_CNODE: {
+            k_cnode_op_t op;
+            err = k_decode_cnode(t, slot, label, buf, &op);
+            if (err == PC_OK) {
+                err = k_perform_cnode(t, &op);
+            }
             break;
+        }
         case PC_OBJ_TCB:
             err = k_decode_tcb(t, slot, label, buf, &nres);
             break;
@@ -562,6 +643,10 @@ void k_invoke(k_tcb_t *t, k_slot_t *slot, bool want_reply)
         }
     }
     (void)want_reply;
+    if (err == K_RESTART) {
+        k_syscall_restart(t); /* stopped at a preemption point: its arguments are unchanged */
+        return;
+    }
     /* The caller may have deleted itself; its registers are written but it will not run. */
     t->ctx.rax = (uint64_t)err;
     t->ctx.rsi = pc_msginfo(0, 0, 0, nres);

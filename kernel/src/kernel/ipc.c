@@ -6,6 +6,7 @@
  * TCB was configured with, never through a user pointer.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 
 pc_ipc_buffer_t *k_tcb_ipc_buffer(k_tcb_t *t)
 {

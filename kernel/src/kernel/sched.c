@@ -6,6 +6,7 @@
  * which picks the next thread if needed and loads its address space, FPU state and entry stack.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 
 #define K_TIMESLICE_TICKS 5
 
@@ -283,4 +284,38 @@ void k_timeout_remove(k_tcb_t *t)
     }
     t->to_next = t->to_prev = NULL;
     t->deadline = 0;
+}
+
+/*
+ * Preemption points (seL4's model). Revoke and retype can take unbounded time; every
+ * K_PREEMPT_UNITS units of work they look whether an interrupt is waiting and, if one is, stop
+ * with K_RESTART. The caller's system call is then made again, so the interrupt is taken on the
+ * way back to user level (IF is set there) and whatever it wakes is scheduled before the
+ * operation continues. Each stop comes after at least K_PREEMPT_UNITS units of progress, so an
+ * operation finishes even if an interrupt is always pending.
+ */
+static unsigned preempt_units;
+uint64_t k_preemptions;
+
+void k_preempt_begin(void)
+{
+    preempt_units = 0;
+}
+
+void k_preempt_work(unsigned n)
+{
+    preempt_units += n;
+}
+
+bool k_preemption_point(void)
+{
+    if (preempt_units < K_PREEMPT_UNITS) {
+        return false;
+    }
+    preempt_units = 0;
+    if (!k_lapic_irq_pending()) {
+        return false;
+    }
+    k_preemptions++;
+    return true;
 }

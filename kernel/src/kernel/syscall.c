@@ -237,6 +237,15 @@ k_context_t *k_syscall_handler(void)
     case PC_SYS_IDENTIFY:
         k_identify(t);
         break;
+    case PC_SYS_DEBUG_PREEMPTIONS:
+#ifdef KERNEL_DEBUG
+        t->ctx.rax = PC_OK;
+        t->ctx.r10 = k_preemptions;
+        t->ctx.rsi = pc_msginfo(0, 0, 0, 1);
+#else
+        t->ctx.rax = PC_ERR_INVALID_SYSCALL;
+#endif
+        break;
     case PC_SYS_THREAD_EXIT:
         k_thread_suspend(t);
         break;

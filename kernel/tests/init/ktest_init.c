@@ -1202,6 +1202,244 @@ static void test_random_syscalls_do_not_hurt_the_kernel(void)
     end();
 }
 
+/* ---- decode errors of CNode invocations change nothing ---- */
+
+typedef struct slot_view {
+    pc_word_t err, type, rights, word;
+} slot_view_t;
+
+static slot_view_t view(pc_cptr_t s)
+{
+    pc_word_t r[3] = {0};
+    pc_word_t err = pc_cap_identify(s, r);
+    return (slot_view_t){err, r[0], r[1], r[2]};
+}
+
+/* A CNode invocation with `len` message registers from `args` and no caps. */
+static pc_word_t cnode_raw(pc_cptr_t cn, uint64_t label, unsigned len, const pc_word_t *args)
+{
+    return pc_invoke(cn, label, len, args, 0, NULL, NULL, 0);
+}
+
+static void test_cnode_invocations_that_fail_decode_change_nothing(void)
+{
+    begin("test_cnode_invocations_that_fail_decode_change_nothing");
+    pc_cptr_t first = next_free;
+    pc_cptr_t e = retype(PC_OBJ_ENDPOINT, 0), x = retype(PC_OBJ_CNODE, 3);
+    pc_cptr_t badged = next_free++, copy = next_free++, empty = next_free++, empty2 = next_free++;
+    pc_cptr_t frame = retype(PC_OBJ_FRAME_4K, 0);
+    pc_cptr_t u = next_free++;
+    check(pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 16, 0, u, 1) == PC_OK, "child untyped", 0);
+    pc_cptr_t inner = next_free++;
+    check(pc_untyped_retype(u, PC_OBJ_CNODE, 3, 0, inner, 1) == PC_OK, "CNode inside u", 0);
+    check(pc_cnode_mint(PC_SLOT_CNODE, badged, 0, e, PC_RIGHTS_ALL, 7) == PC_OK, "mint", 0);
+    check(pc_cnode_copy(PC_SLOT_CNODE, copy, 0, e, PC_RIGHT_WRITE) == PC_OK, "copy", 0);
+    check(pc_cnode_copy(x, 1, PC_SLOT_CNODE, e, PC_RIGHTS_ALL) == PC_OK, "copy into x", 0);
+    pc_cptr_t last = next_free;
+    slot_view_t before[16];
+    for (pc_cptr_t s = first; s < last; s++) {
+        before[s - first] = view(s);
+    }
+
+    pc_word_t no[4] = {0}, zero_idx[1] = {0}, big_idx[1] = {1u << PC_ROOT_CNODE_BITS};
+    pc_word_t copy_args[3] = {copy, e, PC_RIGHTS_ALL}, idx[1] = {copy};
+    struct {
+        pc_word_t got, want;
+    } r[] = {
+        {pc_cnode_copy(PC_SLOT_CNODE, copy, 0, e, PC_RIGHTS_ALL), PC_ERR_DELETE_FIRST},
+        {pc_cnode_copy(PC_SLOT_CNODE, empty, 0, empty2, PC_RIGHTS_ALL), PC_ERR_FAILED_LOOKUP},
+        {pc_cnode_copy(PC_SLOT_CNODE, empty, 0, 1u << PC_ROOT_CNODE_BITS, PC_RIGHTS_ALL),
+         PC_ERR_RANGE},
+        {pc_cnode_copy(PC_SLOT_CNODE, 0, 0, e, PC_RIGHTS_ALL), PC_ERR_RANGE},
+        {pc_cnode_mint(PC_SLOT_CNODE, empty, 0, badged, PC_RIGHTS_ALL, 9),
+         PC_ERR_ILLEGAL_OPERATION},
+        {pc_cnode_mint(PC_SLOT_CNODE, empty, 0, frame, PC_RIGHTS_ALL, 9), PC_ERR_INVALID_ARGUMENT},
+        {pc_cnode_copy(PC_SLOT_CNODE, empty, 0, u, PC_RIGHTS_ALL), PC_ERR_ILLEGAL_OPERATION},
+        {pc_cnode_move(inner, 1, PC_SLOT_CNODE, u), PC_ERR_ILLEGAL_OPERATION},
+        {pc_cnode_move(PC_SLOT_CNODE, copy, 0, e), PC_ERR_DELETE_FIRST},
+        {pc_cnode_move(PC_SLOT_CNODE, empty, frame, 1), PC_ERR_INVALID_CAPABILITY},
+        {pc_cnode_move(PC_SLOT_CNODE, empty, empty2, 1), PC_ERR_FAILED_LOOKUP},
+        {pc_cnode_copy(x, 1, PC_SLOT_CNODE, e, PC_RIGHTS_ALL), PC_ERR_DELETE_FIRST},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_COPY, 2, copy_args), PC_ERR_TRUNCATED_MESSAGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_MINT, 3, copy_args), PC_ERR_TRUNCATED_MESSAGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_MOVE, 1, copy_args), PC_ERR_TRUNCATED_MESSAGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_DELETE, 0, idx), PC_ERR_TRUNCATED_MESSAGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_REVOKE, 0, idx), PC_ERR_TRUNCATED_MESSAGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_DELETE, 1, zero_idx), PC_ERR_RANGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_REVOKE, 1, big_idx), PC_ERR_RANGE},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_SAVE_CALLER, 1, idx), PC_ERR_DELETE_FIRST},
+        {cnode_raw(PC_SLOT_CNODE, PC_CNODE_SAVE_CALLER, 0, idx), PC_ERR_TRUNCATED_MESSAGE},
+        {pc_cnode_save_caller(PC_SLOT_CNODE, empty), PC_ERR_NO_REPLY},
+        {cnode_raw(PC_SLOT_CNODE, 9999, 4, no), PC_ERR_ILLEGAL_OPERATION},
+    };
+    for (unsigned i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+        check(r[i].got == r[i].want, "error code (case index << 8 | got)", (i << 8) | r[i].got);
+    }
+    for (pc_cptr_t s = first; s < last; s++) {
+        slot_view_t a = before[s - first], b = view(s);
+        check(a.err == b.err && a.type == b.type && a.rights == b.rights && a.word == b.word,
+              "slot unchanged", s);
+    }
+    /* The derivation tree is as it was: revoking the endpoint removes exactly its three
+     * children, wherever they are. */
+    check(pc_cnode_revoke(PC_SLOT_CNODE, e) == PC_OK, "revoke", 0);
+    check(view(e).type == PC_OBJ_ENDPOINT, "the endpoint stays", 0);
+    check(view(badged).err == PC_ERR_FAILED_LOOKUP && view(copy).err == PC_ERR_FAILED_LOOKUP,
+          "root copies gone", 0);
+    check(pc_cnode_move(PC_SLOT_CNODE, empty, x, 1) == PC_ERR_FAILED_LOOKUP, "x's copy gone", 0);
+    check(view(u).type == PC_OBJ_UNTYPED && view(inner).type == PC_OBJ_CNODE, "others stay", 0);
+    end();
+}
+
+/* ---- preemptible revoke and retype ---- */
+
+static pc_cptr_t tick_ep, work_ep;
+static volatile uint64_t ticker_wakeups;
+static thread_t ticker, worker;
+
+/* Above the worker: wakes on every timer tick while the worker's long kernel
+ * operation runs, if the kernel lets the tick in. */
+static void ticker_main(void)
+{
+    pc_msg_t m = {0};
+    for (;;) {
+        (void)pc_recv(tick_ep, &m, 1); /* expires on the next tick */
+        ticker_wakeups++;
+    }
+}
+
+/* What the worker does, and what it saw. */
+static volatile uint64_t work_kind, work_a, work_b, work_c;
+static volatile uint64_t work_err, work_done, work_cycles, work_preempts, work_wakeups;
+
+static void worker_main(void)
+{
+    pc_msg_t m = {0};
+    for (;;) {
+        (void)pc_recv(work_ep, &m, PC_TIMEOUT_FOREVER);
+        uint64_t w0 = ticker_wakeups, p0 = pc_debug_preemptions();
+        uint64_t t0 = __builtin_ia32_rdtsc();
+        if (work_kind == 0) {
+            work_err = pc_cnode_revoke(PC_SLOT_CNODE, work_a);
+        } else {
+            work_err = pc_untyped_retype(work_a, PC_OBJ_FRAME_2M, 0, 0, work_b, work_c);
+        }
+        work_cycles = __builtin_ia32_rdtsc() - t0;
+        work_preempts = pc_debug_preemptions() - p0;
+        work_wakeups = ticker_wakeups - w0;
+        work_done = 1;
+    }
+}
+
+/* Run one long operation in the worker (priority 100) with the ticker (200) waiting on timer
+ * ticks; the root task (255) sleeps meanwhile. */
+static void run_in_worker(uint64_t kind, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (worker.tcb == 0) {
+        tick_ep = retype(PC_OBJ_ENDPOINT, 0);
+        work_ep = retype(PC_OBJ_ENDPOINT, 0);
+        thread_create(&ticker, ticker_main, 200, PC_SLOT_CNODE);
+        thread_create(&worker, worker_main, 100, PC_SLOT_CNODE);
+        sleep_us(2000);
+    }
+    work_kind = kind;
+    work_a = a;
+    work_b = b;
+    work_c = c;
+    work_done = 0;
+    pc_msg_t m = {.info = pc_msginfo(0, 0, 0, 0)};
+    check(pc_send(work_ep, &m) == PC_OK, "start the worker", 0);
+    for (unsigned i = 0; i < 20000 && !work_done; i++) {
+        sleep_us(1000);
+    }
+    check(work_done, "the operation finished", 0);
+}
+
+/* The worker's operation let the timer in: preemption points taken, and the tick thread ran more
+ * often than around a non-preemptible operation (once between the worker's first reading and its
+ * system call, once after the call returns). Prints what it cost. */
+static void check_worker_was_preempted(const char *what)
+{
+    check(work_preempts >= 1, "preemption points taken", work_preempts);
+    check(work_wakeups >= 3, "timer-driven thread ran during the operation", work_wakeups);
+    puts_(what);
+    puts_(": ");
+    putu(work_cycles);
+    puts_(" TSC cycles, ");
+    putu(work_preempts);
+    puts_(" preemption points, ");
+    putu(work_wakeups);
+    puts_(" timer wake-ups of a higher-priority thread during it\n");
+}
+
+static void test_revoke_of_a_large_tree_is_preemptible_and_complete(void)
+{
+    begin("test_revoke_of_a_large_tree_is_preemptible_and_complete");
+    const unsigned bits = 15, half = ((1u << bits) - 1) / 2, n = 2 * half;
+    pc_cptr_t e = retype(PC_OBJ_ENDPOINT, 0), x = retype(PC_OBJ_CNODE, bits);
+    unsigned made = 0;
+    for (unsigned i = 1; i <= half; i++) { /* children of e */
+        made += pc_cnode_copy(x, i, PC_SLOT_CNODE, e, PC_RIGHTS_ALL) == PC_OK;
+    }
+    for (unsigned i = half + 1; i <= n; i++) { /* grandchildren: badged mints of the copies */
+        made += pc_cnode_mint(x, i, 0, i - half, PC_RIGHTS_ALL, i) == PC_OK;
+    }
+    check(made == n, "tree built", made);
+    run_in_worker(0, e, 0, 0);
+    check(work_err == PC_OK, "revoke", work_err);
+    check_worker_was_preempted("revoke of 32766 caps");
+    check(view(e).type == PC_OBJ_ENDPOINT, "the revoked cap stays", 0);
+    unsigned empty = 0;
+    for (unsigned i = 1; i <= n; i++) { /* a copy into an occupied slot would fail */
+        pc_word_t err = pc_cnode_copy(x, i, PC_SLOT_CNODE, x, PC_RIGHTS_ALL);
+        empty += err == PC_OK;
+    }
+    check(empty == n, "every descendant gone", empty);
+    check(pc_cnode_delete(PC_SLOT_CNODE, x) == PC_OK, "delete x", 0);
+    end();
+}
+
+static void test_retype_zeroes_memory_preemptibly(void)
+{
+    begin("test_retype_zeroes_memory_preemptibly");
+    /* 1. Reused memory is zero again: dirty a frame, revoke, retype, read. */
+    pc_cptr_t u = next_free++;
+    check(pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 16, 0, u, 1) == PC_OK, "small untyped", 0);
+    pc_cptr_t f = next_free++;
+    for (unsigned round = 0; round < 2; round++) {
+        check(pc_untyped_retype(u, PC_OBJ_FRAME_4K, 0, 0, f, 1) == PC_OK, "frame", round);
+        uint64_t va = next_va;
+        next_va += 0x2000;
+        check(pc_frame_map(f, PC_SLOT_VSPACE, va, PC_VM_READ | PC_VM_WRITE, 0) == PC_OK, "map",
+              round);
+        volatile uint64_t *w = (volatile uint64_t *)va;
+        uint64_t nonzero = 0;
+        for (unsigned i = 0; i < 512; i++) {
+            nonzero |= w[i];
+            w[i] = 0xA5A5A5A5A5A5A5A5ull;
+        }
+        check(nonzero == 0, "a new frame reads zero", round);
+        check(pc_frame_unmap(f) == PC_OK, "unmap", round);
+        check(pc_cnode_revoke(PC_SLOT_CNODE, u) == PC_OK, "revoke", round);
+    }
+    /* 2. 16 MiB of 2 MiB frames: the zeroing lets timer interrupts in. */
+    pc_cptr_t big = next_free++;
+    pc_word_t err = pc_untyped_retype(ut_slot, PC_OBJ_UNTYPED, 24, 0, big, 1);
+    check(err == PC_OK, "16 MiB untyped", err);
+    pc_cptr_t frames = next_free;
+    next_free += 8;
+    run_in_worker(1, big, frames, 8);
+    check(work_err == PC_OK, "retype of 8 x 2 MiB", work_err);
+    check_worker_was_preempted("retype of 8 x 2 MiB frames");
+    check(view(frames).type == PC_OBJ_FRAME_2M && view(frames + 7).type == PC_OBJ_FRAME_2M,
+          "frames made", 0);
+    check(pc_cnode_revoke(PC_SLOT_CNODE, big) == PC_OK, "revoke the frames", 0);
+    check(pc_untyped_retype(big, PC_OBJ_FRAME_2M, 0, 0, frames, 8) == PC_OK,
+          "the memory is retyped again", 0);
+    check(pc_cnode_revoke(PC_SLOT_CNODE, big) == PC_OK, "revoke again", 0);
+    end();
+}
+
 /* ---- benchmark: null syscall vs IPC round trip ---- */
 static thread_t echo;
 static pc_cptr_t bench_ep;
@@ -1282,7 +1520,10 @@ void ktest_main(pc_bootinfo_t *bootinfo)
     test_stale_and_misused_reply_caps_get_defined_errors();
     test_identify_reports_frame_address();
     test_fpu_registers_survive_ipc_switches();
+    test_cnode_invocations_that_fail_decode_change_nothing();
     test_random_syscalls_do_not_hurt_the_kernel();
+    test_revoke_of_a_large_tree_is_preemptible_and_complete();
+    test_retype_zeroes_memory_preemptibly();
     bench();
     puts_("ktest: ");
     putu((uint64_t)passed);

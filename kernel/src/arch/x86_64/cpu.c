@@ -5,6 +5,7 @@
  * thread's saved-register area so that interrupts from user mode save straight into the TCB.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 
 struct k_tss {
     uint32_t reserved0;

@@ -5,6 +5,7 @@
  * against PIT channel 2 with a bounded wait. Plus ACPI discovery (RSDP scan, MADT).
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 #include <plat/acpi.h>
 #include <plat/ioapic.h>
 
@@ -19,6 +20,7 @@
 #define LAPIC_TPR 0x080                   /* Task Priority */
 #define LAPIC_EOI 0x0B0                   /* EOI */
 #define LAPIC_ISR(n) (0x100 + 0x10 * (n)) /* In-Service Register, bits 32n..32n+31 */
+#define LAPIC_IRR(n) (0x200 + 0x10 * (n)) /* Interrupt Request Register, bits 32n..32n+31 */
 #define LAPIC_SVR 0x0F0                   /* Spurious Interrupt Vector */
 #define LAPIC_SVR_ENABLE (1u << 8)
 #define LAPIC_LVT_TIMER 0x320 /* LVT Timer */
@@ -107,6 +109,18 @@ uint32_t k_lapic_id(void)
 bool k_lapic_in_service(unsigned v)
 {
     return (lapic_read(LAPIC_ISR(v / 32)) >> (v % 32)) & 1;
+}
+
+/* Is an interrupt waiting for delivery? The kernel runs with interrupts disabled, so one that
+ * arrived meanwhile is held in the IRR. Vectors 0..31 are never requested (SDM Vol. 3 11.8.4). */
+bool k_lapic_irq_pending(void)
+{
+    for (unsigned n = 1; n < 8; n++) {
+        if (lapic_read(LAPIC_IRR(n)) != 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 void k_timer_calibrate_and_start(void)

@@ -8,6 +8,7 @@
  * kernel only writes the IRTE index a user-level IOMMU server chose; it keeps no VT-d state.
  */
 #include <arch/machine.h>
+#include <kernel/string.h>
 #include <portcullis/invocation.h>
 
 enum { IRQ_FREE = 0, IRQ_IOAPIC, IRQ_MSI };

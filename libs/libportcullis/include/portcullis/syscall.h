@@ -39,7 +39,9 @@
     X(PC_SYS_DEBUG_HALT, 11, "KernelDebug only: write rdi to the isa-debug-exit port, halt")       \
     X(PC_SYS_THREAD_EXIT, 12, "suspend the calling thread (task exit), prints nothing")            \
     X(PC_SYS_IDENTIFY, 13, "describe cap rdi: MR0 type (pc_object_type), MR1 rights, MR2 "       \
-      "badge (endpoint, notification) or physical base (frame), else 0")
+      "badge (endpoint, notification) or physical base (frame), else 0")                         \
+    X(PC_SYS_DEBUG_PREEMPTIONS, 14, "KernelDebug only: MR0 = preemption points taken by revoke "  \
+      "and retype since boot")
 
 enum pc_syscall {
 #define PC_SYSCALL_ENUM_(name, value, doc) name = value,
@@ -161,6 +163,14 @@ void pc_debug_write(const char *s, size_t n);
 /* Ends the QEMU run with exit status (code << 1) | 1. KernelDebug builds only (otherwise the
  * thread is just suspended). */
 void pc_debug_halt(int code) __attribute__((noreturn));
+/* KernelDebug builds only: how often a revoke or retype stopped at a preemption point to let an
+ * interrupt in (and was continued) since boot; ~0 elsewhere. */
+static inline pc_word_t pc_debug_preemptions(void)
+{
+    pc_msg_t m = {0};
+    pc_word_t err = pc_syscall(PC_SYS_DEBUG_PREEMPTIONS, 0, 0, &m);
+    return err == PC_OK ? m.mr[0] : ~(pc_word_t)0;
+}
 /* Task exit: suspends the calling thread via PC_SYS_THREAD_EXIT. Prints nothing. */
 void pc_task_exit(int code) __attribute__((noreturn));
 

@@ -20,12 +20,21 @@ k_context_t *k_kernel_trap_handler(k_context_t *frame);
 void k_fatal_trap_handler(k_context_t *frame);
 void k_restore(k_context_t *ctx) __attribute__((noreturn));
 
+/* Make t execute its system call again when it next runs: every system call enters through the
+ * 2-byte SYSCALL instruction, whose address is the saved rip minus 2, and the argument
+ * registers (rax included) are still the ones it entered with. */
+static inline void k_syscall_restart(k_tcb_t *t)
+{
+    t->ctx.rip -= 2;
+}
+
 /* plat/pc99 */
 void k_pic_disable(void);
 void k_lapic_init(uint64_t lapic_pa);
 void k_lapic_eoi(void);
 uint32_t k_lapic_id(void);
 bool k_lapic_in_service(unsigned v);
+bool k_lapic_irq_pending(void);
 void k_timer_calibrate_and_start(void);
 void k_ioapic_init(void);
 void k_irq_init(void);
