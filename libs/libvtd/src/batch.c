@@ -3,10 +3,14 @@
  * Building invalidation batches: argument checks against the unit's capabilities, and the
  * operation set itself — an operation covered by a broader one already queued is dropped,
  * overlapping or adjacent ranges of one tag merge, and a full batch collapses ranges into the
- * broader invalidation. Nothing here touches the hardware; encoding is qi_desc.c, submission
- * qi.c.
+ * broader invalidation. Two indices beside the operations (which stay in the order they were
+ * added, the order they are written to the queue) keep adding a range cheap however full the
+ * batch is: the ranges sorted by tag and start, and the few operations that can cover others.
+ * Nothing here touches the hardware; encoding is qi_desc.c, submission qi.c.
  */
 #include "batch.h"
+
+#include <string.h>
 
 void vtd_batch_init(struct vtd_batch *b, struct vtd_unit *u)
 {
@@ -16,6 +20,8 @@ void vtd_batch_init(struct vtd_batch *b, struct vtd_unit *u)
     b->drain = false;
     b->irq = false;
     b->n = 0;
+    b->n_range = 0;
+    b->n_broad = 0;
     b->iqe = b->ice = false;
     b->result = VTD_OK;
     b->n_failed = 0;
@@ -63,16 +69,82 @@ static bool covers(const struct vtd_op *o, const struct vtd_op *n)
     }
 }
 
-static void remove_ops(struct vtd_batch *b, bool (*match)(const struct vtd_op *, const void *),
-                       const void *arg)
+_Static_assert(VTD_BATCH_OPS <= 64 && VTD_BATCH_OPS <= UINT8_MAX, "op sets fit a uint64_t mask");
+
+/* Kinds that can make a later operation redundant (the `o` side of covers()). */
+static bool is_broad(unsigned kind)
 {
+    return kind == VTD_OP_IOTLB_GLOBAL || kind == VTD_OP_IOTLB_DOMAIN || kind == VTD_OP_CC_GLOBAL ||
+           kind == VTD_OP_CC_DOMAIN || kind == VTD_OP_PIOTLB_PASID || kind == VTD_OP_PC_GLOBAL ||
+           kind == VTD_OP_PC_DOMAIN || kind == VTD_OP_IEC_GLOBAL;
+}
+
+/* Order of the range index: by tag, then by start. */
+static bool range_before(const struct vtd_op *a, const struct vtd_op *b)
+{
+    if (a->kind != b->kind) {
+        return a->kind < b->kind;
+    }
+    if (a->did != b->did) {
+        return a->did < b->did;
+    }
+    if (a->sid != b->sid) {
+        return a->sid < b->sid;
+    }
+    if (a->pasid != b->pasid) {
+        return a->pasid < b->pasid;
+    }
+    return a->start < b->start;
+}
+
+/* Drop the operations whose bit is set in `mask`, keeping the order of the rest and of both
+   indices. */
+static void remove_mask(struct vtd_batch *b, uint64_t mask)
+{
+    uint8_t to[VTD_BATCH_OPS];
     unsigned w = 0;
     for (unsigned r = 0; r < b->n; r++) {
-        if (!match(&b->ops[r], arg)) {
+        to[r] = (uint8_t)w;
+        if (!(mask >> r & 1)) {
             b->ops[w++] = b->ops[r];
         }
     }
     b->n = w;
+    w = 0;
+    for (unsigned k = 0; k < b->n_range; k++) {
+        if (!(mask >> b->by_range[k] & 1)) {
+            b->by_range[w++] = to[b->by_range[k]];
+        }
+    }
+    b->n_range = (uint8_t)w;
+    w = 0;
+    for (unsigned k = 0; k < b->n_broad; k++) {
+        if (!(mask >> b->broad[k] & 1)) {
+            b->broad[w++] = to[b->broad[k]];
+        }
+    }
+    b->n_broad = (uint8_t)w;
+}
+
+static uint64_t match_mask(const struct vtd_batch *b,
+                           bool (*match)(const struct vtd_op *, const void *), const void *arg)
+{
+    uint64_t mask = 0;
+    for (unsigned r = 0; r < b->n; r++) {
+        if (match(&b->ops[r], arg)) {
+            mask |= 1ull << r;
+        }
+    }
+    return mask;
+}
+
+/* Remove the operations `match` selects; true if there were any. */
+static bool remove_ops(struct vtd_batch *b, bool (*match)(const struct vtd_op *, const void *),
+                       const void *arg)
+{
+    uint64_t mask = match_mask(b, match, arg);
+    remove_mask(b, mask);
+    return mask != 0;
 }
 
 static bool match_iotlb_did(const struct vtd_op *o, const void *arg)
@@ -98,37 +170,108 @@ static bool match_same_tag(const struct vtd_op *o, const void *arg)
 /* Make room for `op` by widening what is already there; false if that cannot help. */
 static bool collapse(struct vtd_batch *b, struct vtd_op *op)
 {
-    unsigned before = b->n;
     switch (op->kind) {
     case VTD_OP_IOTLB_RANGE:
-        remove_ops(b, match_iotlb_did, op);
         op->kind = VTD_OP_IOTLB_DOMAIN;
-        if (b->n < before) {
+        if (remove_ops(b, match_iotlb_did, op)) {
             return true;
         }
         /* fall through */
     case VTD_OP_IOTLB_DOMAIN:
-        remove_ops(b, match_iotlb_any, op);
         op->kind = VTD_OP_IOTLB_GLOBAL;
-        return b->n < before;
+        return remove_ops(b, match_iotlb_any, op);
     case VTD_OP_DEVTLB:
     case VTD_OP_PDEVTLB:
     case VTD_OP_PIOTLB_RANGE:
-        remove_ops(b, match_same_tag, op);
         op->start = 0;
         op->end = VTD_ALL_END;
         if (op->kind == VTD_OP_PIOTLB_RANGE) {
             op->kind = VTD_OP_PIOTLB_PASID;
         }
-        return b->n < before;
+        return remove_ops(b, match_same_tag, op);
     case VTD_OP_IEC_INDEX:
-        remove_ops(b, match_iec_index, op);
         op->kind = VTD_OP_IEC_GLOBAL;
         op->start = op->end = 0;
-        return b->n < before;
+        return remove_ops(b, match_iec_index, op);
     default:
         return false;
     }
+}
+
+/*
+ * Merge range `op` with the queued ranges of its tag it overlaps or touches. The range index
+ * holds each tag's ranges sorted by start, never overlapping or touching, so the candidates are
+ * the one before op's place (if it reaches op) and those after it that start within the growing
+ * union: a binary search and, usually, one comparison. The union replaces the earliest queued
+ * of them (its place in the queue order is kept); the others are dropped. Returns false, with
+ * *pos at op's place in the index, when nothing merges.
+ */
+static bool merge_range(struct vtd_batch *b, const struct vtd_op *op, unsigned *pos)
+{
+    unsigned lo = 0, hi = b->n_range;
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (range_before(&b->ops[b->by_range[mid]], op)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *pos = lo;
+    if (lo > 0) {
+        const struct vtd_op *prev = &b->ops[b->by_range[lo - 1]];
+        if (same_tag(prev, op) && prev->end >= op->start) {
+            lo--;
+        }
+    }
+    uint64_t start = op->start, end = op->end;
+    uint8_t flags = op->flags;
+    unsigned keep = VTD_BATCH_OPS;
+    uint64_t absorbed = 0;
+    for (hi = lo; hi < b->n_range; hi++) {
+        unsigned i = b->by_range[hi];
+        const struct vtd_op *o = &b->ops[i];
+        if (!same_tag(o, op) || o->start > end) {
+            break;
+        }
+        start = o->start < start ? o->start : start;
+        end = o->end > end ? o->end : end;
+        flags &= o->flags | ~VTD_OPF_IH; /* IH only if every merged range allows it */
+        absorbed |= 1ull << i;
+        keep = i < keep ? i : keep;
+    }
+    if (!absorbed) {
+        return false;
+    }
+    struct vtd_op *k = &b->ops[keep];
+    k->start = start;
+    k->end = end;
+    k->flags = (uint8_t)((k->flags & ~VTD_OPF_IH) | (flags & VTD_OPF_IH));
+    absorbed &= ~(1ull << keep);
+    if (absorbed) {
+        remove_mask(b, absorbed); /* op bridged a gap: the union is one range now */
+    }
+    return true;
+}
+
+/* Is `op` already invalidated by a queued operation? */
+static bool redundant(const struct vtd_batch *b, const struct vtd_op *op)
+{
+    for (unsigned k = 0; k < b->n_broad; k++) {
+        if (covers(&b->ops[b->broad[k]], op)) {
+            return true;
+        }
+    }
+    if (is_range(op->kind) || op->kind == VTD_OP_PGRP_RESP) {
+        return false; /* ranges merge instead; every page response is sent */
+    }
+    /* Identical non-range operation already queued (rare kinds: a linear scan). */
+    for (unsigned i = 0; i < b->n; i++) {
+        if (same_tag(&b->ops[i], op)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
@@ -136,26 +279,12 @@ static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
     if (b->state != VTD_BATCH_OPEN) {
         return VTD_ERR_STATE;
     }
-    for (unsigned i = 0; i < b->n; i++) {
-        struct vtd_op *o = &b->ops[i];
-        if (covers(o, &op)) {
-            return VTD_OK;
-        }
-        if (!same_tag(o, &op)) {
-            continue;
-        }
-        if (!is_range(op.kind)) {
-            if (op.kind != VTD_OP_PGRP_RESP) {
-                return VTD_OK; /* identical non-range operation already queued */
-            }
-            continue;
-        }
-        if (op.start <= o->end && o->start <= op.end) {
-            o->start = op.start < o->start ? op.start : o->start;
-            o->end = op.end > o->end ? op.end : o->end;
-            o->flags &= op.flags | ~VTD_OPF_IH; /* IH only if every merged range allows it */
-            return VTD_OK;
-        }
+    if (redundant(b, &op)) {
+        return VTD_OK;
+    }
+    unsigned pos = 0;
+    if (is_range(op.kind) && merge_range(b, &op, &pos)) {
+        return VTD_OK;
     }
     if (b->n == VTD_BATCH_OPS) {
         if (!collapse(b, &op)) {
@@ -164,7 +293,17 @@ static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
         /* The widened operation may itself be covered now, or merge: re-add. */
         return add_op(b, op);
     }
-    b->ops[b->n++] = op;
+    unsigned i = b->n++;
+    b->ops[i] = op;
+    if (is_range(op.kind)) {
+        if (pos < b->n_range) {
+            memmove(&b->by_range[pos + 1], &b->by_range[pos], b->n_range - pos);
+        }
+        b->by_range[pos] = (uint8_t)i;
+        b->n_range++;
+    } else if (is_broad(op.kind)) {
+        b->broad[b->n_broad++] = (uint8_t)i;
+    }
     return VTD_OK;
 }
 

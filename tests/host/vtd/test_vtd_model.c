@@ -641,8 +641,8 @@ static void test_scattered_ranges_are_each_covered_by_an_emitted_descriptor(void
         for (unsigned i = 0; i < 64; i++) {
             unsigned slot = (i * 37u) % 64u;
             uint64_t start = IOVA + (slot * 48ull + lcg(&x) % 8) * 0x1000;
-            rg[n++] = (struct page_range){start, start + (1 + lcg(&x) % 4) * 0x1000ull,
-                                          lcg(&x) % 3 != 0};
+            rg[n++] =
+                (struct page_range){start, start + (1 + lcg(&x) % 4) * 0x1000ull, lcg(&x) % 3 != 0};
         }
         for (unsigned i = 0; i < 16; i++) {
             const struct page_range *o = &rg[lcg(&x) % 64];
