@@ -28,6 +28,19 @@ static bool setup_domain(struct rig *r)
     return e == VTD_OK;
 }
 
+/* A unit with domain 1 and the ATS device SID_A attached to it; false (torn down) on failure. */
+static bool rig_with_ats_device(struct rig *r)
+{
+    if (!rig_up(r, NULL, NULL) || !setup_domain(r)) {
+        rig_down(r);
+        return false;
+    }
+    vtd_model_add_device(r->m, SID_A, VTD_MODEL_DEV_ATS);
+    vtd_model_set_ats_enabled(r->m, SID_A, true);
+    attach(r, SID_A, VTD_DEV_ATS);
+    return true;
+}
+
 static void unmap_and_flush(struct rig *r, uint64_t iova, uint64_t size, int ats_sid,
                             enum vtd_err want)
 {
@@ -150,13 +163,9 @@ static void test_superpage_map_unmap_with_dma(void)
 static void test_unmap_ats_device_flushes_its_atc(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x2000, VTD_R | VTD_W), VTD_OK);
     uint32_t v;
     CHECK_EQ(dma_read(&r, SID_A, VTD_MODEL_NO_PASID, IOVA + 0x1000, &v), 0);
@@ -179,13 +188,9 @@ static void test_unmap_ats_device_flushes_its_atc(void)
 static void test_fenced_device_never_gets_devtlb_descriptor(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
     struct vtd_unmap_result res;
     CHECK_ERR(vtd_domain_unmap(&r.d, IOVA, 0x1000, &res), VTD_OK);
@@ -610,6 +615,23 @@ static unsigned check_ranges_covered(struct rig *r, const struct page_range *rg,
     return selective;
 }
 
+/* A fresh batch holding rg[0 .. n) as IOTLB ranges of the rig's domain, or as device-TLB
+   ranges of SID_A. */
+static void add_ranges(struct vtd_batch *b, struct rig *r, const struct page_range *rg, unsigned n,
+                       bool devtlb)
+{
+    vtd_batch_init(b, &r->u);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t size = rg[i].end - rg[i].start;
+        if (devtlb) {
+            CHECK_ERR(vtd_batch_add_devtlb(b, SID_A, 8, rg[i].start, size), VTD_OK);
+        } else {
+            CHECK_ERR(vtd_batch_add_iotlb_range(b, r->d.did, rg[i].start, size, rg[i].leaf_only),
+                      VTD_OK);
+        }
+    }
+}
+
 static uint32_t lcg(uint32_t *x)
 {
     *x = *x * 1664525u + 1013904223u;
@@ -626,13 +648,9 @@ static uint32_t lcg(uint32_t *x)
 static void test_scattered_ranges_are_each_covered_by_an_emitted_descriptor(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     static struct page_range rg[200];
     static struct vtd_batch b;
     for (unsigned devtlb = 0; devtlb < 2; devtlb++) {
@@ -649,17 +667,7 @@ static void test_scattered_ranges_are_each_covered_by_an_emitted_descriptor(void
             uint64_t start = lcg(&x) % 2 ? o->end : o->start; /* touching or overlapping */
             rg[n++] = (struct page_range){start, start + 0x1000, lcg(&x) % 2 != 0};
         }
-        vtd_batch_init(&b, &r.u);
-        for (unsigned i = 0; i < n; i++) {
-            if (devtlb) {
-                CHECK_ERR(vtd_batch_add_devtlb(&b, SID_A, 8, rg[i].start, rg[i].end - rg[i].start),
-                          VTD_OK);
-            } else {
-                CHECK_ERR(vtd_batch_add_iotlb_range(&b, r.d.did, rg[i].start,
-                                                    rg[i].end - rg[i].start, rg[i].leaf_only),
-                          VTD_OK);
-            }
-        }
+        add_ranges(&b, &r, rg, n, devtlb);
         CHECK_EQ(b.n, 64);
         vtd_model_clear_log(r.m);
         CHECK_ERR(vtd_batch_submit(&b, 0), VTD_OK);
@@ -671,17 +679,7 @@ static void test_scattered_ranges_are_each_covered_by_an_emitted_descriptor(void
             rg[n++] = (struct page_range){start, start + (1 + lcg(&x) % 16) * 0x1000ull,
                                           lcg(&x) % 2 != 0};
         }
-        vtd_batch_init(&b, &r.u);
-        for (unsigned i = 0; i < n; i++) {
-            if (devtlb) {
-                CHECK_ERR(vtd_batch_add_devtlb(&b, SID_A, 8, rg[i].start, rg[i].end - rg[i].start),
-                          VTD_OK);
-            } else {
-                CHECK_ERR(vtd_batch_add_iotlb_range(&b, r.d.did, rg[i].start,
-                                                    rg[i].end - rg[i].start, rg[i].leaf_only),
-                          VTD_OK);
-            }
-        }
+        add_ranges(&b, &r, rg, n, devtlb);
         vtd_model_clear_log(r.m);
         CHECK_ERR(vtd_batch_submit(&b, 0), VTD_OK);
         check_ranges_covered(&r, rg, n, r.d.did, SID_A);
@@ -802,13 +800,9 @@ static void test_passthrough_translates_identity(void)
 static void test_orderly_removal_flushes_atc_then_blocks(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
     uint32_t v;
     CHECK_EQ(dma_read(&r, SID_A, VTD_MODEL_NO_PASID, IOVA, &v), 0);
