@@ -2,7 +2,8 @@
 /*
  * libvtd hot-path benchmark on the host, against the VT-d model: 4 KiB map, unmap, 2 MiB map
  * and unmap, and a strict map+unmap+invalidate cycle; plus the queue cost of batching N unmaps
- * (tail writes, descriptors, waits, from the model's counters). Each measured loop sits in its
+ * (tail writes, descriptors, waits, from the model's counters), and the cost of adding 64
+ * scattered page-selective operations to a batch. Each measured loop sits in its
  * own phase_* function so tools/bench/vtd_bench.sh can read exact instruction counts per phase
  * from callgrind; run alone it prints wall-clock nanoseconds per operation. Printed, never
  * asserted.
@@ -106,6 +107,44 @@ __attribute__((noinline)) void phase_cycle_4k(void)
     }
 }
 
+/*
+ * Building batches: 64 page-selective operations at scattered, non-adjacent pages in shuffled
+ * order (none merges, the batch ends exactly full), IOTLB and device-TLB; nothing submitted.
+ */
+#define NADD_ROUNDS 256u
+#define NADD_OPS 64u
+
+static uint64_t scattered_page(unsigned i)
+{
+    return IOVA0 + 2ull * ((i * 37u) % NADD_OPS) * 0x1000ull; /* 37 is coprime with 64 */
+}
+
+__attribute__((noinline)) void phase_add_scattered(void)
+{
+    for (unsigned r = 0; r < NADD_ROUNDS; r++) {
+        vtd_batch_init(&b, &u);
+        for (unsigned i = 0; i < NADD_OPS; i++) {
+            enum vtd_err e = vtd_batch_add_iotlb_range(&b, 1, scattered_page(i), 0x1000, true);
+            if (e != VTD_OK) {
+                die("add iotlb", e);
+            }
+        }
+    }
+}
+
+__attribute__((noinline)) void phase_add_scattered_dev(void)
+{
+    for (unsigned r = 0; r < NADD_ROUNDS; r++) {
+        vtd_batch_init(&b, &u);
+        for (unsigned i = 0; i < NADD_OPS; i++) {
+            enum vtd_err e = vtd_batch_add_devtlb(&b, 0x0100, 0, scattered_page(i), 0x1000);
+            if (e != VTD_OK) {
+                die("add devtlb", e);
+            }
+        }
+    }
+}
+
 static void batch_cost(unsigned n, bool contiguous)
 {
     struct vtd_unmap_result r;
@@ -182,6 +221,8 @@ int main(void)
         {"map 2M", phase_map_2m, N2M},
         {"unmap 2M", phase_unmap_2m, N2M},
         {"map+unmap+flush 4K", phase_cycle_4k, N2M},
+        {"add 64 scattered", phase_add_scattered, NADD_ROUNDS * NADD_OPS},
+        {"add 64 scattered dev", phase_add_scattered_dev, NADD_ROUNDS * NADD_OPS},
     };
     for (unsigned i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
         uint64_t t0 = wall_ns();
@@ -195,8 +236,9 @@ int main(void)
     batch_cost(512, true);
     batch_cost(64, false);
     batch_cost(200, false);
-    printf("phase_counts map4k=%u unmap4k=%u map2m=%u unmap2m=%u cycle4k=%u\n", N4K, N4K, N2M, N2M,
-           N2M);
+    printf("phase_counts map4k=%u unmap4k=%u map2m=%u unmap2m=%u cycle4k=%u addscat=%u "
+           "addscatdev=%u\n",
+           N4K, N4K, N2M, N2M, N2M, NADD_ROUNDS * NADD_OPS, NADD_ROUNDS * NADD_OPS);
     vtd_model_destroy(m);
     return 0;
 }

@@ -15,7 +15,7 @@ counts=$(grep '^phase_counts' "$out/cg.txt")
 callgrind_annotate --inclusive=yes --threshold=100 "$out/cg.out" 2>/dev/null >"$out/ann.txt"
 echo "instructions per operation (callgrind, inclusive):"
 for p in map4k:phase_map_4k unmap4k:phase_unmap_4k map2m:phase_map_2m unmap2m:phase_unmap_2m \
-         cycle4k:phase_cycle_4k; do
+         cycle4k:phase_cycle_4k addscat:phase_add_scattered addscatdev:phase_add_scattered_dev; do
     key=${p%%:*}
     fn=${p#*:}
     n=$(echo "$counts" | tr ' ' '\n' | sed -n "s/^$key=//p")

@@ -8,7 +8,8 @@
  * fenced), and only then write the new entry, its present bit last. Blocking a device always
  * clears the entry first, so it holds even when the invalidation that follows fails.
  */
-#include "internal.h"
+#include "ir.h"
+#include "mem.h"
 
 #define PASID_DIR_ENTRIES 512u /* one directory page: PDTS = 2, PASIDs 0 .. 32767 */
 #define PASID_DIR_PDTS 2u

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Helpers shared by the libvtd sources: register access through struct vtd_hw, bounded waits,
- * cache write-back for non-coherent units, and the queue engine's internal entry points used
- * by the table code.
+ * The bottom layer every libvtd source stands on: register access through struct vtd_hw,
+ * deadlines for bounded waits, cache write-back for non-coherent units, and the single-copy
+ * atomic stores the walker relies on. Inline only; it calls no other libvtd file.
  */
 #ifndef VTD_INTERNAL_H
 #define VTD_INTERNAL_H
@@ -59,18 +59,5 @@ static inline uint64_t load64(const volatile uint64_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
-
-void *vtd_alloc_table(struct vtd_unit *u, uint64_t *pa);
-/* `pages` physically and virtually contiguous pages (queues); VTD_ERR_NOMEM when the pool is
-   empty, VTD_ERR_UNSUPPORTED when the accessor cannot give a contiguous run. */
-enum vtd_err vtd_alloc_contiguous(struct vtd_unit *u, unsigned pages, void **va, uint64_t *pa);
-void vtd_free_contiguous(struct vtd_unit *u, unsigned pages, void *va, uint64_t pa);
-/* GCMD handshakes (unit.c): a one-shot command waiting for sts_bit set, or a persistent bit
-   set/cleared in the unit's GCMD copy waiting for its GSTS twin; both bounded by the unit timeout.
- */
-enum vtd_err vtd_gcmd_one_shot(struct vtd_unit *u, uint32_t cmd_bit, uint32_t sts_bit);
-enum vtd_err vtd_gcmd_set(struct vtd_unit *u, uint32_t bit, bool on);
-/* Pages of an interrupt remapping table of 2^order entries (ir.c). */
-unsigned vtd_irt_pages(unsigned order);
 
 #endif /* VTD_INTERNAL_H */

@@ -7,7 +7,9 @@
  * hardware may cache them (the interrupt entry cache): every change must be followed by an IEC
  * invalidation, which only the invalidation queue can carry, so IR requires QI.
  */
-#include "internal.h"
+#include "gcmd.h"
+#include "ir.h"
+#include "mem.h"
 
 #include <string.h>
 

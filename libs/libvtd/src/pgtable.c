@@ -15,7 +15,7 @@
  * number of emptied tables stays linked with a count of 0, so an isolated map/unmap round on the
  * same region allocates, clears and frees nothing and its invalidation stays leaf-only.
  */
-#include "internal.h"
+#include "mem.h"
 
 static inline unsigned level_shift(unsigned level)
 {

@@ -5,7 +5,7 @@
  * reused. Used only on units whose ECAP.PRS says they have a page request queue (QEMU has none;
  * the host model does).
  */
-#include "internal.h"
+#include "mem.h"
 
 #include <string.h>
 

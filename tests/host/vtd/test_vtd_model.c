@@ -28,6 +28,19 @@ static bool setup_domain(struct rig *r)
     return e == VTD_OK;
 }
 
+/* A unit with domain 1 and the ATS device SID_A attached to it; false (torn down) on failure. */
+static bool rig_with_ats_device(struct rig *r)
+{
+    if (!rig_up(r, NULL, NULL) || !setup_domain(r)) {
+        rig_down(r);
+        return false;
+    }
+    vtd_model_add_device(r->m, SID_A, VTD_MODEL_DEV_ATS);
+    vtd_model_set_ats_enabled(r->m, SID_A, true);
+    attach(r, SID_A, VTD_DEV_ATS);
+    return true;
+}
+
 static void unmap_and_flush(struct rig *r, uint64_t iova, uint64_t size, int ats_sid,
                             enum vtd_err want)
 {
@@ -150,13 +163,9 @@ static void test_superpage_map_unmap_with_dma(void)
 static void test_unmap_ats_device_flushes_its_atc(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x2000, VTD_R | VTD_W), VTD_OK);
     uint32_t v;
     CHECK_EQ(dma_read(&r, SID_A, VTD_MODEL_NO_PASID, IOVA + 0x1000, &v), 0);
@@ -179,13 +188,9 @@ static void test_unmap_ats_device_flushes_its_atc(void)
 static void test_fenced_device_never_gets_devtlb_descriptor(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
     struct vtd_unmap_result res;
     CHECK_ERR(vtd_domain_unmap(&r.d, IOVA, 0x1000, &res), VTD_OK);
@@ -525,6 +530,163 @@ static void test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait(void)
     rig_down(&r);
 }
 
+/* ---- Batches of scattered ranges: what was asked for is what the unit invalidated -------- */
+
+struct page_range {
+    uint64_t start, end; /* [start, end) */
+    bool leaf_only;
+};
+
+/* The pages an executed IOTLB or device-TLB descriptor invalidates, for (did, sid): [*lo, *hi]
+   inclusive, or false if it does not apply. *ih: leaf only (IOTLB page-selective with IH). */
+static bool desc_span(const uint64_t *qw, uint16_t did, uint16_t sid, uint64_t *lo, uint64_t *hi,
+                      bool *ih)
+{
+    unsigned type = VTD_DESC_TYPE_GET(qw[0]);
+    *ih = false;
+    *lo = 0;
+    *hi = UINT64_MAX;
+    if (type == VTD_DESC_IOTLB) {
+        unsigned g = VTD_DESC_G_GET(qw[0]);
+        if (g == VTD_G_GLOBAL) {
+            return true;
+        }
+        if (VTD_DESC_DID_GET(qw[0]) != did) {
+            return false;
+        }
+        if (g == VTD_G_PAGE) {
+            unsigned am = (unsigned)(qw[1] & 0x3f);
+            *lo = qw[1] & ~0xfffull;
+            *hi = *lo + (0x1000ull << am) - 1;
+            *ih = (qw[1] & VTD_DESC_ADDR_IH) != 0;
+        }
+        return true;
+    }
+    if (type == VTD_DESC_DEVTLB && VTD_DESC_DEVTLB_SID_GET(qw[0]) == sid) {
+        uint64_t a = qw[1] & ~0xfffull;
+        if (!(qw[1] & VTD_DESC_DEVTLB_S)) {
+            *lo = a;
+            *hi = a + 0xfff;
+            return true;
+        }
+        /* VT-d 6.5.2.5: the lowest clear bit of ADDR[63:12] at position k: 2^(k+1) pages */
+        unsigned k = (unsigned)__builtin_ctzll(~(a >> 12));
+        if (k + 1 + 12 >= 64) {
+            return true;
+        }
+        uint64_t size = 1ull << (k + 1 + 12);
+        *lo = a & ~(size - 1);
+        *hi = *lo + size - 1;
+        return true;
+    }
+    return false;
+}
+
+/* Every range lies inside one executed descriptor for it, and one without IH unless the range
+   was leaf-only. Returns the number of page-selective descriptors that applied. */
+static unsigned check_ranges_covered(struct rig *r, const struct page_range *rg, unsigned n,
+                                     uint16_t did, uint16_t sid)
+{
+    static struct vtd_model_desc_log log[4096];
+    size_t nl = vtd_model_desc_log(r->m, log, 4096);
+    unsigned selective = 0;
+    for (size_t j = 0; j < nl; j++) {
+        uint64_t lo, hi;
+        bool ih;
+        if (desc_span(log[j].qw, did, sid, &lo, &hi, &ih) && (lo != 0 || hi != UINT64_MAX)) {
+            selective++;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        bool covered = false;
+        for (size_t j = 0; j < nl && !covered; j++) {
+            uint64_t lo, hi;
+            bool ih;
+            covered = desc_span(log[j].qw, did, sid, &lo, &hi, &ih) && lo <= rg[i].start &&
+                      rg[i].end - 1 <= hi && (rg[i].leaf_only || !ih);
+        }
+        if (!covered) {
+            fprintf(stderr, "range [0x%llx, 0x%llx) leaf_only=%d not covered\n",
+                    (unsigned long long)rg[i].start, (unsigned long long)rg[i].end,
+                    rg[i].leaf_only);
+        }
+        CHECK(covered);
+    }
+    return selective;
+}
+
+/* A fresh batch holding rg[0 .. n) as IOTLB ranges of the rig's domain, or as device-TLB
+   ranges of SID_A. */
+static void add_ranges(struct vtd_batch *b, struct rig *r, const struct page_range *rg, unsigned n,
+                       bool devtlb)
+{
+    vtd_batch_init(b, &r->u);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t size = rg[i].end - rg[i].start;
+        if (devtlb) {
+            CHECK_ERR(vtd_batch_add_devtlb(b, SID_A, 8, rg[i].start, size), VTD_OK);
+        } else {
+            CHECK_ERR(vtd_batch_add_iotlb_range(b, r->d.did, rg[i].start, size, rg[i].leaf_only),
+                      VTD_OK);
+        }
+    }
+}
+
+static uint32_t lcg(uint32_t *x)
+{
+    *x = *x * 1664525u + 1013904223u;
+    return *x >> 8;
+}
+
+/*
+ * 64 disjoint ranges of 1..4 pages, 48 pages apart, added in shuffled order, then 16 more that
+ * overlap or touch one of them: the batch holds 64 operations, every descriptor stays
+ * page-selective, and each of the 80 ranges is inside a descriptor (without IH where the range
+ * freed tables). Then 200 random ranges, which overflow the batch: the broader invalidation it
+ * collapses to still covers every one. Both for the IOTLB and for a device-TLB.
+ */
+static void test_scattered_ranges_are_each_covered_by_an_emitted_descriptor(void)
+{
+    struct rig r = {0};
+    if (!rig_with_ats_device(&r)) {
+        return;
+    }
+    static struct page_range rg[200];
+    static struct vtd_batch b;
+    for (unsigned devtlb = 0; devtlb < 2; devtlb++) {
+        uint32_t x = 12345 + devtlb;
+        unsigned n = 0;
+        for (unsigned i = 0; i < 64; i++) {
+            unsigned slot = (i * 37u) % 64u;
+            uint64_t start = IOVA + (slot * 48ull + lcg(&x) % 8) * 0x1000;
+            rg[n++] =
+                (struct page_range){start, start + (1 + lcg(&x) % 4) * 0x1000ull, lcg(&x) % 3 != 0};
+        }
+        for (unsigned i = 0; i < 16; i++) {
+            const struct page_range *o = &rg[lcg(&x) % 64];
+            uint64_t start = lcg(&x) % 2 ? o->end : o->start; /* touching or overlapping */
+            rg[n++] = (struct page_range){start, start + 0x1000, lcg(&x) % 2 != 0};
+        }
+        add_ranges(&b, &r, rg, n, devtlb);
+        CHECK_EQ(b.n, 64);
+        vtd_model_clear_log(r.m);
+        CHECK_ERR(vtd_batch_submit(&b, 0), VTD_OK);
+        CHECK_EQ(check_ranges_covered(&r, rg, n, r.d.did, SID_A), 64);
+
+        n = 0;
+        for (unsigned i = 0; i < 200; i++) {
+            uint64_t start = IOVA + (lcg(&x) % 4096) * 0x1000ull;
+            rg[n++] = (struct page_range){start, start + (1 + lcg(&x) % 16) * 0x1000ull,
+                                          lcg(&x) % 2 != 0};
+        }
+        add_ranges(&b, &r, rg, n, devtlb);
+        vtd_model_clear_log(r.m);
+        CHECK_ERR(vtd_batch_submit(&b, 0), VTD_OK);
+        check_ranges_covered(&r, rg, n, r.d.did, SID_A);
+    }
+    rig_down(&r);
+}
+
 static void test_fault_overflow_is_reported_and_cleared(void)
 {
     struct rig r = {0};
@@ -638,13 +800,9 @@ static void test_passthrough_translates_identity(void)
 static void test_orderly_removal_flushes_atc_then_blocks(void)
 {
     struct rig r = {0};
-    if (!rig_up(&r, NULL, NULL) || !setup_domain(&r)) {
-        rig_down(&r);
+    if (!rig_with_ats_device(&r)) {
         return;
     }
-    vtd_model_add_device(r.m, SID_A, VTD_MODEL_DEV_ATS);
-    vtd_model_set_ats_enabled(r.m, SID_A, true);
-    attach(&r, SID_A, VTD_DEV_ATS);
     CHECK_ERR(vtd_domain_map(&r.d, IOVA, BUF_PA(1), 0x1000, VTD_R), VTD_OK);
     uint32_t v;
     CHECK_EQ(dma_read(&r, SID_A, VTD_MODEL_NO_PASID, IOVA, &v), 0);
@@ -700,6 +858,7 @@ int main(void)
     RUN(test_async_batch_completes_through_the_interrupt);
     RUN(test_async_batch_with_absent_device_reports_ite_without_blocking);
     RUN(test_batch_of_many_unmaps_costs_one_tail_write_and_one_wait);
+    RUN(test_scattered_ranges_are_each_covered_by_an_emitted_descriptor);
     RUN(test_fault_overflow_is_reported_and_cleared);
     RUN(test_reattach_moves_device_to_new_domain);
     RUN(test_passthrough_translates_identity);

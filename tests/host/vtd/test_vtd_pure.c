@@ -561,6 +561,107 @@ static void test_batch_merges_adjacent_ranges(void)
     fake_free(f);
 }
 
+static void test_batch_range_bridging_a_gap_merges_both_neighbours(void)
+{
+    static struct vtd_unit u;
+    struct vtd_hw hw;
+    struct fake *f = probe_fake(&u, &hw, QEMU_CAP, QEMU_ECAP);
+    static struct vtd_batch b;
+    vtd_batch_init(&b, &u);
+    /* pages 0, 2, 4, 6 of domain 1, a device-TLB op between them in queue order */
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x0000, 0x1000, true), VTD_OK);
+    CHECK_ERR(vtd_batch_add_devtlb(&b, 0x10, 4, 0, 0x8000), VTD_OK);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x6000, 0x1000, true), VTD_OK);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x2000, 0x1000, false), VTD_OK);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x4000, 0x1000, true), VTD_OK);
+    CHECK_EQ(b.n, 5);
+    /* pages 1..5 touch or overlap four of them: one range [0, 7 pages) in the first one's place,
+       hint dropped because page 2 freed tables */
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x1000, 0x5000, true), VTD_OK);
+    CHECK_EQ(b.n, 2);
+    CHECK_EQ(b.ops[0].kind, VTD_OP_IOTLB_RANGE);
+    CHECK_EQ(b.ops[0].start, 0);
+    CHECK_EQ(b.ops[0].end, 0x7000);
+    CHECK(!(b.ops[0].flags & VTD_OPF_IH));
+    CHECK_EQ(b.ops[1].kind, VTD_OP_DEVTLB);
+    /* the index still finds the merged range: page 7 touches it, page 9 does not */
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x7000, 0x1000, true), VTD_OK);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x9000, 0x1000, true), VTD_OK);
+    CHECK_EQ(b.n, 3);
+    CHECK_EQ(b.ops[0].end, 0x8000);
+    CHECK_EQ(b.ops[2].start, 0x9000);
+    fake_free(f);
+}
+
+/*
+ * 1,500 random ranges over three tags (two domains, one device), dense rounds that merge a lot
+ * and sparse ones that overflow the batch, some with a domain-selective invalidation part-way:
+ * after every add, each range added so far lies inside a queued operation of its tag or under
+ * a broader one, and the queued ranges of one tag never overlap or touch (so nothing is queued
+ * twice).
+ */
+static void test_batch_random_ranges_stay_covered_and_disjoint(void)
+{
+    static struct vtd_unit u;
+    struct vtd_hw hw;
+    struct fake *f = probe_fake(&u, &hw, QEMU_CAP, QEMU_ECAP);
+    static struct vtd_batch b;
+    static struct vtd_op added[150];
+    uint32_t x = 7;
+    unsigned collapsed = 0;
+    for (unsigned round = 0; round < 10; round++) {
+        unsigned pages = round % 2 ? 4096 : 256;
+        vtd_batch_init(&b, &u);
+        for (unsigned i = 0; i < 150; i++) {
+            x = x * 1664525u + 1013904223u;
+            unsigned tag = (x >> 8) % 3;
+            uint64_t start = ((x >> 12) % pages) * 0x1000ull;
+            uint64_t size = (1 + (x >> 24) % 8) * 0x1000ull;
+            struct vtd_op *a = &added[i];
+            *a = (struct vtd_op){.kind = tag == 2 ? VTD_OP_DEVTLB : VTD_OP_IOTLB_RANGE,
+                                 .did = (uint16_t)(tag == 2 ? 0 : 1 + tag),
+                                 .sid = tag == 2 ? 0x10 : 0,
+                                 .start = start,
+                                 .end = start + size};
+            if (tag == 2) {
+                CHECK_ERR(vtd_batch_add_devtlb(&b, 0x10, 4, start, size), VTD_OK);
+            } else {
+                CHECK_ERR(vtd_batch_add_iotlb_range(&b, a->did, start, size, true), VTD_OK);
+            }
+            if (round % 4 == 3 && i == 50) {
+                CHECK_ERR(vtd_batch_add_iotlb_domain(&b, 2), VTD_OK);
+            }
+            for (unsigned j = 0; j <= i; j++) {
+                bool covered = false;
+                for (unsigned k = 0; k < b.n && !covered; k++) {
+                    const struct vtd_op *o = &b.ops[k];
+                    bool iotlb = added[j].kind == VTD_OP_IOTLB_RANGE;
+                    covered = (iotlb && o->kind == VTD_OP_IOTLB_GLOBAL) ||
+                              (iotlb && o->kind == VTD_OP_IOTLB_DOMAIN && o->did == added[j].did) ||
+                              (o->kind == added[j].kind && o->did == added[j].did &&
+                               o->sid == added[j].sid && o->start <= added[j].start &&
+                               added[j].end <= o->end);
+                }
+                CHECK(covered);
+            }
+            for (unsigned k = 0; k < b.n; k++) {
+                for (unsigned l = k + 1; l < b.n; l++) {
+                    const struct vtd_op *p = &b.ops[k], *q = &b.ops[l];
+                    if (p->kind == q->kind && p->did == q->did && p->sid == q->sid) {
+                        CHECK(p->end < q->start || q->end < p->start);
+                    }
+                }
+            }
+        }
+        for (unsigned k = 0; k < b.n; k++) {
+            collapsed += b.ops[k].kind == VTD_OP_IOTLB_GLOBAL || b.ops[k].end == UINT64_MAX ||
+                         (b.ops[k].kind == VTD_OP_IOTLB_DOMAIN && b.ops[k].did == 1);
+        }
+    }
+    CHECK(collapsed > 0); /* some rounds overflowed the batch and collapsed */
+    fake_free(f);
+}
+
 static void test_batch_collapses_when_full(void)
 {
     static struct vtd_unit u;
@@ -648,6 +749,8 @@ int main(void)
     RUN(test_tables_written_back_when_walker_not_coherent);
     RUN(test_domain_init_validates);
     RUN(test_batch_merges_adjacent_ranges);
+    RUN(test_batch_range_bridging_a_gap_merges_both_neighbours);
+    RUN(test_batch_random_ranges_stay_covered_and_disjoint);
     RUN(test_batch_collapses_when_full);
     RUN(test_batch_rejects_features_the_unit_lacks);
     RUN(test_reg_invalidation_refused_with_qi_on);

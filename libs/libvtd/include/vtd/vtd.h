@@ -389,7 +389,13 @@ struct vtd_batch {
     bool drain;       /* wait with page-drain (PASID drain sequence) */
     bool irq;         /* asynchronous: completion interrupt requested */
     unsigned n;
-    struct vtd_op ops[VTD_BATCH_OPS];
+    struct vtd_op ops[VTD_BATCH_OPS]; /* in the order they are written to the queue */
+    /* building: indices into ops[] of the range operations sorted by (kind, did, sid, pasid,
+       start), ranges of one tag never overlapping or touching; and of the operations that can
+       make a later one redundant (global, domain- and PASID-wide) */
+    uint8_t by_range[VTD_BATCH_OPS];
+    uint8_t broad[VTD_BATCH_OPS];
+    uint8_t n_range, n_broad;
     /* in flight */
     uint32_t seq;         /* unique number the wait writes (never reused while in flight) */
     uint32_t slot;        /* status word the wait writes */
