@@ -583,6 +583,16 @@ static void handle_root(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_r
         }
         return;
     }
+    case IOMMU_ROOT_REVOKE_FRAMES: {
+        if (m->len != 3 || m->ncaps != 0) {
+            return;
+        }
+        unsigned left = 0;
+        r->err = iommu_client_revoke_frames(&g_srv, m->w[0], m->w[1], m->w[2], &r->w[0], &left);
+        r->w[1] = left;
+        r->len = 2; /* 0, 0 when refused */
+        return;
+    }
     default:
         r->err = IOMMU_ERR_BAD_LABEL;
         return;

@@ -72,6 +72,13 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
  * revoke_device(badge, sid): take device `sid` back: detached first if attached (blocked and
  *   flushed, interrupts and PASIDs gone), then its device and vector grants dropped; result
  *   status. Errors: BAD_MSG, BAD_ARG, DEVICE_TIMEOUT, HW.
+ * revoke_frames(badge, pa, size): take physical memory [pa, pa + size) back from the client's
+ *   frame-capability mappings (iommu_client_revoke_frames): every mapping of a frame intersecting
+ *   it unmapped strictly before the reply, the server's copy of each such capability deleted
+ *   once its invalidation completed, the range recorded (later maps of a frame in it get
+ *   REVOKED); results status, pins left (not 0: the root task must neither revoke the kernel
+ *   capabilities of that memory nor reuse it; retry the same call later). Errors: BAD_MSG,
+ *   BAD_ARG, ALIGN, RANGE, NO_SLOTS, DEVICE_TIMEOUT, HW.
  */
 #define IOMMU_ROOT_METHODS(R)                                                                      \
     R(CLIENT_ADD, 96, 3, 1, "badge, sid, notification cap")                                        \
@@ -81,7 +88,8 @@ static inline int iommu_srv_badge_is_client(uint64_t badge)
     R(IRQ_GRANT, 100, 3, 0, "badge, sid, vector -> vector grant index")                            \
     R(IRQ_ROUTE, 101, 2, 0, "sid, vector -> irq handle, MSI address, MSI data")                    \
     R(REVOKE_MEMORY, 102, 2, 0, "badge, grant -> status, pins left")                               \
-    R(REVOKE_DEVICE, 103, 2, 0, "badge, sid -> status")
+    R(REVOKE_DEVICE, 103, 2, 0, "badge, sid -> status")                                            \
+    R(REVOKE_FRAMES, 104, 3, 0, "badge, pa, size -> status, pins left")
 
 #define IOMMU_ROOT_LABEL_(name, label, nargs, ncaps, doc) IOMMU_ROOT_##name = label,
 enum iommu_root_label { IOMMU_ROOT_METHODS(IOMMU_ROOT_LABEL_) };

@@ -51,7 +51,7 @@
       "done, but a device did not answer its device-TLB invalidation and was quarantined")         \
     X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")              \
     X(IOMMU_ERR_NO_IRTE, 30, "no free interrupt-remapping entry (server table or unit IRT full)")  \
-    X(IOMMU_ERR_REVOKED, 31, "the root task revoked this memory grant")
+    X(IOMMU_ERR_REVOKED, 31, "the root task revoked this memory grant or these frames")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
