@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <iommu/protocol.h>
+
 #include "iommu_test.h"
 
 static pc_cptr_t g_ep;
@@ -127,6 +129,26 @@ int main(void)
     }
     kt_result("malformed_messages_get_declared_errors", bad == 0, "(%u tried, %u wrong%s%s)", tried,
               bad, bad ? ": first " : "", first_bad);
+
+    /* The root protocol is the root badge's: every one of its methods, with plausible words
+     * naming the other clients (badges of tasks 1..15, the edu function, its first grant, all of
+     * low memory), is an unknown label to a client. Revocation cannot come from a driver. */
+    unsigned root_tried = 0, root_wrong = 0;
+    const struct iommu_method_info *root = iommu_methods(&n);
+    for (unsigned i = 0; i < n; i++) {
+        for (uint64_t task = 1; task < 16 && root[i].proto == IOMMU_PROTO_ROOT; task++) {
+            uint64_t rw[4] = {IOMMU_SRV_BADGE_CLIENT_BASE | task, 0, 1ull << 30, 3};
+            if (root[i].label == IOMMU_ROOT_REVOKE_DEVICE) {
+                rw[1] = 0x0200; /* edu on the iommu machine */
+            }
+            uint64_t re = it_call_raw(g_ep, root[i].label, root[i].nargs, rw, 0, &r);
+            root_tried++;
+            root_wrong += re != IOMMU_ERR_BAD_LABEL;
+        }
+    }
+    kt_result("root_methods_refused_to_a_client", root_tried > 0 && root_wrong == 0,
+              "(%u root-protocol calls naming other clients, %u not refused as unknown labels)",
+              root_tried, root_wrong);
 
     /* Other clients' devices and IOVAs are out of reach: nothing is granted to this badge. */
     unsigned granted = 0, touched = 0;

@@ -23,6 +23,14 @@
  *                          the self test run. Per-cycle checks are counted, not printed; one line
  *                          "<name>: cycle K verified|FAILED" per cycle and one summary TEST line
  *                          (replug_cycles_all_verified) at the end.
+ *   mode=revoke-target     the self test, then transfers into the destination buffer while the
+ *                          root task takes things back (its init.revoke scenario, one step per
+ *                          "ready" signal): after the frames, the transfers fault (reported to
+ *                          us, decoded) and land nowhere, and mapping that RAM again is refused
+ *                          (REVOKED); after the device, its handle and attach are refused. Then
+ *                          the report, and transfers go on until the root task kills us.
+ *                          With `restarted` (the instance started again): attached in a fresh
+ *                          domain, the previous instance's IOVA faults, the self test passes.
  *   hold_ms=T              with cycles=N: stay attached and mapped T ms after the last cycle
  *   inflight               mode=serve: keep a 512-byte transfer running while waiting for
  *                          events, so removals find DMA in flight (the soak)
@@ -417,6 +425,102 @@ static void signal_ready(void)
     }
 }
 
+/* One device -> RAM transfer of 512 bytes into the destination buffer: did it land? */
+static bool transfer_lands(uint32_t seed, int *rc)
+{
+    fill(g.src.va, 512, seed);
+    *rc = edu_dma(&g.edu, g.src.dev, 0, 512, false, EDU_DMA_TIMEOUT_US);
+    memset(g.dst.va, 0x5e, 512);
+    if (*rc == EDU_OK) {
+        *rc = edu_dma(&g.edu, g.dst.dev, 0, 512, true, EDU_DMA_TIMEOUT_US);
+    }
+    return *rc == EDU_OK && memcmp(g.dst.va, g.src.va, 512) == 0;
+}
+
+#define REVOKE_WAIT_US 20000000u /* how long the root task's next step may take to come */
+
+/* mode=revoke-target, before the report: the frames, then the device, taken back. */
+static void revoke_target(void)
+{
+    /* transfers land until the root task revoked the frames; then they fault */
+    unsigned landed = 0, records = 0;
+    bool faulted = false;
+    int rc = EDU_OK;
+    uint64_t deadline = drv_deadline(REVOKE_WAIT_US);
+    while (!faulted && drv_left_us(deadline) > 0) {
+        bool ok = transfer_lands(landed + 100, &rc);
+        if (ok && landed++ == 0) {
+            drv_log("transfers into %#llx running: ready for the root task",
+                    (unsigned long long)g.dst.dev);
+            signal_ready();
+        }
+        print_faults(&records, &faulted, g.dst.dev);
+    }
+    drv_check("revoked_frames_dma_fault_reported", faulted && landed > 0,
+              "(%u transfers landed before, %u fault record(s) for %#llx)", landed, records,
+              (unsigned long long)g.dst.dev);
+    bool lands = transfer_lands(7, &rc);
+    drv_check("revoked_frames_dma_lands_nowhere", rc == EDU_OK && !lands,
+              "(transfer %s, memory %s)", edu_errname(rc), lands ? "CHANGED" : "untouched");
+    uint64_t err =
+        drv_iommu_map_frame(&g.iommu, g.dst.dev, g.dma.page[g.dst.first].frame, 4096, IOMMU_WRITE);
+    drv_check("revoked_frames_map_again_refused", err == IOMMU_ERR_REVOKED, "(%s)",
+              drv_iommu_errname(err));
+    struct drv_buf b;
+    int arc = drv_dma_alloc(&g.dma, 1, IOMMU_WRITE, &b);
+    drv_check("revoked_frames_new_buffer_refused",
+              arc == DRV_DMA_ERR_IOMMU && g.dma.last_iommu_err == IOMMU_ERR_REVOKED, "(%s%s%s)",
+              drv_dma_errname(arc), arc == DRV_DMA_ERR_IOMMU ? ": " : "",
+              arc == DRV_DMA_ERR_IOMMU ? drv_iommu_errname(g.dma.last_iommu_err) : "");
+    /* the device next: a request with its handle says when it is gone */
+    signal_ready();
+    uint64_t status = 0;
+    deadline = drv_deadline(REVOKE_WAIT_US);
+    do {
+        err = drv_iommu_ats_flush(&g.iommu, g.handle, 0, 0, &status);
+        if (err != IOMMU_ERR_NOT_ATTACHED) {
+            pc_word_t w = 0;
+            (void)pc_wait(g.edu.irq_ntfn, 20000, &w); /* 20 ms between looks */
+        }
+    } while (err != IOMMU_ERR_NOT_ATTACHED && drv_left_us(deadline) > 0);
+    drv_check("revoked_device_handle_refused", err == IOMMU_ERR_NOT_ATTACHED, "(ats_flush: %s)",
+              drv_iommu_errname(err));
+    uint64_t h = 0, flags = 0;
+    err = drv_iommu_attach(&g.iommu, g.cfg.sid, &h, &flags);
+    drv_check("revoked_device_attach_refused", err == IOMMU_ERR_NOT_GRANTED, "(%s)",
+              drv_iommu_errname(err));
+    g.attached = false;
+}
+
+/* After the report: transfers keep being started (the device is blocked now) until the root task
+ * kills this task; "ready" says it may. */
+static void run_until_killed(uint64_t serve_ms)
+{
+    signal_ready();
+    uint64_t until = drv_deadline(serve_ms * 1000u);
+    while (drv_left_us(until) > 0) {
+        if (!edu_dma_busy(&g.edu)) {
+            (void)edu_dma_start(&g.edu, g.dst.dev, 0, 512, true);
+        }
+        pc_word_t w = 0;
+        (void)pc_wait(g.edu.irq_ntfn, 20000, &w);
+    }
+}
+
+/* The instance started again: nothing of the previous one's domain is there before it maps. */
+static void restarted_fresh_domain(void)
+{
+    uint64_t old = DRV_DMA_IOVA_BASE; /* where every instance maps its first buffer */
+    /* the killed instance may have left a transfer running: it ends (blocked) on its own */
+    int q = edu_dma_quiesce(&g.edu, EDU_DMA_TIMEOUT_US);
+    drv_log("previous instance's transfer: %s", q == EDU_OK ? "none left running" : edu_errname(q));
+    int rc = edu_dma(&g.edu, old, 0, 512, true, EDU_DMA_TIMEOUT_US);
+    unsigned records = 0;
+    bool got = rc == EDU_OK && wait_fault(old, &records);
+    drv_check("restarted_old_iova_faults", got, "(transfer to %#llx: %s, %u fault record(s))",
+              (unsigned long long)old, edu_errname(rc), records);
+}
+
 enum serve_end {
     SERVE_ACTIVE,   /* the device is attached and mapped (deadline passed, or re-plugged) */
     SERVE_RELEASED, /* the last removal was handled: nothing is left to release */
@@ -625,9 +729,12 @@ int main(void)
     }
     drv_log("mode=%s, DMA addresses: %s", mode,
             g.bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
+    bool revoke = strcmp(mode, "revoke-target") == 0;
+    bool restarted = revoke && task_cmdline_has(g.si->cmdline, "restarted");
     if (strcmp(mode, "selftest") != 0 && strcmp(mode, "fault-after-unmap") != 0 &&
-        strcmp(mode, "serve") != 0) {
-        drv_check("known_mode", false, "(mode=%s: selftest, fault-after-unmap or serve)", mode);
+        strcmp(mode, "serve") != 0 && !revoke) {
+        drv_check("known_mode", false,
+                  "(mode=%s: selftest, fault-after-unmap, serve or revoke-target)", mode);
         drv_report();
         return 1;
     }
@@ -641,7 +748,20 @@ int main(void)
     bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
                         "(%s, iommu endpoint %s)", drv_dma_errname(drc),
                         g.iommu.ep ? "granted" : "missing");
-    ok = ok && setup_device() && attach() && enable_msi() && alloc_buffers();
+    ok = ok && setup_device() && attach() && enable_msi();
+    if (ok && restarted && !g.bringup) {
+        restarted_fresh_domain();
+    }
+    ok = ok && alloc_buffers();
+    if (ok && revoke && !restarted && !g.bringup) {
+        ok = selftest();
+        if (ok) {
+            revoke_target();
+        }
+        drv_report();
+        run_until_killed(serve_ms);
+        return 0;
+    }
     if (ok && strcmp(mode, "fault-after-unmap") == 0) {
         (void)fault_after_unmap();
         release(false, "released");

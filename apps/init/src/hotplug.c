@@ -124,7 +124,6 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         return;
     }
     /* The same module, its command line tagged so the instance's TEST lines stay distinct. */
-    static pc_bootinfo_module_t copies[INIT_MAX_TASKS];
     unsigned idx = g_task_count;
     for (unsigned i = 0; i < g_task_count; i++) {
         if (g_tasks[i].reclaimed && g_tasks[i].hp_fresh) {
@@ -136,23 +135,15 @@ void hp_assign(init_task_t *caller, pc_msg_t *m)
         reply(m, PC_ERR_RANGE, NULL);
         return;
     }
-    pc_bootinfo_module_t *mod = &copies[idx];
-    *mod = *tmpl->module;
-    char cmd[PC_BOOTINFO_MODULE_NAME_MAX + 1];
-    memcpy(cmd, tmpl->module->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);
-    cmd[PC_BOOTINFO_MODULE_NAME_MAX] = '\0';
     /* one tag per instance (not per task entry, which a later instance may reuse) */
     static unsigned fresh_count;
     fresh_count++;
-    int n = snprintf(mod->cmdline, sizeof(mod->cmdline), "%s tag=hp%u", cmd,
-                     fresh_count == 1 ? idx + 1 : idx + 1 + 100 * (fresh_count - 1));
-    if (n < 0 || (size_t)n >= sizeof(mod->cmdline)) {
-        memcpy(mod->cmdline, tmpl->module->cmdline, sizeof(mod->cmdline)); /* no room: untagged */
-    }
+    char tag[24];
+    snprintf(tag, sizeof(tag), "tag=hp%u",
+             fresh_count == 1 ? idx + 1 : idx + 1 + 100 * (fresh_count - 1));
     printf("init: hotplug: starting a fresh instance: RAM free %llu KiB, root slots free %u\n",
            (unsigned long long)(ut_pool_ram_free(&g_pool) >> 10), init_free_slots());
-    spawn_module_at(mod, 0, idx);
-    init_task_t *t = idx < g_task_count ? &g_tasks[idx] : NULL;
+    init_task_t *t = spawn_module_again(tmpl->module, idx, tag);
     if (t != NULL) {
         t->hp_fresh = true;
     }

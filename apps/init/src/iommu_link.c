@@ -115,9 +115,9 @@ static void send_ioapic_lines(pc_cptr_t ep)
         pc_word_t kerr = ok ? pc_irq_handler_set_remap(g_line[i].handler, index) : PC_ERR_RANGE;
         printf("init: I/O APIC line of ISA IRQ %u (vector %u): %s, entry %u\n", g_line[i].irq,
                g_line[i].vector,
-               !ok            ? "the IOMMU server wrote no entry: the line stays masked-direct"
+               !ok             ? "the IOMMU server wrote no entry: the line stays masked-direct"
                : kerr != PC_OK ? "the kernel refused the remappable format"
-                              : "remapped",
+                               : "remapped",
                index);
         obj_delete(g_line[i].handler);
     }
@@ -222,6 +222,106 @@ static const init_task_t *server_task(void)
     return NULL;
 }
 
+/*
+ * One root-protocol call at run time: a root-badged copy of the server's endpoint made for it
+ * (in the root scope: it outlives no task) and deleted after. *res = the server's error (the
+ * reply label), words into out[0..nout). False when no call could be made.
+ */
+static bool root_call(unsigned label, const uint64_t *w, unsigned n, uint64_t *res, uint64_t *out,
+                      unsigned nout)
+{
+    pc_cptr_t shared = spawn_shared_slot("iommu");
+    unsigned saved = obj_root_scope_enter();
+    pc_cptr_t ep = shared != 0 ? slot_map_alloc(&g_slots, 1) : 0;
+    obj_root_scope_leave(saved);
+    bool called = false;
+    if (ep != 0 && pc_cnode_mint(PC_SLOT_CNODE, ep, PC_SLOT_CNODE, shared, PC_RIGHT_WRITE,
+                                 IOMMU_SRV_BADGE_ROOT) == PC_OK) {
+        pc_msg_t m;
+        memset(&m, 0, sizeof(m));
+        for (unsigned i = 0; i < n && i < PC_MSG_REG_COUNT; i++) {
+            m.mr[i] = w[i];
+        }
+        m.info = pc_msginfo(label, 0, 0, n);
+        called = pc_call(ep, &m) == PC_OK;
+        *res = called ? pc_msginfo_label(m.info) : ~0ull;
+        unsigned got = called ? pc_msginfo_length(m.info) : 0;
+        for (unsigned i = 0; i < nout; i++) {
+            out[i] = i < got && i < PC_MSG_REG_COUNT ? m.mr[i] : 0;
+        }
+    }
+    if (ep != 0) {
+        obj_delete(ep);
+    }
+    return called;
+}
+
+static int link_of(unsigned task)
+{
+    for (unsigned i = 0; i < g_nlink; i++) {
+        if (g_link[i].task == task && g_link[i].sent) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static const char *result_name(bool called, uint64_t res)
+{
+    return !called ? "IPC failed" : res == 0 ? "ok" : "refused or not confirmed";
+}
+
+/* revoke_memory / revoke_frames: the words, the call, the line; true only when the server
+ * confirmed that no mapping of the memory is left (error OK and no pins left). */
+static bool revoke_memory_call(unsigned task, unsigned label, const uint64_t *w, unsigned n,
+                               const char *what, uint64_t *pins_left)
+{
+    int i = link_of(task);
+    uint64_t res = ~0ull, out[2] = {0, 0};
+    bool called = i >= 0 && root_call(label, w, n, &res, out, 2);
+    printf("init: revoke: %s of iommu client %#llx (task %u): %s (error %llu, status %#llx, %llu "
+           "pins left)\n",
+           what, i >= 0 ? (unsigned long long)g_link[i].badge : 0ull, task,
+           i < 0 ? "no registered client" : result_name(called, res), (unsigned long long)res,
+           (unsigned long long)out[0], (unsigned long long)out[1]);
+    if (pins_left) {
+        *pins_left = out[1];
+    }
+    return called && res == 0 && out[1] == 0;
+}
+
+bool iommu_link_revoke_memory(unsigned task, unsigned grant, uint64_t *pins_left)
+{
+    int i = link_of(task);
+    uint64_t w[2] = {i >= 0 ? g_link[i].badge : 0, grant};
+    return revoke_memory_call(task, IOMMU_ROOT_REVOKE_MEMORY, w, 2, "memory grant", pins_left);
+}
+
+bool iommu_link_revoke_frames(unsigned task, uint64_t pa, uint64_t size, uint64_t *pins_left)
+{
+    int i = link_of(task);
+    uint64_t w[3] = {i >= 0 ? g_link[i].badge : 0, pa, size};
+    char what[64];
+    snprintf(what, sizeof(what), "frames [%#llx, %#llx)", (unsigned long long)pa,
+             (unsigned long long)(pa + size));
+    return revoke_memory_call(task, IOMMU_ROOT_REVOKE_FRAMES, w, 3, what, pins_left);
+}
+
+bool iommu_link_revoke_device(unsigned task, uint16_t sid)
+{
+    int i = link_of(task);
+    uint64_t res = ~0ull, status = 0;
+    uint64_t w[2] = {i >= 0 ? g_link[i].badge : 0, sid};
+    bool called = i >= 0 && root_call(IOMMU_ROOT_REVOKE_DEVICE, w, 2, &res, &status, 1);
+    printf("init: revoke: device %02x:%02x.%x of iommu client %#llx (task %u): %s (error %llu, "
+           "status %#llx)\n",
+           sid >> 8, (sid >> 3) & 0x1f, sid & 7,
+           i >= 0 ? (unsigned long long)g_link[i].badge : 0ull, task,
+           i < 0 ? "no registered client" : result_name(called, res), (unsigned long long)res,
+           (unsigned long long)status);
+    return called && res == 0;
+}
+
 bool iommu_link_remove(unsigned task)
 {
     bool ok = true;
@@ -232,31 +332,15 @@ bool iommu_link_remove(unsigned task)
         if (g_link[i].sent) {
             /* The server answers once the client's devices are blocked and flushed, its
              * mappings gone and its grants withdrawn (synchronous: the call is the wait). */
-            pc_cptr_t shared = spawn_shared_slot("iommu");
-            unsigned saved = obj_root_scope_enter();
-            pc_cptr_t ep = shared != 0 ? slot_map_alloc(&g_slots, 1) : 0;
-            obj_root_scope_leave(saved);
-            pc_word_t err = PC_ERR_RANGE;
             uint64_t res = ~0ull;
-            if (ep != 0 && pc_cnode_mint(PC_SLOT_CNODE, ep, PC_SLOT_CNODE, shared, PC_RIGHT_WRITE,
-                                         IOMMU_SRV_BADGE_ROOT) == PC_OK) {
-                pc_msg_t m;
-                memset(&m, 0, sizeof(m));
-                m.mr[0] = g_link[i].badge;
-                m.info = pc_msginfo(IOMMU_ROOT_CLIENT_REMOVE, 0, 0, 1);
-                err = pc_call(ep, &m);
-                res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
-            }
-            if (ep != 0) {
-                obj_delete(ep);
-            }
+            bool called = root_call(IOMMU_ROOT_CLIENT_REMOVE, &g_link[i].badge, 1, &res, NULL, 0);
             printf("init: iommu client %#llx removed at the server: %s (%llu)\n",
                    (unsigned long long)g_link[i].badge,
-                   err != PC_OK ? "IPC failed"
-                   : res == 0   ? "ok"
-                                : "error",
+                   !called    ? "IPC failed"
+                   : res == 0 ? "ok"
+                              : "error",
                    (unsigned long long)res);
-            ok = err == PC_OK && res == 0;
+            ok = called && res == 0;
         }
         g_link[i] = g_link[--g_nlink]; /* an unsent note just goes (its slot is the task's) */
         i--;

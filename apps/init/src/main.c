@@ -18,12 +18,14 @@
  *                           (N <= 3), so its build fails midway, is torn down and runs again
  *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
  *                           0xb0000000, q35's)
+ *   init.revoke=STEPS       a revocation scenario on a running driver (apps/init/src/revoke.c)
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <init/init.h>
 #include <init/iommu_link.h>
+#include <init/revoke.h>
 #include <pc_libc/runtime.h>
 #include <task/protocol.h>
 #include <task/task.h>
@@ -33,6 +35,12 @@ extern uint64_t g_arena_shrink;
 
 static init_acct_t g_root_acct;
 static unsigned g_passed, g_failed;
+
+void init_results_add(uint32_t passed, uint32_t failed)
+{
+    g_passed += passed;
+    g_failed += failed;
+}
 
 static void test_line(bool ok, const char *name, const char *detail)
 {
@@ -229,6 +237,9 @@ static void print_log(const pc_msg_t *m)
 
 static bool all_finished(void)
 {
+    if (revoke_scenario_pending()) {
+        return false; /* the scenario still has to run (it restarts a driver that reported) */
+    }
     for (unsigned i = 0; i < g_task_count; i++) {
         const init_task_t *t = &g_tasks[i];
         if (t->state != TASK_RUNNING || t->policy == NULL) {
@@ -262,8 +273,7 @@ static bool handle_message(pc_msg_t *m)
         if (t->hp_fresh && t->state == TASK_DONE && !t->reclaimed) {
             /* a driver started for a hot-added device has finished: it goes (no reply: its
              * thread is stopped), its results stay counted */
-            g_passed += t->passed;
-            g_failed += t->failed;
+            init_results_add(t->passed, t->failed);
             t->passed = t->failed = 0;
             bool ok = task_teardown(t);
             printf("init: task %u %s torn down%s: RAM free %llu KiB, root slots free %u, %u "
@@ -307,6 +317,8 @@ static uint64_t remaining_us(uint64_t deadline_tsc)
     return us ? us : 1;
 }
 
+#define REVOKE_POLL_US 10000u
+
 static void serve(bool halt, uint64_t deadline_ms)
 {
     uint64_t per_ms = g_tsc_hz ? g_tsc_hz / 1000u : 1000000u;
@@ -324,9 +336,14 @@ static void serve(bool halt, uint64_t deadline_ms)
         if (tmo == 0) {
             break;
         }
+        if (revoke_scenario_pending() && tmo > REVOKE_POLL_US) {
+            tmo = REVOKE_POLL_US; /* look at the driver's "ready" signal that often */
+        }
         pc_word_t err = reply ? pc_reply_recv(g_init_ep, &m, tmo) : pc_recv(g_init_ep, &m, tmo);
         reply = false;
         if (err == PC_ERR_TIMEOUT) {
+            /* nobody waits for a reply now: the step's own calls cannot disturb one */
+            revoke_scenario_poll();
             continue;
         }
         if (err != PC_OK) {
@@ -398,6 +415,8 @@ int main(void)
     if (g_arena_shrink > 3) {
         g_arena_shrink = 3; /* a task is built at most four times */
     }
+
+    revoke_scenario_init(kcmd);
 
     const char *bad = init_policy_check();
     if (bad != NULL) {

@@ -177,6 +177,11 @@ static pc_word_t retype_into(unsigned type, unsigned size_bits, unsigned bits, u
     }
 }
 
+uint64_t obj_last_paddr(void)
+{
+    return g_last_paddr;
+}
+
 pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct,
                   pc_cptr_t *slot)
 {

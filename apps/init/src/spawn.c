@@ -618,6 +618,8 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         pc_cptr_t u;
         err = obj_new(PC_OBJ_UNTYPED, (unsigned)g->a, 1, acct, &u);
         if (err == PC_OK) {
+            t->ram_pa = obj_last_paddr();
+            t->ram_size = 1ull << g->a;
             err = give_move(c, u, &slot);
         }
         e->type = PC_OBJ_UNTYPED;
@@ -1096,12 +1098,36 @@ bool task_teardown(init_task_t *t)
     }
     memset(&t->arena, 0, sizeof(t->arena));
     memset(&t->keep, 0, sizeof(t->keep));
+    t->ram_pa = t->ram_size = 0;
     t->tcb = 0;
     t->hp_ntfn = 0;
     t->pci_sid = -1;
     t->reclaimed = ok;
     g_tasks_reclaimed += ok;
     return ok;
+}
+
+init_task_t *spawn_module_again(const pc_bootinfo_module_t *module, unsigned idx, const char *words)
+{
+    /* one copy per task entry: the task keeps pointing at it (a later instance there reuses it,
+     * the command line is read before it is overwritten) */
+    static pc_bootinfo_module_t copies[INIT_MAX_TASKS];
+    if (idx >= INIT_MAX_TASKS || idx > g_task_count) {
+        return NULL;
+    }
+    char cmd[PC_BOOTINFO_MODULE_NAME_MAX + 1];
+    memcpy(cmd, module->cmdline, PC_BOOTINFO_MODULE_NAME_MAX);
+    cmd[PC_BOOTINFO_MODULE_NAME_MAX] = '\0';
+    pc_bootinfo_module_t *mod = &copies[idx];
+    if (mod != module) {
+        *mod = *module;
+    }
+    int n = snprintf(mod->cmdline, sizeof(mod->cmdline), "%s %s", cmd, words);
+    if (n < 0 || (size_t)n >= sizeof(mod->cmdline)) {
+        memcpy(mod->cmdline, cmd, sizeof(mod->cmdline)); /* no room: as it was */
+    }
+    spawn_module_at(mod, 0, idx);
+    return idx < g_task_count ? &g_tasks[idx] : NULL;
 }
 
 void spawn_module(const pc_bootinfo_module_t *mod, unsigned module_index)

@@ -144,6 +144,9 @@ static enum iommu_err decode_map(const struct iommu_server *s, const struct iomm
             iommu_add_overflows(cap->pa, cap->size)) {
             return IOMMU_ERR_BAD_MEMORY;
         }
+        if (iommu_frames_revoked(c, cap->pa, cap->size)) {
+            return IOMMU_ERR_REVOKED; /* the root task took these frames back */
+        }
         base = cap->pa;
         len = cap->size;
         rights = cap->rights;
@@ -169,6 +172,9 @@ static enum iommu_err decode_map(const struct iommu_server *s, const struct iomm
     }
     if (a->rights & ~(uint64_t)rights) {
         return IOMMU_ERR_RIGHTS;
+    }
+    if (iommu_frames_revoked(c, base + a->offset, a->size)) {
+        return IOMMU_ERR_REVOKED; /* a grant's memory the root task took back as frames */
     }
     if (iommu_maps_overlap(d, a->iova, a->size)) {
         return IOMMU_ERR_OVERLAP;

@@ -55,13 +55,28 @@ enum iommu_hp_err iommu_device_arrive(struct iommu_server *s, uint16_t sid, int 
 /* Disable ATS in the device's config space (no-op if not enabled). */
 void iommu_ats_off(struct iommu_server *s, struct iommu_device *d);
 
+/* Which mappings of a client an unmap pass takes (iommu_unmap_matching). */
+enum iommu_match_kind {
+    IOMMU_MATCH_GRANT,  /* those of memory grant `grant` */
+    IOMMU_MATCH_CLIENT, /* every one but the reserved (RMRR) ones */
+    IOMMU_MATCH_FRAMES, /* every one but the reserved ones whose memory intersects [pa, end) */
+};
+struct iommu_match {
+    enum iommu_match_kind kind;
+    unsigned grant;
+    uint64_t pa, end;
+};
+bool iommu_match(const struct iommu_match *w, const struct iommu_mapping *m);
+
 /*
- * Strictly unmap client ci's mappings whose grant is `grant` (same) or is not (!same), in runs of
- * consecutive records, one submission each; stuck ones stay pinned. *status: IOMMU_STATUS_* of
- * the unmaps (may be NULL). Returns the first failure (DEVICE_TIMEOUT, HW) or OK.
+ * Strictly unmap client ci's mappings that `w` matches, in runs of consecutive records, one
+ * submission each; stuck ones stay pinned. *status: IOMMU_STATUS_* of the unmaps (may be NULL).
+ * Returns the first failure (DEVICE_TIMEOUT, HW) or OK.
  */
-enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned grant, bool same,
+enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, const struct iommu_match *w,
                                     uint64_t *status);
+/* Does [pa, pa + size) intersect a range revoked from client c (revoke_frames)? */
+bool iommu_frames_revoked(const struct iommu_client *c, uint64_t pa, uint64_t size);
 
 /* A device handle of client ci: attached to ci under the same generation (decode.c). */
 enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev);

@@ -940,7 +940,20 @@ void iommu_handle_hotplug(struct iommu_server *s, const struct iommu_msg *m, str
 
 /* ---- Root task: a client ends --------------------------------------------------------------- */
 
-enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned grant, bool same,
+bool iommu_match(const struct iommu_match *w, const struct iommu_mapping *m)
+{
+    switch (w->kind) {
+    case IOMMU_MATCH_GRANT:
+        return m->grant == w->grant;
+    case IOMMU_MATCH_CLIENT:
+        return m->grant != IOMMU_GRANT_RESERVED;
+    case IOMMU_MATCH_FRAMES:
+        return m->grant != IOMMU_GRANT_RESERVED && m->pa < w->end && w->pa < m->pa + m->size;
+    }
+    return false;
+}
+
+enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, const struct iommu_match *w,
                                     uint64_t *status)
 {
     struct iommu_client *c = &s->clients[ci];
@@ -950,11 +963,11 @@ enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, unsigned gra
     unsigned lo = 0;
     /* Runs of consecutive records that match: one strict unmap (one submission) each. */
     while (lo < x->n_maps) {
-        while (lo < x->n_maps && (x->maps[lo].grant == grant) != same) {
+        while (lo < x->n_maps && !iommu_match(w, &x->maps[lo])) {
             lo++;
         }
         unsigned hi = lo;
-        while (hi < x->n_maps && (x->maps[hi].grant == grant) == same) {
+        while (hi < x->n_maps && iommu_match(w, &x->maps[hi])) {
             hi++;
         }
         if (hi == lo) {
@@ -998,7 +1011,8 @@ enum iommu_err iommu_client_revoke_memory(struct iommu_server *s, uint64_t badge
     struct iommu_mem_grant *g = &s->clients[ci].mem[grant];
     g->revoked = true; /* no new mapping of it from here on */
     uint64_t st = 0;
-    enum iommu_err e = iommu_unmap_matching(s, ci, grant, true, &st);
+    const struct iommu_match w = {.kind = IOMMU_MATCH_GRANT, .grant = grant};
+    enum iommu_err e = iommu_unmap_matching(s, ci, &w, &st);
     if (status) {
         *status = st;
     }
@@ -1007,6 +1021,70 @@ enum iommu_err iommu_client_revoke_memory(struct iommu_server *s, uint64_t badge
     }
     if (g->pins == 0) {
         *g = (struct iommu_mem_grant){.revoked = true}; /* the memory is the root task's again */
+    }
+    return e;
+}
+
+/* Is [pa, pa + size) inside one range already revoked from c? */
+static bool frames_recorded(const struct iommu_client *c, uint64_t pa, uint64_t size)
+{
+    for (unsigned k = 0; k < c->n_revoked; k++) {
+        if (pa >= c->revoked[k].pa && pa + size <= c->revoked[k].pa + c->revoked[k].size) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every check of revoke_frames, no side effects. */
+static enum iommu_err decode_revoke_frames(const struct iommu_server *s, int ci, uint64_t pa,
+                                           uint64_t size)
+{
+    if (ci < 0) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    if (size == 0 || ((pa | size) & (IOMMU_PAGE_SIZE - 1))) {
+        return IOMMU_ERR_ALIGN;
+    }
+    if (size > IOMMU_REVOKE_FRAMES_MAX || iommu_add_overflows(pa, size)) {
+        return IOMMU_ERR_RANGE;
+    }
+    const struct iommu_client *c = &s->clients[ci];
+    if (!frames_recorded(c, pa, size) && c->n_revoked >= IOMMU_CLIENT_REVOKED) {
+        return IOMMU_ERR_NO_SLOTS;
+    }
+    return IOMMU_OK;
+}
+
+enum iommu_err iommu_client_revoke_frames(struct iommu_server *s, uint64_t badge, uint64_t pa,
+                                          uint64_t size, uint64_t *status, unsigned *pins_left)
+{
+    int ci = iommu_client_find(s, badge);
+    uint64_t st = 0;
+    unsigned left = 0;
+    enum iommu_err e = decode_revoke_frames(s, ci, pa, size);
+    if (e == IOMMU_OK) {
+        struct iommu_client *c = &s->clients[ci];
+        if (!frames_recorded(c, pa, size)) {
+            /* recorded first: no map of these frames slips in from here on */
+            c->revoked[c->n_revoked].pa = pa;
+            c->revoked[c->n_revoked].size = size;
+            c->n_revoked++;
+        }
+        /* The server's capability copies go in perform_unmap (env.release_cap), and only for
+         * the mappings whose invalidation completed; the others stay pinned until a retry. */
+        const struct iommu_match w = {.kind = IOMMU_MATCH_FRAMES, .pa = pa, .end = pa + size};
+        e = iommu_unmap_matching(s, ci, &w, &st);
+        const struct iommu_domain *x = &s->domains[c->domain];
+        for (unsigned i = 0; i < x->n_maps; i++) {
+            left += iommu_match(&w, &x->maps[i]);
+        }
+    }
+    if (status) {
+        *status = st;
+    }
+    if (pins_left) {
+        *pins_left = left;
     }
     return e;
 }
@@ -1078,7 +1156,8 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge)
         }
     }
     /* Unmap every client mapping strictly, as if the client had asked. */
-    enum iommu_err ue = iommu_unmap_matching(s, ci, IOMMU_GRANT_RESERVED, false, NULL);
+    const struct iommu_match all = {.kind = IOMMU_MATCH_CLIENT};
+    enum iommu_err ue = iommu_unmap_matching(s, ci, &all, NULL);
     if (ue != IOMMU_OK && result == IOMMU_OK) {
         result = ue;
     }

@@ -144,6 +144,13 @@ void iommu_handle_root(struct iommu_server *s, const struct iommu_msg *m, struct
             r->err = iommu_client_revoke_device(s, w[0], (uint16_t)w[1], &r->w[0]);
             r->len = r->err == IOMMU_ERR_BAD_ARG ? 0 : 1;
             break;
+        case IOMMU_ROOT_REVOKE_FRAMES: {
+            unsigned left = 0;
+            r->err = iommu_client_revoke_frames(s, w[0], w[1], w[2], &r->w[0], &left);
+            r->w[1] = left;
+            r->len = 2; /* 0, 0 when refused */
+            break;
+        }
         default:
             r->err = IOMMU_ERR_BAD_LABEL;
             break;

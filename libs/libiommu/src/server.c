@@ -576,6 +576,16 @@ enum iommu_err iommu_server_add_device(struct iommu_server *s, uint16_t sid)
     }
 }
 
+bool iommu_frames_revoked(const struct iommu_client *c, uint64_t pa, uint64_t size)
+{
+    for (unsigned k = 0; k < c->n_revoked; k++) {
+        if (pa < c->revoked[k].pa + c->revoked[k].size && c->revoked[k].pa < pa + size) {
+            return true;
+        }
+    }
+    return false;
+}
+
 enum iommu_err iommu_client_register(struct iommu_server *s, uint64_t badge, unsigned unit)
 {
     if (badge == 0 || badge == s->hotplug_badge || unit >= s->n_units ||
@@ -718,6 +728,11 @@ uint64_t iommu_server_fingerprint(const struct iommu_server *s)
         for (unsigned g = 0; g < IOMMU_CLIENT_VECTORS; g++) {
             h = fnv(h, c->vec[g].used | (uint64_t)c->vec[g].vector << 8 |
                            (uint64_t)c->vec[g].sid << 16);
+        }
+        h = fnv(h, c->n_revoked);
+        for (unsigned k = 0; k < c->n_revoked; k++) {
+            h = fnv(h, c->revoked[k].pa);
+            h = fnv(h, c->revoked[k].size);
         }
         h = fnv(h, c->ring_head | (uint64_t)c->ring_count << 32);
         h = fnv(h, c->dropped);

@@ -46,6 +46,9 @@ enum iommu_err iommu_decode_map_vec(const struct iommu_server *s, const struct i
         if (rights & ~(unsigned)c->mem[g].rights) {
             return IOMMU_ERR_RIGHTS;
         }
+        if (iommu_frames_revoked(c, c->mem[g].pa + off, size)) {
+            return IOMMU_ERR_REVOKED;
+        }
         if (iommu_maps_overlap(d, iova, size)) {
             return IOMMU_ERR_OVERLAP;
         }

@@ -235,7 +235,7 @@ static void test_every_method_declares_the_shape_errors(void)
 {
     unsigned n;
     const struct iommu_method_info *meth = iommu_methods(&n);
-    CHECK(n == 26); /* 13 client methods, 5 hotplug methods, 8 root methods */
+    CHECK(n == 27); /* 13 client methods, 5 hotplug methods, 9 root methods */
     for (unsigned i = 0; i < n; i++) {
         uint64_t need = meth[i].proto == IOMMU_PROTO_HOTPLUG
                             ? (1ull << IOMMU_HP_ERR_BAD_MSG) | (1ull << IOMMU_HP_ERR_DENIED)

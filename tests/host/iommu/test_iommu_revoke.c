@@ -7,7 +7,9 @@
  * then on; a device taken back is blocked and flushed, its interrupts go with it, and the
  * client can neither use its old handle nor attach it again, while another client that is
  * granted it later attaches fresh. A revoke whose invalidation cannot complete keeps the memory
- * pinned and says so.
+ * pinned and says so. Frames taken back by physical range (revoke_frames) are unmapped the same
+ * way, the server's copies of their capabilities deleted only after the invalidation completed,
+ * and any later map of memory in the range is refused.
  */
 #include "fixture.h"
 
@@ -163,6 +165,180 @@ out:
     fx_fini(&f);
 }
 
+/* Map one frame capability (pa, size, cookie) read-write at iova; the server's answer. */
+static uint64_t map_frame(struct fx *f, uint64_t iova, uint64_t pa, uint64_t size, uint64_t cookie)
+{
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_map(&m, iova, IOMMU_MEM_CAP, 0, size, RW);
+    m.ncaps = 1;
+    m.cap[0] = (struct iommu_cap_ref){
+        .kind = IOMMU_CAP_FRAME, .rights = RW, .pa = pa, .size = size, .cookie = cookie};
+    uint64_t e = fx_call(f, CLIENT_A, &m, &r);
+    return e == IOMMU_OK && !r.cap_kept ? ~0ull : e;
+}
+
+#define FRAMES 0x0c00000ull /* frames the client holds as capabilities (outside both pools) */
+
+static void test_revoked_frames_are_unmapped_before_the_reply_and_their_caps_released_after(void)
+{
+    struct fx f;
+    uint64_t h, st = 0;
+    unsigned left = 99;
+    CHECK(setup(&f, ATS, VTD_MODEL_DEV_ATS, &h));
+    CHECK_EQ(map_frame(&f, 0x100000, FRAMES, 0x2000, 77), IOMMU_OK);
+    CHECK_EQ(map_frame(&f, 0x103000, FRAMES + 0x4000, 0x1000, 78), IOMMU_OK);
+    CHECK_EQ(map_frame(&f, 0x200000, FRAMES + 0x100000, 0x1000, 79), IOMMU_OK); /* stays */
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x1000, RW), IOMMU_OK);        /* pool: stays */
+    CHECK(dma_ok(&f, ATS, 0x100000)); /* IOTLB and the device's ATC hold them */
+    CHECK(dma_ok(&f, ATS, 0x103000));
+    size_t from = fx_log(&f, NULL, 0);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x10000, &st, &left), IOMMU_OK);
+    CHECK_EQ(left, 0);
+    CHECK(fx_count_desc(&f, from, T_DEVTLB, ATS) >= 1); /* the live device's ATC was flushed */
+    CHECK(!dma_ok(&f, ATS, 0x100000));                  /* the very next accesses fault */
+    CHECK(!dma_ok(&f, ATS, 0x101000));
+    CHECK(!dma_ok(&f, ATS, 0x103000));
+    CHECK(dma_ok(&f, ATS, 0x200000)); /* other frames and the pool are untouched */
+    CHECK(dma_ok(&f, ATS, 0x10000));
+    CHECK_EQ(f.releases, 2); /* the server's copies of 77 and 78 went, after the invalidation */
+    struct iommu_counts c;
+    iommu_server_counts(f.s, &c);
+    CHECK_EQ(c.pins, 2);
+    /* any later map of a frame within, or overlapping, the range is refused */
+    uint64_t fp = iommu_server_fingerprint(f.s);
+    CHECK_EQ(map_frame(&f, 0x300000, FRAMES, 0x1000, 80), IOMMU_ERR_REVOKED);
+    CHECK_EQ(map_frame(&f, 0x300000, FRAMES + 0xf000, 0x1000, 80), IOMMU_ERR_REVOKED);
+    CHECK_EQ(map_frame(&f, 0x300000, FRAMES - 0x1000, 0x2000, 80), IOMMU_ERR_REVOKED);
+    CHECK_EQ(iommu_server_fingerprint(f.s), fp);
+    CHECK_EQ(f.releases, 2);
+    /* next to it: fine */
+    CHECK_EQ(map_frame(&f, 0x300000, FRAMES + 0x10000, 0x1000, 81), IOMMU_OK);
+    /* the same range again (a retry): no new record, nothing left to unmap */
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES + 0x1000, 0x1000, &st, &left),
+             IOMMU_OK);
+    CHECK_EQ(left, 0);
+    CHECK_EQ(f.s->clients[0].n_revoked, 1);
+out:
+    fx_fini(&f);
+}
+
+/* Memory of a pool grant named as frames goes too: the root task wants the pages back. */
+static void test_revoked_frames_take_grant_memory_in_the_range_as_well(void)
+{
+    struct fx f;
+    uint64_t h, st = 0;
+    unsigned left = 99;
+    CHECK(setup(&f, PLAIN, 0, &h));
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x10000, 0, 0, 0x2000, RW), IOMMU_OK);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x20000, 0, 0x10000, 0x1000, RW), IOMMU_OK);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, POOL_A + 0x1000, 0x1000, &st, &left),
+             IOMMU_OK);
+    CHECK_EQ(left, 0);
+    CHECK(!dma_ok(&f, PLAIN, 0x10000));
+    CHECK(dma_ok(&f, PLAIN, 0x20000));
+    CHECK_EQ(f.s->clients[0].mem[0].pins, 1);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x30000, 0, 0x1000, 0x1000, RW), IOMMU_ERR_REVOKED);
+    CHECK_EQ(fx_map(&f, CLIENT_A, 0x30000, 0, 0, 0x1000, RW), IOMMU_OK);
+    uint64_t range = IOMMU_VEC_RANGE(0x40000, 0, RW, 0x1000, 0x1000);
+    struct iommu_msg m;
+    struct iommu_reply r;
+    iommu_encode_map_vec_list(&m, &range, 1);
+    CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_REVOKED);
+out:
+    fx_fini(&f);
+}
+
+/* Refusals change nothing: unknown badge, unaligned, zero, too large, wrapping, table full. */
+static void test_revoke_frames_refusals_change_nothing(void)
+{
+    struct fx f;
+    uint64_t h, st = 7;
+    unsigned left = 7;
+    CHECK(setup(&f, PLAIN, 0, &h));
+    CHECK_EQ(map_frame(&f, 0x100000, FRAMES, 0x1000, 77), IOMMU_OK);
+    uint64_t fp = iommu_server_fingerprint(f.s);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_B, FRAMES, 0x1000, &st, &left),
+             IOMMU_ERR_BAD_ARG);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, 0, FRAMES, 0x1000, &st, &left), IOMMU_ERR_BAD_ARG);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, HP_BADGE, FRAMES, 0x1000, &st, &left),
+             IOMMU_ERR_BAD_ARG);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES + 0x800, 0x1000, &st, &left),
+             IOMMU_ERR_ALIGN);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x800, &st, &left), IOMMU_ERR_ALIGN);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0, &st, &left), IOMMU_ERR_ALIGN);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, IOMMU_REVOKE_FRAMES_MAX + 0x1000,
+                                        &st, &left),
+             IOMMU_ERR_RANGE);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, UINT64_MAX & ~0xfffull, 0x2000, &st, &left),
+             IOMMU_ERR_RANGE);
+    CHECK_EQ(st, 0);
+    CHECK_EQ(left, 0);
+    CHECK_EQ(iommu_server_fingerprint(f.s), fp);
+    CHECK(dma_ok(&f, PLAIN, 0x100000));
+    /* the table: IOMMU_CLIENT_REVOKED ranges, then NO_SLOTS and nothing unmapped */
+    for (unsigned k = 0; k < IOMMU_CLIENT_REVOKED; k++) {
+        CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, 0x10000000 + k * 0x100000, 0x1000, &st,
+                                            &left),
+                 IOMMU_OK);
+    }
+    fp = iommu_server_fingerprint(f.s);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x1000, &st, &left),
+             IOMMU_ERR_NO_SLOTS);
+    CHECK_EQ(iommu_server_fingerprint(f.s), fp);
+    CHECK(dma_ok(&f, PLAIN, 0x100000));
+    CHECK_EQ(f.releases, 0);
+    /* inside a recorded range: no record needed, accepted */
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, 0x10000000, 0x1000, &st, &left), IOMMU_OK);
+out:
+    fx_fini(&f);
+}
+
+/* The queue stalls past its deadline: the capability stays pinned (not released, the memory must
+ * not be reused: pins left 1), maps in the range are refused at once; the retried revoke, once the
+ * queue runs, completes the invalidation and only then releases the capability. */
+static void test_revoke_frames_whose_invalidation_fails_keeps_the_cap_pinned(void)
+{
+    struct fx f;
+    uint64_t h, st = 0;
+    unsigned left = 0;
+    CHECK(setup(&f, PLAIN, 0, &h));
+    CHECK_EQ(map_frame(&f, 0x100000, FRAMES, 0x1000, 77), IOMMU_OK);
+    CHECK(dma_ok(&f, PLAIN, 0x100000));
+    vtd_model_set_queue_stalled(f.m, true);
+    CHECK(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x1000, &st, &left) != IOMMU_OK);
+    CHECK_EQ(left, 1);
+    CHECK_EQ(f.releases, 0);
+    CHECK_EQ(map_frame(&f, 0x200000, FRAMES, 0x1000, 78), IOMMU_ERR_REVOKED);
+    vtd_model_set_queue_stalled(f.m, false);
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x1000, &st, &left), IOMMU_OK);
+    CHECK_EQ(left, 0);
+    CHECK_EQ(f.releases, 1);
+    CHECK_EQ(f.last_released, 77);
+    CHECK(!dma_ok(&f, PLAIN, 0x100000));
+    CHECK_EQ(f.s->clients[0].n_revoked, 1);
+out:
+    fx_fini(&f);
+}
+
+/* A restarted driver is a new client: the record went with the old one (client_remove). */
+static void test_revoked_frames_record_ends_with_the_client(void)
+{
+    struct fx f;
+    uint64_t h, st = 0;
+    unsigned left = 0;
+    uint16_t sids[] = {PLAIN};
+    CHECK(setup(&f, PLAIN, 0, &h));
+    CHECK_EQ(iommu_client_revoke_frames(f.s, CLIENT_A, FRAMES, 0x1000, &st, &left), IOMMU_OK);
+    CHECK_EQ(iommu_client_unregister(f.s, CLIENT_A), IOMMU_OK);
+    fx_client(&f, CLIENT_A, POOL_A, sids, 1);
+    CHECK_EQ(fx_attach(&f, CLIENT_A, PLAIN, &h), IOMMU_OK);
+    CHECK_EQ(map_frame(&f, 0x100000, FRAMES, 0x1000, 77), IOMMU_OK);
+    CHECK(dma_ok(&f, PLAIN, 0x100000));
+out:
+    fx_fini(&f);
+}
+
 /* Revocation is the root task's: no client label reaches it. */
 static void test_no_client_message_can_revoke(void)
 {
@@ -170,13 +346,15 @@ static void test_no_client_message_can_revoke(void)
     uint64_t h;
     CHECK(setup(&f, PLAIN, 0, &h));
     uint64_t fp = iommu_server_fingerprint(f.s);
-    for (uint64_t label = 100; label < 110; label++) {
+    /* the root protocol's labels (96..104) and beyond, naming the client itself */
+    for (uint64_t label = 96; label < 110; label++) {
         struct iommu_msg m;
         struct iommu_reply r;
         iommu_msg_init(&m, label);
-        m.len = 2;
+        m.len = 3;
         m.w[0] = CLIENT_A;
         m.w[1] = 0;
+        m.w[2] = 0x1000;
         CHECK_EQ(fx_call(&f, CLIENT_A, &m, &r), IOMMU_ERR_BAD_LABEL);
         m.badge = HP_BADGE;
         iommu_handle_hotplug(f.s, &m, &r);
@@ -193,6 +371,11 @@ int main(void)
     RUN(test_revoke_of_a_fenced_devices_memory_never_addresses_its_device_tlb);
     RUN(test_revoke_whose_invalidation_fails_keeps_the_memory_pinned);
     RUN(test_revoked_device_is_blocked_and_can_be_granted_to_another_client);
+    RUN(test_revoked_frames_are_unmapped_before_the_reply_and_their_caps_released_after);
+    RUN(test_revoked_frames_take_grant_memory_in_the_range_as_well);
+    RUN(test_revoke_frames_refusals_change_nothing);
+    RUN(test_revoke_frames_whose_invalidation_fails_keeps_the_cap_pinned);
+    RUN(test_revoked_frames_record_ends_with_the_client);
     RUN(test_no_client_message_can_revoke);
     return fx_report();
 }

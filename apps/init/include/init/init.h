@@ -87,6 +87,9 @@ void obj_root_scope_leave(unsigned saved);
  * as a spare. */
 bool obj_arena_return(const init_arena_t *a);
 
+/* The physical address of the first object of the last successful obj_new. */
+uint64_t obj_last_paddr(void);
+
 /* Deletes the cap in `slot` and frees the slot. */
 void obj_delete(pc_cptr_t slot);
 
@@ -195,8 +198,11 @@ typedef struct init_task {
     uint64_t hp_handle;
     pc_cptr_t hp_ntfn;
     init_arena_t arena; /* where all its objects come from (0: built before arenas, none) */
-    bool reclaimed;     /* torn down: objects revoked, memory and slots returned */
-    bool hp_fresh;      /* started for a hot-added device: torn down once it reports done */
+    /* its RAM grant (GRANT_UNTYPED): the frames it may give the IOMMU server come from here,
+     * so this is the range revoke_frames names (size 0: none) */
+    uint64_t ram_pa, ram_size;
+    bool reclaimed; /* torn down: objects revoked, memory and slots returned */
+    bool hp_fresh;  /* started for a hot-added device: torn down once it reports done */
 } init_task_t;
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
@@ -216,6 +222,16 @@ void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, uns
  * Its PCI function becomes unclaimed. True if everything came back.
  */
 bool task_teardown(init_task_t *t);
+/*
+ * Starts `module` again into task entry idx (a free one, or one torn down), its command line
+ * followed by " " and `words` (the module's own if there is no room). The instance's device and
+ * memory grants still have to be sent to the IOMMU server (iommu_link_send). The task entry, or
+ * NULL if idx is out of range.
+ */
+init_task_t *spawn_module_again(const pc_bootinfo_module_t *module, unsigned idx,
+                                const char *words);
+/* main.c: results of a task that goes before the summary (torn down after its report). */
+void init_results_add(uint32_t passed, uint32_t failed);
 /* Tasks torn down so far; skipped modules whose objects all came back (RAM free and free root
  * slots as before their build). */
 extern unsigned g_tasks_reclaimed;

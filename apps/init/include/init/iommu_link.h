@@ -58,6 +58,23 @@ void iommu_link_send(void);
  */
 bool iommu_link_remove(unsigned task);
 
+/*
+ * Revocation (docs/iommu-server.md "Revocation"): what the root task granted task `task`'s client
+ * it takes back. Each returns once the server answered, and is true only when the server
+ * confirmed that nothing of it is reachable by the client's devices any more: only then may the
+ * root task revoke the kernel capabilities of that memory and reuse it.
+ *   revoke_memory: memory grant `grant` (a DMA pool); *pins_left (may be NULL) = mappings whose
+ *     invalidation was not confirmed (not 0: keep the memory out of use, call again later).
+ *   revoke_frames: physical memory [pa, pa + size) the client mapped through frame capabilities
+ *     (its own RAM grant); *pins_left as above; a later map of a frame in it is refused.
+ *   revoke_device: PCI function `sid`: detached (blocked and flushed), its interrupts and PASIDs
+ *     gone, its grant dropped; another client may be granted it afterwards.
+ * Every call prints one line "init: revoke: ...".
+ */
+bool iommu_link_revoke_memory(unsigned task, unsigned grant, uint64_t *pins_left);
+bool iommu_link_revoke_frames(unsigned task, uint64_t pa, uint64_t size, uint64_t *pins_left);
+bool iommu_link_revoke_device(unsigned task, uint16_t sid);
+
 /* spawn.c: the root-CNode slot of the shared object `name`, 0 if it was never created. */
 pc_cptr_t spawn_shared_slot(const char *name);
 

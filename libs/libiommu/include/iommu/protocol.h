@@ -51,7 +51,7 @@
       "done, but a device did not answer its device-TLB invalidation and was quarantined")         \
     X(IOMMU_ERR_HW, 29, "the remapping unit failed; state kept safe, retry may help")              \
     X(IOMMU_ERR_NO_IRTE, 30, "no free interrupt-remapping entry (server table or unit IRT full)")  \
-    X(IOMMU_ERR_REVOKED, 31, "the root task revoked this memory grant")
+    X(IOMMU_ERR_REVOKED, 31, "the root task revoked this memory grant or these frames")
 #define IOMMU_ERR_ENUM_(name, val, text) name = val,
 enum iommu_err { IOMMU_ERRORS(IOMMU_ERR_ENUM_) IOMMU_ERR_COUNT_ };
 #undef IOMMU_ERR_ENUM_
@@ -442,6 +442,16 @@ static inline bool iommu_srv_badge_is_client(uint64_t badge)
 #define IOMMU_REVOKE_DEVICE_RETS(A) A(status, "IOMMU_STATUS_* after the detach")
 #define IOMMU_REVOKE_DEVICE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(DEVICE_TIMEOUT) E(HW)
 
+#define IOMMU_REVOKE_FRAMES_ARGS(A)                                                                \
+    A(badge, "registered client")                                                                  \
+    A(pa, "physical base of the memory taken back (4 KiB aligned)")                                \
+    A(size, "bytes (4 KiB multiple, not 0)")
+#define IOMMU_REVOKE_FRAMES_RETS(A)                                                                \
+    A(status, "IOMMU_STATUS_* of the client's devices")                                            \
+    A(pins_left, "frame mappings whose invalidation was not confirmed: retry before reuse")
+#define IOMMU_REVOKE_FRAMES_ERRS(E)                                                                \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(ALIGN) E(RANGE) E(NO_SLOTS) E(DEVICE_TIMEOUT) E(HW)
+
 #define IOMMU_ROOT_METHODS(M)                                                                      \
     M(CLIENT_ADD, client_add, 96, IOMMU_CLIENT_ADD_ARGS, IOMMU_CLIENT_ADD_RETS, 1,                 \
       IOMMU_CLIENT_ADD_ERRS,                                                                       \
@@ -469,7 +479,13 @@ static inline bool iommu_srv_badge_is_client(uint64_t badge)
     M(REVOKE_DEVICE, revoke_device, 103, IOMMU_REVOKE_DEVICE_ARGS, IOMMU_REVOKE_DEVICE_RETS, 0,    \
       IOMMU_REVOKE_DEVICE_ERRS,                                                                    \
       "Take a device back: detached first if attached (interrupts and PASIDs gone), then its "     \
-      "device and vector grants dropped.")
+      "device and vector grants dropped.")                                                         \
+    M(REVOKE_FRAMES, revoke_frames, 104, IOMMU_REVOKE_FRAMES_ARGS, IOMMU_REVOKE_FRAMES_RETS, 0,    \
+      IOMMU_REVOKE_FRAMES_ERRS,                                                                    \
+      "Take physical memory back from the client's frame-capability mappings: every mapping of "   \
+      "a frame in the range unmapped strictly, the server's copy of its capability deleted once "  \
+      "the invalidation completed, the range recorded (later maps of it get REVOKED). Only with "  \
+      "pins_left 0 may the root task revoke the kernel capabilities and reuse the memory.")
 
 /* ---- Generated: labels, argument and result structs, error masks --------------------------- */
 #define IOMMU_LABEL_ENUM_(U, l, v, A, R, c, E, d) IOMMU_LABEL_##U = v,

@@ -34,11 +34,13 @@
 #define IOMMU_TABLE_PAGES_QUOTA 1024u /* page-table pages one client domain may hold */
 #define IOMMU_SPARE_TABLES                                                                         \
     8u /* emptied tables a domain keeps linked (vtd_domain_set_spare_limit) */
-#define IOMMU_CLIENT_DEVICES 8u           /* device grants per client */
-#define IOMMU_CLIENT_MEMORY 8u            /* memory grants per client */
-#define IOMMU_FAULT_RING 32u              /* fault records kept per client */
-#define IOMMU_FAULT_RATE 64u              /* records accepted per client per window */
-#define IOMMU_FAULT_WINDOW_NS 10000000ull /* 10 ms */
+#define IOMMU_CLIENT_DEVICES 8u              /* device grants per client */
+#define IOMMU_CLIENT_MEMORY 8u               /* memory grants per client */
+#define IOMMU_CLIENT_REVOKED 4u              /* frame ranges revoked per client (revoke_frames) */
+#define IOMMU_REVOKE_FRAMES_MAX (1ull << 30) /* the largest range one revoke_frames names */
+#define IOMMU_FAULT_RING 32u                 /* fault records kept per client */
+#define IOMMU_FAULT_RATE 64u                 /* records accepted per client per window */
+#define IOMMU_FAULT_WINDOW_NS 10000000ull    /* 10 ms */
 #define IOMMU_FAULT_BUDGET 64u /* records read from a unit per iommu_fault_service call */
 #define IOMMU_PASID_FIRST 1u   /* PASID 0 is RID_PASID in scalable mode */
 #define IOMMU_MAX_PASIDS 32u   /* PASIDs IOMMU_PASID_FIRST .. + IOMMU_MAX_PASIDS - 1 */
@@ -156,6 +158,12 @@ struct iommu_client {
     uint16_t dev_grants[IOMMU_CLIENT_DEVICES];
     struct iommu_mem_grant mem[IOMMU_CLIENT_MEMORY];
     struct iommu_vec_grant vec[IOMMU_CLIENT_VECTORS];
+    /* Physical ranges the root task took back (revoke_frames): a frame capability inside one
+     * is refused to map (REVOKED) for as long as the client is registered. */
+    unsigned n_revoked;
+    struct {
+        uint64_t pa, size;
+    } revoked[IOMMU_CLIENT_REVOKED];
     /* fault ring */
     struct iommu_fault_rec ring[IOMMU_FAULT_RING];
     unsigned ring_head, ring_count;
@@ -312,6 +320,22 @@ enum iommu_err iommu_client_revoke_memory(struct iommu_server *s, uint64_t badge
                                           uint64_t *status, unsigned *pins_left);
 enum iommu_err iommu_client_revoke_device(struct iommu_server *s, uint64_t badge, uint16_t sid,
                                           uint64_t *status);
+/*
+ * revoke_frames: the root task takes back physical memory [pa, pa + size) that the client may
+ * have mapped through transferred frame capabilities (the server's copies pin it). Every mapping
+ * of a frame capability of the client whose physical range intersects it is unmapped strictly
+ * (as revoke_memory's), the server's copy of each capability is deleted only once its
+ * invalidation completed, and the range is recorded: a later map of a frame intersecting it gets
+ * IOMMU_ERR_REVOKED. Revoking a range inside one already recorded takes no new record, so a
+ * revoke whose invalidation did not complete can be retried. *pins_left = such mappings still
+ * pinned (invalidation not confirmed): the root task must not revoke the kernel capabilities nor
+ * reuse the memory while it is not 0. Errors (nothing changed): BAD_ARG (badge), ALIGN (pa or
+ * size not 4 KiB aligned, size 0), RANGE (size > IOMMU_REVOKE_FRAMES_MAX, or the range wraps),
+ * NO_SLOTS (IOMMU_CLIENT_REVOKED ranges recorded already); then DEVICE_TIMEOUT / HW (some unmap
+ * not confirmed: see *pins_left; the range is recorded all the same).
+ */
+enum iommu_err iommu_client_revoke_frames(struct iommu_server *s, uint64_t badge, uint64_t pa,
+                                          uint64_t size, uint64_t *status, unsigned *pins_left);
 
 /*
  * The client is gone (the root task says so): its devices are detached, its mappings unmapped
