@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internal interfaces of the IOMMU server task (drivers/iommu): the hardware callbacks libvtd
- * runs on (hw.c), config-space access through the pages the root task granted (config.c), and
- * the slot allocator the event loop uses for received capabilities (main.c).
+ * runs on (hw.c), config-space access through the pages the root task granted (config.c), the
+ * ATS policy from the DMAR (ats.c), and the slot allocator the event loop uses for received
+ * capabilities (main.c).
  */
 #ifndef IOMMU_SRV_INTERNAL_H
 #define IOMMU_SRV_INTERNAL_H
@@ -48,6 +49,12 @@ bool srv_cfg_add_page(uint16_t sid, volatile void *va);
 const struct pci_ecam *srv_cfg_ecam(void);
 unsigned srv_cfg_count(void);
 uint16_t srv_cfg_sid(unsigned i);
+
+/* ats.c: the ATS policy from the DMAR (before devices are indexed), and env.ats_refused. */
+struct acpi_dmar;
+struct iommu_server;
+void srv_ats_start(struct iommu_server *s, const struct acpi_dmar *d);
+void srv_ats_refused(void *ctx, uint16_t sid, const char *why);
 
 /* main.c: a free slot of our CNode (0 when none is left), and giving one back. */
 pc_cptr_t srv_slot_alloc(void);

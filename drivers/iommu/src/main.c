@@ -346,6 +346,7 @@ static bool start_units(const task_start_info_t *si)
     if (g_srv.n_units == 0) {
         return false;
     }
+    srv_ats_start(&g_srv, &d);
     add_rmrrs(&d);
     return true;
 }
@@ -818,6 +819,7 @@ int main(void)
     env.ecam = srv_cfg_ecam();
     env.notify_client = env_notify_client;
     env.release_cap = env_release_cap;
+    env.ats_refused = srv_ats_refused;
     iommu_server_init(&g_srv, &env, IOMMU_SRV_BADGE_HOTPLUG);
     if (!start_units(si)) {
         say("iommu: no remapping unit taken over: not serving");
