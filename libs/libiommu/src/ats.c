@@ -99,40 +99,46 @@ static bool scopes_in_range(const struct acpi_dmar *d, size_t first, size_t coun
     return first <= d->scope_count && count <= d->scope_count - first;
 }
 
-static void add_atsr(struct iommu_ats_policy *p, const struct acpi_dmar *d,
-                     const struct acpi_dmar_atsr *a)
+/* One ATSR (satc false) or SATC of the policy's segment. */
+static void add_structure(struct iommu_ats_policy *p, const struct acpi_dmar *d,
+                          const struct acpi_dmar_atsr *a, bool satc)
 {
-    p->atsr = true;
-    if (a->flags & ACPI_DMAR_ATSR_ALL_PORTS) {
-        iommu_ats_policy_allow_all_ports(p);
-        return;
+    if (!satc) {
+        p->atsr = true;
+        if (a->flags & ACPI_DMAR_ATSR_ALL_PORTS) {
+            iommu_ats_policy_allow_all_ports(p); /* its scopes, if any, add nothing */
+            return;
+        }
     }
     if (!scopes_in_range(d, a->scope_first, a->scope_count)) {
         p->ignored += a->scope_count ? 1u : 0u;
         return;
     }
+    const uint8_t type = satc ? ACPI_DMAR_SCOPE_ENDPOINT : ACPI_DMAR_SCOPE_BRIDGE;
+    const bool required = satc && (a->flags & ACPI_DMAR_SATC_ATC_REQUIRED) != 0;
     for (size_t k = 0; k < a->scope_count; k++) {
         uint16_t sid;
-        if (!one_hop_sid(d, a->scope_first + k, ACPI_DMAR_SCOPE_BRIDGE, &sid) ||
-            !iommu_ats_policy_add_port(p, sid)) {
+        bool kept = one_hop_sid(d, a->scope_first + k, type, &sid) &&
+                    (satc ? iommu_ats_policy_add_integrated(p, sid, required)
+                          : iommu_ats_policy_add_port(p, sid));
+        if (!kept) {
             p->ignored++;
         }
     }
 }
 
-static void add_satc(struct iommu_ats_policy *p, const struct acpi_dmar *d,
-                     const struct acpi_dmar_atsr *a)
+/* The ATSR or SATC list of the DMAR. One the parser could not complete (more than its array)
+ * is not taken at all: nothing is allowed by a list that may be cut. */
+static void add_list(struct iommu_ats_policy *p, const struct acpi_dmar *d,
+                     const struct acpi_dmar_atsr *list, size_t count, size_t cap, bool satc)
 {
-    bool required = (a->flags & ACPI_DMAR_SATC_ATC_REQUIRED) != 0;
-    if (!scopes_in_range(d, a->scope_first, a->scope_count)) {
-        p->ignored += a->scope_count ? 1u : 0u;
+    if (count > cap || (count > 0 && list == NULL)) {
+        p->ignored++;
         return;
     }
-    for (size_t k = 0; k < a->scope_count; k++) {
-        uint16_t sid;
-        if (!one_hop_sid(d, a->scope_first + k, ACPI_DMAR_SCOPE_ENDPOINT, &sid) ||
-            !iommu_ats_policy_add_integrated(p, sid, required)) {
-            p->ignored++;
+    for (size_t i = 0; i < count; i++) {
+        if (list[i].segment == p->segment) {
+            add_structure(p, d, &list[i], satc);
         }
     }
 }
@@ -141,26 +147,9 @@ void iommu_ats_policy_from_dmar(struct iommu_ats_policy *p, const struct acpi_dm
                                 uint16_t segment)
 {
     iommu_ats_policy_init(p, segment);
-    if (d == NULL) {
-        return;
-    }
-    if (d->atsr_count > d->atsr_cap || (d->atsr_count > 0 && d->atsrs == NULL)) {
-        p->ignored++; /* an incomplete list: no ATSR is taken, so nothing is allowed by one */
-    } else {
-        for (size_t i = 0; i < d->atsr_count; i++) {
-            if (d->atsrs[i].segment == segment) {
-                add_atsr(p, d, &d->atsrs[i]);
-            }
-        }
-    }
-    if (d->satc_count > d->satc_cap || (d->satc_count > 0 && d->satcs == NULL)) {
-        p->ignored++;
-    } else {
-        for (size_t i = 0; i < d->satc_count; i++) {
-            if (d->satcs[i].segment == segment) {
-                add_satc(p, d, &d->satcs[i]);
-            }
-        }
+    if (d != NULL) {
+        add_list(p, d, d->atsrs, d->atsr_count, d->atsr_cap, false);
+        add_list(p, d, d->satcs, d->satc_count, d->satc_cap, true);
     }
 }
 
