@@ -10,13 +10,15 @@ file(GLOB pc_iommu_fuzz_src
 pc_fuzz_target(fuzz_iommu_decode
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/iommu_decode_fuzz.c ${pc_iommu_fuzz_src}
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
-             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
+             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/libs/libacpi/include
+             ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
     RUNS 100000)
 pc_fuzz_target(fuzz_iommu_sequence
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/iommu_sequence_fuzz.c ${pc_iommu_fuzz_src}
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
-             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
+             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/libs/libacpi/include
+             ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
     RUNS 20000)
 # fuzz_iommu_irq: the remapped-interrupt methods with the device lifecycle, invariants against the
@@ -24,6 +26,7 @@ pc_fuzz_target(fuzz_iommu_sequence
 pc_fuzz_target(fuzz_iommu_irq
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/iommu_irq_fuzz.c ${pc_iommu_fuzz_src}
     INCLUDES ${PC_ROOT}/libs/libiommu/include ${PC_ROOT}/libs/libvtd/include
-             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/tests/model/vtd/include
+             ${PC_ROOT}/libs/libpci/include ${PC_ROOT}/libs/libacpi/include
+             ${PC_ROOT}/tests/model/vtd/include
              ${PC_ROOT}/tests/model/vtd/src
     RUNS 20000)

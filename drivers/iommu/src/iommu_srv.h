@@ -7,6 +7,7 @@
  *                     iommu_complete, saved replies of pending requests, interrupts
  *     -> hw.c         the hardware callbacks libvtd runs on, the table page pool
  *     -> config.c     config space through the pages the root task granted
+ *     -> ats.c        the ATS policy from the DMAR's ATSR/SATC
  *   all -> slots.c    free slots of our CNode
  *
  * Every decision about a message is libiommu's; nothing here looks inside a request.
@@ -55,6 +56,12 @@ bool srv_cfg_add_page(uint16_t sid, volatile void *va);
 const struct pci_ecam *srv_cfg_ecam(void);
 unsigned srv_cfg_count(void);
 uint16_t srv_cfg_sid(unsigned i);
+
+/* ats.c: the ATS policy from the DMAR (before devices are indexed), and env.ats_refused. */
+struct acpi_dmar;
+struct iommu_server;
+void srv_ats_start(struct iommu_server *s, const struct acpi_dmar *d);
+void srv_ats_refused(void *ctx, uint16_t sid, const char *why);
 
 /* slots.c: a free slot of our CNode (0 when none is left), and giving one back (emptied). */
 void srv_slots_init(pc_cptr_t cnode, uint32_t first_free, uint32_t end_free);

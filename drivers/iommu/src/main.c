@@ -266,6 +266,7 @@ static bool start_units(const task_start_info_t *si)
     if (g_srv.n_units == 0) {
         return false;
     }
+    srv_ats_start(&g_srv, &d);
     add_rmrrs(&d);
     return true;
 }
@@ -311,6 +312,7 @@ int main(void)
     env.notify_client = env_notify_client;
     env.release_cap = env_release_cap;
     env.root_badge = IOMMU_SRV_BADGE_ROOT;
+    env.ats_refused = srv_ats_refused;
     iommu_server_init(&g_srv, &env, IOMMU_SRV_BADGE_HOTPLUG);
     if (!start_units(si)) {
         say("iommu: no remapping unit taken over: not serving");

@@ -184,7 +184,10 @@ static void perform_attach(struct iommu_server *s, const struct iommu_request *r
         }
         flags |= IOMMU_ATTACH_RMRR;
     }
-    bool ats = d->has_ats && u->vu.f.dt && s->env.ecam;
+    /* The device and the unit can (ATS capability, ECAP.DT); the platform must allow it too:
+     * a refused device attaches untranslated-only, with no device-TLB to invalidate. */
+    bool capable = d->has_ats && u->vu.f.dt && s->env.ecam;
+    bool ats = capable && iommu_ats_verdict_allows((enum iommu_ats_verdict)d->ats_verdict);
     unsigned vflags = ats ? VTD_DEV_ATS : 0;
     if (u->vu.cfg.mode == VTD_MODE_SCALABLE && u->vu.f.pasid && u->vu.f.prs) {
         vflags |= VTD_DEV_PASID | VTD_DEV_PRI;
@@ -210,6 +213,13 @@ static void perform_attach(struct iommu_server *s, const struct iommu_request *r
     if (ats && pci_ats_enable(s->env.ecam, d->sid, &d->ats, 0) == PCI_OK) {
         d->ats_enabled = true;
         flags |= IOMMU_ATTACH_ATS;
+    }
+    if (capable && !ats && !d->ats_refusal_said) {
+        d->ats_refusal_said = true;
+        if (s->env.ats_refused) {
+            s->env.ats_refused(s->env.ctx, d->sid,
+                               iommu_ats_verdict_str((enum iommu_ats_verdict)d->ats_verdict));
+        }
     }
     r->w[0] = IOMMU_HANDLE(d->sid, d->generation);
     r->w[1] = flags;

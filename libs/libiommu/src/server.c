@@ -483,6 +483,34 @@ enum iommu_err iommu_server_add_rmrr(struct iommu_server *s, uint16_t sid, uint6
     return IOMMU_OK;
 }
 
+/* The ATS policy's decision for sid from where it sits (config space of env.ecam). */
+static enum iommu_ats_verdict ats_verdict_of(const struct iommu_server *s, uint16_t sid)
+{
+    const struct pci_ecam *ecam = s->env.ecam;
+    if (PCI_SID_BUS(sid) == ecam->bus_start) {
+        return iommu_ats_decide(&s->ats, sid, -1, true);
+    }
+    pci_sid_t port = 0;
+    int root_port = pci_root_port_find(ecam, sid, &port) == PCI_OK ? (int)port : -1;
+    return iommu_ats_decide(&s->ats, sid, root_port, false);
+}
+
+enum iommu_err iommu_server_set_ats_policy(struct iommu_server *s, const struct iommu_ats_policy *p)
+{
+    if (p == NULL) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    s->ats = *p;
+    for (unsigned i = 0; i < s->n_dev_slots; i++) {
+        struct iommu_device *d = &s->devices[i];
+        if (d->state == IOMMU_DEV_PRESENT && d->has_ats && s->env.ecam) {
+            d->ats_verdict = (uint8_t)ats_verdict_of(s, d->sid);
+            d->ats_refusal_said = false;
+        }
+    }
+    return IOMMU_OK;
+}
+
 /* Fresh state for a new occupant of sid (boot enumeration or device_added). */
 static void device_fresh(struct iommu_server *s, struct iommu_device *d, uint16_t sid, int unit)
 {
@@ -506,6 +534,7 @@ static void device_fresh(struct iommu_server *s, struct iommu_device *d, uint16_
     }
     if (s->env.ecam && pci_ats_probe(s->env.ecam, sid, &d->ats) == PCI_OK) {
         d->has_ats = true;
+        d->ats_verdict = (uint8_t)ats_verdict_of(s, sid);
         d->ats_qdep = d->ats.queue_depth >= 32 ? 0 : d->ats.queue_depth; /* 0 = 32 */
         if (d->ats.enabled) {
             /* Left on by a previous owner or firmware: off until a client attaches. */

@@ -4,7 +4,8 @@
  * from config space, so it is checked like any other input: every bus is scanned at most once,
  * a bridge's secondary range must lie strictly below it and inside its parent's range, and the
  * work list is bounded by the number of buses. Hot-added bridges get their numbers from the
- * hotplug server through pci_bridge_set_buses.
+ * hotplug server through pci_bridge_set_buses. The root port above a function (the IOMMU
+ * server's ATS decision) is found by one scan of the root bus.
  */
 #include <pci/pci.h>
 
@@ -90,6 +91,55 @@ int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap,
         *loops = nloops;
     }
     return found > cap ? PCI_ERR_NOSPACE : PCI_OK;
+}
+
+int pci_root_port_find(const struct pci_ecam *ecam, pci_sid_t sid, pci_sid_t *port)
+{
+    if (ecam == NULL || port == NULL || PCI_SID_BUS(sid) < ecam->bus_start ||
+        PCI_SID_BUS(sid) > ecam->bus_end) {
+        return PCI_ERR_INVALID;
+    }
+    const unsigned root = ecam->bus_start, bus = PCI_SID_BUS(sid);
+    if (bus == root) {
+        return PCI_ERR_NOT_FOUND;
+    }
+    bool found = false;
+    pci_sid_t hit = 0;
+    for (unsigned dev = 0; dev < 32; dev++) {
+        for (unsigned fn = 0; fn < 8; fn++) {
+            pci_sid_t p = PCI_SID(root, dev, fn);
+            if (!pci_present(ecam, p)) {
+                if (fn == 0) {
+                    break;
+                }
+                continue;
+            }
+            uint8_t hdr = pci_cfg_read8(ecam, p, PCI_HEADER_TYPE);
+            struct pci_pcie pcie;
+            if ((hdr & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE &&
+                pci_pcie_probe(ecam, p, &pcie) == PCI_OK &&
+                pcie.port_type == PCI_EXP_TYPE_ROOT_PORT) {
+                unsigned sec = pci_cfg_read8(ecam, p, PCI_SECONDARY_BUS);
+                unsigned sub = pci_cfg_read8(ecam, p, PCI_SUBORDINATE_BUS);
+                /* An unassigned port (secondary 0 or not below the root bus) claims nothing. */
+                if (sec > root && sec <= bus && bus <= sub) {
+                    if (found) {
+                        return PCI_ERR_MALFORMED;
+                    }
+                    found = true;
+                    hit = p;
+                }
+            }
+            if (fn == 0 && !(hdr & PCI_HEADER_TYPE_MULTIFN)) {
+                break;
+            }
+        }
+    }
+    if (!found) {
+        return PCI_ERR_NOT_FOUND;
+    }
+    *port = hit;
+    return PCI_OK;
 }
 
 int pci_bridge_set_buses(const struct pci_ecam *ecam, pci_sid_t bridge, uint8_t secondary,

@@ -70,6 +70,14 @@ static void release(void *ctx, uint64_t cookie)
     f->last_released = cookie;
 }
 
+static void ats_refused(void *ctx, uint16_t sid, const char *why)
+{
+    struct fx *f = ctx;
+    f->ats_refusals++;
+    f->last_ats_refused = sid;
+    f->last_ats_why = why;
+}
+
 bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_unit_config *uc)
 {
     memset(f, 0, sizeof(*f));
@@ -87,8 +95,11 @@ bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_u
     if (!f->s) {
         return false;
     }
-    struct iommu_env env = {
-        .ctx = f, .ecam = &f->ecam, .notify_client = notify, .release_cap = release};
+    struct iommu_env env = {.ctx = f,
+                            .ecam = &f->ecam,
+                            .notify_client = notify,
+                            .release_cap = release,
+                            .ats_refused = ats_refused};
     iommu_server_init(f->s, &env, HP_BADGE);
     /* Until the model ignores second-level bits 61:52 (libs/libvtd/REQUESTS.md item 1), libvtd
        must not keep its table counts there. */
@@ -101,7 +112,11 @@ bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_u
     if (iommu_server_add_unit(f->s, f->hw, &ucfg, true, &unit) != IOMMU_OK || unit != 0) {
         return false;
     }
-    return true;
+    /* QEMU's DMAR with device-iotlb=on: one ATSR with ALL_PORTS for segment 0. */
+    struct iommu_ats_policy ats;
+    iommu_ats_policy_init(&ats, 0);
+    iommu_ats_policy_allow_all_ports(&ats);
+    return iommu_server_set_ats_policy(f->s, &ats) == IOMMU_OK;
 }
 
 void fx_fini(struct fx *f)
@@ -114,9 +129,9 @@ void fx_fini(struct fx *f)
     }
 }
 
-void fx_add_device(struct fx *f, uint16_t sid, unsigned model_flags, bool boot)
+/* A config image at sid (reused if there is one), present, zeroed. */
+static struct fx_cfg_dev *cfg_new(struct fx *f, uint16_t sid)
 {
-    vtd_model_add_device(f->m, sid, model_flags);
     struct fx_cfg_dev *d = cfg_dev(f, sid);
     for (unsigned i = 0; !d && i < FX_DEVS; i++) {
         if (!f->dev[i].used) {
@@ -130,6 +145,34 @@ void fx_add_device(struct fx *f, uint16_t sid, unsigned model_flags, bool boot)
     d->used = true;
     d->present = true;
     d->sid = sid;
+    return d;
+}
+
+void fx_add_root_port(struct fx *f, uint16_t port, uint8_t secondary, uint8_t subordinate)
+{
+    struct fx_cfg_dev *d = cfg_new(f, port);
+    d->cfg[0] = 0x86; /* vendor 8086, device 7890 */
+    d->cfg[1] = 0x80;
+    d->cfg[2] = 0x90;
+    d->cfg[3] = 0x78;
+    d->cfg[0x06] = 0x10; /* Status: Capabilities List */
+    d->cfg[0x0e] = 0x01; /* Header Type: PCI-to-PCI bridge */
+    d->cfg[0x18] = (uint8_t)(port >> 8);
+    d->cfg[0x19] = secondary;
+    d->cfg[0x1a] = subordinate;
+    d->cfg[0x34] = 0x40;               /* Capabilities Pointer */
+    d->cfg[0x40] = 0x10;               /* PCI Express capability, last in the list */
+    d->cfg[0x42] = 0x02 | (0x4u << 4); /* version 2, Device/Port Type: Root Port */
+}
+
+void fx_add_device(struct fx *f, uint16_t sid, unsigned model_flags, bool boot)
+{
+    vtd_model_add_device(f->m, sid, model_flags);
+    unsigned bus = sid >> 8;
+    if (bus >= 1 && bus <= 31 && cfg_dev(f, (uint16_t)(bus << 3)) == NULL) {
+        fx_add_root_port(f, (uint16_t)(bus << 3), (uint8_t)bus, (uint8_t)bus);
+    }
+    struct fx_cfg_dev *d = cfg_new(f, sid);
     d->cfg[0] = 0x86; /* vendor 8086, device 1234 */
     d->cfg[1] = 0x80;
     d->cfg[2] = 0x34;

@@ -2,7 +2,8 @@
 /*
  * Fixture for the IOMMU server's host tests: one VT-d model unit with devices behind it, a fake
  * config space whose ATS Enable bit is wired to the model's devices (so disabling ATS really
- * empties a device's ATC), the real libvtd and libiommu on top, and helpers that speak the
+ * empties a device's ATC) and which has the root ports above them, QEMU's ATS policy (an ATSR
+ * with ALL_PORTS), the real libvtd and libiommu on top, and helpers that speak the
  * protocol through the generated encoders exactly as a driver or the hotplug server would.
  * Config-space ATS writes are logged with the model's descriptor-log position, so tests can
  * check the order of config writes against invalidation descriptors.
@@ -86,14 +87,20 @@ struct fx {
     uint64_t last_notified;
     unsigned releases;
     uint64_t last_released;
+    unsigned ats_refusals; /* env.ats_refused calls */
+    uint16_t last_ats_refused;
+    const char *last_ats_why;
 };
 
 /* Model with mc (NULL = QEMU-like legacy unit), server with one unit covering everything. */
 bool fx_init(struct fx *f, const struct vtd_model_config *mc, const struct vtd_unit_config *uc);
 void fx_fini(struct fx *f);
 /* A device in the model and in config space (ATS capability if flags has VTD_MODEL_DEV_ATS),
-   announced to the server as found at boot (boot = true) or not at all. */
+   announced to the server as found at boot (boot = true) or not at all. As in QEMU's topology,
+   a device on bus N (1..31) sits below root port 00:N.0, added with it if missing. */
 void fx_add_device(struct fx *f, uint16_t sid, unsigned model_flags, bool boot);
+/* A PCIe Root Port in config space (bus 0) with the bus range secondary..subordinate. */
+void fx_add_root_port(struct fx *f, uint16_t port, uint8_t secondary, uint8_t subordinate);
 /* Device leaves/returns: model presence and config space (reads all-ones when absent). */
 void fx_set_present(struct fx *f, uint16_t sid, bool present);
 /* Register a client with a 4 MiB RW pool (grant 0) and device grants. */

@@ -194,6 +194,37 @@ static void test_enumeration_survives_bridges_claiming_same_or_lower_bus(void)
     CHECK_EQ(unassigned, 2);
 }
 
+static void test_root_port_above_a_device_is_found_on_the_root_bus(void)
+{
+    pci_sid_t port = 0xabcd;
+    setup("q35-iommu-iotlb");
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_VIRTIO, &port), PCI_OK);
+    CHECK_EQ(port, SID_RP1);
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_EDU, &port), PCI_OK);
+    CHECK_EQ(port, SID_RP2);
+    /* A device hot-added later behind rp7 (bus 3): the port is known before the device is. */
+    CHECK_EQ(pci_root_port_find(&F.ecam, PCI_SID(3, 0, 0), &port), PCI_OK);
+    CHECK_EQ(port, SID_RP7);
+    port = 0xabcd;
+    /* On the root bus (the SATA controller): integrated, no port above it. */
+    CHECK_EQ(pci_root_port_find(&F.ecam, PCI_SID(0, 0x1f, 2), &port), PCI_ERR_NOT_FOUND);
+    /* A bus no port claims. */
+    CHECK_EQ(pci_root_port_find(&F.ecam, PCI_SID(9, 0, 0), &port), PCI_ERR_NOT_FOUND);
+    CHECK_EQ(port, 0xabcd);
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_VIRTIO, NULL), PCI_ERR_INVALID);
+    /* rp2 claims bus 1 as well: contradictory bus numbers name no port. */
+    struct fake_fn *rp2 = fake_ecam_fn(&F, SID_RP2);
+    fake_fn_set(rp2, PCI_SECONDARY_BUS, 1, 1);
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_VIRTIO, &port), PCI_ERR_MALFORMED);
+    CHECK_EQ(port, 0xabcd);
+    /* An unassigned port (secondary 0) claims nothing, not even the root bus. */
+    fake_fn_set(rp2, PCI_SECONDARY_BUS, 1, 0);
+    fake_fn_set(rp2, PCI_SUBORDINATE_BUS, 1, 2);
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_VIRTIO, &port), PCI_OK);
+    CHECK_EQ(port, SID_RP1);
+    CHECK_EQ(pci_root_port_find(&F.ecam, SID_EDU, &port), PCI_ERR_NOT_FOUND);
+}
+
 static void test_bridge_bus_assignment_is_validated(void)
 {
     setup("q35-iommu");
@@ -810,6 +841,7 @@ int main(void)
     RUN(test_command_register_bus_master_and_memory_space);
     RUN(test_enumeration_finds_qemu_topology_through_root_ports);
     RUN(test_enumeration_survives_bridges_claiming_same_or_lower_bus);
+    RUN(test_root_port_above_a_device_is_found_on_the_root_bus);
     RUN(test_bridge_bus_assignment_is_validated);
     RUN(test_capability_walk_of_captured_devices);
     RUN(test_capability_list_that_loops_is_detected);

@@ -206,7 +206,7 @@ const char *iommu_hp_errname(unsigned err);
 
 #define IOMMU_CLIENT_METHODS(M)                                                                    \
     M(ATTACH, attach, 1, IOMMU_ATTACH_ARGS, IOMMU_ATTACH_RETS, 0, IOMMU_ATTACH_ERRS,               \
-      "Give a granted device the client's domain; enables ATS when device and unit have it.")      \
+      "Give a granted device the client's domain; ATS on if device, unit and ATSR/SATC allow it.") \
     M(DETACH, detach, 2, IOMMU_DETACH_ARGS, IOMMU_DETACH_RETS, 0, IOMMU_DETACH_ERRS,               \
       "Block the device (orderly: ATS off, entry blocked, caches and device-TLB flushed).")        \
     M(MAP, map, 3, IOMMU_MAP_ARGS, IOMMU_MAP_RETS, 1, IOMMU_MAP_ERRS,                              \

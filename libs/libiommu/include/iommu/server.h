@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <iommu/ats.h>
 #include <iommu/protocol.h>
 #include <pci/pci.h>
 #include <vtd/vtd.h>
@@ -60,6 +61,9 @@ struct iommu_env {
     void (*notify_client)(void *ctx, uint64_t badge, uint64_t cookie);
     /* The pin of a transferred frame capability ended: the glue may drop the slot. May be NULL. */
     void (*release_cap)(void *ctx, uint64_t cookie);
+    /* Device sid was attached without ATS although it and its unit support it, because the ATS
+     * policy refuses it (`why`: a constant string). Once per occupant of sid. May be NULL. */
+    void (*ats_refused)(void *ctx, uint16_t sid, const char *why);
     /* The badge whose messages are the root protocol (0: no root protocol). */
     uint64_t root_badge;
 };
@@ -86,6 +90,8 @@ struct iommu_device {
     bool quarantine_done; /* the quarantine fence completed (block + caches flushed) */
     bool has_ats;         /* ATS capability found in config space */
     bool ats_enabled;
+    uint8_t ats_verdict;   /* enum iommu_ats_verdict: the platform's word, decided on arrival */
+    bool ats_refusal_said; /* env.ats_refused was called for this occupant */
     uint8_t ats_qdep;
     struct pci_ats ats;
     uint32_t generation;
@@ -247,6 +253,7 @@ struct iommu_server {
     unsigned unowned_count;
     struct iommu_irq irqs[IOMMU_MAX_IRQS];
     uint32_t irq_serial;
+    struct iommu_ats_policy ats; /* empty (every device refused) until set */
     /* vectors the root task granted the hotplug server's ports: irq = handle once routed */
     struct {
         bool used;
@@ -278,6 +285,14 @@ enum iommu_err iommu_server_add_scope(struct iommu_server *s, unsigned unit, uin
 /* An RMRR: sid keeps an identity map of [base, base+size) whenever it is not attached. */
 enum iommu_err iommu_server_add_rmrr(struct iommu_server *s, uint16_t sid, uint64_t base,
                                      uint64_t size);
+/*
+ * The platform's ATS reporting (iommu_ats_policy_from_dmar). Until it is set no device gets ATS.
+ * Present devices are decided again under the new policy; ATS already enabled stays until their
+ * next detach. Each device is decided when it arrives, from where it sits: on the root bus of
+ * env.ecam (integrated) or below the root port pci_root_port_find names. Errors: BAD_ARG (NULL).
+ */
+enum iommu_err iommu_server_set_ats_policy(struct iommu_server *s,
+                                           const struct iommu_ats_policy *p);
 /* A device found by enumeration at boot (device_added is the hotplug path). */
 enum iommu_err iommu_server_add_device(struct iommu_server *s, uint16_t sid);
 /* Clients and what the root task granted them. badge != 0, != hotplug badge. */

@@ -317,6 +317,16 @@ int pci_enumerate(const struct pci_ecam *ecam, struct pci_func *out, size_t cap,
                   unsigned *loops);
 
 /*
+ * The PCI Express Root Port above function sid: the Root Port on the window's first bus (the root
+ * bus) whose secondary..subordinate range holds sid's bus. Root ports are the only bridges on the
+ * root bus whose ranges cover the hierarchies below them, so one scan of that bus answers for any
+ * depth. Errors: PCI_ERR_INVALID (NULL argument, sid outside the window), PCI_ERR_NOT_FOUND (sid
+ * is on the root bus itself, i.e. integrated, or no Root Port claims its bus), PCI_ERR_MALFORMED
+ * (two Root Ports claim it: the bus numbers firmware left contradict each other).
+ */
+int pci_root_port_find(const struct pci_ecam *ecam, pci_sid_t sid, pci_sid_t *port);
+
+/*
  * Assigns bus numbers to a (hot-added) bridge: primary = its bus, secondary..subordinate inside
  * the window and strictly above the bridge's bus. The caller picks them from the range of the
  * port above it; nothing is assigned automatically.
