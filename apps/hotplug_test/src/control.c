@@ -31,22 +31,23 @@ struct status {
     uint64_t err, state, dev, handle, added, removed;
 };
 
-static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1, pc_msg_t *out)
+static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
+                         struct hps_reply *out)
 {
     return hps_call(g_ctl, label, len, a0, a1, out);
 }
 
 static struct status slot_status(uint16_t port)
 {
-    pc_msg_t m;
+    struct hps_reply r;
     struct status s = {0};
-    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &m);
-    if (s.err == HP_OK && pc_msginfo_length(m.info) == HPS_STATUS_WORDS) {
-        s.state = m.mr[1];
-        s.dev = m.mr[2];
-        s.handle = m.mr[3];
-        s.added = pc_ipc_buffer()->mr[4];
-        s.removed = pc_ipc_buffer()->mr[5];
+    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &r);
+    if (s.err == HP_OK && r.len == HPS_STATUS_WORDS) {
+        s.state = r.w[1];
+        s.dev = r.w[2];
+        s.handle = r.w[3];
+        s.added = r.w[4];
+        s.removed = r.w[5];
     }
     return s;
 }
@@ -271,13 +272,11 @@ struct counts {
 
 static struct counts iommu_counts(uint16_t sid)
 {
-    pc_msg_t m;
+    struct hps_reply r;
     struct counts c = {0};
-    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &m);
-    if (pc_msginfo_length(m.info) == HPS_COUNTS_WORDS) {
-        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
-            c.w[i - 1] = i < PC_MSG_REG_COUNT ? m.mr[i] : pc_ipc_buffer()->mr[i];
-        }
+    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &r);
+    if (r.len == HPS_COUNTS_WORDS) {
+        memcpy(c.w, &r.w[1], sizeof(c.w));
     }
     return c;
 }
@@ -378,19 +377,19 @@ int hpt_control_main(const task_start_info_t *si)
     }
     /* Over the whole scenario: every IOMMU call answered, no deadline expired. Also makes the
      * server print its latency BENCH lines. */
-    pc_msg_t st;
+    struct hps_reply st;
     uint64_t e = ctl_call(HPS_SERVER_STATS, 0, 0, 0, &st);
-    bool have = e == HP_OK && pc_msginfo_length(st.info) == HPS_STATS_WORDS;
-    uint64_t failed = have ? pc_ipc_buffer()->mr[4] : ~0ull;
-    uint64_t timeouts = have ? pc_ipc_buffer()->mr[7] : ~0ull;
+    bool have = e == HP_OK && st.len == HPS_STATS_WORDS;
+    uint64_t failed = have ? st.w[4] : ~0ull;
+    uint64_t timeouts = have ? st.w[7] : ~0ull;
     uint64_t want_timeouts = 0, want_failed = 0; /* scenarios that provoke them say how many */
     (void)task_cmdline_get_u64(si->cmdline, "timeouts", &want_timeouts);
     (void)task_cmdline_get_u64(si->cmdline, "iommu_failures", &want_failed);
     hpt_result("only_expected_iommu_failures_and_deadlines",
                have && failed == want_failed && timeouts == want_timeouts,
                "(%llu fences, %llu removed, %llu added; %llu failed IOMMU calls, %llu timeouts)",
-               (unsigned long long)st.mr[1], (unsigned long long)st.mr[2],
-               (unsigned long long)st.mr[3], (unsigned long long)failed,
+               (unsigned long long)st.w[1], (unsigned long long)st.w[2],
+               (unsigned long long)st.w[3], (unsigned long long)failed,
                (unsigned long long)timeouts);
     /* A QMP script may still wait for QEMU's last DEVICE_DELETED: give it a bounded moment
      * before the run can end. */
