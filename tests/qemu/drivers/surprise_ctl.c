@@ -31,22 +31,9 @@ static void result(const char *name, bool ok, const char *detail)
     ok ? g_passed++ : g_failed++;
 }
 
-struct slot {
-    uint64_t err, state, handle, removed;
-};
-
-static struct slot slot_status(uint64_t port)
+static struct hps_slot_status slot_status(uint64_t port)
 {
-    struct hps_reply r;
-    struct slot s = {.err = ~0ull};
-    uint64_t err = hps_call(g_ctl, HPS_SLOT_STATUS, 1, port, 0, &r);
-    if (!pc_call_is_ipc_failure(err) && r.len == HPS_STATUS_WORDS) {
-        s.err = err;
-        s.state = r.w[1];
-        s.handle = r.w[3];
-        s.removed = r.w[5];
-    }
-    return s;
+    return hps_slot_status(g_ctl, port);
 }
 
 static uint64_t now_ms(const task_start_info_t *si)
@@ -69,7 +56,7 @@ int main(void)
     char detail[128];
 
     /* 1. the driver works with an occupant of generation >= gen */
-    struct slot s = {0};
+    struct hps_slot_status s = {0};
     bool seen = false;
     uint64_t end = now_ms(si) + 60000;
     while (!seen && g_ctl != 0 && ready != 0 && now_ms(si) < end) {

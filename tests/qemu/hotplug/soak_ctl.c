@@ -94,22 +94,9 @@ static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
     return hps_call(g_ctl, label, len, a0, a1, out);
 }
 
-struct slot {
-    uint64_t err, state, handle, added, removed;
-};
-
-static struct slot slot_status(uint64_t port)
+static struct hps_slot_status slot_status(uint64_t port)
 {
-    struct hps_reply r;
-    struct slot s = {.err = ~0ull};
-    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &r);
-    if (s.err == HP_OK && r.len == HPS_STATUS_WORDS) {
-        s.state = r.w[1];
-        s.handle = r.w[3];
-        s.added = r.w[4];
-        s.removed = r.w[5];
-    }
-    return s;
+    return hps_slot_status(g_ctl, port);
 }
 
 /* The IOMMU server's leak accounting: domains, mappings, table pages, pins, stuck, present,
@@ -205,7 +192,7 @@ static uint64_t rng(void)
 static bool cycle(uint64_t k, uint64_t port, bool surprise)
 {
     char detail[160];
-    struct slot s0 = slot_status(port);
+    struct hps_slot_status s0 = slot_status(port);
     if (s0.err != HP_OK || s0.state != HP_ST_ON) {
         snprintf(detail, sizeof(detail), "(cycle %llu: slot err %llu state %llu before removal)",
                  (unsigned long long)k, (unsigned long long)s0.err, (unsigned long long)s0.state);
@@ -226,7 +213,7 @@ static bool cycle(uint64_t k, uint64_t port, bool surprise)
     }
     /* the removal, counted (the script may insert the next card at once) */
     uint64_t end = now_us() + STEP_TIMEOUT_MS * 1000u;
-    struct slot s = s0;
+    struct hps_slot_status s = s0;
     while (s.removed <= s0.removed && now_us() < end) {
         nap(5000);
         s = slot_status(port);
@@ -286,7 +273,7 @@ int main(void)
     char detail[200], b[120], a[120];
 
     bool ok = g_ctl != 0 && g_ready != 0 && n <= SOAK_MAX && wait_ready(60000);
-    struct slot s = slot_status(port);
+    struct hps_slot_status s = slot_status(port);
     snprintf(detail, sizeof(detail), "(slot %#llx err %llu state %llu handle %#llx)",
              (unsigned long long)port, (unsigned long long)s.err, (unsigned long long)s.state,
              (unsigned long long)s.handle);

@@ -49,4 +49,32 @@ static inline uint64_t hps_call(pc_cptr_t ep, uint64_t label, unsigned len, uint
     return r->len >= 1 ? r->w[0] : pc_call_ipc_failed(PC_ERR_TRUNCATED_MESSAGE);
 }
 
+/* A slot_status reply; state, dev, handle, added and removed are valid when err is 0 (HP_OK). */
+struct hps_slot_status {
+    uint64_t err, state, dev, handle, added, removed;
+};
+
+/*
+ * slot_status of the slot behind `port`: err is the server's enum hp_err, an IPC-failure result
+ * (see hps_call), or pc_call_ipc_failed(PC_ERR_TRUNCATED_MESSAGE) for a success reply without
+ * HPS_STATUS_WORDS words.
+ */
+static inline struct hps_slot_status hps_slot_status(pc_cptr_t ep, uint64_t port)
+{
+    struct hps_reply r;
+    struct hps_slot_status s = {0};
+    s.err = hps_call(ep, HPS_SLOT_STATUS, 1, port, 0, &r);
+    if (s.err == 0 && r.len != HPS_STATUS_WORDS) {
+        s.err = pc_call_ipc_failed(PC_ERR_TRUNCATED_MESSAGE);
+    }
+    if (s.err == 0) {
+        s.state = r.w[1];
+        s.dev = r.w[2];
+        s.handle = r.w[3];
+        s.added = r.w[4];
+        s.removed = r.w[5];
+    }
+    return s;
+}
+
 #endif /* HPSRV_CLIENT_H */
