@@ -9,35 +9,24 @@
 uint64_t it_call_raw(pc_cptr_t ep, uint64_t label, unsigned len, const uint64_t *w, pc_cptr_t cap,
                      struct iommu_reply *r)
 {
-    pc_ipc_buffer_t *buf = pc_ipc_buffer();
-    /* Only what the call reads: the header and the register words (the benchmark measures
-     * this stub; the reply's word array is not cleared, r->len says how much of it is valid). */
-    pc_msg_t m = {.info = 0, .badge = 0, .mr = {0, 0, 0, 0}};
-    for (unsigned i = 0; i < len && i < PC_MSG_MAX_LENGTH; i++) {
-        if (i < PC_MSG_REG_COUNT) {
-            m.mr[i] = w[i];
-        } else {
-            buf->mr[i] = w[i];
-        }
-    }
+    /* The benchmark measures this stub: the reply's word array is not cleared, r->len says how
+     * much of it is valid. */
     if (cap != 0) {
-        buf->caps_or_badges[0] = cap;
+        pc_ipc_buffer()->caps_or_badges[0] = cap;
     }
-    m.info = pc_msginfo(label, 0, cap != 0 ? 1 : 0, len);
     r->len = 0;
     r->cap_kept = false;
-    pc_word_t err = pc_call(ep, &m);
+    pc_msginfo_t info;
+    pc_word_t err =
+        pc_call_words(ep, label, cap != 0 ? 1 : 0, w, len, r->w, IOMMU_MSG_WORDS, &info);
     if (err != PC_OK) {
-        r->err = ~0ull;
+        r->err = pc_call_ipc_failed(err);
         return r->err;
     }
-    r->err = pc_msginfo_label(m.info);
-    r->len = pc_msginfo_length(m.info);
+    r->err = pc_msginfo_label(info);
+    r->len = pc_msginfo_length(info);
     if (r->len > IOMMU_MSG_WORDS) {
         r->len = IOMMU_MSG_WORDS;
-    }
-    for (unsigned i = 0; i < r->len; i++) {
-        r->w[i] = i < PC_MSG_REG_COUNT ? m.mr[i] : buf->mr[i];
     }
     return r->err;
 }

@@ -192,7 +192,7 @@ int main(void)
         }
         pc_cptr_t cap = (have_frame && rnd() % 4 == 0) ? fr.cap : 0;
         uint64_t err = it_call_raw(g_ep, label, len, w, cap, &r);
-        if (err == ~0ull) {
+        if (pc_call_is_ipc_failure(err)) {
             ipc_fail++;
         } else if (!declared(label, err)) {
             if (wrong++ == 0) {

@@ -16,7 +16,8 @@
 #include <pci/pci.h>
 
 /* One call to the IOMMU server through endpoint `ep`; cap != 0 is transferred with it.
- * Returns the reply's error (IOMMU_ERR_* / IOMMU_HP_ERR_*), or ~0 if the IPC itself failed. */
+ * Returns the reply's error (IOMMU_ERR_* / IOMMU_HP_ERR_*), or pc_call_ipc_failed(pc_error) if
+ * the IPC itself failed. */
 uint64_t it_call(pc_cptr_t ep, const struct iommu_msg *m, pc_cptr_t cap, struct iommu_reply *r);
 /* A raw message: any label, `len` words (the hostile client's tool). */
 uint64_t it_call_raw(pc_cptr_t ep, uint64_t label, unsigned len, const uint64_t *w, pc_cptr_t cap,

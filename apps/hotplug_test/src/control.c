@@ -27,36 +27,23 @@
 
 static pc_cptr_t g_ctl, g_sleep;
 
-struct status {
-    uint64_t err, state, dev, handle, added, removed;
-};
-
-static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1, pc_msg_t *out)
+static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
+                         struct hps_reply *out)
 {
     return hps_call(g_ctl, label, len, a0, a1, out);
 }
 
-static struct status slot_status(uint16_t port)
+static struct hps_slot_status slot_status(uint16_t port)
 {
-    pc_msg_t m;
-    struct status s = {0};
-    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &m);
-    if (s.err == HP_OK && pc_msginfo_length(m.info) == HPS_STATUS_WORDS) {
-        s.state = m.mr[1];
-        s.dev = m.mr[2];
-        s.handle = m.mr[3];
-        s.added = pc_ipc_buffer()->mr[4];
-        s.removed = pc_ipc_buffer()->mr[5];
-    }
-    return s;
+    return hps_slot_status(g_ctl, port);
 }
 
 /* Polls until the slot is in `state` with at least `removed` removals and `added` additions. */
 static bool wait_slot(uint16_t port, uint64_t state, uint64_t added, uint64_t removed,
-                      uint64_t timeout_ms, struct status *out)
+                      uint64_t timeout_ms, struct hps_slot_status *out)
 {
     uint64_t end = hpt_now_ms() + timeout_ms;
-    struct status s;
+    struct hps_slot_status s;
     do {
         s = slot_status(port);
         if (s.err == HP_OK && s.state == state && s.added >= added && s.removed >= removed) {
@@ -74,8 +61,8 @@ static bool wait_slot(uint16_t port, uint64_t state, uint64_t added, uint64_t re
 
 static void scenario_basic(void)
 {
-    struct status boot = slot_status(PORT_RP2), s;
-    struct status rp1 = slot_status(PORT_RP1);
+    struct hps_slot_status boot = slot_status(PORT_RP2), s;
+    struct hps_slot_status rp1 = slot_status(PORT_RP1);
     hpt_result("slots_taken_over_with_boot_devices",
                boot.err == HP_OK && boot.state == HP_ST_ON && boot.dev == 0x0200 &&
                    rp1.err == HP_OK && rp1.state == HP_ST_ON && rp1.dev == 0x0100,
@@ -99,7 +86,7 @@ static void scenario_basic(void)
 
     /* QEMU's only way to make a device vanish under a live driver. */
     uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_OFF, NULL);
-    struct status after;
+    struct hps_slot_status after;
     ok = wait_slot(PORT_RP2, HP_ST_OFF, 0, s.removed + 1, 10000, &after);
     hpt_result("control_power_off_is_surprise_removal", e == HP_OK && ok,
                "(request %llu, state %s, %llu removal(s))", (unsigned long long)e,
@@ -110,7 +97,7 @@ static void scenario_basic(void)
     (void)pc_wait(g_sleep, 1500000, NULL);
 
     /* Bad input: each gets its defined error and nothing moves. */
-    struct status before1 = slot_status(PORT_RP1);
+    struct hps_slot_status before1 = slot_status(PORT_RP1);
     e = ctl_call(HPS_SLOT_REQUEST, 2, 0x00f8 /* 00:1f.0, not a slot */, HP_REQ_POWER_OFF, NULL);
     hpt_result("request_for_foreign_port_not_owned", e == HP_ERR_NOT_OWNED, "(error %llu)",
                (unsigned long long)e);
@@ -130,7 +117,7 @@ static void scenario_basic(void)
     e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_ON, NULL);
     hpt_result("power_on_of_empty_slot_no_device", e == HP_ERR_NO_DEVICE, "(error %llu)",
                (unsigned long long)e);
-    struct status now1 = slot_status(PORT_RP1), now2 = slot_status(PORT_RP2);
+    struct hps_slot_status now1 = slot_status(PORT_RP1), now2 = slot_status(PORT_RP2);
     hpt_result("refused_requests_change_nothing",
                now1.state == before1.state && now1.handle == before1.handle &&
                    now1.removed == before1.removed && now2.state == HP_ST_OFF &&
@@ -144,7 +131,7 @@ static void scenario_basic(void)
  * occupant; then a surprise power-off of the slot the driver no longer serves. */
 static void scenario_system(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
     hpt_result("edu0_slot_on_with_driver", ok && boot.dev == 0x0200, "(state %s)",
                hp_state_str((int)boot.state));
@@ -161,7 +148,7 @@ static void scenario_system(void)
 /* vrng0 (virtio-rng, ATS on) behind rp1 with its driver serving: QMP device_del -> orderly. */
 static void scenario_ats_orderly(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &boot);
     hpt_result("vrng0_slot_on_with_driver", ok && boot.dev == 0x0100, "(state %s)",
                hp_state_str((int)boot.state));
@@ -174,7 +161,7 @@ static void scenario_ats_orderly(void)
 /* The same device powered off by request while the edu driver keeps doing DMA on rp2. */
 static void scenario_ats_surprise(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &boot) &&
               wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &s);
     hpt_result("vrng0_and_edu0_slots_on", ok, "(rp1 %s, rp2 %s)", hp_state_str((int)boot.state),
@@ -194,7 +181,7 @@ static void scenario_ats_surprise(void)
 static void scenario_replug_watch(void)
 {
     /* Counted, not compared with a first look: the script may finish before this task runs. */
-    struct status s = {0};
+    struct hps_slot_status s = {0};
     bool ok = wait_slot(PORT_RP7, HP_ST_ON, 2, 1, 30000, &s);
     hpt_result("spare_slot_unplugged_and_replugged", ok && (s.handle >> 16) >= 2,
                "(rp7: %llu removal(s), %llu insertion(s), handle %#llx)",
@@ -206,7 +193,7 @@ static void scenario_replug_watch(void)
  * The removal must complete at the detach deadline anyway. */
 static void scenario_no_detach(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
     task_log("hotplug_test: ready for device_del edu0");
     uint64_t t0 = 0;
@@ -224,7 +211,7 @@ static void scenario_no_detach(void)
  * slot off and device_removed, each refusal logged. */
 static void scenario_fence_refused(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
     task_log("hotplug_test: ready for device_del edu0");
     ok = ok && wait_slot(PORT_RP2, HP_ST_OFF, 0, boot.removed + 1, 30000, &s);
@@ -237,7 +224,7 @@ static void scenario_fence_refused(void)
  * instance reports its own checks; this only waits for the slot. */
 static void scenario_fresh(void)
 {
-    struct status s;
+    struct hps_slot_status s;
     task_log("hotplug_test: ready for device_add edu1");
     bool ok = wait_slot(PORT_RP7, HP_ST_ON, 1, 0, 30000, &s);
     hpt_result("hot_added_device_on_and_assigned", ok && s.dev == 0x0300,
@@ -249,7 +236,7 @@ static void scenario_fresh(void)
  * inside it is QEMU's to refuse, and the removal happens when the window closes. */
 static void scenario_window(void)
 {
-    struct status boot, s;
+    struct hps_slot_status boot, s;
     bool ok = wait_slot(PORT_RP2, HP_ST_ON, 1, 0, 20000, &boot);
     task_log("hotplug_test: ready for device_del edu0");
     ok = ok && wait_slot(PORT_RP2, HP_ST_BUTTON_WAIT, 0, 0, 30000, &s);
@@ -271,13 +258,11 @@ struct counts {
 
 static struct counts iommu_counts(uint16_t sid)
 {
-    pc_msg_t m;
+    struct hps_reply r;
     struct counts c = {0};
-    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &m);
-    if (pc_msginfo_length(m.info) == HPS_COUNTS_WORDS) {
-        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
-            c.w[i - 1] = i < PC_MSG_REG_COUNT ? m.mr[i] : pc_ipc_buffer()->mr[i];
-        }
+    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &r);
+    if (r.len == HPS_COUNTS_WORDS) {
+        memcpy(c.w, &r.w[1], sizeof(c.w));
     }
     return c;
 }
@@ -299,7 +284,7 @@ static void counts_str(const struct counts *c, char *out, size_t cap)
 
 static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
 {
-    struct status s;
+    struct hps_slot_status s;
     struct counts before = {0}, after = {0};
     if (counts) {
         /* The client has attached and mapped its two pages: the state every cycle returns to. */
@@ -349,7 +334,7 @@ int hpt_control_main(const task_start_info_t *si)
         return hpt_finish();
     }
     /* The server takes its slots over first. */
-    struct status s;
+    struct hps_slot_status s;
     (void)wait_slot(PORT_RP1, HP_ST_ON, 1, 0, 20000, &s);
     if (strcmp(scenario, "basic") == 0) {
         scenario_basic();
@@ -378,19 +363,19 @@ int hpt_control_main(const task_start_info_t *si)
     }
     /* Over the whole scenario: every IOMMU call answered, no deadline expired. Also makes the
      * server print its latency BENCH lines. */
-    pc_msg_t st;
+    struct hps_reply st;
     uint64_t e = ctl_call(HPS_SERVER_STATS, 0, 0, 0, &st);
-    bool have = e == HP_OK && pc_msginfo_length(st.info) == HPS_STATS_WORDS;
-    uint64_t failed = have ? pc_ipc_buffer()->mr[4] : ~0ull;
-    uint64_t timeouts = have ? pc_ipc_buffer()->mr[7] : ~0ull;
+    bool have = e == HP_OK && st.len == HPS_STATS_WORDS;
+    uint64_t failed = have ? st.w[4] : ~0ull;
+    uint64_t timeouts = have ? st.w[7] : ~0ull;
     uint64_t want_timeouts = 0, want_failed = 0; /* scenarios that provoke them say how many */
     (void)task_cmdline_get_u64(si->cmdline, "timeouts", &want_timeouts);
     (void)task_cmdline_get_u64(si->cmdline, "iommu_failures", &want_failed);
     hpt_result("only_expected_iommu_failures_and_deadlines",
                have && failed == want_failed && timeouts == want_timeouts,
                "(%llu fences, %llu removed, %llu added; %llu failed IOMMU calls, %llu timeouts)",
-               (unsigned long long)st.mr[1], (unsigned long long)st.mr[2],
-               (unsigned long long)st.mr[3], (unsigned long long)failed,
+               (unsigned long long)st.w[1], (unsigned long long)st.w[2],
+               (unsigned long long)st.w[3], (unsigned long long)failed,
                (unsigned long long)timeouts);
     /* A QMP script may still wait for QEMU's last DEVICE_DELETED: give it a bounded moment
      * before the run can end. */

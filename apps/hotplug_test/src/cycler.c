@@ -5,8 +5,8 @@
  * unmaps, detaches and answers detached; on every device_new (the root task re-granted the new
  * occupant) it attaches under the new generation, checks the previous handle is refused, maps
  * its buffers again and verifies a RAM -> device -> RAM round trip. It uses the drivers' support
- * library (apps/edu_driver/common) for DMA buffers and the IOMMU client protocol; completion is
- * polled with a deadline (edu's transfers take ~100 ms of virtual time).
+ * library (libs/libdrv) for DMA buffers and the IOMMU client protocol; completion is polled
+ * with a deadline (edu's transfers take ~100 ms of virtual time).
  */
 #include <stdio.h>
 #include <string.h>

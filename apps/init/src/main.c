@@ -170,12 +170,8 @@ static char g_cmdlines[INIT_MAX_TASKS][PC_BOOTINFO_MODULE_NAME_MAX + 1];
 
 static void handle_fault(init_task_t *t, const pc_msg_t *m)
 {
-    pc_ipc_buffer_t *buf = pc_ipc_buffer();
     uint64_t mr[PC_FAULT_LENGTH] = {0};
-    unsigned len = pc_msginfo_length(m->info);
-    for (unsigned i = 0; i < PC_FAULT_LENGTH && i < len; i++) {
-        mr[i] = i < PC_MSG_REG_COUNT ? m->mr[i] : buf->mr[i];
-    }
+    (void)pc_msg_get_words(m, mr, PC_FAULT_LENGTH);
     uint64_t vector = mr[PC_FAULT_MR_TYPE] == PC_FAULT_VM ? 14 : mr[PC_FAULT_MR_VECTOR];
     printf("FAULT %s %s rip=%#llx addr=%#llx vector=%llu error=%#llx rsp=%#llx\n", t->name,
            fault_name(mr[PC_FAULT_MR_TYPE], vector), (unsigned long long)mr[PC_FAULT_MR_RIP],

@@ -218,19 +218,18 @@ void hps_log(const char *line)
 
 static int iommu_call(uint64_t label, uint64_t a0, uint64_t a1, unsigned nargs, uint64_t *ret0)
 {
-    pc_msg_t m;
-    memset(&m, 0, sizeof(m));
-    m.info = pc_msginfo(label, 0, 0, nargs);
-    m.mr[0] = a0;
-    m.mr[1] = a1;
-    pc_word_t err = pc_call(g_iommu, &m);
+    const uint64_t in[2] = {a0, a1};
+    uint64_t out[1] = {0};
+    pc_msginfo_t info;
+    pc_word_t err = nargs <= 2 ? pc_call_words(g_iommu, label, 0, in, nargs, out, 1, &info)
+                               : PC_ERR_INVALID_ARGUMENT;
     if (err != PC_OK) {
-        return (int)(0x1000u | err); /* IPC failure, distinguishable from protocol errors */
+        return (int)pc_call_ipc_failed(err); /* distinguishable from the server's errors */
     }
     if (ret0 != NULL) {
-        *ret0 = pc_msginfo_length(m.info) >= 1 ? m.mr[0] : 0;
+        *ret0 = out[0];
     }
-    return (int)pc_msginfo_label(m.info);
+    return (int)pc_msginfo_label(info);
 }
 
 static int op_fence(void *ctx, pci_sid_t sid, enum hp_fence_kind kind)
@@ -514,7 +513,6 @@ static void print_bench(const char *name, struct lat *l)
 
 static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
 {
-    pc_ipc_buffer_t *buf = pc_ipc_buffer();
     unsigned len = pc_msginfo_length(m->info);
     uint64_t a0 = m->mr[0], a1 = m->mr[1];
     m->info = pc_msginfo(0, 0, 0, 1);
@@ -538,49 +536,39 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
             m->mr[0] = HP_ERR_NOT_OWNED;
             return;
         }
+        const uint64_t w[HPS_STATUS_WORDS] = {
+            HP_OK, s->state, s->dev_sid, hp_slot_handle(s), s->n_added, s->n_removed,
+        };
         m->info = pc_msginfo(0, 0, 0, HPS_STATUS_WORDS);
-        m->mr[0] = HP_OK;
-        m->mr[1] = s->state;
-        m->mr[2] = s->dev_sid;
-        m->mr[3] = hp_slot_handle(s);
-        buf->mr[4] = s->n_added;
-        buf->mr[5] = s->n_removed;
+        (void)pc_msg_set_words(m, w, HPS_STATUS_WORDS);
     } else if (label == HPS_SERVER_STATS && len == 0) {
         print_bench("hotplug_event_to_fenced_orderly", &g_lat_fence[0]);
         print_bench("hotplug_event_to_fenced_surprise", &g_lat_fence[1]);
         print_bench("hotplug_event_to_fenced_orderly_ats", &g_lat_fence[2]);
         print_bench("hotplug_button_to_removed", &g_lat_button);
+        const uint64_t w[HPS_STATS_WORDS] = {
+            HP_OK,
+            g_stats.fences,
+            g_stats.removed,
+            g_stats.added,
+            g_stats.logs[HP_LOG_IOMMU_FAILED],
+            g_stats.irqs,
+            g_stats.refused,
+            g_stats.logs[HP_LOG_DETACH_TIMEOUT] + g_stats.logs[HP_LOG_CC_TIMEOUT] +
+                g_stats.logs[HP_LOG_CONFIG_TIMEOUT],
+        };
         m->info = pc_msginfo(0, 0, 0, HPS_STATS_WORDS);
-        m->mr[0] = HP_OK;
-        m->mr[1] = g_stats.fences;
-        m->mr[2] = g_stats.removed;
-        m->mr[3] = g_stats.added;
-        buf->mr[4] = g_stats.logs[HP_LOG_IOMMU_FAILED];
-        buf->mr[5] = g_stats.irqs;
-        buf->mr[6] = g_stats.refused;
-        buf->mr[7] = g_stats.logs[HP_LOG_DETACH_TIMEOUT] + g_stats.logs[HP_LOG_CC_TIMEOUT] +
-                     g_stats.logs[HP_LOG_CONFIG_TIMEOUT];
+        (void)pc_msg_set_words(m, w, HPS_STATS_WORDS);
     } else if (label == HPS_IOMMU_COUNTS && len == 1 && a0 <= 0xffff) {
         /* Forwarded: only this server holds the IOMMU server's hotplug badge. */
-        pc_msg_t q;
-        memset(&q, 0, sizeof(q));
-        q.info = pc_msginfo(IOMMU_LABEL_COUNTS, 0, 0, 1);
-        q.mr[0] = a0;
-        pc_word_t err = pc_call(g_iommu, &q);
-        unsigned n = err == PC_OK ? pc_msginfo_length(q.info) : 0;
-        uint64_t w[HPS_COUNTS_WORDS - 1] = {0};
-        for (unsigned i = 0; i < n && i < HPS_COUNTS_WORDS - 1; i++) {
-            w[i] = i < PC_MSG_REG_COUNT ? q.mr[i] : buf->mr[i];
-        }
+        /* Reply: MR0 the IOMMU server's error, then its counts (zero where it sent fewer). */
+        uint64_t w[HPS_COUNTS_WORDS] = {0};
+        pc_msginfo_t info;
+        pc_word_t err = pc_call_words(g_iommu, IOMMU_LABEL_COUNTS, 0, &a0, 1, &w[1],
+                                      HPS_COUNTS_WORDS - 1, &info);
+        w[0] = err != PC_OK ? pc_call_ipc_failed(err) : pc_msginfo_label(info);
         m->info = pc_msginfo(0, 0, 0, HPS_COUNTS_WORDS);
-        m->mr[0] = err != PC_OK ? (0x1000u | err) : pc_msginfo_label(q.info);
-        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
-            if (i < PC_MSG_REG_COUNT) {
-                m->mr[i] = w[i - 1];
-            } else {
-                buf->mr[i] = w[i - 1];
-            }
-        }
+        (void)pc_msg_set_words(m, w, HPS_COUNTS_WORDS);
     } else if (label == HPS_SLOT_FIND && len == 1 && a0 <= 0xffff) {
         struct hp_slot *s = hp_server_slot_by_device(&g_srv, (pci_sid_t)a0);
         m->info = pc_msginfo(0, 0, 0, 2);

@@ -15,6 +15,7 @@
 
 #include <hotplug/gone.h>
 #include <hotplug/hotplug.h>
+#include <hpsrv/client.h>
 #include <hpsrv/protocol.h>
 #include <portcullis/portcullis.h>
 #include <task/task.h>
@@ -30,24 +31,9 @@ static void result(const char *name, bool ok, const char *detail)
     ok ? g_passed++ : g_failed++;
 }
 
-struct slot {
-    uint64_t err, state, handle, removed;
-};
-
-static struct slot slot_status(uint64_t port)
+static struct hps_slot_status slot_status(uint64_t port)
 {
-    pc_msg_t m;
-    memset(&m, 0, sizeof(m));
-    m.info = pc_msginfo(HPS_SLOT_STATUS, 0, 0, 1);
-    m.mr[0] = port;
-    struct slot s = {.err = ~0ull};
-    if (pc_call(g_ctl, &m) == PC_OK && pc_msginfo_length(m.info) == HPS_STATUS_WORDS) {
-        s.err = m.mr[0];
-        s.state = m.mr[1];
-        s.handle = m.mr[3];
-        s.removed = pc_ipc_buffer()->mr[5];
-    }
-    return s;
+    return hps_slot_status(g_ctl, port);
 }
 
 static uint64_t now_ms(const task_start_info_t *si)
@@ -70,7 +56,7 @@ int main(void)
     char detail[128];
 
     /* 1. the driver works with an occupant of generation >= gen */
-    struct slot s = {0};
+    struct hps_slot_status s = {0};
     bool seen = false;
     uint64_t end = now_ms(si) + 60000;
     while (!seen && g_ctl != 0 && ready != 0 && now_ms(si) < end) {
@@ -88,15 +74,12 @@ int main(void)
     /* 2. power the populated slot off: a surprise removal */
     if (seen) {
         uint64_t removed = s.removed;
-        pc_msg_t m;
-        memset(&m, 0, sizeof(m));
-        m.info = pc_msginfo(HPS_SLOT_REQUEST, 0, 0, 2);
-        m.mr[0] = port;
-        m.mr[1] = HP_REQ_POWER_OFF;
-        pc_word_t err = pc_call(g_ctl, &m);
-        snprintf(detail, sizeof(detail), "(call %llu, server %s)", (unsigned long long)err,
-                 err == PC_OK ? hp_err_str((int)m.mr[0]) : "-");
-        result("power_off_requested", err == PC_OK && m.mr[0] == HP_OK, detail);
+        uint64_t err = hps_call(g_ctl, HPS_SLOT_REQUEST, 2, port, HP_REQ_POWER_OFF, NULL);
+        bool ipc_failed = pc_call_is_ipc_failure(err);
+        snprintf(detail, sizeof(detail), "(call %llu, server %s)",
+                 (unsigned long long)pc_call_ipc_error(err),
+                 ipc_failed ? "-" : hp_err_str((int)err));
+        result("power_off_requested", err == HP_OK, detail);
         bool off = false;
         end = now_ms(si) + 10000;
         while (!off && now_ms(si) < end) {

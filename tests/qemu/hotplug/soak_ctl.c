@@ -88,32 +88,15 @@ static bool wait_ready(uint64_t timeout_ms)
     return got;
 }
 
-static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1, pc_msg_t *out)
+static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
+                         struct hps_reply *out)
 {
     return hps_call(g_ctl, label, len, a0, a1, out);
 }
 
-static uint64_t mr(const pc_msg_t *m, unsigned i)
+static struct hps_slot_status slot_status(uint64_t port)
 {
-    return i < PC_MSG_REG_COUNT ? m->mr[i] : pc_ipc_buffer()->mr[i];
-}
-
-struct slot {
-    uint64_t err, state, handle, added, removed;
-};
-
-static struct slot slot_status(uint64_t port)
-{
-    pc_msg_t m;
-    struct slot s = {.err = ~0ull};
-    s.err = ctl_call(HPS_SLOT_STATUS, 1, port, 0, &m);
-    if (s.err == HP_OK && pc_msginfo_length(m.info) == HPS_STATUS_WORDS) {
-        s.state = m.mr[1];
-        s.handle = m.mr[3];
-        s.added = mr(&m, 4);
-        s.removed = mr(&m, 5);
-    }
-    return s;
+    return hps_slot_status(g_ctl, port);
 }
 
 /* The IOMMU server's leak accounting: domains, mappings, table pages, pins, stuck, present,
@@ -125,13 +108,11 @@ struct counts {
 
 static struct counts iommu_counts(uint64_t dev)
 {
-    pc_msg_t m;
+    struct hps_reply r;
     struct counts c = {0};
-    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, dev, 0, &m);
-    if (c.err == 0 && pc_msginfo_length(m.info) == HPS_COUNTS_WORDS) {
-        for (unsigned i = 1; i < HPS_COUNTS_WORDS; i++) {
-            c.w[i - 1] = mr(&m, i);
-        }
+    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, dev, 0, &r);
+    if (c.err == 0 && r.len == HPS_COUNTS_WORDS) {
+        memcpy(c.w, &r.w[1], sizeof(c.w));
     } else if (c.err == 0) {
         c.err = 0x2000;
     }
@@ -211,7 +192,7 @@ static uint64_t rng(void)
 static bool cycle(uint64_t k, uint64_t port, bool surprise)
 {
     char detail[160];
-    struct slot s0 = slot_status(port);
+    struct hps_slot_status s0 = slot_status(port);
     if (s0.err != HP_OK || s0.state != HP_ST_ON) {
         snprintf(detail, sizeof(detail), "(cycle %llu: slot err %llu state %llu before removal)",
                  (unsigned long long)k, (unsigned long long)s0.err, (unsigned long long)s0.state);
@@ -232,7 +213,7 @@ static bool cycle(uint64_t k, uint64_t port, bool surprise)
     }
     /* the removal, counted (the script may insert the next card at once) */
     uint64_t end = now_us() + STEP_TIMEOUT_MS * 1000u;
-    struct slot s = s0;
+    struct hps_slot_status s = s0;
     while (s.removed <= s0.removed && now_us() < end) {
         nap(5000);
         s = slot_status(port);
@@ -292,7 +273,7 @@ int main(void)
     char detail[200], b[120], a[120];
 
     bool ok = g_ctl != 0 && g_ready != 0 && n <= SOAK_MAX && wait_ready(60000);
-    struct slot s = slot_status(port);
+    struct hps_slot_status s = slot_status(port);
     snprintf(detail, sizeof(detail), "(slot %#llx err %llu state %llu handle %#llx)",
              (unsigned long long)port, (unsigned long long)s.err, (unsigned long long)s.state,
              (unsigned long long)s.handle);
@@ -341,16 +322,15 @@ int main(void)
              (unsigned long long)drift_at, (unsigned long long)every);
     result("iommu_counts_never_drift", drift_at == 0, detail);
 
-    pc_msg_t st;
+    struct hps_reply st;
     uint64_t e = ctl_call(HPS_SERVER_STATS, 0, 0, 0, &st);
-    bool have = e == HP_OK && pc_msginfo_length(st.info) == HPS_STATS_WORDS;
+    bool have = e == HP_OK && st.len == HPS_STATS_WORDS;
     snprintf(detail, sizeof(detail),
              "(%llu fences, %llu removed, %llu added; %llu failed IOMMU calls, %llu timeouts)",
-             (unsigned long long)st.mr[1], (unsigned long long)st.mr[2],
-             (unsigned long long)st.mr[3], (unsigned long long)(have ? mr(&st, 4) : ~0ull),
-             (unsigned long long)(have ? mr(&st, 7) : ~0ull));
-    result("no_failed_iommu_calls_or_deadlines", have && mr(&st, 4) == 0 && mr(&st, 7) == 0,
-           detail);
+             (unsigned long long)st.w[1], (unsigned long long)st.w[2], (unsigned long long)st.w[3],
+             (unsigned long long)(have ? st.w[4] : ~0ull),
+             (unsigned long long)(have ? st.w[7] : ~0ull));
+    result("no_failed_iommu_calls_or_deadlines", have && st.w[4] == 0 && st.w[7] == 0, detail);
 
     static uint64_t all[2 * SOAK_MAX];
     memcpy(all, g_lat[0], g_nlat[0] * sizeof(all[0]));

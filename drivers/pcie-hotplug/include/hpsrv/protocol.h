@@ -44,8 +44,9 @@
  *                                              MR6 refused messages, MR7 timeouts (detach, CC,
  *                                              config); the server prints BENCH lines of its
  *                                              latencies (event -> fenced, button -> removed)
- *  iommu_counts control  MR0 source-id         MR0 = the IOMMU server's error (or 0x1000 | IPC
- *                                              error), MR1.. its counts results in order
+ *  iommu_counts control  MR0 source-id         MR0 = the IOMMU server's error (or, when the
+ *                                              IPC failed, PC_CALL_IPC_FAILED + pc_error:
+ *                                              <portcullis/msg.h>), MR1.. its counts in order
  *                                              (domains, mappings, table_pages, pins, stuck,
  *                                              present, fenced, quarantined, generation)
  */

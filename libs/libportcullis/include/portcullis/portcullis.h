@@ -8,6 +8,7 @@
 #include <portcullis/fault.h>
 #include <portcullis/invocation.h>
 #include <portcullis/invoke.h>
+#include <portcullis/msg.h>
 #include <portcullis/syscall.h>
 #include <portcullis/types.h>
 

@@ -1,62 +1,53 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * IOMMU protocol messages over kernel IPC (see drv/iommu.h). A struct iommu_msg built by the
- * generated encoder becomes one call: label, the first PC_MSG_REG_COUNT words in registers, the
- * rest in the IPC buffer, the frame capability (map only) in caps_or_badges[0]. The reply's label
- * is the server's error code and its words the method's results.
+ * generated encoder becomes one call (pc_call_words: label and words, the frame capability of a
+ * map in caps_or_badges[0]). The reply's label is the server's error code and its words the
+ * method's results.
  */
 #include <stddef.h>
-#include <string.h>
 
 #include <drv/iommu.h>
+
+_Static_assert(IOMMU_ERR_COUNT_ <= PC_CALL_IPC_FAILED,
+               "the server's errors stay below IPC failures");
+_Static_assert(IOMMU_MSG_WORDS <= PC_MSG_MAX_LENGTH, "every protocol message fits one IPC message");
 
 static uint64_t call(struct drv_iommu *c, const struct iommu_msg *msg, pc_cptr_t cap,
                      struct iommu_reply *reply)
 {
     pc_ipc_buffer_t *buf = pc_ipc_buffer();
-    if (c == NULL || c->ep == 0 || buf == NULL || msg->len > IOMMU_MSG_WORDS ||
-        msg->len > PC_MSG_MAX_LENGTH) {
-        return DRV_IOMMU_ERR_IPC + PC_ERR_INVALID_ARGUMENT;
-    }
-    pc_msg_t m;
-    memset(&m, 0, sizeof(m));
-    for (unsigned i = 0; i < msg->len; i++) {
-        if (i < PC_MSG_REG_COUNT) {
-            m.mr[i] = msg->w[i];
-        } else {
-            buf->mr[i] = msg->w[i];
-        }
+    if (c == NULL || c->ep == 0 || buf == NULL || msg->len > IOMMU_MSG_WORDS) {
+        return pc_call_ipc_failed(PC_ERR_INVALID_ARGUMENT);
     }
     unsigned ncaps = 0;
     if (cap != 0) {
         buf->caps_or_badges[0] = cap;
         ncaps = 1;
     }
-    m.info = pc_msginfo(msg->label, 0, ncaps, msg->len);
     c->calls++;
-    pc_word_t err = pc_call(c->ep, &m);
+    pc_msginfo_t info;
+    pc_word_t err =
+        pc_call_words(c->ep, msg->label, ncaps, msg->w, msg->len, reply->w, IOMMU_MSG_WORDS, &info);
     if (err != PC_OK) {
-        return DRV_IOMMU_ERR_IPC + err;
+        return pc_call_ipc_failed(err);
     }
-    unsigned len = pc_msginfo_length(m.info);
-    reply->err = pc_msginfo_label(m.info);
+    unsigned len = pc_msginfo_length(info);
+    reply->err = pc_msginfo_label(info);
     reply->len = len > IOMMU_MSG_WORDS ? IOMMU_MSG_WORDS : len;
     reply->cap_kept = false;
-    for (unsigned i = 0; i < reply->len; i++) {
-        reply->w[i] = i < PC_MSG_REG_COUNT ? m.mr[i] : buf->mr[i];
-    }
     return reply->err;
 }
 
 const char *drv_iommu_errname(uint64_t err)
 {
-    if (err >= DRV_IOMMU_ERR_IPC && err < DRV_IOMMU_ERR_IPC + PC_ERR_COUNT_) {
+    if (pc_call_is_ipc_failure(err)) {
         static const char *const names[] = {
 #define DRV_IPC_NAME_(name, value, text) [value] = "IPC " #name,
             PC_ERRORS(DRV_IPC_NAME_)
 #undef DRV_IPC_NAME_
         };
-        return names[err - DRV_IOMMU_ERR_IPC];
+        return names[pc_call_ipc_error(err)];
     }
     if (err < IOMMU_ERR_COUNT_) {
         return iommu_errname((unsigned)err);
@@ -86,7 +77,7 @@ uint64_t drv_iommu_detach(struct drv_iommu *c, uint64_t handle, uint64_t *status
     struct iommu_detach_rets out = {0};
     iommu_encode_detach(&m, handle);
     uint64_t err = call(c, &m, 0, &r);
-    if (err < DRV_IOMMU_ERR_IPC) {
+    if (!pc_call_is_ipc_failure(err)) {
         (void)iommu_reply_detach(&r, &out);
     }
     *status = out.status;
@@ -99,7 +90,7 @@ uint64_t drv_iommu_map_frame(struct drv_iommu *c, uint64_t iova, pc_cptr_t frame
     struct iommu_msg m;
     struct iommu_reply r;
     if (frame == 0) {
-        return DRV_IOMMU_ERR_IPC + PC_ERR_INVALID_ARGUMENT;
+        return pc_call_ipc_failed(PC_ERR_INVALID_ARGUMENT);
     }
     iommu_encode_map(&m, iova, IOMMU_MEM_CAP, 0, size, rights);
     return call(c, &m, frame, &r);
@@ -113,7 +104,7 @@ uint64_t drv_iommu_unmap(struct drv_iommu *c, uint64_t iova, uint64_t size, uint
     struct iommu_unmap_rets out = {0};
     iommu_encode_unmap(&m, iova, size);
     uint64_t err = call(c, &m, 0, &r);
-    if (err < DRV_IOMMU_ERR_IPC) {
+    if (!pc_call_is_ipc_failure(err)) {
         (void)iommu_reply_unmap(&r, &out);
     }
     *status = out.status;
@@ -129,7 +120,7 @@ uint64_t drv_iommu_ats_flush(struct drv_iommu *c, uint64_t handle, uint64_t iova
     struct iommu_ats_flush_rets out = {0};
     iommu_encode_ats_flush(&m, handle, iova, size);
     uint64_t err = call(c, &m, 0, &r);
-    if (err < DRV_IOMMU_ERR_IPC) {
+    if (!pc_call_is_ipc_failure(err)) {
         (void)iommu_reply_ats_flush(&r, &out);
     }
     *status = out.status;

@@ -6,8 +6,9 @@
  * call; the server bounds its own work, so a call returns.
  *
  * Results are `enum iommu_err` values; when the IPC itself fails (no server behind the endpoint,
- * a cap without rights) the result is DRV_IOMMU_ERR_IPC + the kernel's pc_error, so a caller can
- * tell "the server said no" from "the server was not reached".
+ * a cap without rights) the result is pc_call_ipc_failed(the kernel's pc_error) (see
+ * <portcullis/msg.h>: pc_call_is_ipc_failure tells "the server was not reached" from "the server
+ * said no").
  */
 #ifndef DRV_IOMMU_H
 #define DRV_IOMMU_H
@@ -19,14 +20,12 @@
 #include <portcullis/portcullis.h>
 #include <task/task.h>
 
-#define DRV_IOMMU_ERR_IPC 0x1000u
-
 struct drv_iommu {
     pc_cptr_t ep;   /* the badged client endpoint ("iommu") */
     uint64_t calls; /* IPC calls made, for the benchmark lines */
 };
 
-/* Name of an iommu_err or DRV_IOMMU_ERR_IPC + pc_error. */
+/* Name of an iommu_err or of an IPC-failure result (pc_call_ipc_failed). */
 const char *drv_iommu_errname(uint64_t err);
 
 uint64_t drv_iommu_attach(struct drv_iommu *c, uint16_t sid, uint64_t *handle, uint64_t *flags);

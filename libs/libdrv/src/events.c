@@ -75,9 +75,12 @@ static struct drv_event fetch(struct drv_events *ev)
         out.handle = m.mr[0];
         return out;
     }
-    uint64_t mr[PC_MSG_REG_COUNT] = {m.mr[0], m.mr[1], m.mr[2], m.mr[3]};
+    /* More words than the protocol's few are read (up to the registers) so that the decoder
+     * sees, and refuses, a message of the wrong length. */
+    uint64_t mr[PC_MSG_REG_COUNT] = {0};
+    unsigned n = pc_msg_get_words(&m, mr, PC_MSG_REG_COUNT);
     struct hp_gone_msg msg;
-    int derr = hp_gone_decode(label, mr, len > PC_MSG_REG_COUNT ? PC_MSG_REG_COUNT : len,
+    int derr = hp_gone_decode(label, mr, n,
                               (1u << HP_GONE_DEVICE_GOING) | (1u << HP_GONE_DEVICE_GONE), &msg);
     if (derr != HP_GONE_OK) {
         ev->refused++;
@@ -144,15 +147,14 @@ int drv_events_detached(struct drv_events *ev, hp_handle_t handle)
     if (e != HP_GONE_OK) {
         return e;
     }
-    pc_msg_t m;
-    memset(&m, 0, sizeof(m));
-    for (unsigned i = 0; i < len; i++) {
-        m.mr[i] = mr[i];
+    if (len > HP_GONE_MSG_LENGTH) { /* the encoder's bound, stated where the words are sent */
+        return HP_GONE_ERR_LENGTH;
     }
-    m.info = pc_msginfo(label, 0, 0, len);
-    pc_word_t err = pc_call(ev->hotplug_ep, &m);
+    uint64_t ret[1] = {0};
+    pc_msginfo_t info;
+    pc_word_t err = pc_call_words(ev->hotplug_ep, label, 0, mr, len, ret, 1, &info);
     if (err != PC_OK) {
         return -(int)err;
     }
-    return pc_msginfo_length(m.info) >= 1 ? (int)m.mr[0] : HP_GONE_ERR_LENGTH;
+    return pc_msginfo_length(info) >= 1 ? (int)ret[0] : HP_GONE_ERR_LENGTH;
 }
