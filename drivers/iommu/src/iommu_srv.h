@@ -67,7 +67,12 @@ void srv_ats_refused(void *ctx, uint16_t sid, const char *why);
 void srv_slots_init(pc_cptr_t cnode, uint32_t first_free, uint32_t end_free);
 pc_cptr_t srv_slot_alloc(void);
 void srv_slot_free(pc_cptr_t slot);
-bool srv_slot_owned(uint64_t slot); /* a slot of the free range (a cookie libiommu gave back) */
+extern uint32_t srv_slot_end;
+/* A slot of ours (a cookie libiommu gave back). */
+static inline bool srv_slot_owned(uint64_t slot)
+{
+    return slot != 0 && slot < srv_slot_end;
+}
 
 /* Bits of the notification word bound to the server thread (badges of the interrupt copies). */
 #define SRV_NTFN_FAULT 0x1u /* fault events */

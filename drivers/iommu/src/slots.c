@@ -9,7 +9,8 @@
 #include "iommu_srv.h"
 
 static pc_cptr_t g_cnode;
-static uint32_t g_next_slot, g_end_slot;
+static uint32_t g_next_slot;
+uint32_t srv_slot_end;
 static pc_cptr_t g_free_slots[1024]; /* at most the CNode size (2^10) */
 static unsigned g_nfree_slots;
 
@@ -17,7 +18,7 @@ void srv_slots_init(pc_cptr_t cnode, uint32_t first_free, uint32_t end_free)
 {
     g_cnode = cnode;
     g_next_slot = first_free;
-    g_end_slot = end_free;
+    srv_slot_end = end_free;
 }
 
 pc_cptr_t srv_slot_alloc(void)
@@ -25,15 +26,10 @@ pc_cptr_t srv_slot_alloc(void)
     if (g_nfree_slots > 0) {
         return g_free_slots[--g_nfree_slots];
     }
-    if (g_next_slot >= g_end_slot) {
+    if (g_next_slot >= srv_slot_end) {
         return 0;
     }
     return g_next_slot++;
-}
-
-bool srv_slot_owned(uint64_t slot)
-{
-    return slot != 0 && slot < g_end_slot;
 }
 
 void srv_slot_free(pc_cptr_t slot)

@@ -28,6 +28,7 @@
 #define RECV_TIMEOUT_US 50000u /* idle tick: retries, polling units without a fault vector */
 #define FAULT_ROUNDS 2u        /* fault service calls between two looks at the endpoint */
 #define PENDING_SLOTS 8u
+_Static_assert(IOMMU_MSG_WORDS == PC_MSG_MAX_LENGTH, "a message carries what the kernel carries");
 
 static struct srv_caps *g_caps;
 static struct iommu_server *g_s;
@@ -181,17 +182,11 @@ static void resolve_cap(pc_cptr_t slot, struct iommu_cap_ref *ref)
  * reply (maybe another client's faults). */
 static void to_kernel(const struct iommu_reply *r, pc_msg_t *out)
 {
-    pc_ipc_buffer_t *buf = pc_ipc_buffer();
     unsigned rlen = r->len > IOMMU_MSG_WORDS ? IOMMU_MSG_WORDS : r->len;
     out->info = pc_msginfo(r->err, 0, 0, rlen);
-    _Static_assert(PC_MSG_REG_COUNT == 4, "four register words, written out below");
-    out->mr[0] = rlen > 0 ? r->w[0] : 0; /* one conditional move each, no loop */
-    out->mr[1] = rlen > 1 ? r->w[1] : 0;
-    out->mr[2] = rlen > 2 ? r->w[2] : 0;
-    out->mr[3] = rlen > 3 ? r->w[3] : 0;
-    for (unsigned i = PC_MSG_REG_COUNT; i < rlen; i++) {
-        buf->mr[i] = r->w[i];
-    }
+    _Static_assert(PC_MSG_REG_COUNT == 4, "four register words cleared below");
+    out->mr[0] = out->mr[1] = out->mr[2] = out->mr[3] = 0;
+    (void)pc_msg_set_words(out, r->w, rlen); /* rlen <= IOMMU_MSG_WORDS == PC_MSG_MAX_LENGTH */
 }
 
 static void log_root(const struct iommu_msg *m, const struct iommu_reply *r)
@@ -251,7 +246,6 @@ static bool handle_message(const pc_msg_t *in, pc_msg_t *out)
     PROF_T(t0);
     static struct iommu_msg m;
     static struct iommu_reply r;
-    pc_ipc_buffer_t *buf = pc_ipc_buffer();
     unsigned len = pc_msginfo_length(in->info);
     unsigned ncaps = pc_msginfo_extra_caps(in->info);
     bool unwrapped = (pc_msginfo_unwrapped(in->info) & 1u) != 0;
@@ -268,15 +262,7 @@ static bool handle_message(const pc_msg_t *in, pc_msg_t *out)
         r.len = 0;
         r.cap_kept = false;
     } else {
-        m.len = len;
-        /* The register words always (constant moves), the rest from the IPC buffer. */
-        _Static_assert(PC_MSG_REG_COUNT <= IOMMU_MSG_WORDS, "register words fit in the message");
-        for (unsigned i = 0; i < PC_MSG_REG_COUNT; i++) {
-            m.w[i] = in->mr[i];
-        }
-        for (unsigned i = PC_MSG_REG_COUNT; i < len; i++) {
-            m.w[i] = buf->mr[i];
-        }
+        m.len = pc_msg_get_words(in, m.w, IOMMU_MSG_WORDS);
 #ifdef IOMMU_SRV_PROFILE
         prof_message(m.label);
 #endif

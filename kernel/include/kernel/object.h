@@ -257,8 +257,17 @@ void k_tcb_init(k_tcb_t *t);
 /* Work units (one capability deleted, one page of memory zeroed) between two looks at the
  * interrupt controller: the least work a preemptible operation does before it can stop. */
 #define K_PREEMPT_UNITS 32u
-void k_preempt_begin(void);      /* a preemptible operation starts: no work done yet */
-void k_preempt_work(unsigned n); /* n units of work done */
+extern unsigned k_preempt_units; /* work done since the operation started or last stopped */
+/* a preemptible operation starts: no work done yet */
+static inline void k_preempt_begin(void)
+{
+    k_preempt_units = 0;
+}
+/* n units of work done */
+static inline void k_preempt_work(unsigned n)
+{
+    k_preempt_units += n;
+}
 bool k_preemption_point(void);   /* true: stop now (an interrupt waits); counts k_preemptions */
 extern uint64_t k_preemptions;   /* preemption points taken since boot (KernelDebug reads it) */
 

@@ -228,7 +228,11 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
 {
     k_cap_t *cn = &slot->cap;
     unsigned len = pc_msginfo_length(t->ctx.rsi);
-    *op = (k_cnode_op_t){.label = label};
+    /* Field by field: a compound literal would zero the whole op (its capability included)
+     * through memset on every CNode invocation. */
+    op->label = label;
+    op->slot = NULL;
+    op->src = NULL;
     if (label == PC_CNODE_DELETE || label == PC_CNODE_REVOKE || label == PC_CNODE_SAVE_CALLER) {
         if (len < 1) {
             return PC_ERR_TRUNCATED_MESSAGE;

@@ -294,25 +294,15 @@ void k_timeout_remove(k_tcb_t *t)
  * operation continues. Each stop comes after at least K_PREEMPT_UNITS units of progress, so an
  * operation finishes even if an interrupt is always pending.
  */
-static unsigned preempt_units;
+unsigned k_preempt_units;
 uint64_t k_preemptions;
-
-void k_preempt_begin(void)
-{
-    preempt_units = 0;
-}
-
-void k_preempt_work(unsigned n)
-{
-    preempt_units += n;
-}
 
 bool k_preemption_point(void)
 {
-    if (preempt_units < K_PREEMPT_UNITS) {
+    if (k_preempt_units < K_PREEMPT_UNITS) {
         return false;
     }
-    preempt_units = 0;
+    k_preempt_units = 0;
     if (!k_lapic_irq_pending()) {
         return false;
     }

@@ -279,6 +279,19 @@ static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
     if (b->state != VTD_BATCH_OPEN) {
         return VTD_ERR_STATE;
     }
+    if (b->n == 0) {
+        /* The first operation (most batches hold one): nothing to cover it or merge with. */
+        b->n = 1;
+        b->ops[0] = op;
+        if (is_range(op.kind)) {
+            b->by_range[0] = 0;
+            b->n_range = 1;
+        } else if (is_broad(op.kind)) {
+            b->broad[0] = 0;
+            b->n_broad = 1;
+        }
+        return VTD_OK;
+    }
     if (redundant(b, &op)) {
         return VTD_OK;
     }
