@@ -126,9 +126,10 @@ static const init_grant_t g_platform_probe[] = {
 static const init_grant_t g_iommu[] = {
     {.name = "dmar", .kind = GRANT_DMAR_UNITS},
     {.name = "dmar_table", .kind = GRANT_ACPI_DMAR},
-    {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1},
-    /* invalidation-completion event: parked unmaps complete without stalling other clients */
-    {.name = "qi_msi", .kind = GRANT_IRQ_MSI, .b = 2},
+    /* every unit's fault event and invalidation-completion event (pending unmaps complete
+     * without stalling other clients): fault_msi, fault_msi1, ..., qi_msi, qi_msi1, ... */
+    {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1, .flags = GRANT_MSI_PER_DMAR_UNIT},
+    {.name = "qi_msi", .kind = GRANT_IRQ_MSI, .b = 2, .flags = GRANT_MSI_PER_DMAR_UNIT},
     {.name = "clients", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
     /* 8 MiB: the server's paging structures, then three 2 MiB frames of table memory */
     {.name = "untyped", .kind = GRANT_UNTYPED, .a = 23},

@@ -443,6 +443,48 @@ static pc_word_t iommu_client_grant(spawn_ctx_t *c, uint64_t badge)
     return PC_OK;
 }
 
+/* One MSI vector for the task under `name` (see GRANT_IRQ_MSI in do_grant). */
+static const char *grant_msi(spawn_ctx_t *c, const init_grant_t *g, const char *name)
+{
+    init_task_t *t = c->t;
+    task_cap_t *e = task_start_add_cap(&g_si, name, TASK_CAP_MSI);
+    pc_cptr_t h = slot_map_alloc(&g_slots, 1);
+    if (e == NULL || h == 0) {
+        return "start info or root CNode full";
+    }
+    pc_word_t res[3] = {0, 0, 0};
+    pc_word_t err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
+    if (err != PC_OK) {
+        slot_map_free(&g_slots, (uint32_t)h, 1);
+        return fail(c, "IRQControl_GetMSI refused", err);
+    }
+    err = give_irq(c, h, g->b, e);
+    /*
+     * With an IOMMU server the device's interrupt is remapped: the server gets the vector
+     * as a grant for the task's device, the task only the grant's index (arg1 = arg2 = 0:
+     * it asks the server, irq_alloc, for the MSI address/data of an entry it writes). The
+     * IOMMU server's own event MSIs are not requests through the remapping hardware (VT-d
+     * 5.1.6): they, and tasks on machines without the server, keep the direct pair.
+     */
+    unsigned grant = 0;
+    if (err == PC_OK && iommu_link_server_expected() && c->pci != NULL &&
+        !(g->flags & GRANT_MSI_DIRECT) && iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
+        e->arg0 = grant;
+        e->arg1 = 0;
+        e->arg2 = 0;
+        t->caps_granted++;
+        return NULL;
+    }
+    e->arg0 = res[0];
+    e->arg1 = res[1];
+    e->arg2 = res[2];
+    if (err != PC_OK) {
+        return fail(c, "MSI not given", err);
+    }
+    t->caps_granted++;
+    return NULL;
+}
+
 static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
 {
     init_task_t *t = c->t;
@@ -524,37 +566,16 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         break;
     }
     case GRANT_IRQ_MSI: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_MSI);
-        pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-        if (e == NULL || h == 0) {
-            return "start info or root CNode full";
+        unsigned n = (g->flags & GRANT_MSI_PER_DMAR_UNIT) ? g_platform.dmar_units : 1u;
+        for (unsigned u = 0; u < n; u++) {
+            char nm[TASK_CAP_NAME_MAX];
+            snprintf(nm, sizeof(nm), u == 0 ? "%s" : "%s%u", g->name, u);
+            const char *why = grant_msi(c, g, nm);
+            if (why != NULL) {
+                return why;
+            }
         }
-        pc_word_t res[3] = {0, 0, 0};
-        err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
-        if (err != PC_OK) {
-            slot_map_free(&g_slots, (uint32_t)h, 1);
-            return fail(c, "IRQControl_GetMSI refused", err);
-        }
-        err = give_irq(c, h, g->b, e);
-        /*
-         * With an IOMMU server the device's interrupt is remapped: the server gets the vector
-         * as a grant for the task's device, the task only the grant's index (arg1 = arg2 = 0:
-         * it asks the server, irq_alloc, for the MSI address/data of an entry it writes). The
-         * IOMMU server's own event MSIs are not requests through the remapping hardware (VT-d
-         * 5.1.6): they, and tasks on machines without the server, keep the direct pair.
-         */
-        unsigned grant = 0;
-        if (err == PC_OK && iommu_link_server_expected() && c->pci != NULL &&
-            !(g->flags & GRANT_MSI_DIRECT) && iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
-            e->arg0 = grant;
-            e->arg1 = 0;
-            e->arg2 = 0;
-            break;
-        }
-        e->arg0 = res[0];
-        e->arg1 = res[1];
-        e->arg2 = res[2];
-        break;
+        return NULL;
     }
     case GRANT_IOPORT: {
         e = task_start_add_cap(&g_si, g->name, TASK_CAP_IOPORT);

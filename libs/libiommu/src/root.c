@@ -27,11 +27,49 @@ static const struct iommu_cap_ref *notification_of(const struct iommu_msg *m)
     return &m->cap[0];
 }
 
+/* Can sid be indexed (it is, or a device slot is free)? */
+static bool index_room(const struct iommu_server *s, uint16_t sid)
+{
+    if (iommu_device_find(s, sid) >= 0) {
+        return true;
+    }
+    for (unsigned k = 0; k < IOMMU_MAX_DEVICES; k++) {
+        if (s->devices[k].state == IOMMU_DEV_UNUSED) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Everything grant_device needs, checked before anything changes. */
+static enum iommu_err grant_device_check(const struct iommu_server *s, int ci, uint16_t sid)
+{
+    const struct iommu_client *c = &s->clients[ci];
+    if (iommu_client_granted(c, sid)) {
+        return IOMMU_OK;
+    }
+    if (c->n_dev_grants >= IOMMU_CLIENT_DEVICES) {
+        return IOMMU_ERR_NO_SLOTS;
+    }
+    if (iommu_unit_for_sid(s, sid) < 0) {
+        return IOMMU_ERR_UNIT;
+    }
+    return index_room(s, sid) ? IOMMU_OK : IOMMU_ERR_NO_SLOTS;
+}
+
 /* The root task enumerated the function: index it if the server did not (other classes). */
 static enum iommu_err grant_device(struct iommu_server *s, uint64_t badge, uint16_t sid)
 {
+    int ci = iommu_client_find(s, badge);
+    if (ci < 0) {
+        return IOMMU_ERR_BAD_ARG;
+    }
+    enum iommu_err e = grant_device_check(s, ci, sid);
+    if (e != IOMMU_OK) {
+        return e;
+    }
     if (iommu_device_find(s, sid) < 0) {
-        enum iommu_err e = iommu_server_add_device(s, sid);
+        e = iommu_server_add_device(s, sid);
         if (e != IOMMU_OK) {
             return e == IOMMU_ERR_BAD_ARG ? IOMMU_ERR_UNIT : e;
         }
@@ -47,11 +85,20 @@ static void client_add(struct iommu_server *s, const struct iommu_msg *m, struct
         r->err = IOMMU_ERR_BAD_ARG;
         return;
     }
+    if (iommu_client_find(s, a->badge) >= 0) {
+        r->err = IOMMU_ERR_BAD_ARG; /* registered already */
+        return;
+    }
     int unit = no_sid ? 0 : iommu_unit_for_sid(s, (uint16_t)a->sid);
     if (unit < 0) {
         r->err = IOMMU_ERR_UNIT;
         return;
     }
+    if (!no_sid && !index_room(s, (uint16_t)a->sid)) {
+        r->err = IOMMU_ERR_NO_SLOTS;
+        return;
+    }
+    /* From here only the hardware can fail (then the registration is undone). */
     r->err = iommu_client_register(s, a->badge, (unsigned)unit);
     if (r->err == IOMMU_OK && !no_sid) {
         r->err = grant_device(s, a->badge, (uint16_t)a->sid);

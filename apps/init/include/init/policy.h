@@ -72,6 +72,9 @@ enum init_grant_kind {
 /* GRANT_IRQ_MSI: the direct (compatibility-format) address/data even with an IOMMU server. Only
  * for the interrupt benchmark's baseline: hardware with CFIS clear blocks it (QEMU 7.2 does not). */
 #define GRANT_MSI_DIRECT (1u << 1)
+/* GRANT_IRQ_MSI: one vector per DMAR unit, named `name` (unit 0), `name`1, `name`2, ... (the IOMMU
+ * server's fault and invalidation-completion events: every unit interrupt-driven). */
+#define GRANT_MSI_PER_DMAR_UNIT (1u << 2)
 
 typedef struct init_grant {
     const char *name;   /* the name in the task's start information */

@@ -399,11 +399,12 @@ static inline bool iommu_srv_badge_is_client(uint64_t badge)
     A(sid, "device granted at once, or IOMMU_SRV_NO_SID (then the client's domain is on unit 0)")  \
     A(flags, "0")
 #define IOMMU_CLIENT_ADD_RETS(A)
-#define IOMMU_CLIENT_ADD_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(NO_MEMORY) E(UNIT)
+#define IOMMU_CLIENT_ADD_ERRS(E)                                                                   \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(NO_MEMORY) E(UNIT) E(HW)
 
 #define IOMMU_GRANT_DEVICE_ARGS(A) A(badge, "registered client") A(sid, "source-id it may attach")
 #define IOMMU_GRANT_DEVICE_RETS(A)
-#define IOMMU_GRANT_DEVICE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(UNIT)
+#define IOMMU_GRANT_DEVICE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(NO_SLOTS) E(UNIT) E(HW)
 
 #define IOMMU_GRANT_MEMORY_ARGS(A)                                                                 \
     A(badge, "registered client")                                                                  \
