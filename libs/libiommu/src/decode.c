@@ -29,8 +29,8 @@ static bool shape_ok(const struct iommu_msg *m, const struct iommu_method_info *
     req->n_vec = 0;
     req->grant = 0;
     req->cookie = 0;
-    /* A constant-size copy, inlined even where the build says -fno-builtin (a library call
-     * was ~25 instructions a message): words past m->len are never read for this method. */
+    /* A constant-size copy, inlined even where the build says -fno-builtin (not a library
+     * call on the message path): words past m->len are never read for this method. */
     __builtin_memcpy(&req->a, m->w, sizeof(req->a));
     return true;
 }
