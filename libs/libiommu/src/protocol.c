@@ -44,7 +44,8 @@ IOMMU_CLIENT_METHODS(LISTS_)
 IOMMU_HOTPLUG_METHODS(LISTS_)
 IOMMU_ROOT_METHODS(LISTS_)
 
-#define CLIENT_INFO_(U, l, v, A, R, c, E, d)                                                       \
+/* One method-info entry; proto and the error-bit macro (client/root or hotplug) per table. */
+#define INFO_(proto, EBIT, U, l, v, A, R, c, E, d)                                                 \
     {v,                                                                                            \
      #l,                                                                                           \
      d,                                                                                            \
@@ -52,40 +53,15 @@ IOMMU_ROOT_METHODS(LISTS_)
      0 R(IOMMU_COUNT_),                                                                            \
      c,                                                                                            \
      (v) == IOMMU_LABEL_MAP_VEC ? IOMMU_VEC_MAX : 0 A(IOMMU_COUNT_),                               \
-     0 E(IOMMU_EBIT_),                                                                             \
-     IOMMU_PROTO_CLIENT,                                                                                        \
+     0 E(EBIT),                                                                                    \
+     proto,                                                                                        \
      l##_arg_names,                                                                                \
      l##_arg_docs,                                                                                 \
      l##_ret_names,                                                                                \
      l##_ret_docs},
-#define HP_INFO_(U, l, v, A, R, c, E, d)                                                           \
-    {v,                                                                                            \
-     #l,                                                                                           \
-     d,                                                                                            \
-     0 A(IOMMU_COUNT_),                                                                            \
-     0 R(IOMMU_COUNT_),                                                                            \
-     c,                                                                                            \
-     0 A(IOMMU_COUNT_),                                                                            \
-     0 E(IOMMU_HP_EBIT_),                                                                          \
-     IOMMU_PROTO_HOTPLUG,                                                                                         \
-     l##_arg_names,                                                                                \
-     l##_arg_docs,                                                                                 \
-     l##_ret_names,                                                                                \
-     l##_ret_docs},
-#define ROOT_INFO_(U, l, v, A, R, c, E, d)                                                         \
-    {v,                                                                                            \
-     #l,                                                                                           \
-     d,                                                                                            \
-     0 A(IOMMU_COUNT_),                                                                            \
-     0 R(IOMMU_COUNT_),                                                                            \
-     c,                                                                                            \
-     0 A(IOMMU_COUNT_),                                                                            \
-     0 E(IOMMU_EBIT_),                                                                             \
-     IOMMU_PROTO_ROOT,                                                                             \
-     l##_arg_names,                                                                                \
-     l##_arg_docs,                                                                                 \
-     l##_ret_names,                                                                                \
-     l##_ret_docs},
+#define CLIENT_INFO_(...) INFO_(IOMMU_PROTO_CLIENT, IOMMU_EBIT_, __VA_ARGS__)
+#define HP_INFO_(...) INFO_(IOMMU_PROTO_HOTPLUG, IOMMU_HP_EBIT_, __VA_ARGS__)
+#define ROOT_INFO_(...) INFO_(IOMMU_PROTO_ROOT, IOMMU_EBIT_, __VA_ARGS__)
 static const struct iommu_method_info methods[] = {IOMMU_CLIENT_METHODS(CLIENT_INFO_)
                                                        IOMMU_HOTPLUG_METHODS(HP_INFO_)
                                                            IOMMU_ROOT_METHODS(ROOT_INFO_)};

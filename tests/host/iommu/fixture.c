@@ -379,3 +379,20 @@ int fx_report(void)
     printf("all passed\n");
     return 0;
 }
+
+struct vtd_model *fx_second_unit(struct fx *f, const struct vtd_model_config *mc, uint16_t first,
+                                 uint16_t last)
+{
+    struct vtd_model_config def = {0};
+    struct vtd_model *m2 = vtd_model_create(mc ? mc : &def);
+    struct vtd_unit_config uc = {.no_sw_bits = true};
+    unsigned u1 = 0;
+    if (m2 == NULL || iommu_server_add_unit(f->s, vtd_model_hw(m2), &uc, false, &u1) != IOMMU_OK ||
+        u1 != 1 || iommu_server_add_scope(f->s, 1, first, last) != IOMMU_OK) {
+        if (m2) {
+            vtd_model_destroy(m2);
+        }
+        return NULL;
+    }
+    return m2;
+}

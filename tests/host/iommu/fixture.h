@@ -103,6 +103,10 @@ void fx_add_device(struct fx *f, uint16_t sid, unsigned model_flags, bool boot);
 void fx_add_root_port(struct fx *f, uint16_t port, uint8_t secondary, uint8_t subordinate);
 /* Device leaves/returns: model presence and config space (reads all-ones when absent). */
 void fx_set_present(struct fx *f, uint16_t sid, bool present);
+/* A second remapping unit (model with mc, NULL = default) whose scope is [first, last]: unit 1.
+   The caller destroys the model after fx_fini. NULL if it could not be added. */
+struct vtd_model *fx_second_unit(struct fx *f, const struct vtd_model_config *mc, uint16_t first,
+                                 uint16_t last);
 /* Register a client with a 4 MiB RW pool (grant 0) and device grants. */
 void fx_client(struct fx *f, uint64_t badge, uint64_t pool, const uint16_t *sids, unsigned n);
 

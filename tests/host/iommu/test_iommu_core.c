@@ -165,13 +165,8 @@ static void test_each_unit_has_its_own_fault_and_completion_events(void)
     uint16_t sa[] = {DEV_A};
     CHECK(fx_init(&f, NULL, NULL));
     struct vtd_model_config mc2 = {.devtlb_latency_ns = 2000000};
-    m2 = vtd_model_create(&mc2);
+    m2 = fx_second_unit(&f, &mc2, DEV_B, DEV_B);
     CHECK(m2 != NULL);
-    struct vtd_unit_config uc = {.no_sw_bits = true};
-    unsigned u1 = 0;
-    CHECK_EQ(iommu_server_add_unit(f.s, vtd_model_hw(m2), &uc, false, &u1), IOMMU_OK);
-    CHECK_EQ(u1, 1);
-    CHECK_EQ(iommu_server_add_scope(f.s, 1, DEV_B, DEV_B), IOMMU_OK);
     fx_add_device(&f, DEV_A, 0, true);
     CHECK_EQ(vtd_model_add_device(m2, DEV_B, 0), 0);
     CHECK_EQ(iommu_server_add_device(f.s, DEV_B), IOMMU_OK);

@@ -460,13 +460,8 @@ static void test_each_devices_entries_live_in_its_own_units_table(void)
     struct vtd_model_irq o;
     uint16_t sa[] = {DEV_A};
     CHECK(fx_init(&f, NULL, NULL));
-    m2 = vtd_model_create(&(struct vtd_model_config){0});
+    m2 = fx_second_unit(&f, NULL, 0x0200, 0x02ff);
     CHECK(m2 != NULL);
-    struct vtd_unit_config uc = {.no_sw_bits = true};
-    unsigned u1 = 0;
-    CHECK_EQ(iommu_server_add_unit(f.s, vtd_model_hw(m2), &uc, false, &u1), IOMMU_OK);
-    CHECK_EQ(u1, 1);
-    CHECK_EQ(iommu_server_add_scope(f.s, 1, 0x0200, 0x02ff), IOMMU_OK);
     fx_add_device(&f, DEV_A, 0, true);
     CHECK_EQ(vtd_model_add_device(m2, DEV_B, 0), 0);
     CHECK_EQ(iommu_server_add_device(f.s, DEV_B), IOMMU_OK);
