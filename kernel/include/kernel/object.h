@@ -243,8 +243,34 @@ void k_ntfn_unbind(k_notification_t *n);
 void k_endpoint_cancel_all(k_endpoint_t *ep);
 void k_ntfn_cancel_all(k_notification_t *n);
 void k_fault_raise(k_tcb_t *t, uint64_t type, uint64_t addr, uint64_t error, uint64_t vector);
-pc_ipc_buffer_t *k_tcb_ipc_buffer(k_tcb_t *t);
-uint64_t k_get_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i);
+/* The thread's IPC buffer in the kernel's view, NULL if its buffer slot holds no frame. Inline:
+ * every invocation and every long message asks. */
+static inline pc_ipc_buffer_t *k_tcb_ipc_buffer(k_tcb_t *t)
+{
+    const k_cap_t *c = &t->slot[K_TCB_IPC_BUFFER].cap;
+    if (c->type != PC_OBJ_FRAME_4K && c->type != PC_OBJ_FRAME_2M) {
+        return NULL;
+    }
+    uint64_t off = t->ipc_buffer_vaddr & ((1ull << c->size_bits) - 1);
+    return k_phys_to_virt(c->obj + off);
+}
+/* Message register i: MR0..3 travel in registers, the rest in the IPC buffer (0 without one).
+ * Inline: with a constant i it is one load. */
+static inline uint64_t k_get_mr(const k_tcb_t *t, const pc_ipc_buffer_t *buf, unsigned i)
+{
+    switch (i) {
+    case 0:
+        return t->ctx.r10;
+    case 1:
+        return t->ctx.r8;
+    case 2:
+        return t->ctx.r9;
+    case 3:
+        return t->ctx.r15;
+    default:
+        return (buf && i < PC_MSG_MAX_LENGTH) ? buf->mr[i] : 0;
+    }
+}
 void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v);
 void k_tcb_init(k_tcb_t *t);
 
@@ -303,16 +329,14 @@ typedef struct k_cnode_op {
 /*
  * Untyped and CNode: k_decode_* validates every argument and capability and changes nothing (an
  * error leaves every slot and object as it was); k_perform_* cannot fail, but a preemptible one
- * may stop with K_RESTART. The other decoders check everything before their first change and
- * then act in place. Those with results set *nres to the number of result MRs. All return a
- * pc_error.
+ * may stop with K_RESTART. The CNode pair (every capability delete a server makes goes through
+ * it) is local to invoke.c, where the dispatch inlines it. The other decoders check everything
+ * before their first change and then act in place. Those with results set *nres to the number of
+ * result MRs. All return a pc_error.
  */
 int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
                      k_retype_op_t *op);
 int k_perform_untyped(const k_retype_op_t *op); /* PC_OK or K_RESTART */
-int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
-                   k_cnode_op_t *op);
-int k_perform_cnode(k_tcb_t *t, const k_cnode_op_t *op); /* PC_OK or K_RESTART (Revoke) */
 int k_decode_tcb(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf, unsigned *nres);
 int k_decode_vspace(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
                     unsigned *nres);

@@ -223,8 +223,8 @@ static int cnode_index(const k_cap_t *cn, uint64_t index, k_slot_t **out)
     return PC_OK;
 }
 
-int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
-                   k_cnode_op_t *op)
+static int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *buf,
+                          k_cnode_op_t *op)
 {
     k_cap_t *cn = &slot->cap;
     unsigned len = pc_msginfo_length(t->ctx.rsi);
@@ -316,7 +316,8 @@ int k_decode_cnode(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t *
     return PC_OK;
 }
 
-int k_perform_cnode(k_tcb_t *t, const k_cnode_op_t *op)
+/* PC_OK, or K_RESTART (Revoke) */
+static int k_perform_cnode(k_tcb_t *t, const k_cnode_op_t *op)
 {
     switch (op->label) {
     case PC_CNODE_DELETE:

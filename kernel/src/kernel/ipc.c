@@ -8,32 +8,6 @@
 #include <arch/machine.h>
 #include <kernel/string.h>
 
-pc_ipc_buffer_t *k_tcb_ipc_buffer(k_tcb_t *t)
-{
-    k_cap_t *c = &t->slot[K_TCB_IPC_BUFFER].cap;
-    if (c->type != PC_OBJ_FRAME_4K && c->type != PC_OBJ_FRAME_2M) {
-        return NULL;
-    }
-    uint64_t off = t->ipc_buffer_vaddr & ((1ull << c->size_bits) - 1);
-    return k_phys_to_virt(c->obj + off);
-}
-
-uint64_t k_get_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i)
-{
-    switch (i) {
-    case 0:
-        return t->ctx.r10;
-    case 1:
-        return t->ctx.r8;
-    case 2:
-        return t->ctx.r9;
-    case 3:
-        return t->ctx.r15;
-    default:
-        return (buf && i < PC_MSG_MAX_LENGTH) ? buf->mr[i] : 0;
-    }
-}
-
 void k_set_mr(k_tcb_t *t, pc_ipc_buffer_t *buf, unsigned i, uint64_t v)
 {
     switch (i) {

@@ -75,8 +75,17 @@ bool iommu_match(const struct iommu_match *w, const struct iommu_mapping *m);
  */
 enum iommu_err iommu_unmap_matching(struct iommu_server *s, int ci, const struct iommu_match *w,
                                     uint64_t *status);
-/* Does [pa, pa + size) intersect a range revoked from client c (revoke_frames)? */
-bool iommu_frames_revoked(const struct iommu_client *c, uint64_t pa, uint64_t size);
+/* Does [pa, pa + size) intersect a range revoked from client c (revoke_frames)? Inline: every
+ * mapped range asks, and most clients have nothing revoked. */
+static inline bool iommu_frames_revoked(const struct iommu_client *c, uint64_t pa, uint64_t size)
+{
+    for (unsigned k = 0; k < c->n_revoked; k++) {
+        if (pa < c->revoked[k].pa + c->revoked[k].size && c->revoked[k].pa < pa + size) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* A device handle of client ci: attached to ci under the same generation (decode.c). */
 enum iommu_err iommu_decode_handle(const struct iommu_server *s, int ci, uint64_t handle, int *dev);

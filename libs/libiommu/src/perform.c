@@ -421,24 +421,24 @@ static bool unmap_begin(struct iommu_server *s, const struct iommu_request *req,
 static void release_run_pins(struct iommu_server *s, int client, const struct iommu_domain *x,
                              unsigned lo, unsigned hi)
 {
-    unsigned run_grant = 0, run = 0;
-    for (unsigned i = lo; i <= hi; i++) {
-        const struct iommu_mapping *m = i < hi ? &x->maps[i] : NULL;
-        if (m != NULL && run > 0 && m->grant == run_grant) {
-            run++;
+    unsigned i = lo;
+    while (i < hi) {
+        unsigned grant = x->maps[i].grant;
+        if (grant >= IOMMU_CLIENT_MEMORY) {
+            iommu_release_pin(s, client, &x->maps[i]);
+            i++;
             continue;
         }
-        if (run > 0 && client >= 0) {
-            struct iommu_mem_grant *g = &s->clients[client].mem[run_grant];
+        unsigned j = i + 1;
+        while (j < hi && x->maps[j].grant == grant) {
+            j++;
+        }
+        if (client >= 0) {
+            struct iommu_mem_grant *g = &s->clients[client].mem[grant];
+            unsigned run = j - i;
             g->pins -= run < g->pins ? run : g->pins;
         }
-        run = 0;
-        if (m != NULL && m->grant < IOMMU_CLIENT_MEMORY) {
-            run_grant = m->grant;
-            run = 1;
-        } else if (m != NULL) {
-            iommu_release_pin(s, client, m);
-        }
+        i = j;
     }
 }
 

@@ -605,16 +605,6 @@ enum iommu_err iommu_server_add_device(struct iommu_server *s, uint16_t sid)
     }
 }
 
-bool iommu_frames_revoked(const struct iommu_client *c, uint64_t pa, uint64_t size)
-{
-    for (unsigned k = 0; k < c->n_revoked; k++) {
-        if (pa < c->revoked[k].pa + c->revoked[k].size && c->revoked[k].pa < pa + size) {
-            return true;
-        }
-    }
-    return false;
-}
-
 enum iommu_err iommu_client_register(struct iommu_server *s, uint64_t badge, unsigned unit)
 {
     if (badge == 0 || badge == s->hotplug_badge || unit >= s->n_units ||

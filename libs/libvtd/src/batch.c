@@ -6,7 +6,7 @@
  * broader invalidation. Two indices beside the operations (which stay in the order they were
  * added, the order they are written to the queue) keep adding a range cheap however full the
  * batch is: the ranges sorted by tag and start, and the few operations that can cover others.
- * Nothing here touches the hardware; encoding is qi_desc.c, submission qi.c.
+ * Nothing here touches the hardware; encoding is qi_desc.h, submission qi.c.
  */
 #include "batch.h"
 
@@ -274,23 +274,13 @@ static bool redundant(const struct vtd_batch *b, const struct vtd_op *op)
     return false;
 }
 
-static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
+static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op);
+
+/* add_op once the batch holds an operation: cover, merge, collapse when full. */
+static enum vtd_err add_op_queued(struct vtd_batch *b, struct vtd_op op)
 {
     if (b->state != VTD_BATCH_OPEN) {
         return VTD_ERR_STATE;
-    }
-    if (b->n == 0) {
-        /* The first operation (most batches hold one): nothing to cover it or merge with. */
-        b->n = 1;
-        b->ops[0] = op;
-        if (is_range(op.kind)) {
-            b->by_range[0] = 0;
-            b->n_range = 1;
-        } else if (is_broad(op.kind)) {
-            b->broad[0] = 0;
-            b->n_broad = 1;
-        }
-        return VTD_OK;
     }
     if (redundant(b, &op)) {
         return VTD_OK;
@@ -316,6 +306,28 @@ static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
         b->n_range++;
     } else if (is_broad(op.kind)) {
         b->broad[b->n_broad++] = (uint8_t)i;
+    }
+    return VTD_OK;
+}
+
+/*
+ * The first operation of an open batch (most batches hold one) has nothing to cover it or merge
+ * with: it is stored here, inline in the adding function (whose kind is a constant there), and
+ * only later operations take add_op_queued with its indices.
+ */
+static inline enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
+{
+    if (b->n != 0 || b->state != VTD_BATCH_OPEN) {
+        return add_op_queued(b, op);
+    }
+    b->n = 1;
+    b->ops[0] = op;
+    if (is_range(op.kind)) {
+        b->by_range[0] = 0;
+        b->n_range = 1;
+    } else if (is_broad(op.kind)) {
+        b->broad[0] = 0;
+        b->n_broad = 1;
     }
     return VTD_OK;
 }
