@@ -4,17 +4,22 @@
  * slot - QMP device_add/device_del, button presses, surprise pulls, link loss, raw status bits,
  * lost interrupts, a port that stops completing commands, a device that stops answering,
  * failing IOMMU/driver calls, driver answers with good and bad handles, control requests, and
- * time passing - against the QEMU slot model. The harness checks the ordering invariants on
- * every call (fence before removed, never removed or added twice, fence(surprise) first after
- * a device vanished, no power-off under an unfenced occupant, command and detach deadlines
- * honoured and logged). At the end, with the world quiet, the slot must settle within bounded
- * virtual time into ON, OFF or FAULTED in agreement with the IOMMU stand-in and (unless the
- * port was made to drop writes) with the model.
+ * time passing - against the QEMU slot model. Driver answers and control requests arrive as
+ * messages (some malformed) through the server's decoder (hps_decode), and every answer, the
+ * decoder's and the library's, must be an error the protocol table declares for the method. The
+ * harness checks the ordering invariants on every call (fence before removed, never removed or
+ * added twice, fence(surprise) first after a device vanished, no power-off under an unfenced
+ * occupant, command and detach deadlines honoured and logged). At the end, with the world quiet,
+ * the slot must settle within bounded virtual time into ON, OFF or FAULTED in agreement with the
+ * IOMMU stand-in and (unless the port was made to drop writes) with the model.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hotplug/gone.h>
+#include <hpsrv/protocol.h>
 
 #include "harness.h"
 
@@ -44,6 +49,89 @@ static void fail(const char *what)
     }
     fprintf(stderr, "hotplug fuzz: %s\n", what);
     abort();
+}
+
+static void check_declared(uint64_t e, uint64_t declared, const char *what)
+{
+    if (e != 0 && (e >= 64 || !(declared & (1ull << e)))) {
+        fprintf(stderr, "%s answered %llu, an error its table does not declare\n", what,
+                (unsigned long long)e);
+        fail("undeclared error");
+    }
+}
+
+/* A driver's detached through the decoder; form 0..11 is well formed, the rest is not. */
+static void driver_detached(struct harness *h, hp_handle_t hd, unsigned form)
+{
+    const struct hp_gone_method_info *det = hp_gone_method_find(HP_GONE_DETACHED);
+    struct hps_msg m = {.label = HP_GONE_DETACHED,
+                        .badge = HPS_BADGE_DRIVER_BASE | 5u,
+                        .len = det->nargs,
+                        .w = {hd, 0}};
+    switch (form) {
+    case 12:
+        m.len = 2;
+        break;
+    case 13:
+        m.len = 0;
+        break;
+    case 14:
+        m.badge = HPS_BADGE_CONTROL; /* not the control client's method */
+        break;
+    case 15:
+        m.label = HP_GONE_DEVICE_GOING; /* a server-to-driver label */
+        break;
+    }
+    struct hps_request req;
+    uint64_t e = hps_decode(&m, &req);
+    if (form == 14) {
+        if (e != HP_ERR_INVALID) {
+            fail("detached from the control badge accepted");
+        }
+        return;
+    }
+    check_declared(e, det->errors, "decode of detached");
+    if (e == 0) {
+        check_declared((uint64_t)hh_detached(h, req.a.detached_handle), det->errors,
+                       "hp_server_detached");
+    }
+}
+
+/* A control slot_request through the decoder; form 0..11 is well formed, the rest is not. */
+static void control_request(struct harness *h, pci_sid_t port, unsigned request, unsigned form)
+{
+    const struct hps_method_info *mi = hps_method_find(HPS_SLOT_REQUEST);
+    struct hps_msg m;
+    hps_encode_slot_request(&m, port, request);
+    m.badge = HPS_BADGE_CONTROL;
+    switch (form) {
+    case 12:
+        m.len = 1;
+        break;
+    case 13:
+        m.w[0] |= 0x10000; /* no source-id */
+        break;
+    case 14:
+        m.badge = HPS_BADGE_DRIVER_BASE | 5u; /* not a driver's method */
+        break;
+    case 15:
+        m.len = 3; /* longer than any message */
+        break;
+    }
+    struct hps_request req;
+    uint64_t e = hps_decode(&m, &req);
+    if (form == 14) {
+        if (e != HP_GONE_ERR_LABEL) {
+            fail("slot_request from a driver badge accepted");
+        }
+        return;
+    }
+    check_declared(e, mi->errors, "decode of slot_request");
+    if (e == 0) {
+        int rc = hp_server_request(&h->srv, (pci_sid_t)req.a.slot_request.port,
+                                   (enum hp_request)req.a.slot_request.request, h->now);
+        check_declared((uint64_t)rc, mi->errors, "hp_server_request");
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -111,12 +199,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (arg & 1) {
                 hd = HP_HANDLE(arg & 2 ? HH_SID_DEV0 : HH_SID_DEV1, arg >> 2);
             }
-            hh_detached(h, hd);
+            driver_detached(h, hd, op >> 4);
             break;
         }
         case 8:
-            hp_server_request(&h->srv, arg & 0x10 ? HH_SID_PORT1 : HH_SID_PORT0,
-                              (enum hp_request)(arg % 4), h->now);
+            control_request(h, arg & 0x10 ? HH_SID_PORT1 : HH_SID_PORT0, arg % 4, op >> 4);
             break;
         case 9:
             switch (arg % 3) {

@@ -27,10 +27,16 @@
 
 static pc_cptr_t g_ctl, g_sleep;
 
-static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
-                         struct hps_reply *out)
+static uint64_t slot_request(uint64_t port, uint64_t request)
 {
-    return hps_call(g_ctl, label, len, a0, a1, out);
+    return hps_slot_request(g_ctl, port, request);
+}
+
+/* A message no encoder makes: hostile or mistaken input. */
+static uint64_t raw_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1)
+{
+    struct hps_msg m = {.label = label, .len = len, .w = {a0, a1}};
+    return hps_call(g_ctl, &m, NULL);
 }
 
 static struct hps_slot_status slot_status(uint16_t port)
@@ -85,7 +91,7 @@ static void scenario_basic(void)
                (unsigned long long)s.handle, (unsigned long long)boot.handle);
 
     /* QEMU's only way to make a device vanish under a live driver. */
-    uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_OFF, NULL);
+    uint64_t e = slot_request(PORT_RP2, HP_REQ_POWER_OFF);
     struct hps_slot_status after;
     ok = wait_slot(PORT_RP2, HP_ST_OFF, 0, s.removed + 1, 10000, &after);
     hpt_result("control_power_off_is_surprise_removal", e == HP_OK && ok,
@@ -98,23 +104,23 @@ static void scenario_basic(void)
 
     /* Bad input: each gets its defined error and nothing moves. */
     struct hps_slot_status before1 = slot_status(PORT_RP1);
-    e = ctl_call(HPS_SLOT_REQUEST, 2, 0x00f8 /* 00:1f.0, not a slot */, HP_REQ_POWER_OFF, NULL);
+    e = slot_request(0x00f8 /* 00:1f.0, not a slot */, HP_REQ_POWER_OFF);
     hpt_result("request_for_foreign_port_not_owned", e == HP_ERR_NOT_OWNED, "(error %llu)",
                (unsigned long long)e);
-    e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP1, 7, NULL);
+    e = slot_request(PORT_RP1, 7);
     hpt_result("unknown_request_invalid", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
-    e = ctl_call(HPS_SLOT_REQUEST, 1, PORT_RP1, 0, NULL);
+    e = raw_call(HPS_SLOT_REQUEST, 1, PORT_RP1, 0);
     hpt_result("short_request_invalid", e == HP_ERR_INVALID, "(error %llu)", (unsigned long long)e);
-    e = ctl_call(HPS_SLOT_REQUEST, 2, 0x10000 | PORT_RP1, HP_REQ_POWER_OFF, NULL);
+    e = slot_request(0x10000 | PORT_RP1, HP_REQ_POWER_OFF);
     hpt_result("request_with_out_of_range_port_invalid", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
-    e = ctl_call(0x7777, 0, 0, 0, NULL);
+    e = raw_call(0x7777, 0, 0, 0);
     hpt_result("unknown_label_invalid", e == HP_ERR_INVALID, "(error %llu)", (unsigned long long)e);
-    e = ctl_call(HPS_DETACHED, 1, (1ull << 16) | 0x0100, 0, NULL);
+    e = raw_call(HP_GONE_DETACHED, 1, (1ull << 16) | 0x0100, 0);
     hpt_result("detached_from_control_badge_refused", e == HP_ERR_INVALID, "(error %llu)",
                (unsigned long long)e);
-    e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP2, HP_REQ_POWER_ON, NULL);
+    e = slot_request(PORT_RP2, HP_REQ_POWER_ON);
     hpt_result("power_on_of_empty_slot_no_device", e == HP_ERR_NO_DEVICE, "(error %llu)",
                (unsigned long long)e);
     struct hps_slot_status now1 = slot_status(PORT_RP1), now2 = slot_status(PORT_RP2);
@@ -168,7 +174,7 @@ static void scenario_ats_surprise(void)
                hp_state_str((int)s.state));
     (void)pc_wait(g_sleep, 300000, NULL); /* edu's transfers are under way by now */
     task_log("hotplug_test: powering off rp1 (vrng0) while edu0 does DMA");
-    uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, PORT_RP1, HP_REQ_POWER_OFF, NULL);
+    uint64_t e = slot_request(PORT_RP1, HP_REQ_POWER_OFF);
     ok = wait_slot(PORT_RP1, HP_ST_OFF, 0, boot.removed + 1, 10000, &s);
     hpt_result("vrng0_surprise_removed_by_control_request", e == HP_OK && ok,
                "(request %llu, state %s, %llu removal(s))", (unsigned long long)e,
@@ -252,34 +258,31 @@ static void scenario_window(void)
 /* The IOMMU server's leak accounting, through the hotplug server. */
 struct counts {
     uint64_t err;
-    uint64_t w[HPS_COUNTS_WORDS - 1]; /* domains, mappings, table_pages, pins, stuck, present,
-                                         fenced, quarantined, generation, irtes */
+    struct hps_iommu_counts_rets c;
 };
 
 static struct counts iommu_counts(uint16_t sid)
 {
-    struct hps_reply r;
-    struct counts c = {0};
-    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, sid, 0, &r);
-    if (r.len == HPS_COUNTS_WORDS) {
-        memcpy(c.w, &r.w[1], sizeof(c.w));
-    }
+    struct counts c;
+    c.err = hps_iommu_counts(g_ctl, sid, &c.c);
     return c;
 }
 
 /* Same accounting (the generation aside). */
 static bool counts_equal(const struct counts *a, const struct counts *b)
 {
-    return a->err == 0 && b->err == 0 && memcmp(a->w, b->w, 8 * sizeof(a->w[0])) == 0 &&
-           a->w[9] == b->w[9];
+    return a->err == 0 && b->err == 0 && hps_counts_same(&a->c, &b->c);
 }
 
 static void counts_str(const struct counts *c, char *out, size_t cap)
 {
+    const struct hps_iommu_counts_rets *x = &c->c;
     snprintf(out, cap, "dom %llu map %llu pt %llu pin %llu stuck %llu dev %llu/%llu/%llu irte %llu",
-             (unsigned long long)c->w[0], (unsigned long long)c->w[1], (unsigned long long)c->w[2],
-             (unsigned long long)c->w[3], (unsigned long long)c->w[4], (unsigned long long)c->w[5],
-             (unsigned long long)c->w[6], (unsigned long long)c->w[7], (unsigned long long)c->w[9]);
+             (unsigned long long)x->domains, (unsigned long long)x->mappings,
+             (unsigned long long)x->table_pages, (unsigned long long)x->pins,
+             (unsigned long long)x->stuck, (unsigned long long)x->present,
+             (unsigned long long)x->fenced, (unsigned long long)x->quarantined,
+             (unsigned long long)x->irtes);
 }
 
 static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
@@ -292,7 +295,7 @@ static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
         do {
             before = iommu_counts(0x0200);
             (void)pc_wait(g_sleep, 10000, NULL);
-        } while ((before.err != 0 || before.w[1] < 2) && hpt_now_ms() < end);
+        } while ((before.err != 0 || before.c.mappings < 2) && hpt_now_ms() < end);
     }
     task_log("hotplug_test: ready for cycles");
     /* Every cycle ends with the device re-inserted: boot (or the script's closing insertion)
@@ -314,9 +317,10 @@ static void scenario_cycles(uint64_t n, uint16_t port, bool counts)
         counts_str(&before, b, sizeof(b));
         counts_str(&after, a, sizeof(a));
         hpt_result("iommu_counts_back_to_start_after_cycles",
-                   counts_equal(&before, &after) && after.w[8] == before.w[8] + n,
-                   "(before: %s gen %llu; after: %s gen %llu)", b, (unsigned long long)before.w[8],
-                   a, (unsigned long long)after.w[8]);
+                   counts_equal(&before, &after) && after.c.generation == before.c.generation + n,
+                   "(before: %s gen %llu; after: %s gen %llu)", b,
+                   (unsigned long long)before.c.generation, a,
+                   (unsigned long long)after.c.generation);
     }
 }
 
@@ -363,19 +367,18 @@ int hpt_control_main(const task_start_info_t *si)
     }
     /* Over the whole scenario: every IOMMU call answered, no deadline expired. Also makes the
      * server print its latency BENCH lines. */
-    struct hps_reply st;
-    uint64_t e = ctl_call(HPS_SERVER_STATS, 0, 0, 0, &st);
-    bool have = e == HP_OK && st.len == HPS_STATS_WORDS;
-    uint64_t failed = have ? st.w[4] : ~0ull;
-    uint64_t timeouts = have ? st.w[7] : ~0ull;
+    struct hps_server_stats_rets st;
+    bool have = hps_server_stats(g_ctl, &st) == HP_OK;
+    uint64_t failed = have ? st.iommu_failed : ~0ull;
+    uint64_t timeouts = have ? st.timeouts : ~0ull;
     uint64_t want_timeouts = 0, want_failed = 0; /* scenarios that provoke them say how many */
     (void)task_cmdline_get_u64(si->cmdline, "timeouts", &want_timeouts);
     (void)task_cmdline_get_u64(si->cmdline, "iommu_failures", &want_failed);
     hpt_result("only_expected_iommu_failures_and_deadlines",
                have && failed == want_failed && timeouts == want_timeouts,
                "(%llu fences, %llu removed, %llu added; %llu failed IOMMU calls, %llu timeouts)",
-               (unsigned long long)st.w[1], (unsigned long long)st.w[2],
-               (unsigned long long)st.w[3], (unsigned long long)failed,
+               (unsigned long long)st.fences, (unsigned long long)st.removed,
+               (unsigned long long)st.added, (unsigned long long)failed,
                (unsigned long long)timeouts);
     /* A QMP script may still wait for QEMU's last DEVICE_DELETED: give it a bounded moment
      * before the run can end. */

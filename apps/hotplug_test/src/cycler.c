@@ -13,6 +13,7 @@
 
 #include <drv/dma.h>
 #include <drv/drv.h>
+#include <drv/events.h>
 #include <drv/iommu.h>
 #include <hotplug/gone.h>
 #include <hpsrv/protocol.h>
@@ -103,17 +104,22 @@ static bool release(void)
     return rc == DRV_DMA_OK && e == IOMMU_OK;
 }
 
-/* One event from the hotplug server, or label HPS_EVENT_NONE. */
+/* One event from the hotplug server (checked by hps_event_decode), or label HPS_EVENT_NONE. */
 static uint64_t next_event(hp_handle_t *h)
 {
+    struct hps_msg q;
+    struct hps_event e;
+    hps_encode_next_event(&q);
     pc_msg_t m;
     memset(&m, 0, sizeof(m));
-    m.info = pc_msginfo(HPS_NEXT_EVENT, 0, 0, 0);
-    if (pc_call(g.hp_ep, &m) != PC_OK) {
+    m.info = pc_msginfo(q.label, 0, 0, q.len);
+    if (pc_call(g.hp_ep, &m) != PC_OK ||
+        hps_event_decode(pc_msginfo_label(m.info), m.mr, pc_msginfo_length(m.info), &e) !=
+            HP_GONE_OK) {
         return HPS_EVENT_NONE;
     }
-    *h = m.mr[0];
-    return pc_msginfo_label(m.info);
+    *h = e.handle;
+    return e.label;
 }
 
 int hpt_cycler_main(const task_start_info_t *si)
@@ -154,11 +160,8 @@ int hpt_cycler_main(const task_start_info_t *si)
         if (ev == HP_GONE_DEVICE_GOING && HP_HANDLE_SID(h) == g.cfg.sid) {
             going++;
             bool rel = release();
-            pc_msg_t m;
-            memset(&m, 0, sizeof(m));
-            m.info = pc_msginfo(HP_GONE_DETACHED, 0, 0, 1);
-            m.mr[0] = h;
-            answered += rel && pc_call(g.hp_ep, &m) == PC_OK && m.mr[0] == HP_GONE_OK;
+            struct drv_events hp = {.hotplug_ep = g.hp_ep};
+            answered += rel && drv_events_detached(&hp, h) == HP_GONE_OK;
         } else if (ev == HP_GONE_DEVICE_GONE && HP_HANDLE_SID(h) == g.cfg.sid) {
             (void)release();
         } else if (ev == HPS_EVENT_DEVICE_NEW && HP_HANDLE_SID(h) == g.cfg.sid) {

@@ -102,11 +102,6 @@ static struct pci_ecam g_ecam;
 
 /* ---- state ---- */
 
-struct hps_event {
-    uint64_t label;
-    hp_handle_t handle;
-};
-
 /* What the server keeps per slot besides libhotplug's struct hp_slot. */
 struct hps_slot {
     pci_sid_t port;
@@ -431,11 +426,17 @@ static void op_log(void *ctx, const struct hp_log_rec *r)
     }
 }
 
-/* ---- messages ---- */
+/* ---- messages: decoded by hps_decode (src/protocol.c), then performed here ---- */
 
-static unsigned caller_task(uint64_t badge)
+static void reply_words(pc_msg_t *m, const uint64_t *w, unsigned n)
 {
-    return (badge & ~0xffffull) == HPS_BADGE_DRIVER_BASE ? (unsigned)(badge & 0xffffu) : 0;
+    m->info = pc_msginfo(0, 0, 0, n);
+    (void)pc_msg_set_words(m, w, n);
+}
+
+static void reply_err(pc_msg_t *m, uint64_t err)
+{
+    reply_words(m, &err, 1);
 }
 
 static void do_next_event(unsigned task, pc_msg_t *m)
@@ -443,7 +444,7 @@ static void do_next_event(unsigned task, pc_msg_t *m)
     m->info = pc_msginfo(HPS_EVENT_NONE, 0, 0, 0);
     for (unsigned i = 0; i < g_nslots; i++) {
         struct hps_slot *hs = &g_slots[i];
-        if (task == 0 || hs->drv_task != task || hs->ev_count == 0) {
+        if (hs->drv_task != task || hs->ev_count == 0) {
             continue;
         }
         struct hps_event *e = &hs->evq[hs->ev_head];
@@ -458,31 +459,24 @@ static void do_next_event(unsigned task, pc_msg_t *m)
     }
 }
 
-static void do_detached(unsigned task, pc_msg_t *m, uint64_t now)
+static void do_detached(const struct hps_request *req, pc_msg_t *m, uint64_t now)
 {
-    struct hp_gone_msg g;
-    uint64_t mr[1] = {m->mr[0]};
-    int e = hp_gone_decode(pc_msginfo_label(m->info), mr, pc_msginfo_length(m->info),
-                           1u << HP_GONE_DETACHED, &g);
-    if (e == HP_GONE_OK) {
-        struct hps_slot *hs = slot_by_device(HP_HANDLE_SID(g.handle));
-        if (hs == NULL || hs->drv_task != task) {
-            /* Only the driver the device was given to may release it. */
-            char line[96];
-            snprintf(line, sizeof(line), "detached(%#llx) from task %u refused: not its device",
-                     (unsigned long long)g.handle, task);
-            hps_log(line);
-            e = HP_GONE_ERR_UNKNOWN;
-        } else {
-            e = hp_server_detached(&g_srv, g.handle, now);
-            char line[96];
-            snprintf(line, sizeof(line), "detached(%#llx) from task %u = %s",
-                     (unsigned long long)g.handle, task, hp_gone_err_str(e));
-            hps_log(line);
-        }
+    hp_handle_t h = req->a.detached_handle;
+    struct hps_slot *hs = slot_by_device(HP_HANDLE_SID(h));
+    enum hp_gone_err e;
+    char line[96];
+    if (hs == NULL || hs->drv_task != req->task) {
+        /* Only the driver the device was given to may release it. */
+        snprintf(line, sizeof(line), "detached(%#llx) from task %u refused: not its device",
+                 (unsigned long long)h, req->task);
+        e = HP_GONE_ERR_UNKNOWN;
+    } else {
+        e = hp_server_detached(&g_srv, h, now);
+        snprintf(line, sizeof(line), "detached(%#llx) from task %u = %s", (unsigned long long)h,
+                 req->task, hp_gone_err_str(e));
     }
-    m->info = pc_msginfo(0, 0, 0, 1);
-    m->mr[0] = (uint64_t)e;
+    hps_log(line);
+    reply_err(m, (uint64_t)e);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -511,37 +505,50 @@ static void print_bench(const char *name, struct lat *l)
     }
 }
 
-static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
+static void do_control(const struct hps_request *req, pc_msg_t *m, uint64_t now)
 {
-    unsigned len = pc_msginfo_length(m->info);
-    uint64_t a0 = m->mr[0], a1 = m->mr[1];
-    m->info = pc_msginfo(0, 0, 0, 1);
-    m->mr[0] = HP_ERR_INVALID;
-    if (label == HPS_SLOT_REQUEST && len == 2 && a0 <= 0xffff && a1 <= HP_REQ_POWER_ON) {
-        struct hps_slot *hs = slot_by_port((pci_sid_t)a0);
+    switch (req->label) {
+    case HPS_SLOT_REQUEST: {
+        pci_sid_t port = (pci_sid_t)req->a.slot_request.port;
+        struct hps_slot *hs = slot_by_port(port);
         if (hs != NULL) {
             hs->t_irq = task_rdtsc();
         }
         char p[8], line[80];
-        sid_str((pci_sid_t)a0, p);
-        snprintf(line, sizeof(line), "control request %llu for slot %s", (unsigned long long)a1, p);
+        sid_str(port, p);
+        snprintf(line, sizeof(line), "control request %llu for slot %s",
+                 (unsigned long long)req->a.slot_request.request, p);
         hps_log(line);
-        m->mr[0] = (uint64_t)hp_server_request(&g_srv, (pci_sid_t)a0, (enum hp_request)a1, now);
+        reply_err(m, (uint64_t)hp_server_request(
+                         &g_srv, port, (enum hp_request)req->a.slot_request.request, now));
         if (hs != NULL) {
             hs->t_irq = 0;
         }
-    } else if (label == HPS_SLOT_STATUS && len == 1 && a0 <= 0xffff) {
-        struct hp_slot *s = hp_server_slot_by_port(&g_srv, (pci_sid_t)a0);
+        return;
+    }
+    case HPS_SLOT_STATUS: {
+        struct hp_slot *s = hp_server_slot_by_port(&g_srv, (pci_sid_t)req->a.slot_status.port);
         if (s == NULL) {
-            m->mr[0] = HP_ERR_NOT_OWNED;
+            reply_err(m, HP_ERR_NOT_OWNED);
             return;
         }
         const uint64_t w[HPS_STATUS_WORDS] = {
             HP_OK, s->state, s->dev_sid, hp_slot_handle(s), s->n_added, s->n_removed,
         };
-        m->info = pc_msginfo(0, 0, 0, HPS_STATUS_WORDS);
-        (void)pc_msg_set_words(m, w, HPS_STATUS_WORDS);
-    } else if (label == HPS_SERVER_STATS && len == 0) {
+        reply_words(m, w, HPS_STATUS_WORDS);
+        return;
+    }
+    case HPS_SLOT_FIND: {
+        struct hp_slot *s = hp_server_slot_by_device(&g_srv, (pci_sid_t)req->a.slot_find.device);
+        if (s == NULL) {
+            reply_err(m, HP_ERR_NOT_OWNED);
+            return;
+        }
+        const uint64_t w[2] = {HP_OK, s->cfg.port};
+        reply_words(m, w, 2);
+        return;
+    }
+    case HPS_SERVER_STATS: {
         print_bench("hotplug_event_to_fenced_orderly", &g_lat_fence[0]);
         print_bench("hotplug_event_to_fenced_surprise", &g_lat_fence[1]);
         print_bench("hotplug_event_to_fenced_orderly_ats", &g_lat_fence[2]);
@@ -557,44 +564,47 @@ static void do_control(uint64_t label, pc_msg_t *m, uint64_t now)
             g_stats.logs[HP_LOG_DETACH_TIMEOUT] + g_stats.logs[HP_LOG_CC_TIMEOUT] +
                 g_stats.logs[HP_LOG_CONFIG_TIMEOUT],
         };
-        m->info = pc_msginfo(0, 0, 0, HPS_STATS_WORDS);
-        (void)pc_msg_set_words(m, w, HPS_STATS_WORDS);
-    } else if (label == HPS_IOMMU_COUNTS && len == 1 && a0 <= 0xffff) {
-        /* Forwarded: only this server holds the IOMMU server's hotplug badge. */
-        /* Reply: MR0 the IOMMU server's error, then its counts (zero where it sent fewer). */
+        reply_words(m, w, HPS_STATS_WORDS);
+        return;
+    }
+    case HPS_IOMMU_COUNTS: {
+        /* Forwarded: only this server holds the IOMMU server's hotplug badge. MR0 is the IOMMU
+         * server's error, then its counts (zero where it sent fewer). */
         uint64_t w[HPS_COUNTS_WORDS] = {0};
+        uint64_t sid = req->a.iommu_counts.sid;
         pc_msginfo_t info;
-        pc_word_t err = pc_call_words(g_iommu, IOMMU_LABEL_COUNTS, 0, &a0, 1, &w[1],
+        pc_word_t err = pc_call_words(g_iommu, IOMMU_LABEL_COUNTS, 0, &sid, 1, &w[1],
                                       HPS_COUNTS_WORDS - 1, &info);
         w[0] = err != PC_OK ? pc_call_ipc_failed(err) : pc_msginfo_label(info);
-        m->info = pc_msginfo(0, 0, 0, HPS_COUNTS_WORDS);
-        (void)pc_msg_set_words(m, w, HPS_COUNTS_WORDS);
-    } else if (label == HPS_SLOT_FIND && len == 1 && a0 <= 0xffff) {
-        struct hp_slot *s = hp_server_slot_by_device(&g_srv, (pci_sid_t)a0);
-        m->info = pc_msginfo(0, 0, 0, 2);
-        m->mr[0] = s != NULL ? HP_OK : HP_ERR_NOT_OWNED;
-        m->mr[1] = s != NULL ? s->cfg.port : 0;
+        reply_words(m, w, HPS_COUNTS_WORDS);
+        return;
+    }
+    default:
+        reply_err(m, HP_ERR_INVALID); /* hps_decode returns control methods only */
+        return;
     }
 }
 
-/* Returns whether to reply. */
+/* Returns whether to reply. Nothing is acted on before hps_decode accepted the message. */
 static bool handle_message(pc_msg_t *m, uint64_t now)
 {
-    uint64_t label = pc_msginfo_label(m->info);
+    struct hps_msg in = {
+        .label = pc_msginfo_label(m->info), .badge = m->badge, .len = pc_msginfo_length(m->info)};
+    (void)pc_msg_get_words(m, in.w, HPS_MSG_WORDS);
+    struct hps_request req;
     g_stats.messages++;
-    if (m->badge == HPS_BADGE_CONTROL) {
-        do_control(label, m, now);
+    uint64_t err = hps_decode(&in, &req);
+    if (err != 0) {
+        g_stats.refused++;
+        reply_err(m, err);
         return true;
     }
-    unsigned task = caller_task(m->badge);
-    if (task != 0 && label == HPS_NEXT_EVENT && pc_msginfo_length(m->info) == 0) {
-        do_next_event(task, m);
-    } else if (task != 0 && label == HPS_DETACHED) {
-        do_detached(task, m, now);
+    if (req.caller == HPS_CALLER_CONTROL) {
+        do_control(&req, m, now);
+    } else if (req.label == HPS_NEXT_EVENT) {
+        do_next_event(req.task, m);
     } else {
-        m->info = pc_msginfo(0, 0, 0, 1);
-        m->mr[0] = task != 0 ? HP_GONE_ERR_LABEL : HP_ERR_INVALID;
-        g_stats.refused++;
+        do_detached(&req, m, now);
     }
     return true;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Hotplug events and IOMMU fault signals for a driver (see drv/events.h). Events fetched from
- * the hotplug server are validated like any input from another component: the device-gone
- * messages with libhotplug's side-effect-free decoder (only going/gone accepted), the new-device
- * event by the handle's layout.
+ * the hotplug server are validated like any input from another component, by the protocol's
+ * side-effect-free decoder (hps_event_decode: the device-gone going/gone and the server's own
+ * events, each by its table's shape and a well-formed handle).
  */
 #include <string.h>
 
@@ -54,40 +54,39 @@ static struct drv_event fetch(struct drv_events *ev)
     if (ev->hotplug_ep == 0) {
         return out;
     }
+    struct hps_msg q;
+    hps_encode_next_event(&q);
     pc_msg_t m;
     memset(&m, 0, sizeof(m));
-    m.info = pc_msginfo(HPS_NEXT_EVENT, 0, 0, 0);
+    m.info = pc_msginfo(q.label, 0, 0, q.len);
     if (pc_call(ev->hotplug_ep, &m) != PC_OK) {
         ev->refused++;
         return out;
     }
-    uint64_t label = pc_msginfo_label(m.info);
-    unsigned len = pc_msginfo_length(m.info);
-    if (label == HPS_EVENT_NONE) {
-        return out;
-    }
-    if (label == HPS_EVENT_DEVICE_NEW) {
-        if (len != 1 || (m.mr[0] >> 48) != 0 || HP_HANDLE_GEN(m.mr[0]) == 0) {
-            ev->refused++;
-            return out;
-        }
-        out.kind = DRV_EVENT_NEW;
-        out.handle = m.mr[0];
-        return out;
-    }
-    /* More words than the protocol's few are read (up to the registers) so that the decoder
-     * sees, and refuses, a message of the wrong length. */
-    uint64_t mr[PC_MSG_REG_COUNT] = {0};
-    unsigned n = pc_msg_get_words(&m, mr, PC_MSG_REG_COUNT);
-    struct hp_gone_msg msg;
-    int derr = hp_gone_decode(label, mr, n,
-                              (1u << HP_GONE_DEVICE_GOING) | (1u << HP_GONE_DEVICE_GONE), &msg);
-    if (derr != HP_GONE_OK) {
+    /* The words the registers hold; the decoder checks the sent length before it reads one,
+     * so a message of the wrong length is refused, not truncated into shape. */
+    uint64_t w[PC_MSG_REG_COUNT] = {0};
+    (void)pc_msg_get_words(&m, w, PC_MSG_REG_COUNT);
+    struct hps_event e;
+    if (hps_event_decode(pc_msginfo_label(m.info), w, pc_msginfo_length(m.info), &e) !=
+        HP_GONE_OK) {
         ev->refused++;
         return out;
     }
-    out.kind = msg.label == HP_GONE_DEVICE_GOING ? DRV_EVENT_GOING : DRV_EVENT_GONE;
-    out.handle = msg.handle;
+    switch (e.label) {
+    case HP_GONE_DEVICE_GOING:
+        out.kind = DRV_EVENT_GOING;
+        break;
+    case HP_GONE_DEVICE_GONE:
+        out.kind = DRV_EVENT_GONE;
+        break;
+    case HPS_EVENT_DEVICE_NEW:
+        out.kind = DRV_EVENT_NEW;
+        break;
+    default:
+        return out; /* HPS_EVENT_NONE */
+    }
+    out.handle = e.handle;
     return out;
 }
 

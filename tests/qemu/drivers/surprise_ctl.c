@@ -74,7 +74,7 @@ int main(void)
     /* 2. power the populated slot off: a surprise removal */
     if (seen) {
         uint64_t removed = s.removed;
-        uint64_t err = hps_call(g_ctl, HPS_SLOT_REQUEST, 2, port, HP_REQ_POWER_OFF, NULL);
+        uint64_t err = hps_slot_request(g_ctl, port, HP_REQ_POWER_OFF);
         bool ipc_failed = pc_call_is_ipc_failure(err);
         snprintf(detail, sizeof(detail), "(call %llu, server %s)",
                  (unsigned long long)pc_call_ipc_error(err),

@@ -88,53 +88,42 @@ static bool wait_ready(uint64_t timeout_ms)
     return got;
 }
 
-static uint64_t ctl_call(uint64_t label, unsigned len, uint64_t a0, uint64_t a1,
-                         struct hps_reply *out)
-{
-    return hps_call(g_ctl, label, len, a0, a1, out);
-}
-
 static struct hps_slot_status slot_status(uint64_t port)
 {
     return hps_slot_status(g_ctl, port);
 }
 
-/* The IOMMU server's leak accounting: domains, mappings, table pages, pins, stuck, present,
- * fenced, quarantined, generation, irtes. */
+/* The IOMMU server's leak accounting (its counts method, through the hotplug server). */
 struct counts {
     uint64_t err;
-    uint64_t w[HPS_COUNTS_WORDS - 1];
+    struct hps_iommu_counts_rets c;
 };
 
 static struct counts iommu_counts(uint64_t dev)
 {
-    struct hps_reply r;
-    struct counts c = {0};
-    c.err = ctl_call(HPS_IOMMU_COUNTS, 1, dev, 0, &r);
-    if (c.err == 0 && r.len == HPS_COUNTS_WORDS) {
-        memcpy(c.w, &r.w[1], sizeof(c.w));
-    } else if (c.err == 0) {
-        c.err = 0x2000;
-    }
+    struct counts c;
+    c.err = hps_iommu_counts(g_ctl, dev, &c.c);
     return c;
 }
 
 /* Equal accounting, the generation aside. */
 static bool counts_equal(const struct counts *a, const struct counts *b)
 {
-    return a->err == 0 && b->err == 0 && memcmp(a->w, b->w, 8 * sizeof(a->w[0])) == 0 &&
-           a->w[9] == b->w[9];
+    return a->err == 0 && b->err == 0 && hps_counts_same(&a->c, &b->c);
 }
 
-static void counts_str(const struct counts *c, char *out, size_t cap)
+static void counts_str(const struct counts *k, char *out, size_t cap)
 {
+    const struct hps_iommu_counts_rets *c = &k->c;
     snprintf(out, cap,
              "err %llu dom %llu map %llu pt %llu pin %llu stuck %llu dev %llu/%llu/%llu irte %llu "
              "gen %llu",
-             (unsigned long long)c->err, (unsigned long long)c->w[0], (unsigned long long)c->w[1],
-             (unsigned long long)c->w[2], (unsigned long long)c->w[3], (unsigned long long)c->w[4],
-             (unsigned long long)c->w[5], (unsigned long long)c->w[6], (unsigned long long)c->w[7],
-             (unsigned long long)c->w[9], (unsigned long long)c->w[8]);
+             (unsigned long long)k->err, (unsigned long long)c->domains,
+             (unsigned long long)c->mappings, (unsigned long long)c->table_pages,
+             (unsigned long long)c->pins, (unsigned long long)c->stuck,
+             (unsigned long long)c->present, (unsigned long long)c->fenced,
+             (unsigned long long)c->quarantined, (unsigned long long)c->irtes,
+             (unsigned long long)c->generation);
 }
 
 /* Polls (bounded) until the accounting equals `want`: the driver may still be re-mapping. */
@@ -203,7 +192,7 @@ static bool cycle(uint64_t k, uint64_t port, bool surprise)
         surprise ? "surprise: power-off" : "orderly: device_del");
     uint64_t t0 = now_us();
     if (surprise) {
-        uint64_t e = ctl_call(HPS_SLOT_REQUEST, 2, port, HP_REQ_POWER_OFF, NULL);
+        uint64_t e = hps_slot_request(g_ctl, port, HP_REQ_POWER_OFF);
         if (e != HP_OK) {
             snprintf(detail, sizeof(detail), "(cycle %llu: power-off request: error %llu)",
                      (unsigned long long)k, (unsigned long long)e);
@@ -316,21 +305,21 @@ int main(void)
     counts_str(&start, b, sizeof(b));
     counts_str(&end, a, sizeof(a));
     snprintf(detail, sizeof(detail), "(start: %s; end: %s)", b, a);
-    result("iommu_counts_back_to_start", counts_equal(&start, &end) && end.w[8] == start.w[8] + n,
-           detail);
+    result("iommu_counts_back_to_start",
+           counts_equal(&start, &end) && end.c.generation == start.c.generation + n, detail);
     snprintf(detail, sizeof(detail), "(first drift seen after %llu cycles; checked every %llu)",
              (unsigned long long)drift_at, (unsigned long long)every);
     result("iommu_counts_never_drift", drift_at == 0, detail);
 
-    struct hps_reply st;
-    uint64_t e = ctl_call(HPS_SERVER_STATS, 0, 0, 0, &st);
-    bool have = e == HP_OK && st.len == HPS_STATS_WORDS;
+    struct hps_server_stats_rets st;
+    bool have = hps_server_stats(g_ctl, &st) == HP_OK;
     snprintf(detail, sizeof(detail),
              "(%llu fences, %llu removed, %llu added; %llu failed IOMMU calls, %llu timeouts)",
-             (unsigned long long)st.w[1], (unsigned long long)st.w[2], (unsigned long long)st.w[3],
-             (unsigned long long)(have ? st.w[4] : ~0ull),
-             (unsigned long long)(have ? st.w[7] : ~0ull));
-    result("no_failed_iommu_calls_or_deadlines", have && st.w[4] == 0 && st.w[7] == 0, detail);
+             (unsigned long long)st.fences, (unsigned long long)st.removed,
+             (unsigned long long)st.added, (unsigned long long)(have ? st.iommu_failed : ~0ull),
+             (unsigned long long)(have ? st.timeouts : ~0ull));
+    result("no_failed_iommu_calls_or_deadlines", have && st.iommu_failed == 0 && st.timeouts == 0,
+           detail);
 
     static uint64_t all[2 * SOAK_MAX];
     memcpy(all, g_lat[0], g_nlat[0] * sizeof(all[0]));

@@ -38,7 +38,8 @@
 
 #define HP_ERRORS(X)                                                                               \
     X(HP_OK, 0, "ok")                                                                              \
-    X(HP_ERR_INVALID, 1, "bad argument (NULL, zero timeout, unknown request)")                     \
+    X(HP_ERR_INVALID, 1,                                                                           \
+      "bad argument (NULL, zero timeout, unknown request) or a malformed message")                 \
     X(HP_ERR_NOT_SLOT, 2, "the port has no hot-plug capable slot")                                 \
     X(HP_ERR_PORT_ABSENT, 3, "the port does not answer config reads")                              \
     X(HP_ERR_FULL, 4, "the server's slot table is full")                                           \
