@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>, IOMMU_ROOT_METHODS): the device
- * capability of a driver. While tasks are built, every grant of a client endpoint to the IOMMU
- * server ("iommu" object, one badge per task) is noted with the PCI function the task's role
+ * capability of a driver. While tasks are built, every IOMMU client grant of the policy
+ * (GRANT_IOMMU_CLIENT: the endpoint the IOMMU server serves, one badge per task) is noted with
+ * the PCI function the task's role
  * claimed and a notification for fault delivery (the task holds a READ copy named
  * "iommu_fault"). Once every module is started, the root task registers each client with the
  * server through the one endpoint copy carrying IOMMU_SRV_BADGE_ROOT: "badge B may attach
@@ -215,7 +216,8 @@ static const init_task_t *server_task(void)
 {
     for (unsigned i = 0; i < g_task_count; i++) {
         const init_task_t *t = &g_tasks[i];
-        if (t->policy != NULL && strcmp(t->role, "iommu") == 0 && t->state == TASK_RUNNING) {
+        if (t->policy != NULL && (t->policy->flags & ROLE_IOMMU_SERVER) &&
+            t->state == TASK_RUNNING) {
             return t;
         }
     }
@@ -230,7 +232,7 @@ static const init_task_t *server_task(void)
 static bool root_call(unsigned label, const uint64_t *w, unsigned n, uint64_t *res, uint64_t *out,
                       unsigned nout)
 {
-    pc_cptr_t shared = spawn_shared_slot("iommu");
+    pc_cptr_t shared = spawn_shared_slot(init_policy_iommu_endpoint());
     unsigned saved = obj_root_scope_enter();
     pc_cptr_t ep = shared != 0 ? slot_map_alloc(&g_slots, 1) : 0;
     obj_root_scope_leave(saved);
@@ -362,7 +364,7 @@ void iommu_link_send(void)
         return;
     }
     const init_task_t *srv = server_task();
-    pc_cptr_t shared = spawn_shared_slot("iommu");
+    pc_cptr_t shared = spawn_shared_slot(init_policy_iommu_endpoint());
     if (srv == NULL || shared == 0) {
         printf("init: iommu: no IOMMU server running: %u registration(s) not sent\n", pending);
         return;

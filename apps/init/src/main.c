@@ -445,8 +445,11 @@ int main(void)
      * interrupt is remapped through it (spawn.c hands out vector grants, not address/data). */
     for (uint32_t i = 1; i < bi->module_count; i++) {
         char role[32];
-        if (task_cmdline_get(bi->module[i].cmdline, "role", role, sizeof(role)) &&
-            strcmp(role, "iommu") == 0) {
+        const init_role_t *r = NULL;
+        if (task_cmdline_get(bi->module[i].cmdline, "role", role, sizeof(role))) {
+            r = init_policy_find(role);
+        }
+        if (r != NULL && (r->flags & ROLE_IOMMU_SERVER)) {
             iommu_link_expect_server();
         }
     }

@@ -179,7 +179,7 @@ static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acc
 
 pc_cptr_t spawn_shared_slot(const char *name)
 {
-    for (unsigned i = 0; i < g_shared_count; i++) {
+    for (unsigned i = 0; name != NULL && i < g_shared_count; i++) {
         if (strcmp(g_shared[i].name, name) == 0) {
             return g_shared[i].slot;
         }
@@ -347,7 +347,7 @@ static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, t
     c->device_vaddr = vaddr + (uint64_t)pages * fsize + PAGE;
     unsigned index = 0;
     if (!iommu_link_pool(c->t->id, pa, (uint64_t)pages * fsize, rights, &index)) {
-        return PC_ERR_RANGE; /* no "iommu" client grant before this one, or too many pools */
+        return PC_ERR_RANGE; /* no IOMMU client grant before this one, or too many pools */
     }
     e->paddr = pa;
     e->vaddr = vaddr;
@@ -516,8 +516,7 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         e->slot = slot;
         e->rights = g->rights;
         e->badge = badge;
-        if (err == PC_OK && !fresh && g->kind == GRANT_ENDPOINT &&
-            strcmp(g->object, "iommu") == 0 && (g->flags & GRANT_BADGE_TASK_ID)) {
+        if (err == PC_OK && (g->flags & GRANT_IOMMU_CLIENT)) {
             err = iommu_client_grant(c, badge);
         }
         break;

@@ -40,6 +40,39 @@ static void test_policy_table_is_consistent_and_has_test_roles(void)
     CHECK(strcmp(init_grant_kind_name(0), "?") == 0);
 }
 
+/* Behaviour the root task attaches to a role or a grant comes from declared flags, found through
+ * the policy's queries (no task matches role or object names). */
+static void test_policy_declares_the_iommu_server_its_clients_and_ready_signals(void)
+{
+    const init_role_t *srv = init_policy_iommu_server();
+    CHECK(srv != NULL && (srv->flags & ROLE_IOMMU_SERVER));
+    const init_grant_t *served = init_role_grant(srv, GRANT_SERVER_ENDPOINT);
+    CHECK(served != NULL && served->kind == GRANT_ENDPOINT && served->object != NULL);
+    CHECK(served != NULL && init_policy_iommu_endpoint() == served->object);
+    size_t count = 0, clients = 0, ready = 0, hotplug_servers = 0;
+    const init_role_t *roles = init_policy_roles(&count);
+    for (size_t i = 0; i < count; i++) {
+        const init_grant_t *c = init_role_grant(&roles[i], GRANT_IOMMU_CLIENT);
+        if (c != NULL) {
+            clients++;
+            CHECK(strcmp(c->object, init_policy_iommu_endpoint()) == 0);
+            CHECK(c->flags & GRANT_BADGE_TASK_ID);
+        }
+        const init_grant_t *r = init_role_grant(&roles[i], GRANT_READY_SIGNAL);
+        if (r != NULL) {
+            ready++;
+            CHECK(r->kind == GRANT_NOTIFICATION && r->object != NULL);
+        }
+        hotplug_servers += (roles[i].flags & ROLE_HOTPLUG_SERVER) != 0;
+        CHECK(i == (size_t)(srv - roles) || !(roles[i].flags & ROLE_IOMMU_SERVER));
+    }
+    CHECK(clients >= 2 && ready >= 1 && hotplug_servers == 1);
+    /* a driver is a client; the hotplug server's endpoint to the IOMMU server is not a client's */
+    CHECK(init_role_grant(init_policy_find("edu_driver"), GRANT_IOMMU_CLIENT) != NULL);
+    CHECK(init_role_grant(init_policy_find("hotplug"), GRANT_IOMMU_CLIENT) == NULL);
+    CHECK(init_role_grant(NULL, GRANT_IOMMU_CLIENT) == NULL);
+}
+
 static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
 {
     ut_pool_t p;
@@ -213,6 +246,7 @@ int main(void)
     test_revoked_arena_returns_to_the_pool_and_is_reused();
     test_slot_owner_recorded_until_freed();
     test_policy_table_is_consistent_and_has_test_roles();
+    test_policy_declares_the_iommu_server_its_clients_and_ready_signals();
     test_untyped_mirror_aligns_and_prefers_small_regions();
     test_device_tree_splits_toward_any_address();
     test_slot_map_hands_out_runs_and_reuses_freed_slots();

@@ -38,7 +38,7 @@
  *                            the root task keeps, mapped read-write into the task and granted
  *                            to the task's IOMMU client badge (`grant_memory`, rights b: IOMMU_READ
  *                            | IOMMU_WRITE); the task maps it with map_pool, no capability
- *                            transfer. Must follow the role's "iommu" endpoint grant
+ *                            transfer. Must follow the role's GRANT_IOMMU_CLIENT grant
  */
 #ifndef INIT_POLICY_H
 #define INIT_POLICY_H
@@ -75,6 +75,18 @@ enum init_grant_kind {
 /* GRANT_IRQ_MSI: one vector per DMAR unit, named `name` (unit 0), `name`1, `name`2, ... (the IOMMU
  * server's fault and invalidation-completion events: every unit interrupt-driven). */
 #define GRANT_MSI_PER_DMAR_UNIT (1u << 2)
+/* GRANT_ENDPOINT with an object: the endpoint this role's task serves. In the ROLE_IOMMU_SERVER
+ * role it is the IOMMU server's endpoint: the root task registers clients on it (a copy minted
+ * with IOMMU_SRV_BADGE_ROOT). */
+#define GRANT_SERVER_ENDPOINT (1u << 3)
+/* GRANT_ENDPOINT to the IOMMU server's endpoint, GRANT_BADGE_TASK_ID: the task is a client of
+ * the IOMMU server. It also gets a notification for its DMA faults ("iommu_fault"), and the root
+ * task registers the badge with the role's PCI function once the server runs. */
+#define GRANT_IOMMU_CLIENT (1u << 4)
+/* GRANT_NOTIFICATION of a shared object the task signals whenever a supervisor's next step may
+ * come (the root task's revocation scenario, init.revoke, waits on it). */
+#define GRANT_READY_SIGNAL (1u << 5)
+#define GRANT_FLAGS_ALL_ ((1u << 6) - 1)
 
 typedef struct init_grant {
     const char *name;   /* the name in the task's start information */
@@ -92,6 +104,11 @@ typedef struct init_grant {
 #define ROLE_EXPECT_FAULT                                                                          \
     (1u << 1) /* is meant to fault as its cmdline `fault=` says; the fault                         \
                  is its result (it never reports) */
+/* The IOMMU server (at most one role): with it among the boot modules every device interrupt is
+ * remapped through it; its GRANT_SERVER_ENDPOINT grant names the endpoint the root task calls. */
+#define ROLE_IOMMU_SERVER (1u << 2)
+/* The hotplug server: may ask the root task who drives a new occupant (TASK_LABEL_HP_ASSIGN). */
+#define ROLE_HOTPLUG_SERVER (1u << 3)
 
 typedef struct init_role {
     const char *role;
@@ -109,13 +126,22 @@ typedef struct init_role {
 const init_role_t *init_policy_find(const char *name);
 /* Every role, for checks and printing. */
 const init_role_t *init_policy_roles(size_t *count);
+/* The first grant of role r that carries GRANT_* flag `flag`, or NULL. */
+const init_grant_t *init_role_grant(const init_role_t *r, unsigned flag);
+/* The IOMMU server's role (ROLE_IOMMU_SERVER), or NULL if the policy has none. */
+const init_role_t *init_policy_iommu_server(void);
+/* The shared endpoint the IOMMU server serves (the object of its GRANT_SERVER_ENDPOINT grant),
+ * or NULL if the policy has no IOMMU server. */
+const char *init_policy_iommu_endpoint(void);
 /* "endpoint", "irq-isa", ... */
 const char *init_grant_kind_name(unsigned kind);
 
 /*
  * Checks the table itself: unique role names, names that fit the start information, kinds in
  * range, at most TASK_MAX_CAPS entries (IRQ grants count twice), CNode big enough for the grants,
- * PCI grants only in roles that name a device. Returns NULL if sound, else a static description
+ * PCI grants only in roles that name a device, GRANT_* flags on the kinds they mean something for
+ * (at most one IOMMU server with one served endpoint; client grants name that endpoint and badge
+ * by task id; ready signals name a shared notification). Returns NULL if sound, else a static description
  * of the first problem (the root task refuses to start anything with a broken policy).
  */
 const char *init_policy_check(void);
