@@ -36,12 +36,6 @@ extern uint64_t g_arena_shrink;
 static init_acct_t g_root_acct;
 static unsigned g_passed, g_failed;
 
-void init_results_add(uint32_t passed, uint32_t failed)
-{
-    g_passed += passed;
-    g_failed += failed;
-}
-
 static void test_line(bool ok, const char *name, const char *detail)
 {
     printf("TEST %s: %s%s%s\n", name, ok ? "PASS" : "FAIL", detail[0] ? " " : "", detail);
@@ -122,11 +116,6 @@ static void print_summary(void)
 }
 
 /* ---- faults and reports ---- */
-
-static init_task_t *task_by_badge(pc_badge_t badge)
-{
-    return (badge >= 1 && badge <= g_task_count) ? &g_tasks[badge - 1] : NULL;
-}
 
 static const char *fault_name(uint64_t type, uint64_t vector)
 {
@@ -251,7 +240,7 @@ static bool all_finished(void)
 /* Handles one received message; returns whether to reply with *m. */
 static bool handle_message(pc_msg_t *m)
 {
-    init_task_t *t = task_by_badge(m->badge);
+    init_task_t *t = task_by_id(m->badge);
     uint64_t label = pc_msginfo_label(m->info);
     if (label == PC_LABEL_FAULT && t != NULL) {
         handle_fault(t, m);
@@ -269,8 +258,7 @@ static bool handle_message(pc_msg_t *m)
         if (t->hp_fresh && t->state == TASK_DONE && !t->reclaimed) {
             /* a driver started for a hot-added device has finished: it goes (no reply: its
              * thread is stopped), its results stay counted */
-            init_results_add(t->passed, t->failed);
-            t->passed = t->failed = 0;
+            task_results_retire(t);
             bool ok = task_teardown(t);
             printf("init: task %u %s torn down%s: RAM free %llu KiB, root slots free %u, %u "
                    "task(s) torn down\n",
@@ -368,6 +356,10 @@ static void serve(bool halt, uint64_t deadline_ms)
         g_passed += t->passed;
         g_failed += t->failed;
     }
+    uint32_t retired_passed = 0, retired_failed = 0;
+    task_results_retired(&retired_passed, &retired_failed);
+    g_passed += retired_passed;
+    g_failed += retired_failed;
     print_summary();
     printf("SUMMARY: %u passed, %u failed\n", g_passed, g_failed);
     if (halt) {

@@ -118,8 +118,7 @@ static bool restart(init_task_t *t)
     unsigned idx = t->id - 1, id = t->id;
     const pc_bootinfo_module_t *module = t->module;
     printf("init: revoke: killing task %u %s (its DMA may be in flight)\n", id, t->name);
-    init_results_add(t->passed, t->failed); /* its report counts; its entry is reused */
-    t->passed = t->failed = 0;
+    task_results_retire(t); /* its report counts; its entry is reused */
     bool ok = task_teardown(t);
     printf("init: revoke: task %u torn down%s: RAM free %llu KiB\n", id,
            ok ? ", its memory returned for reuse" : " (NOT everything came back: memory kept)",
@@ -170,7 +169,7 @@ void revoke_scenario_poll(void)
     if (!revoke_scenario_pending()) {
         return;
     }
-    pc_cptr_t ready = spawn_shared_slot(g_rv.ready);
+    pc_cptr_t ready = obj_shared_slot(g_rv.ready);
     pc_word_t word = 0;
     if (ready == 0 || pc_poll(ready, &word) != PC_OK) { /* not signalled since the last step */
         return;

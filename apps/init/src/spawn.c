@@ -18,21 +18,10 @@
 #include <pci/pci.h>
 #include <task/layout.h>
 
-init_task_t g_tasks[INIT_MAX_TASKS];
-unsigned g_task_count;
 pc_cptr_t g_init_ep;
 uint64_t g_tsc_hz;
 uint64_t g_ecam_base = 0xb0000000ull; /* q35 MCFG; overridable with init.ecam= */
 uint64_t g_arena_shrink; /* init.arena_shrink=N: first arenas 2^N times too small (tests) */
-
-/* Objects shared between tasks by name (e.g. the ping-pong endpoint). */
-#define SHARED_MAX 16
-static struct {
-    const char *name;
-    unsigned type;
-    pc_cptr_t slot;
-} g_shared[SHARED_MAX];
-static unsigned g_shared_count;
 
 static task_start_info_t g_si; /* the start info being built */
 
@@ -149,43 +138,6 @@ static const char *load_segment(spawn_ctx_t *c, const elf_segment_t *seg)
 }
 
 /* ---- grants ---- */
-
-static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acct, pc_cptr_t *slot)
-{
-    for (unsigned i = 0; i < g_shared_count; i++) {
-        if (strcmp(g_shared[i].name, name) == 0) {
-            if (g_shared[i].type != type) {
-                return PC_ERR_INVALID_CAPABILITY;
-            }
-            *slot = g_shared[i].slot;
-            return PC_OK;
-        }
-    }
-    if (g_shared_count >= SHARED_MAX) {
-        return PC_ERR_RANGE;
-    }
-    /* shared objects outlive the task whose grant made them first: root-owned, from the pool */
-    unsigned saved = obj_root_scope_enter();
-    pc_word_t err = obj_new(type, 0, 1, acct, slot);
-    obj_root_scope_leave(saved);
-    if (err == PC_OK) {
-        g_shared[g_shared_count].name = name;
-        g_shared[g_shared_count].type = type;
-        g_shared[g_shared_count].slot = *slot;
-        g_shared_count++;
-    }
-    return err;
-}
-
-pc_cptr_t spawn_shared_slot(const char *name)
-{
-    for (unsigned i = 0; name != NULL && i < g_shared_count; i++) {
-        if (strcmp(g_shared[i].name, name) == 0) {
-            return g_shared[i].slot;
-        }
-    }
-    return 0;
-}
 
 static pc_word_t take_task_slot(spawn_ctx_t *c, uint32_t *slot)
 {
@@ -505,7 +457,7 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
         }
         pc_cptr_t obj;
         bool fresh = g->object == NULL;
-        err = fresh ? obj_new(type, 0, 1, acct, &obj) : shared_object(g->object, type, acct, &obj);
+        err = fresh ? obj_new(type, 0, 1, acct, &obj) : obj_shared(g->object, type, acct, &obj);
         if (err == PC_OK) {
             err = give_copy(c, obj, g->rights, badge, &slot);
         }
