@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>, IOMMU_ROOT_METHODS): the device
- * capability of a driver. While tasks are built, every IOMMU client grant of the policy
- * (GRANT_IOMMU_CLIENT: the endpoint the IOMMU server serves, one badge per task) is noted with
- * the PCI function the task's role
- * claimed and a notification for fault delivery (the task holds a READ copy named
- * "iommu_fault"). Once every module is started, the root task registers each client with the
- * server through the one endpoint copy carrying IOMMU_SRV_BADGE_ROOT: "badge B may attach
- * source-id S, signal N on its faults". Drivers start below the root task's priority, so none
- * runs before its registration is done. A DMA pool grant (root-owned RAM mapped into the task) is
- * granted to the client's badge right after its registration (grant_memory).
+ * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>,
+ * IOMMU_ROOT_METHODS): the device capability of a driver. While tasks are built, every IOMMU client
+ * grant of the policy (GRANT_IOMMU_CLIENT: the endpoint the IOMMU server serves, one badge per
+ * task) is noted with the PCI function the task's role claimed and a notification for fault
+ * delivery (the task holds a READ copy named "iommu_fault"). Once every module is started, the root
+ * task registers each client with the server through the one endpoint copy carrying
+ * IOMMU_SRV_BADGE_ROOT: "badge B may attach source-id S, signal N on its faults". Drivers start
+ * below the root task's priority, so none runs before its registration is done. A DMA pool grant
+ * (root-owned RAM mapped into the task) is granted to the client's badge right after its
+ * registration (grant_memory).
  */
 #include <stdio.h>
 #include <string.h>

@@ -461,26 +461,9 @@ static const char *check_grant_flags(const init_grant_t *g)
 
 const char *init_grant_kind_name(unsigned kind)
 {
-    static const char *const names[GRANT_KIND_COUNT_] = {
-        [GRANT_ENDPOINT] = "endpoint",
-        [GRANT_NOTIFICATION] = "notification",
-        [GRANT_INIT_ENDPOINT] = "init-ep",
-        [GRANT_IRQ_ISA] = "irq-isa",
-        [GRANT_IRQ_MSI] = "irq-msi",
-        [GRANT_IOPORT] = "ioport",
-        [GRANT_PCI_CONFIG] = "pci-config",
-        [GRANT_PCI_BAR] = "pci-bar",
-        [GRANT_UNTYPED] = "untyped",
-        [GRANT_OWN_TCB] = "own-tcb",
-        [GRANT_OWN_CNODE] = "own-cnode",
-        [GRANT_OWN_VSPACE] = "own-vspace",
-        [GRANT_SPARE_TCB] = "spare-tcb",
-        [GRANT_DMAR_UNITS] = "dmar-units",
-        [GRANT_ACPI_DMAR] = "acpi-dmar",
-        [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
-        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots",
-        [GRANT_DMA_POOL] = "dma-pool",
-    };
+#define GRANT_KIND_NAME_(kind, handler, name) [GRANT_##kind] = name,
+    static const char *const names[GRANT_KIND_COUNT_] = {INIT_GRANT_KINDS(GRANT_KIND_NAME_)};
+#undef GRANT_KIND_NAME_
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }
 

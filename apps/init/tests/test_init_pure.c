@@ -40,6 +40,22 @@ static void test_policy_table_is_consistent_and_has_test_roles(void)
     CHECK(strcmp(init_grant_kind_name(0), "?") == 0);
 }
 
+/* The kinds come from one list (INIT_GRANT_KINDS): numbered as the table has them, each with its
+ * own name. */
+static void test_every_grant_kind_has_one_name_and_a_stable_number(void)
+{
+    CHECK(GRANT_ENDPOINT == 1 && GRANT_IRQ_MSI == 5 && GRANT_HOTPLUG_SLOTS == 17 &&
+          GRANT_DMA_POOL == 18 && GRANT_KIND_COUNT_ == 19);
+    for (unsigned k = 1; k < GRANT_KIND_COUNT_; k++) {
+        const char *n = init_grant_kind_name(k);
+        CHECK(n != NULL && strcmp(n, "?") != 0 && n[0] != '\0');
+        for (unsigned j = 1; j < k; j++) {
+            CHECK(strcmp(init_grant_kind_name(j), n) != 0);
+        }
+    }
+    CHECK(strcmp(init_grant_kind_name(GRANT_KIND_COUNT_), "?") == 0);
+}
+
 /* Behaviour the root task attaches to a role or a grant comes from declared flags, found through
  * the policy's queries (no task matches role or object names). */
 static void test_policy_declares_the_iommu_server_its_clients_and_ready_signals(void)
@@ -246,6 +262,7 @@ int main(void)
     test_revoked_arena_returns_to_the_pool_and_is_reused();
     test_slot_owner_recorded_until_freed();
     test_policy_table_is_consistent_and_has_test_roles();
+    test_every_grant_kind_has_one_name_and_a_stable_number();
     test_policy_declares_the_iommu_server_its_clients_and_ready_signals();
     test_untyped_mirror_aligns_and_prefers_small_regions();
     test_device_tree_splits_toward_any_address();

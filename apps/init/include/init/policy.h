@@ -46,31 +46,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Every grant kind, once: X(KIND, handler, "name"). The enum, init_grant_kind_name and the root
+ * task's table of grant handlers (spawn.c: grant_<handler>) are generated from this list, so a
+ * kind cannot exist without a name and a handler. Append only: the numbers are the table's data.
+ */
+#define INIT_GRANT_KINDS(X)                                                                        \
+    X(ENDPOINT, object, "endpoint")                                                                \
+    X(NOTIFICATION, object, "notification")                                                        \
+    X(INIT_ENDPOINT, init_endpoint, "init-ep")                                                     \
+    X(IRQ_ISA, irq_isa, "irq-isa")                                                                 \
+    X(IRQ_MSI, irq_msi, "irq-msi")                                                                 \
+    X(IOPORT, ioport, "ioport")                                                                    \
+    X(PCI_CONFIG, pci_config, "pci-config")                                                        \
+    X(PCI_BAR, pci_bar, "pci-bar")                                                                 \
+    X(UNTYPED, untyped, "untyped")                                                                 \
+    X(OWN_TCB, own_object, "own-tcb")                                                              \
+    X(OWN_CNODE, own_object, "own-cnode")                                                          \
+    X(OWN_VSPACE, own_object, "own-vspace")                                                        \
+    X(SPARE_TCB, spare_tcb, "spare-tcb")                                                           \
+    X(DMAR_UNITS, dmar_units, "dmar-units")                                                        \
+    X(ACPI_DMAR, acpi_dmar, "acpi-dmar")                                                           \
+    X(PCI_CONFIG_CLASS, pci_config_class, "pci-config-class")                                      \
+    X(HOTPLUG_SLOTS, hotplug_slots, "hotplug-slots")                                               \
+    X(DMA_POOL, dma_pool, "dma-pool")
+
 enum init_grant_kind {
-    GRANT_ENDPOINT = 1,
-    GRANT_NOTIFICATION,
-    GRANT_INIT_ENDPOINT,
-    GRANT_IRQ_ISA,
-    GRANT_IRQ_MSI,
-    GRANT_IOPORT,
-    GRANT_PCI_CONFIG,
-    GRANT_PCI_BAR,
-    GRANT_UNTYPED,
-    GRANT_OWN_TCB,
-    GRANT_OWN_CNODE,
-    GRANT_OWN_VSPACE,
-    GRANT_SPARE_TCB,
-    GRANT_DMAR_UNITS,
-    GRANT_ACPI_DMAR,
-    GRANT_PCI_CONFIG_CLASS,
-    GRANT_HOTPLUG_SLOTS,
-    GRANT_DMA_POOL,
-    GRANT_KIND_COUNT_
+    GRANT_KIND_NONE_ = 0, /* never valid: a zeroed grant is refused */
+#define GRANT_KIND_ENUM_(kind, handler, name) GRANT_##kind,
+    INIT_GRANT_KINDS(GRANT_KIND_ENUM_)
+#undef GRANT_KIND_ENUM_
+        GRANT_KIND_COUNT_
 };
 
 #define GRANT_BADGE_TASK_ID (1u << 0) /* badge |= task id (one distinct client badge per task) */
 /* GRANT_IRQ_MSI: the direct (compatibility-format) address/data even with an IOMMU server. Only
- * for the interrupt benchmark's baseline: hardware with CFIS clear blocks it (QEMU 7.2 does not). */
+ * for the interrupt benchmark's baseline: hardware with CFIS clear blocks it (QEMU 7.2 does not).
+ */
 #define GRANT_MSI_DIRECT (1u << 1)
 /* GRANT_IRQ_MSI: one vector per DMAR unit, named `name` (unit 0), `name`1, `name`2, ... (the IOMMU
  * server's fault and invalidation-completion events: every unit interrupt-driven). */
@@ -141,8 +153,8 @@ const char *init_grant_kind_name(unsigned kind);
  * range, at most TASK_MAX_CAPS entries (IRQ grants count twice), CNode big enough for the grants,
  * PCI grants only in roles that name a device, GRANT_* flags on the kinds they mean something for
  * (at most one IOMMU server with one served endpoint; client grants name that endpoint and badge
- * by task id; ready signals name a shared notification). Returns NULL if sound, else a static description
- * of the first problem (the root task refuses to start anything with a broken policy).
+ * by task id; ready signals name a shared notification). Returns NULL if sound, else a static
+ * description of the first problem (the root task refuses to start anything with a broken policy).
  */
 const char *init_policy_check(void);
 
