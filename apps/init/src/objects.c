@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <init/init.h>
+#include <portcullis/object_size.h>
 
 ut_pool_t g_pool;
 static uint64_t g_last_paddr; /* physical address of the last retype's first object */
@@ -185,10 +186,11 @@ uint64_t obj_last_paddr(void)
 pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct,
                   pc_cptr_t *slot)
 {
-    unsigned bits = ut_object_bits(type, size_bits);
-    if (bits == 0 || count == 0 || count > RETYPE_MAX) {
+    int obj_bits = pc_object_bits(type, size_bits);
+    if (obj_bits < 0 || count == 0 || count > RETYPE_MAX) {
         return PC_ERR_INVALID_ARGUMENT;
     }
+    unsigned bits = (unsigned)obj_bits;
     uint32_t s = slot_map_alloc(&g_slots, count);
     if (s == 0) {
         return PC_ERR_RANGE;

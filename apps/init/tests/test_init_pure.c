@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <init/init.h>
+#include <portcullis/object_size.h>
 
 static int failures;
 
@@ -101,21 +102,21 @@ static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
     CHECK(ut_pool_ram_total(&p) == (1u << 20) + (1u << 16) + (1u << 23));
 
     uint64_t off = 99;
-    int i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_ENDPOINT, 0), 1, &off);
+    int i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_ENDPOINT, 0), 1, &off);
     CHECK(i == 1 && off == 0); /* smallest region that fits */
     ut_pool_commit(&p, i, off, PC_ENDPOINT_BITS, 1);
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_TCB, 0), 2, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_TCB, 0), 2, &off);
     CHECK(i == 1 && off == 2048); /* TCB aligned to 2 KiB after the 32-byte endpoint */
     ut_pool_commit(&p, i, off, PC_TCB_BITS, 2);
     CHECK(p.r[1].watermark == 6144);
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 1, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_FRAME_2M, 0), 1, &off);
     CHECK(i == 2 && off == 0); /* only the 8 MiB region holds a 2 MiB frame */
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 5, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_FRAME_2M, 0), 5, &off);
     CHECK(i < 0); /* 10 MiB fits nowhere */
-    CHECK(ut_object_bits(PC_OBJ_CNODE, 8) == 14);
-    CHECK(ut_object_bits(PC_OBJ_CNODE, 0) == 0);
-    CHECK(ut_object_bits(PC_OBJ_UNTYPED, 48) == 0);
-    CHECK(ut_object_bits(99, 0) == 0);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 8) == 14);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 0) == -1);
+    CHECK(pc_object_bits(PC_OBJ_UNTYPED, 48) == -1);
+    CHECK(pc_object_bits(99, 0) == -1);
     p.r[1].exhausted = true;
     i = ut_pool_plan(&p, PC_ENDPOINT_BITS, 1, &off);
     CHECK(i == 0); /* exhausted regions are skipped */
