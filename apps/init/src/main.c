@@ -16,8 +16,8 @@
  *                           failed, all of which must come back (RAM and root slots as before)
  *   init.arena_shrink=N     tests: every task's first arena is 2^N times smaller than estimated
  *                           (N <= 3), so its build fails midway, is torn down and runs again
- *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
- *                           0xb0000000, q35's)
+ *   init.ecam=ADDR          ECAM base for PCI config pages, 1 MiB aligned (default: from ACPI
+ *                           MCFG, else 0xb0000000, q35's; platform.c owns the window)
  *   init.revoke=STEPS       a revocation scenario on a running driver (apps/init/src/revoke.c)
  */
 #include <stdio.h>
@@ -30,7 +30,6 @@
 #include <task/protocol.h>
 #include <task/task.h>
 
-extern uint64_t g_ecam_base;
 extern uint64_t g_arena_shrink;
 
 static init_acct_t g_root_acct;
@@ -398,7 +397,8 @@ int main(void)
     bool check_reclaimed = task_cmdline_get_u64(kcmd, "init.expect_reclaimed", &expect_reclaimed);
     (void)task_cmdline_get_u64(kcmd, "init.deadline_ms", &deadline_ms);
     (void)task_cmdline_get_u64(kcmd, "init.expect_skipped", &expect_skipped);
-    (void)task_cmdline_get_u64(kcmd, "init.ecam", &g_ecam_base);
+    uint64_t ecam = 0;
+    bool ecam_set = task_cmdline_get_u64(kcmd, "init.ecam", &ecam);
     (void)task_cmdline_get_u64(kcmd, "init.arena_shrink", &g_arena_shrink);
     if (g_arena_shrink > 3) {
         g_arena_shrink = 3; /* a task is built at most four times */
@@ -422,8 +422,8 @@ int main(void)
         pc_debug_halt(1);
     }
     platform_discover(bi->rsdp_paddr, &g_root_acct);
-    if (g_platform.have_mcfg && !task_cmdline_has(kcmd, "init.ecam")) {
-        g_ecam_base = g_platform.ecam_base;
+    if (ecam_set && !platform_ecam_override(ecam)) {
+        printf("init: init.ecam=%#llx is not 1 MiB aligned: ignored\n", (unsigned long long)ecam);
     }
     unsigned npci = pci_port_scan();
     printf("init: PCI: %u function(s)\n", npci);
@@ -437,10 +437,7 @@ int main(void)
      * interrupt is remapped through it (spawn.c hands out vector grants, not address/data). */
     for (uint32_t i = 1; i < bi->module_count; i++) {
         char role[32];
-        const init_role_t *r = NULL;
-        if (task_cmdline_get(bi->module[i].cmdline, "role", role, sizeof(role))) {
-            r = init_policy_find(role);
-        }
+        const init_role_t *r = init_policy_of_cmdline(bi->module[i].cmdline, role, sizeof(role));
         if (r != NULL && (r->flags & ROLE_IOMMU_SERVER)) {
             iommu_link_expect_server();
         }

@@ -408,6 +408,14 @@ const init_role_t *init_policy_find(const char *name)
     return NULL;
 }
 
+const init_role_t *init_policy_of_cmdline(const char *cmdline, char *role, size_t role_size)
+{
+    if (!task_cmdline_get(cmdline, "role", role, role_size) || role[0] == '\0') {
+        return NULL;
+    }
+    return init_policy_find(role);
+}
+
 const init_grant_t *init_role_grant(const init_role_t *r, unsigned flag)
 {
     for (size_t i = 0; r != NULL && i < r->grant_count; i++) {

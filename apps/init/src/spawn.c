@@ -20,7 +20,6 @@
 
 pc_cptr_t g_init_ep;
 uint64_t g_tsc_hz;
-uint64_t g_ecam_base = 0xb0000000ull; /* q35 MCFG; overridable with init.ecam= */
 uint64_t g_arena_shrink; /* init.arena_shrink=N: first arenas 2^N times too small (tests) */
 
 static task_start_info_t g_si; /* the start info being built */
@@ -209,6 +208,15 @@ static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task
     e->vaddr = vaddr;
     e->size = pages * PAGE;
     return PC_OK;
+}
+
+/* The configuration page of function `sid`, mapped uncached; arg0 = sid. */
+static pc_word_t give_config_page(spawn_ctx_t *c, uint16_t sid, task_cap_t *e)
+{
+    uint64_t pa = 0;
+    pc_word_t err = platform_config_page(sid, &pa) ? give_device(c, pa, PAGE, e) : PC_ERR_RANGE;
+    e->arg0 = sid;
+    return err;
 }
 
 /* Fresh RAM frames holding a copy of `len` bytes, mapped read-only into the task's device window.
@@ -616,9 +624,7 @@ static pc_word_t grant_pci_config(grant_run_t *r)
     if (e == NULL) {
         return PC_ERR_RANGE;
     }
-    pc_word_t err = give_device(r->c, g_ecam_base + ((uint64_t)r->c->pci->sid << 12), PAGE, e);
-    e->arg0 = r->c->pci->sid;
-    return err;
+    return give_config_page(r->c, r->c->pci->sid, e);
 }
 
 /* GRANT_PCI_BAR: memory BAR a of the function (at most b bytes, 0: all of it). */
@@ -765,8 +771,7 @@ static pc_word_t grant_pci_config_class(grant_run_t *r)
         if (e == NULL) {
             return PC_ERR_RANGE;
         }
-        err = give_device(r->c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
-        e->arg0 = d->sid;
+        err = give_config_page(r->c, d->sid, e);
         e->arg1 = d->class_rev >> 8;
     }
     return err;
@@ -781,8 +786,7 @@ static pc_word_t hotplug_slot(grant_run_t *r, const init_pci_dev_t *d, unsigned 
     if (e == NULL) {
         return PC_ERR_RANGE;
     }
-    pc_word_t err = give_device(c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
-    e->arg0 = d->sid;
+    pc_word_t err = give_config_page(c, d->sid, e);
     e->arg1 = d->secondary;
     uint16_t dev_sid = (uint16_t)(d->secondary << 8);
     e = grant_entry_at(r, k, "_dev", TASK_CAP_DEVICE_REGION);
@@ -790,9 +794,10 @@ static pc_word_t hotplug_slot(grant_run_t *r, const init_pci_dev_t *d, unsigned 
         return PC_ERR_RANGE;
     }
     if (err == PC_OK) {
-        err = give_device(c, g_ecam_base + ((uint64_t)dev_sid << 12), PAGE, e);
+        err = give_config_page(c, dev_sid, e);
+    } else {
+        e->arg0 = dev_sid;
     }
-    e->arg0 = dev_sid;
     uint64_t base = 0, size = 0;
     if (err == PC_OK && pci_port_bar(d->sid, 0, &base, &size) == PCI_OK) {
         e = grant_entry_at(r, k, "_bar", TASK_CAP_DEVICE_REGION);
@@ -1250,9 +1255,10 @@ void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, uns
         snprintf(t->name, sizeof(t->name), "module%u", module_index);
     }
     const char *why = NULL;
-    if (!task_cmdline_get(cmdline, "role", t->role, sizeof(t->role)) || t->role[0] == '\0') {
+    t->policy = init_policy_of_cmdline(cmdline, t->role, sizeof(t->role));
+    if (t->role[0] == '\0') {
         why = "no role= on its command line";
-    } else if ((t->policy = init_policy_find(t->role)) == NULL) {
+    } else if (t->policy == NULL) {
         why = "unknown role";
     } else if (mod->size == 0 || mod->vaddr == 0 || mod->vaddr + mod->size < mod->vaddr) {
         why = "empty or unmapped module";

@@ -32,6 +32,14 @@ static void test_policy_table_is_consistent_and_has_test_roles(void)
         CHECK(init_policy_find(roles[i]) != NULL);
     }
     CHECK(init_policy_find("no_such_role") == NULL);
+    char role[32];
+    CHECK(init_policy_of_cmdline("ktest_ping.elf role=ping n=3", role, sizeof(role)) ==
+          init_policy_find("ping"));
+    CHECK(strcmp(role, "ping") == 0);
+    CHECK(init_policy_of_cmdline("x.elf role=nope", role, sizeof(role)) == NULL);
+    CHECK(strcmp(role, "nope") == 0); /* named, but not in the policy */
+    CHECK(init_policy_of_cmdline("x.elf n=3", role, sizeof(role)) == NULL && role[0] == '\0');
+    CHECK(init_policy_of_cmdline("x.elf role=ping", role, 3) == NULL && role[0] == '\0');
     CHECK(init_policy_find(NULL) == NULL);
     const init_role_t *f = init_policy_find("faulter");
     CHECK(f != NULL && (f->flags & ROLE_EXPECT_FAULT) && f->grant_count == 1);

@@ -167,7 +167,7 @@ void pci_port_unclaim(uint16_t sid);
 /* What ACPI says about the machine (zero where a table is absent or refused). */
 typedef struct init_platform {
     bool have_mcfg;
-    uint64_t ecam_base; /* config space of bus 0, segment 0 */
+    uint64_t ecam_base; /* config space of bus 0, segment 0: MCFG's, init.ecam=, or q35's */
     uint8_t ecam_bus_end;
     unsigned dmar_units;
     uint64_t dmar_base[INIT_MAX_DMAR_UNITS];  /* register base of each DRHD */
@@ -179,8 +179,15 @@ typedef struct init_platform {
 
 extern init_platform_t g_platform;
 
-/* Reads MCFG and DMAR through libacpi; device frames it maps are charged to acct. */
+/* Reads MCFG and DMAR through libacpi; device frames it maps are charged to acct. Without an
+ * MCFG the ECAM window is q35's (0xb0000000, buses 0-255). */
 void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct);
+/* The ECAM window's base set by the operator (init.ecam=), over what ACPI said; false (nothing
+ * changed) unless it is 1 MiB aligned (one bus). */
+bool platform_ecam_override(uint64_t base);
+/* The physical address of the 4 KiB configuration page of function `sid` in the ECAM window;
+ * false if its bus lies beyond the window. The one place config-page addresses come from. */
+bool platform_config_page(uint16_t sid, uint64_t *paddr);
 
 /* ---- elf_sym.c ---- */
 

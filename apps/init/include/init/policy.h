@@ -136,6 +136,9 @@ typedef struct init_role {
 
 /* The role named `name`, or NULL. */
 const init_role_t *init_policy_find(const char *name);
+/* The role a boot module's command line names (`role=NAME`): its entry, or NULL. role[] receives
+ * the name, "" when there is no role= word or its value does not fit role_size. */
+const init_role_t *init_policy_of_cmdline(const char *cmdline, char *role, size_t role_size);
 /* Every role, for checks and printing. */
 const init_role_t *init_policy_roles(size_t *count);
 /* The first grant of role r that carries GRANT_* flag `flag`, or NULL. */

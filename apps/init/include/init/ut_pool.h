@@ -2,9 +2,10 @@
 /*
  * The root task's picture of its untyped memory and of its CNode's free slots. The kernel places
  * each retyped object at its untyped's watermark rounded up to the object's size; this module
- * mirrors that rule (with the kernel's code, <portcullis/object_size.h>) so the root task can choose an untyped that will fit before asking, place
- * device frames at exact physical addresses, and account every byte and slot it hands out.
- * Pure bookkeeping: the kernel calls live in objects.c, and the host tests drive this directly.
+ * mirrors that rule (with the kernel's code, <portcullis/object_size.h>) so the root task can
+ * choose an untyped that will fit before asking, place device frames at exact physical addresses,
+ * and account every byte and slot it hands out. Pure bookkeeping: the kernel calls live in
+ * objects.c, and the host tests drive this directly.
  */
 #ifndef INIT_UT_POOL_H
 #define INIT_UT_POOL_H
