@@ -437,6 +437,20 @@ static task_cap_t *grant_entry(grant_run_t *r, const char *name, uint32_t kind)
     return e;
 }
 
+/* An entry and a free root-CNode slot for the capability the root task obtains for it (an IRQ
+ * handler, an I/O port range); NULL (the refusal recorded) when either is full. */
+static task_cap_t *grant_entry_slot(grant_run_t *r, const char *name, uint32_t kind,
+                                    pc_cptr_t *slot)
+{
+    task_cap_t *e = task_start_add_cap(&g_si, name, kind);
+    *slot = slot_map_alloc(&g_slots, 1);
+    if (e == NULL || *slot == 0) {
+        (void)grant_refuse(r, "start info or root CNode full", PC_OK);
+        return NULL;
+    }
+    return e;
+}
+
 /* The entry "<grant name><k><tail>" (indexed grants: dmar0, slot1_dev, ...). */
 static task_cap_t *grant_entry_at(grant_run_t *r, unsigned k, const char *tail, uint32_t kind)
 {
@@ -497,10 +511,10 @@ static pc_word_t grant_init_endpoint(grant_run_t *r)
 static pc_word_t grant_irq_isa(grant_run_t *r)
 {
     const init_grant_t *g = r->g;
-    task_cap_t *e = task_start_add_cap(&g_si, g->name, TASK_CAP_IRQ);
-    pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-    if (e == NULL || h == 0) {
-        return grant_refuse(r, "start info or root CNode full", PC_OK);
+    pc_cptr_t h;
+    task_cap_t *e = grant_entry_slot(r, g->name, TASK_CAP_IRQ, &h);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
     }
     pc_word_t vector = 0;
     pc_word_t err = pc_irq_control_get(PC_SLOT_IRQ_CONTROL, (unsigned)g->a, PC_IRQ_ISA, h, &vector);
@@ -534,10 +548,10 @@ static pc_word_t grant_msi(grant_run_t *r, const char *name)
 {
     spawn_ctx_t *c = r->c;
     const init_grant_t *g = r->g;
-    task_cap_t *e = task_start_add_cap(&g_si, name, TASK_CAP_MSI);
-    pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-    if (e == NULL || h == 0) {
-        return grant_refuse(r, "start info or root CNode full", PC_OK);
+    pc_cptr_t h;
+    task_cap_t *e = grant_entry_slot(r, name, TASK_CAP_MSI, &h);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
     }
     pc_word_t res[3] = {0, 0, 0};
     pc_word_t err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
@@ -587,10 +601,10 @@ static pc_word_t grant_irq_msi(grant_run_t *r)
 static pc_word_t grant_ioport(grant_run_t *r)
 {
     const init_grant_t *g = r->g;
-    task_cap_t *e = task_start_add_cap(&g_si, g->name, TASK_CAP_IOPORT);
-    pc_cptr_t p = slot_map_alloc(&g_slots, 1);
-    if (e == NULL || p == 0) {
-        return grant_refuse(r, "start info or root CNode full", PC_OK);
+    pc_cptr_t p;
+    task_cap_t *e = grant_entry_slot(r, g->name, TASK_CAP_IOPORT, &p);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
     }
     uint32_t slot = 0;
     pc_word_t err = pc_ioport_issue(PC_SLOT_IOPORT, (uint16_t)g->a, (uint16_t)g->b, p);
