@@ -51,7 +51,8 @@ static bool drives(const init_task_t *t, uint16_t vendor, uint16_t device)
 
 void hp_assign(init_task_t *caller, pc_msg_t *m)
 {
-    if (caller == NULL || strcmp(caller->role, "hotplug") != 0 || pc_msginfo_length(m->info) < 3) {
+    if (caller == NULL || caller->policy == NULL ||
+        !(caller->policy->flags & ROLE_HOTPLUG_SERVER) || pc_msginfo_length(m->info) < 3) {
         reply(m, PC_ERR_INVALID_ARGUMENT, NULL);
         return;
     }

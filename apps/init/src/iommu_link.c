@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>, IOMMU_ROOT_METHODS): the device
- * capability of a driver. While tasks are built, every grant of a client endpoint to the IOMMU
- * server ("iommu" object, one badge per task) is noted with the PCI function the task's role
- * claimed and a notification for fault delivery (the task holds a READ copy named
- * "iommu_fault"). Once every module is started, the root task registers each client with the
- * server through the one endpoint copy carrying IOMMU_SRV_BADGE_ROOT: "badge B may attach
- * source-id S, signal N on its faults". Drivers start below the root task's priority, so none
- * runs before its registration is done. A DMA pool grant (root-owned RAM mapped into the task) is
- * granted to the client's badge right after its registration (grant_memory).
+ * The root task's side of the IOMMU server's root protocol (<iommu/protocol.h>,
+ * IOMMU_ROOT_METHODS): the device capability of a driver. While tasks are built, every IOMMU client
+ * grant of the policy (GRANT_IOMMU_CLIENT: the endpoint the IOMMU server serves, one badge per
+ * task) is noted with the PCI function the task's role claimed and a notification for fault
+ * delivery (the task holds a READ copy named "iommu_fault"). Once every module is started, the root
+ * task registers each client with the server through the one endpoint copy carrying
+ * IOMMU_SRV_BADGE_ROOT: "badge B may attach source-id S, signal N on its faults". Drivers start
+ * below the root task's priority, so none runs before its registration is done. A DMA pool grant
+ * (root-owned RAM mapped into the task) is granted to the client's badge right after its
+ * registration (grant_memory).
  */
 #include <stdio.h>
 #include <string.h>
@@ -211,17 +212,6 @@ static void send_pools(pc_cptr_t ep, unsigned i)
     }
 }
 
-static const init_task_t *server_task(void)
-{
-    for (unsigned i = 0; i < g_task_count; i++) {
-        const init_task_t *t = &g_tasks[i];
-        if (t->policy != NULL && strcmp(t->role, "iommu") == 0 && t->state == TASK_RUNNING) {
-            return t;
-        }
-    }
-    return NULL;
-}
-
 /*
  * One root-protocol call at run time: a root-badged copy of the server's endpoint made for it
  * (in the root scope: it outlives no task) and deleted after. *res = the server's error (the
@@ -230,7 +220,7 @@ static const init_task_t *server_task(void)
 static bool root_call(unsigned label, const uint64_t *w, unsigned n, uint64_t *res, uint64_t *out,
                       unsigned nout)
 {
-    pc_cptr_t shared = spawn_shared_slot("iommu");
+    pc_cptr_t shared = obj_shared_slot(init_policy_iommu_endpoint());
     unsigned saved = obj_root_scope_enter();
     pc_cptr_t ep = shared != 0 ? slot_map_alloc(&g_slots, 1) : 0;
     obj_root_scope_leave(saved);
@@ -361,8 +351,8 @@ void iommu_link_send(void)
     if (pending == 0) {
         return;
     }
-    const init_task_t *srv = server_task();
-    pc_cptr_t shared = spawn_shared_slot("iommu");
+    const init_task_t *srv = task_running_with(ROLE_IOMMU_SERVER);
+    pc_cptr_t shared = obj_shared_slot(init_policy_iommu_endpoint());
     if (srv == NULL || shared == 0) {
         printf("init: iommu: no IOMMU server running: %u registration(s) not sent\n", pending);
         return;
@@ -404,7 +394,7 @@ void iommu_link_send(void)
          */
         pc_word_t err = pc_call(ep, &m);
         uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
-        init_task_t *t = &g_tasks[g_link[i].task - 1];
+        init_task_t *t = task_by_id(g_link[i].task); /* a note lives no longer than its task */
         char dev[16] = "no device";
         if (g_link[i].sid >= 0) {
             snprintf(dev, sizeof(dev), "%02x:%02x.%x", g_link[i].sid >> 8,

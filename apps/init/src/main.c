@@ -16,8 +16,8 @@
  *                           failed, all of which must come back (RAM and root slots as before)
  *   init.arena_shrink=N     tests: every task's first arena is 2^N times smaller than estimated
  *                           (N <= 3), so its build fails midway, is torn down and runs again
- *   init.ecam=ADDR          ECAM base for PCI config pages (default: from ACPI MCFG, else
- *                           0xb0000000, q35's)
+ *   init.ecam=ADDR          ECAM base for PCI config pages, 1 MiB aligned (default: from ACPI
+ *                           MCFG, else 0xb0000000, q35's; platform.c owns the window)
  *   init.revoke=STEPS       a revocation scenario on a running driver (apps/init/src/revoke.c)
  */
 #include <stdio.h>
@@ -30,17 +30,10 @@
 #include <task/protocol.h>
 #include <task/task.h>
 
-extern uint64_t g_ecam_base;
 extern uint64_t g_arena_shrink;
 
 static init_acct_t g_root_acct;
 static unsigned g_passed, g_failed;
-
-void init_results_add(uint32_t passed, uint32_t failed)
-{
-    g_passed += passed;
-    g_failed += failed;
-}
 
 static void test_line(bool ok, const char *name, const char *detail)
 {
@@ -122,11 +115,6 @@ static void print_summary(void)
 }
 
 /* ---- faults and reports ---- */
-
-static init_task_t *task_by_badge(pc_badge_t badge)
-{
-    return (badge >= 1 && badge <= g_task_count) ? &g_tasks[badge - 1] : NULL;
-}
 
 static const char *fault_name(uint64_t type, uint64_t vector)
 {
@@ -251,7 +239,7 @@ static bool all_finished(void)
 /* Handles one received message; returns whether to reply with *m. */
 static bool handle_message(pc_msg_t *m)
 {
-    init_task_t *t = task_by_badge(m->badge);
+    init_task_t *t = task_by_id(m->badge);
     uint64_t label = pc_msginfo_label(m->info);
     if (label == PC_LABEL_FAULT && t != NULL) {
         handle_fault(t, m);
@@ -269,8 +257,7 @@ static bool handle_message(pc_msg_t *m)
         if (t->hp_fresh && t->state == TASK_DONE && !t->reclaimed) {
             /* a driver started for a hot-added device has finished: it goes (no reply: its
              * thread is stopped), its results stay counted */
-            init_results_add(t->passed, t->failed);
-            t->passed = t->failed = 0;
+            task_results_retire(t);
             bool ok = task_teardown(t);
             printf("init: task %u %s torn down%s: RAM free %llu KiB, root slots free %u, %u "
                    "task(s) torn down\n",
@@ -368,6 +355,10 @@ static void serve(bool halt, uint64_t deadline_ms)
         g_passed += t->passed;
         g_failed += t->failed;
     }
+    uint32_t retired_passed = 0, retired_failed = 0;
+    task_results_retired(&retired_passed, &retired_failed);
+    g_passed += retired_passed;
+    g_failed += retired_failed;
     print_summary();
     printf("SUMMARY: %u passed, %u failed\n", g_passed, g_failed);
     if (halt) {
@@ -406,7 +397,8 @@ int main(void)
     bool check_reclaimed = task_cmdline_get_u64(kcmd, "init.expect_reclaimed", &expect_reclaimed);
     (void)task_cmdline_get_u64(kcmd, "init.deadline_ms", &deadline_ms);
     (void)task_cmdline_get_u64(kcmd, "init.expect_skipped", &expect_skipped);
-    (void)task_cmdline_get_u64(kcmd, "init.ecam", &g_ecam_base);
+    uint64_t ecam = 0;
+    bool ecam_set = task_cmdline_get_u64(kcmd, "init.ecam", &ecam);
     (void)task_cmdline_get_u64(kcmd, "init.arena_shrink", &g_arena_shrink);
     if (g_arena_shrink > 3) {
         g_arena_shrink = 3; /* a task is built at most four times */
@@ -430,8 +422,8 @@ int main(void)
         pc_debug_halt(1);
     }
     platform_discover(bi->rsdp_paddr, &g_root_acct);
-    if (g_platform.have_mcfg && !task_cmdline_has(kcmd, "init.ecam")) {
-        g_ecam_base = g_platform.ecam_base;
+    if (ecam_set && !platform_ecam_override(ecam)) {
+        printf("init: init.ecam=%#llx is not 1 MiB aligned: ignored\n", (unsigned long long)ecam);
     }
     unsigned npci = pci_port_scan();
     printf("init: PCI: %u function(s)\n", npci);
@@ -445,8 +437,8 @@ int main(void)
      * interrupt is remapped through it (spawn.c hands out vector grants, not address/data). */
     for (uint32_t i = 1; i < bi->module_count; i++) {
         char role[32];
-        if (task_cmdline_get(bi->module[i].cmdline, "role", role, sizeof(role)) &&
-            strcmp(role, "iommu") == 0) {
+        const init_role_t *r = init_policy_of_cmdline(bi->module[i].cmdline, role, sizeof(role));
+        if (r != NULL && (r->flags & ROLE_IOMMU_SERVER)) {
             iommu_link_expect_server();
         }
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <init/init.h>
+#include <portcullis/object_size.h>
 
 ut_pool_t g_pool;
 static uint64_t g_last_paddr; /* physical address of the last retype's first object */
@@ -185,10 +186,11 @@ uint64_t obj_last_paddr(void)
 pc_word_t obj_new(unsigned type, unsigned size_bits, uint32_t count, init_acct_t *acct,
                   pc_cptr_t *slot)
 {
-    unsigned bits = ut_object_bits(type, size_bits);
-    if (bits == 0 || count == 0 || count > RETYPE_MAX) {
+    int obj_bits = pc_object_bits(type, size_bits);
+    if (obj_bits < 0 || count == 0 || count > RETYPE_MAX) {
         return PC_ERR_INVALID_ARGUMENT;
     }
+    unsigned bits = (unsigned)obj_bits;
     uint32_t s = slot_map_alloc(&g_slots, count);
     if (s == 0) {
         return PC_ERR_RANGE;
@@ -304,6 +306,52 @@ void obj_delete(pc_cptr_t slot)
 {
     (void)pc_cnode_delete(PC_SLOT_CNODE, slot);
     slot_map_free(&g_slots, (uint32_t)slot, 1);
+}
+
+/* Objects shared between tasks by the name the policy gives them (e.g. the ping-pong endpoint). */
+#define SHARED_MAX 16
+static struct {
+    const char *name;
+    unsigned type;
+    pc_cptr_t slot;
+} g_shared[SHARED_MAX];
+static unsigned g_shared_count;
+
+pc_word_t obj_shared(const char *name, unsigned type, init_acct_t *acct, pc_cptr_t *slot)
+{
+    for (unsigned i = 0; i < g_shared_count; i++) {
+        if (strcmp(g_shared[i].name, name) == 0) {
+            if (g_shared[i].type != type) {
+                return PC_ERR_INVALID_CAPABILITY;
+            }
+            *slot = g_shared[i].slot;
+            return PC_OK;
+        }
+    }
+    if (g_shared_count >= SHARED_MAX) {
+        return PC_ERR_RANGE;
+    }
+    /* shared objects outlive the task whose grant made them first: root-owned, from the pool */
+    unsigned saved = obj_root_scope_enter();
+    pc_word_t err = obj_new(type, 0, 1, acct, slot);
+    obj_root_scope_leave(saved);
+    if (err == PC_OK) {
+        g_shared[g_shared_count].name = name;
+        g_shared[g_shared_count].type = type;
+        g_shared[g_shared_count].slot = *slot;
+        g_shared_count++;
+    }
+    return err;
+}
+
+pc_cptr_t obj_shared_slot(const char *name)
+{
+    for (unsigned i = 0; name != NULL && i < g_shared_count; i++) {
+        if (strcmp(g_shared[i].name, name) == 0) {
+            return g_shared[i].slot;
+        }
+    }
+    return 0;
 }
 
 pc_word_t keep_create(init_keep_t *k, unsigned bits, init_acct_t *acct)

@@ -168,7 +168,8 @@ static uint64_t align_up64(uint64_t v, uint64_t a)
 static bool window_take(struct window *w, uint64_t size, uint64_t *base)
 {
     uint64_t b = align_up64(w->next, size);
-    if (w->limit < w->next || b < w->next || size == 0 || b + size - 1 < b || b + size - 1 > w->limit) {
+    if (w->limit < w->next || b < w->next || size == 0 || b + size - 1 < b ||
+        b + size - 1 > w->limit) {
         return false;
     }
     *base = b;
@@ -183,8 +184,10 @@ int pci_port_hotplug_add(uint16_t port, uint16_t sid, uint16_t vendor, uint16_t 
     uint16_t ml = pci_cfg_read16(&g_ecam, port, PCI_MEMORY_BASE + 2);
     uint16_t pb = pci_cfg_read16(&g_ecam, port, PCI_PREF_MEMORY_BASE);
     uint16_t pl = pci_cfg_read16(&g_ecam, port, PCI_PREF_MEMORY_LIMIT);
-    struct window mem = {(uint64_t)(mb & 0xfff0u) << 16, ((uint64_t)(ml & 0xfff0u) << 16) | 0xfffff};
-    struct window pref = {(uint64_t)(pb & 0xfff0u) << 16, ((uint64_t)(pl & 0xfff0u) << 16) | 0xfffff};
+    struct window mem = {(uint64_t)(mb & 0xfff0u) << 16,
+                         ((uint64_t)(ml & 0xfff0u) << 16) | 0xfffff};
+    struct window pref = {(uint64_t)(pb & 0xfff0u) << 16,
+                          ((uint64_t)(pl & 0xfff0u) << 16) | 0xfffff};
     if ((pb & 0xf) == 1) {
         pref.next |= (uint64_t)pci_cfg_read32(&g_ecam, port, PCI_PREF_BASE_UPPER32) << 32;
         pref.limit |= (uint64_t)pci_cfg_read32(&g_ecam, port, PCI_PREF_LIMIT_UPPER32) << 32;

@@ -27,6 +27,29 @@ static init_acct_t *g_acct;
 
 init_platform_t g_platform;
 
+/* q35's MCFG: the ECAM window when the firmware has no MCFG table. */
+#define ECAM_DEFAULT_BASE 0xb0000000ull
+#define ECAM_BUS_SHIFT                                                                             \
+    20 /* the config page of (b, d, f) is at base + (b << 20 | d << 15 | f << 12) */
+
+bool platform_ecam_override(uint64_t base)
+{
+    if ((base & ((1ull << ECAM_BUS_SHIFT) - 1)) != 0 || base == 0) {
+        return false;
+    }
+    g_platform.ecam_base = base;
+    return true;
+}
+
+bool platform_config_page(uint16_t sid, uint64_t *paddr)
+{
+    if ((unsigned)(sid >> 8) > g_platform.ecam_bus_end) {
+        return false;
+    }
+    *paddr = g_platform.ecam_base + ((uint64_t)sid << 12);
+    return true;
+}
+
 static const void *window_find(uint64_t pa, size_t len)
 {
     for (unsigned i = 0; i < g_win_count; i++) {
@@ -106,6 +129,8 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
     g_acct = acct;
     memset(&g_platform, 0, sizeof(g_platform));
     g_platform.ioapic_sid = -1;
+    g_platform.ecam_base = ECAM_DEFAULT_BASE;
+    g_platform.ecam_bus_end = 255;
     if (rsdp_paddr == 0) {
         printf("init: ACPI: no RSDP from the kernel\n");
         return;
@@ -144,9 +169,8 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
         size_t nseg = 0;
         if (acpi_mcfg_parse(t.data, t.len, segs, 4, &nseg) == ACPI_OK && nseg > 0 &&
             segs[0].segment == 0) {
-            /* the base of bus 0: the config page of (b, d, f) is at + (b << 20 | d << 15 | f << 12)
-             */
-            g_platform.ecam_base = segs[0].base - ((uint64_t)segs[0].bus_start << 20);
+            /* the base of bus 0 */
+            g_platform.ecam_base = segs[0].base - ((uint64_t)segs[0].bus_start << ECAM_BUS_SHIFT);
             g_platform.ecam_bus_end = segs[0].bus_end;
             g_platform.have_mcfg = true;
         }
@@ -198,8 +222,9 @@ void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct)
         }
     }
     printf("init: ACPI: ECAM %s%#llx (buses 0-%u), %u DMAR unit(s)",
-           g_platform.have_mcfg ? "" : "(none) ", (unsigned long long)g_platform.ecam_base,
-           g_platform.ecam_bus_end, g_platform.dmar_units);
+           g_platform.have_mcfg ? "" : "(no MCFG: q35's) ",
+           (unsigned long long)g_platform.ecam_base, g_platform.ecam_bus_end,
+           g_platform.dmar_units);
     for (unsigned i = 0; i < g_platform.dmar_units; i++) {
         printf(" %#llx", (unsigned long long)g_platform.dmar_base[i]);
     }

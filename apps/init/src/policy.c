@@ -130,7 +130,11 @@ static const init_grant_t g_iommu[] = {
      * without stalling other clients): fault_msi, fault_msi1, ..., qi_msi, qi_msi1, ... */
     {.name = "fault_msi", .kind = GRANT_IRQ_MSI, .b = 1, .flags = GRANT_MSI_PER_DMAR_UNIT},
     {.name = "qi_msi", .kind = GRANT_IRQ_MSI, .b = 2, .flags = GRANT_MSI_PER_DMAR_UNIT},
-    {.name = "clients", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
+    {.name = "clients",
+     .kind = GRANT_ENDPOINT,
+     .object = "iommu",
+     .rights = PC_RIGHT_READ,
+     .flags = GRANT_SERVER_ENDPOINT},
     /* 8 MiB: the server's paging structures, then three 2 MiB frames of table memory */
     {.name = "untyped", .kind = GRANT_UNTYPED, .a = 23},
     {.name = "cnode", .kind = GRANT_OWN_CNODE, .rights = PC_RIGHTS_ALL},
@@ -202,7 +206,7 @@ static const init_grant_t g_hotplug_test[] = {
      .object = "iommu",                                                                            \
      .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT,                                                    \
      .badge = BADGE_DRIVER_BASE,                                                                   \
-     .flags = GRANT_BADGE_TASK_ID},                                                                \
+     .flags = GRANT_BADGE_TASK_ID | GRANT_IOMMU_CLIENT},                                           \
         {.name = "untyped", .kind = GRANT_UNTYPED, .a = 20},                                       \
         {.name = "vspace", .kind = GRANT_OWN_VSPACE, .rights = PC_RIGHTS_ALL}, INIT_EP
 
@@ -215,7 +219,11 @@ static const init_grant_t g_edu_driver[] = {
     {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},
     HOTPLUG_DRIVER_GRANT,
     /* signalled whenever its device works (after bring-up, after a re-plug): for supervisors */
-    {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_WRITE},
+    {.name = "ready",
+     .kind = GRANT_NOTIFICATION,
+     .object = "edu_ready",
+     .rights = PC_RIGHT_WRITE,
+     .flags = GRANT_READY_SIGNAL},
 };
 /* drivers_surprise_ctl (tests/qemu/drivers): waits for the edu driver's "ready", then powers its
  * slot off through the hotplug server's control endpoint (QEMU's nearest to a surprise removal). */
@@ -255,7 +263,7 @@ static const init_grant_t g_virtio_driver[] = {
     {                                                                                              \
         .name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu",                                \
         .rights = PC_RIGHT_WRITE | PC_RIGHT_GRANT, .badge = IOMMU_SRV_BADGE_CLIENT_BASE,           \
-        .flags = GRANT_BADGE_TASK_ID                                                               \
+        .flags = GRANT_BADGE_TASK_ID | GRANT_IOMMU_CLIENT                                          \
     }
 #define IOMMU_TEST_MEMORY(bits)                                                                    \
     {.name = "untyped", .kind = GRANT_UNTYPED, .a = (bits)},                                       \
@@ -348,14 +356,14 @@ static const init_role_t g_roles[] = {
     ROLE("bench", 100, 101, 8, ROLE_TEST, g_bench),
     ROLE("bench_peer", 100, 100, 4, 0, g_bench_peer),
     ROLE("platform_probe", 100, 100, 6, ROLE_TEST, g_platform_probe),
-    ROLE("iommu", 200, 200, 10, 0, g_iommu),
+    ROLE("iommu", 200, 200, 10, ROLE_IOMMU_SERVER, g_iommu),
     PCI_ROLE("iommu_edu_test", 120, 8, ROLE_TEST, 0x1234, 0x11e8, g_iommu_edu_test),
     ROLE("iommu_hostile", 110, 110, 8, ROLE_TEST, g_iommu_hostile),
     PCI_ROLE("iommu_hp_test", 120, 8, ROLE_TEST, 0x1af4, 0x1044, g_iommu_hp_test),
     PCI_ROLE("iommu_irq_test", 120, 8, ROLE_TEST, 0x1234, 0x11e8, g_iommu_irq_test),
     PCI_ROLE("iommu_irq_bench", 120, 8, ROLE_TEST, 0x1234, 0x11e8, g_iommu_irq_bench),
     PCI_ROLE("iommu_bench", 120, 10, ROLE_TEST, 0x1234, 0x11e8, g_iommu_bench),
-    ROLE("hotplug", 190, 190, 8, 0, g_hotplug),
+    ROLE("hotplug", 190, 190, 8, ROLE_HOTPLUG_SERVER, g_hotplug),
     ROLE("hp_iommu_standin", 200, 200, 6, ROLE_TEST, g_hp_iommu_standin),
     ROLE("hotplug_test", 100, 100, 6, ROLE_TEST, g_hotplug_test),
     PCI_ROLE("hp_edu_cycler", 150, 8, ROLE_TEST, 0x1234, 0x11e8, g_hp_edu_cycler),
@@ -400,28 +408,70 @@ const init_role_t *init_policy_find(const char *name)
     return NULL;
 }
 
+const init_role_t *init_policy_of_cmdline(const char *cmdline, char *role, size_t role_size)
+{
+    if (!task_cmdline_get(cmdline, "role", role, role_size) || role[0] == '\0') {
+        return NULL;
+    }
+    return init_policy_find(role);
+}
+
+const init_grant_t *init_role_grant(const init_role_t *r, unsigned flag)
+{
+    for (size_t i = 0; r != NULL && i < r->grant_count; i++) {
+        if (r->grants[i].flags & flag) {
+            return &r->grants[i];
+        }
+    }
+    return NULL;
+}
+
+const init_role_t *init_policy_iommu_server(void)
+{
+    for (size_t i = 0; i < N(g_roles); i++) {
+        if (g_roles[i].flags & ROLE_IOMMU_SERVER) {
+            return &g_roles[i];
+        }
+    }
+    return NULL;
+}
+
+const char *init_policy_iommu_endpoint(void)
+{
+    const init_grant_t *g = init_role_grant(init_policy_iommu_server(), GRANT_SERVER_ENDPOINT);
+    return g != NULL ? g->object : NULL;
+}
+
+/* What a grant's GRANT_* flags need (NULL: sound). */
+static const char *check_grant_flags(const init_grant_t *g)
+{
+    if (g->flags & ~GRANT_FLAGS_ALL_) {
+        return "unknown grant flag";
+    }
+    if ((g->flags & (GRANT_MSI_DIRECT | GRANT_MSI_PER_DMAR_UNIT)) && g->kind != GRANT_IRQ_MSI) {
+        return "MSI flag on a grant that is not an MSI";
+    }
+    if ((g->flags & GRANT_SERVER_ENDPOINT) && (g->kind != GRANT_ENDPOINT || g->object == NULL)) {
+        return "served endpoint grant without a shared endpoint";
+    }
+    if (g->flags & GRANT_IOMMU_CLIENT) {
+        const char *ep = init_policy_iommu_endpoint();
+        if (g->kind != GRANT_ENDPOINT || !(g->flags & GRANT_BADGE_TASK_ID) || ep == NULL ||
+            g->object == NULL || strcmp(g->object, ep) != 0) {
+            return "IOMMU client grant not a per-task badge of the IOMMU server's endpoint";
+        }
+    }
+    if ((g->flags & GRANT_READY_SIGNAL) && (g->kind != GRANT_NOTIFICATION || g->object == NULL)) {
+        return "ready signal grant without a shared notification";
+    }
+    return NULL;
+}
+
 const char *init_grant_kind_name(unsigned kind)
 {
-    static const char *const names[GRANT_KIND_COUNT_] = {
-        [GRANT_ENDPOINT] = "endpoint",
-        [GRANT_NOTIFICATION] = "notification",
-        [GRANT_INIT_ENDPOINT] = "init-ep",
-        [GRANT_IRQ_ISA] = "irq-isa",
-        [GRANT_IRQ_MSI] = "irq-msi",
-        [GRANT_IOPORT] = "ioport",
-        [GRANT_PCI_CONFIG] = "pci-config",
-        [GRANT_PCI_BAR] = "pci-bar",
-        [GRANT_UNTYPED] = "untyped",
-        [GRANT_OWN_TCB] = "own-tcb",
-        [GRANT_OWN_CNODE] = "own-cnode",
-        [GRANT_OWN_VSPACE] = "own-vspace",
-        [GRANT_SPARE_TCB] = "spare-tcb",
-        [GRANT_DMAR_UNITS] = "dmar-units",
-        [GRANT_ACPI_DMAR] = "acpi-dmar",
-        [GRANT_PCI_CONFIG_CLASS] = "pci-config-class",
-        [GRANT_HOTPLUG_SLOTS] = "hotplug-slots",
-        [GRANT_DMA_POOL] = "dma-pool",
-    };
+#define GRANT_KIND_NAME_(kind, handler, name) [GRANT_##kind] = name,
+    static const char *const names[GRANT_KIND_COUNT_] = {INIT_GRANT_KINDS(GRANT_KIND_NAME_)};
+#undef GRANT_KIND_NAME_
     return (kind > 0 && kind < GRANT_KIND_COUNT_) ? names[kind] : "?";
 }
 
@@ -448,8 +498,18 @@ static unsigned grant_slots(const init_grant_t *g)
 
 const char *init_policy_check(void)
 {
+    unsigned iommu_servers = 0;
     for (size_t i = 0; i < N(g_roles); i++) {
         const init_role_t *r = &g_roles[i];
+        if (r->flags & ROLE_IOMMU_SERVER) {
+            unsigned served = 0;
+            for (size_t k = 0; k < r->grant_count; k++) {
+                served += (r->grants[k].flags & GRANT_SERVER_ENDPOINT) != 0;
+            }
+            if (++iommu_servers > 1 || served != 1) {
+                return "IOMMU server role not unique or without exactly one served endpoint";
+            }
+        }
         if (r->role == NULL || r->role[0] == '\0' || strlen(r->role) >= 32) {
             return "role name empty or too long";
         }
@@ -477,6 +537,10 @@ const char *init_policy_check(void)
             }
             if (g->kind == 0 || g->kind >= GRANT_KIND_COUNT_) {
                 return "grant kind out of range";
+            }
+            const char *bad = check_grant_flags(g);
+            if (bad != NULL) {
+                return bad;
             }
             if ((g->kind == GRANT_PCI_CONFIG || g->kind == GRANT_PCI_BAR) && r->pci_vendor == 0) {
                 return "PCI grant in a role without a PCI device";

@@ -7,16 +7,17 @@
  * the kernel capabilities and hands the memory out again; a revoke that was not confirmed keeps
  * the memory out of use (task_teardown keeps the arena).
  *
- * Chosen on the kernel command line, one step per signal of the driver's "ready" notification
- * (the shared object `edu_ready`: the driver signals it whenever it reached a point where the
- * next step may come):
+ * Chosen on the kernel command line, one step per signal of the driver's ready notification
+ * (its role's GRANT_READY_SIGNAL grant: a shared notification the driver signals whenever it
+ * reached a point where the next step may come):
  *   init.revoke=STEP[,STEP...]  frames   revoke_frames over the driver's RAM grant (its DMA
  *                                        buffers come from there)
  *                               device   revoke_device of the PCI function it drives
  *                               restart  kill it (task_teardown: suspended, client_remove, its
  *                                        capabilities revoked, its memory returned) and start
  *                                        its module again (`tag=rN restarted`)
- *   init.revoke_role=ROLE       the driver: the first running task of this role (edu_driver)
+ *   init.revoke_role=ROLE       the driver: the first running task of this role (default: the
+ *                               first role of the policy with a ready signal)
  * Every step prints "init: revoke: ..." lines; the QEMU test correlates them with QEMU's trace
  * of the invalidations (tests/qemu/drivers/revoke_check.py).
  */
@@ -36,6 +37,8 @@ static struct {
     uint8_t step[REVOKE_STEPS];
     unsigned n, next;
     char role[32];
+    const init_role_t *policy; /* that role's entry of the policy */
+    const char *ready;         /* the role's ready notification (shared object) */
     unsigned restarts;
 } g_rv;
 
@@ -60,9 +63,24 @@ void revoke_scenario_init(const char *kcmd)
     if (!task_cmdline_get(kcmd, "init.revoke", steps, sizeof(steps))) {
         return;
     }
-    if (!task_cmdline_get(kcmd, "init.revoke_role", g_rv.role, sizeof(g_rv.role))) {
-        snprintf(g_rv.role, sizeof(g_rv.role), "edu_driver");
+    const init_role_t *r = NULL;
+    if (task_cmdline_get(kcmd, "init.revoke_role", g_rv.role, sizeof(g_rv.role))) {
+        r = init_policy_find(g_rv.role);
+    } else {
+        size_t count = 0;
+        const init_role_t *roles = init_policy_roles(&count);
+        for (size_t i = 0; i < count && r == NULL; i++) {
+            r = init_role_grant(&roles[i], GRANT_READY_SIGNAL) != NULL ? &roles[i] : NULL;
+        }
+        snprintf(g_rv.role, sizeof(g_rv.role), "%s", r != NULL ? r->role : "");
     }
+    const init_grant_t *ready = init_role_grant(r, GRANT_READY_SIGNAL);
+    if (ready == NULL) {
+        printf("init: revoke: role \"%s\" has no ready signal: scenario dropped\n", g_rv.role);
+        return;
+    }
+    g_rv.policy = r;
+    g_rv.ready = ready->object;
     for (const char *p = steps; *p != '\0' && g_rv.n < REVOKE_STEPS;) {
         size_t n = strcspn(p, ",");
         if (!parse_step(p, n, &g_rv.step[g_rv.n])) {
@@ -86,7 +104,7 @@ static init_task_t *target(void)
     for (unsigned i = 0; i < g_task_count; i++) {
         init_task_t *t = &g_tasks[i];
         if (!t->reclaimed && (t->state == TASK_RUNNING || t->state == TASK_DONE) &&
-            strcmp(t->role, g_rv.role) == 0) {
+            t->policy == g_rv.policy) {
             return t;
         }
     }
@@ -100,8 +118,7 @@ static bool restart(init_task_t *t)
     unsigned idx = t->id - 1, id = t->id;
     const pc_bootinfo_module_t *module = t->module;
     printf("init: revoke: killing task %u %s (its DMA may be in flight)\n", id, t->name);
-    init_results_add(t->passed, t->failed); /* its report counts; its entry is reused */
-    t->passed = t->failed = 0;
+    task_results_retire(t); /* its report counts; its entry is reused */
     bool ok = task_teardown(t);
     printf("init: revoke: task %u torn down%s: RAM free %llu KiB\n", id,
            ok ? ", its memory returned for reuse" : " (NOT everything came back: memory kept)",
@@ -152,7 +169,7 @@ void revoke_scenario_poll(void)
     if (!revoke_scenario_pending()) {
         return;
     }
-    pc_cptr_t ready = spawn_shared_slot("edu_ready");
+    pc_cptr_t ready = obj_shared_slot(g_rv.ready);
     pc_word_t word = 0;
     if (ready == 0 || pc_poll(ready, &word) != PC_OK) { /* not signalled since the last step */
         return;

@@ -18,21 +18,9 @@
 #include <pci/pci.h>
 #include <task/layout.h>
 
-init_task_t g_tasks[INIT_MAX_TASKS];
-unsigned g_task_count;
 pc_cptr_t g_init_ep;
 uint64_t g_tsc_hz;
-uint64_t g_ecam_base = 0xb0000000ull; /* q35 MCFG; overridable with init.ecam= */
 uint64_t g_arena_shrink; /* init.arena_shrink=N: first arenas 2^N times too small (tests) */
-
-/* Objects shared between tasks by name (e.g. the ping-pong endpoint). */
-#define SHARED_MAX 16
-static struct {
-    const char *name;
-    unsigned type;
-    pc_cptr_t slot;
-} g_shared[SHARED_MAX];
-static unsigned g_shared_count;
 
 static task_start_info_t g_si; /* the start info being built */
 
@@ -150,43 +138,6 @@ static const char *load_segment(spawn_ctx_t *c, const elf_segment_t *seg)
 
 /* ---- grants ---- */
 
-static pc_word_t shared_object(const char *name, unsigned type, init_acct_t *acct, pc_cptr_t *slot)
-{
-    for (unsigned i = 0; i < g_shared_count; i++) {
-        if (strcmp(g_shared[i].name, name) == 0) {
-            if (g_shared[i].type != type) {
-                return PC_ERR_INVALID_CAPABILITY;
-            }
-            *slot = g_shared[i].slot;
-            return PC_OK;
-        }
-    }
-    if (g_shared_count >= SHARED_MAX) {
-        return PC_ERR_RANGE;
-    }
-    /* shared objects outlive the task whose grant made them first: root-owned, from the pool */
-    unsigned saved = obj_root_scope_enter();
-    pc_word_t err = obj_new(type, 0, 1, acct, slot);
-    obj_root_scope_leave(saved);
-    if (err == PC_OK) {
-        g_shared[g_shared_count].name = name;
-        g_shared[g_shared_count].type = type;
-        g_shared[g_shared_count].slot = *slot;
-        g_shared_count++;
-    }
-    return err;
-}
-
-pc_cptr_t spawn_shared_slot(const char *name)
-{
-    for (unsigned i = 0; i < g_shared_count; i++) {
-        if (strcmp(g_shared[i].name, name) == 0) {
-            return g_shared[i].slot;
-        }
-    }
-    return 0;
-}
-
 static pc_word_t take_task_slot(spawn_ctx_t *c, uint32_t *slot)
 {
     if (c->next_slot >= c->cnode_slots) {
@@ -257,6 +208,15 @@ static pc_word_t give_device(spawn_ctx_t *c, uint64_t paddr, uint64_t size, task
     e->vaddr = vaddr;
     e->size = pages * PAGE;
     return PC_OK;
+}
+
+/* The configuration page of function `sid`, mapped uncached; arg0 = sid. */
+static pc_word_t give_config_page(spawn_ctx_t *c, uint16_t sid, task_cap_t *e)
+{
+    uint64_t pa = 0;
+    pc_word_t err = platform_config_page(sid, &pa) ? give_device(c, pa, PAGE, e) : PC_ERR_RANGE;
+    e->arg0 = sid;
+    return err;
 }
 
 /* Fresh RAM frames holding a copy of `len` bytes, mapped read-only into the task's device window.
@@ -347,7 +307,7 @@ static pc_word_t give_dma_pool(spawn_ctx_t *c, unsigned bits, unsigned rights, t
     c->device_vaddr = vaddr + (uint64_t)pages * fsize + PAGE;
     unsigned index = 0;
     if (!iommu_link_pool(c->t->id, pa, (uint64_t)pages * fsize, rights, &index)) {
-        return PC_ERR_RANGE; /* no "iommu" client grant before this one, or too many pools */
+        return PC_ERR_RANGE; /* no IOMMU client grant before this one, or too many pools */
     }
     e->paddr = pa;
     e->vaddr = vaddr;
@@ -443,387 +403,516 @@ static pc_word_t iommu_client_grant(spawn_ctx_t *c, uint64_t badge)
     return PC_OK;
 }
 
-/* One MSI vector for the task under `name` (see GRANT_IRQ_MSI in do_grant). */
-static const char *grant_msi(spawn_ctx_t *c, const init_grant_t *g, const char *name)
+/*
+ * Carrying out one grant: a handler per kind (the table below is generated from
+ * INIT_GRANT_KINDS, so every kind has exactly one). A handler adds its start-information
+ * entries with grant_entry / grant_entry_at and returns a pc_error; a refusal that is not a
+ * kernel error it states with grant_refuse. do_grant formats the failure and counts the grant.
+ */
+typedef struct grant_run {
+    spawn_ctx_t *c;
+    const init_grant_t *g;
+    uint64_t badge;  /* g->badge, | the task id with GRANT_BADGE_TASK_ID */
+    const char *why; /* the refusal, if a handler stated one */
+    unsigned caps;   /* capabilities it counts as (caps_granted): 1 unless the handler says */
+} grant_run_t;
+
+typedef pc_word_t (*grant_handler_t)(grant_run_t *r);
+
+/* Records refusal `what` (with the kernel's error when err != PC_OK); returns err, or
+ * PC_ERR_RANGE when there is none, so the handler fails either way. */
+static pc_word_t grant_refuse(grant_run_t *r, const char *what, pc_word_t err)
 {
-    init_task_t *t = c->t;
-    task_cap_t *e = task_start_add_cap(&g_si, name, TASK_CAP_MSI);
-    pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-    if (e == NULL || h == 0) {
-        return "start info or root CNode full";
+    r->why = err != PC_OK ? fail(r->c, what, err) : what;
+    return err != PC_OK ? err : PC_ERR_RANGE;
+}
+
+/* A start-information entry `name` of `kind`; NULL (the refusal recorded) when full. */
+static task_cap_t *grant_entry(grant_run_t *r, const char *name, uint32_t kind)
+{
+    task_cap_t *e = task_start_add_cap(&g_si, name, kind);
+    if (e == NULL) {
+        (void)grant_refuse(r, "start info full", PC_OK);
+    }
+    return e;
+}
+
+/* An entry and a free root-CNode slot for the capability the root task obtains for it (an IRQ
+ * handler, an I/O port range); NULL (the refusal recorded) when either is full. */
+static task_cap_t *grant_entry_slot(grant_run_t *r, const char *name, uint32_t kind,
+                                    pc_cptr_t *slot)
+{
+    task_cap_t *e = task_start_add_cap(&g_si, name, kind);
+    *slot = slot_map_alloc(&g_slots, 1);
+    if (e == NULL || *slot == 0) {
+        (void)grant_refuse(r, "start info or root CNode full", PC_OK);
+        return NULL;
+    }
+    return e;
+}
+
+/* The entry "<grant name><k><tail>" (indexed grants: dmar0, slot1_dev, ...). */
+static task_cap_t *grant_entry_at(grant_run_t *r, unsigned k, const char *tail, uint32_t kind)
+{
+    char nm[TASK_CAP_NAME_MAX];
+    snprintf(nm, sizeof(nm), "%s%u%s", r->g->name, k, tail);
+    return grant_entry(r, nm, kind);
+}
+
+/* GRANT_ENDPOINT, GRANT_NOTIFICATION: a shared object (or a fresh one), copied or minted. */
+static pc_word_t grant_object(grant_run_t *r)
+{
+    spawn_ctx_t *c = r->c;
+    const init_grant_t *g = r->g;
+    bool ep = g->kind == GRANT_ENDPOINT;
+    unsigned type = ep ? PC_OBJ_ENDPOINT : PC_OBJ_NOTIFICATION;
+    task_cap_t *e = grant_entry(r, g->name, ep ? TASK_CAP_ENDPOINT : TASK_CAP_NOTIFICATION);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_cptr_t obj;
+    uint32_t slot = 0;
+    bool fresh = g->object == NULL;
+    pc_word_t err = fresh ? obj_new(type, 0, 1, &c->t->acct, &obj)
+                          : obj_shared(g->object, type, &c->t->acct, &obj);
+    if (err == PC_OK) {
+        err = give_copy(c, obj, g->rights, r->badge, &slot);
+    }
+    if (err == PC_OK && fresh) {
+        err = keep_move(&c->t->keep, obj, &c->t->acct);
+    }
+    e->type = type;
+    e->slot = slot;
+    e->rights = g->rights;
+    e->badge = r->badge;
+    if (err == PC_OK && (g->flags & GRANT_IOMMU_CLIENT)) {
+        err = iommu_client_grant(c, r->badge);
+    }
+    return err;
+}
+
+/* GRANT_INIT_ENDPOINT: the root task's endpoint, badge = task id. */
+static pc_word_t grant_init_endpoint(grant_run_t *r)
+{
+    task_cap_t *e = grant_entry(r, r->g->name, TASK_CAP_ENDPOINT);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    uint32_t slot = 0;
+    pc_word_t err = give_copy(r->c, g_init_ep, r->g->rights, r->c->t->id, &slot);
+    e->type = PC_OBJ_ENDPOINT;
+    e->slot = slot;
+    e->rights = r->g->rights;
+    e->badge = r->c->t->id;
+    return err;
+}
+
+/* GRANT_IRQ_ISA: ISA interrupt a (the root task keeps a copy of the handler for remapping). */
+static pc_word_t grant_irq_isa(grant_run_t *r)
+{
+    const init_grant_t *g = r->g;
+    pc_cptr_t h;
+    task_cap_t *e = grant_entry_slot(r, g->name, TASK_CAP_IRQ, &h);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_word_t vector = 0;
+    pc_word_t err = pc_irq_control_get(PC_SLOT_IRQ_CONTROL, (unsigned)g->a, PC_IRQ_ISA, h, &vector);
+    if (err != PC_OK) {
+        slot_map_free(&g_slots, (uint32_t)h, 1);
+        return grant_refuse(r, "IRQControl_Get refused", err);
+    }
+    /* With an IOMMU server the line is moved to a remapping entry the server writes for the I/O
+     * APIC's source-id once it runs (iommu_link_send), before the task does: the root task keeps
+     * a copy of the handler for that. */
+    if (iommu_link_server_expected() && g_platform.ioapic_sid >= 0) {
+        pc_cptr_t keep = slot_map_alloc(&g_slots, 1);
+        if (keep == 0 ||
+            pc_cnode_copy(PC_SLOT_CNODE, keep, PC_SLOT_CNODE, h, PC_RIGHTS_ALL) != PC_OK ||
+            !iommu_link_ioapic_line(keep, (unsigned)vector, (unsigned)g->a)) {
+            if (keep != 0) {
+                obj_delete(keep);
+            }
+            slot_map_free(&g_slots, (uint32_t)h, 1);
+            return grant_refuse(r, "IRQ handler not kept for remapping", PC_OK);
+        }
+    }
+    err = give_irq(r->c, h, g->b, e);
+    e->arg0 = vector;
+    e->arg1 = g->a;
+    return err;
+}
+
+/* One MSI vector for the task under `name`. */
+static pc_word_t grant_msi(grant_run_t *r, const char *name)
+{
+    spawn_ctx_t *c = r->c;
+    const init_grant_t *g = r->g;
+    pc_cptr_t h;
+    task_cap_t *e = grant_entry_slot(r, name, TASK_CAP_MSI, &h);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
     }
     pc_word_t res[3] = {0, 0, 0};
     pc_word_t err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
     if (err != PC_OK) {
         slot_map_free(&g_slots, (uint32_t)h, 1);
-        return fail(c, "IRQControl_GetMSI refused", err);
+        return grant_refuse(r, "IRQControl_GetMSI refused", err);
     }
     err = give_irq(c, h, g->b, e);
     /*
-     * With an IOMMU server the device's interrupt is remapped: the server gets the vector
-     * as a grant for the task's device, the task only the grant's index (arg1 = arg2 = 0:
-     * it asks the server, irq_alloc, for the MSI address/data of an entry it writes). The
-     * IOMMU server's own event MSIs are not requests through the remapping hardware (VT-d
-     * 5.1.6): they, and tasks on machines without the server, keep the direct pair.
+     * With an IOMMU server the device's interrupt is remapped: the server gets the vector as a
+     * grant for the task's device, the task only the grant's index (arg1 = arg2 = 0: it asks the
+     * server, irq_alloc, for the MSI address/data of an entry it writes). The IOMMU server's own
+     * event MSIs are not requests through the remapping hardware (VT-d 5.1.6): they, and tasks
+     * on machines without the server, keep the direct pair.
      */
     unsigned grant = 0;
     if (err == PC_OK && iommu_link_server_expected() && c->pci != NULL &&
-        !(g->flags & GRANT_MSI_DIRECT) && iommu_link_vector(t->id, (unsigned)res[0], &grant)) {
+        !(g->flags & GRANT_MSI_DIRECT) && iommu_link_vector(c->t->id, (unsigned)res[0], &grant)) {
         e->arg0 = grant;
         e->arg1 = 0;
         e->arg2 = 0;
-        t->caps_granted++;
-        return NULL;
+        return PC_OK;
     }
     e->arg0 = res[0];
     e->arg1 = res[1];
     e->arg2 = res[2];
-    if (err != PC_OK) {
-        return fail(c, "MSI not given", err);
-    }
-    t->caps_granted++;
-    return NULL;
+    return err != PC_OK ? grant_refuse(r, "MSI not given", err) : PC_OK;
 }
+
+/* GRANT_IRQ_MSI: one vector, or one per DMAR unit ("name", "name1", ...); each counts. */
+static pc_word_t grant_irq_msi(grant_run_t *r)
+{
+    unsigned n = (r->g->flags & GRANT_MSI_PER_DMAR_UNIT) ? g_platform.dmar_units : 1u;
+    for (unsigned u = 0; u < n; u++) {
+        char nm[TASK_CAP_NAME_MAX];
+        snprintf(nm, sizeof(nm), u == 0 ? "%s" : "%s%u", r->g->name, u);
+        pc_word_t err = grant_msi(r, nm);
+        if (err != PC_OK) {
+            return err;
+        }
+    }
+    r->caps = n;
+    return PC_OK;
+}
+
+/* GRANT_IOPORT: ports a..b. */
+static pc_word_t grant_ioport(grant_run_t *r)
+{
+    const init_grant_t *g = r->g;
+    pc_cptr_t p;
+    task_cap_t *e = grant_entry_slot(r, g->name, TASK_CAP_IOPORT, &p);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    uint32_t slot = 0;
+    pc_word_t err = pc_ioport_issue(PC_SLOT_IOPORT, (uint16_t)g->a, (uint16_t)g->b, p);
+    if (err == PC_OK) {
+        err = give_move(r->c, p, &slot);
+    } else {
+        slot_map_free(&g_slots, (uint32_t)p, 1);
+    }
+    e->type = PC_CAP_IOPORT;
+    e->slot = slot;
+    e->arg0 = g->a;
+    e->arg1 = g->b;
+    return err;
+}
+
+/* The entry for a grant of the role's PCI function; NULL (refused) without one. */
+static task_cap_t *pci_entry(grant_run_t *r)
+{
+    task_cap_t *e = task_start_add_cap(&g_si, r->g->name, TASK_CAP_DEVICE_REGION);
+    if (e == NULL || r->c->pci == NULL) {
+        (void)grant_refuse(r, "start info full or no PCI function", PC_OK);
+        return NULL;
+    }
+    return e;
+}
+
+/* GRANT_PCI_CONFIG: the function's ECAM page. */
+static pc_word_t grant_pci_config(grant_run_t *r)
+{
+    task_cap_t *e = pci_entry(r);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    return give_config_page(r->c, r->c->pci->sid, e);
+}
+
+/* GRANT_PCI_BAR: memory BAR a of the function (at most b bytes, 0: all of it). */
+static pc_word_t grant_pci_bar(grant_run_t *r)
+{
+    const init_grant_t *g = r->g;
+    task_cap_t *e = pci_entry(r);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    uint64_t base = 0, size = 0;
+    int perr = pci_port_bar(r->c->pci->sid, (unsigned)g->a, &base, &size);
+    if (perr != PCI_OK) {
+        static char buf[64];
+        snprintf(buf, sizeof(buf), "BAR %llu unusable: %s", (unsigned long long)g->a,
+                 pci_err_str(perr));
+        return grant_refuse(r, buf, PC_OK);
+    }
+    if (g->b != 0 && size > g->b) {
+        size = g->b;
+    }
+    pc_word_t err = give_device(r->c, base, size, e);
+    e->arg0 = r->c->pci->sid;
+    e->arg1 = g->a;
+    return err;
+}
+
+/* GRANT_DMA_POOL: 2^a bytes of root-owned RAM, mapped, granted to the task's IOMMU client. */
+static pc_word_t grant_dma_pool(grant_run_t *r)
+{
+    task_cap_t *e = grant_entry(r, r->g->name, TASK_CAP_DMA_POOL);
+    return e == NULL ? PC_ERR_RANGE : give_dma_pool(r->c, (unsigned)r->g->a, (unsigned)r->g->b, e);
+}
+
+/* GRANT_UNTYPED: 2^a bytes of RAM (recorded as the task's RAM grant, for revoke_frames). */
+static pc_word_t grant_untyped(grant_run_t *r)
+{
+    spawn_ctx_t *c = r->c;
+    task_cap_t *e = grant_entry(r, r->g->name, TASK_CAP_UNTYPED);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_cptr_t u;
+    uint32_t slot = 0;
+    pc_word_t err = obj_new(PC_OBJ_UNTYPED, (unsigned)r->g->a, 1, &c->t->acct, &u);
+    if (err == PC_OK) {
+        c->t->ram_pa = obj_last_paddr();
+        c->t->ram_size = 1ull << r->g->a;
+        err = give_move(c, u, &slot);
+    }
+    e->type = PC_OBJ_UNTYPED;
+    e->slot = slot;
+    e->size = 1ull << r->g->a;
+    return err;
+}
+
+/* GRANT_OWN_TCB, GRANT_OWN_CNODE, GRANT_OWN_VSPACE: a copy of one of the task's own objects. */
+static pc_word_t grant_own_object(grant_run_t *r)
+{
+    spawn_ctx_t *c = r->c;
+    const init_grant_t *g = r->g;
+    bool tcb = g->kind == GRANT_OWN_TCB, cnode = g->kind == GRANT_OWN_CNODE;
+    task_cap_t *e = grant_entry(r, g->name,
+                                tcb     ? TASK_CAP_OWN_TCB
+                                : cnode ? TASK_CAP_OWN_CNODE
+                                        : TASK_CAP_OWN_VSPACE);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    uint32_t slot = 0;
+    pc_word_t err = give_copy(c, tcb ? c->tcb : cnode ? c->cnode : c->vspace, g->rights, 0, &slot);
+    e->type = tcb ? PC_OBJ_TCB : cnode ? PC_OBJ_CNODE : PC_OBJ_VSPACE;
+    e->slot = slot;
+    e->rights = g->rights;
+    if (cnode) {
+        e->arg0 = c->t->policy->cnode_bits;
+    }
+    return err;
+}
+
+/* GRANT_SPARE_TCB: a second, unconfigured thread object. */
+static pc_word_t grant_spare_tcb(grant_run_t *r)
+{
+    task_cap_t *e = grant_entry(r, r->g->name, TASK_CAP_TCB);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_cptr_t tcb;
+    uint32_t slot = 0;
+    pc_word_t err = obj_new(PC_OBJ_TCB, 0, 1, &r->c->t->acct, &tcb);
+    if (err == PC_OK) {
+        err = give_move(r->c, tcb, &slot);
+    }
+    e->type = PC_OBJ_TCB;
+    e->slot = slot;
+    e->rights = PC_RIGHTS_ALL;
+    return err;
+}
+
+/* GRANT_DMAR_UNITS: every VT-d unit's register pages, "<name>0", "<name>1", ... */
+static pc_word_t grant_dmar_units(grant_run_t *r)
+{
+    pc_word_t err = PC_OK;
+    for (unsigned i = 0; i < g_platform.dmar_units && err == PC_OK; i++) {
+        task_cap_t *e = grant_entry_at(r, i, "", TASK_CAP_DEVICE_REGION);
+        if (e == NULL) {
+            return PC_ERR_RANGE;
+        }
+        err = give_device(r->c, g_platform.dmar_base[i], (uint64_t)g_platform.dmar_pages[i] * PAGE,
+                          e);
+        e->arg0 = i;
+    }
+    if (g_platform.dmar_units == 0) {
+        return grant_refuse(r, "no DMAR unit in ACPI", PC_OK);
+    }
+    return err;
+}
+
+/* GRANT_ACPI_DMAR: a read-only copy of the validated DMAR table. */
+static pc_word_t grant_acpi_dmar(grant_run_t *r)
+{
+    task_cap_t *e = grant_entry(r, r->g->name, TASK_CAP_MEMORY_REGION);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    if (g_platform.dmar_table == NULL) {
+        return grant_refuse(r, "no DMAR table in ACPI", PC_OK);
+    }
+    return give_copy_ro(r->c, g_platform.dmar_table, g_platform.dmar_table_len, e);
+}
+
+/* GRANT_PCI_CONFIG_CLASS: the ECAM pages of (at most b) functions of class/subclass a. */
+static pc_word_t grant_pci_config_class(grant_run_t *r)
+{
+    const init_grant_t *g = r->g;
+    pc_word_t err = PC_OK;
+    unsigned k = 0;
+    for (unsigned i = 0; i < pci_port_count() && k < g->b && err == PC_OK; i++) {
+        const init_pci_dev_t *d = pci_port_dev(i);
+        if ((d->class_rev >> 16) != g->a) {
+            continue;
+        }
+        task_cap_t *e = grant_entry_at(r, k++, "", TASK_CAP_DEVICE_REGION);
+        if (e == NULL) {
+            return PC_ERR_RANGE;
+        }
+        err = give_config_page(r->c, d->sid, e);
+        e->arg1 = d->class_rev >> 8;
+    }
+    return err;
+}
+
+/* GRANT_HOTPLUG_SLOTS, one port k: its config page, its device's, its BAR0 and an MSI vector
+ * that signals `ntfn` with badge bit k. */
+static pc_word_t hotplug_slot(grant_run_t *r, const init_pci_dev_t *d, unsigned k, pc_cptr_t ntfn)
+{
+    spawn_ctx_t *c = r->c;
+    task_cap_t *e = grant_entry_at(r, k, "", TASK_CAP_DEVICE_REGION);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    pc_word_t err = give_config_page(c, d->sid, e);
+    e->arg1 = d->secondary;
+    uint16_t dev_sid = (uint16_t)(d->secondary << 8);
+    e = grant_entry_at(r, k, "_dev", TASK_CAP_DEVICE_REGION);
+    if (e == NULL) {
+        return PC_ERR_RANGE;
+    }
+    if (err == PC_OK) {
+        err = give_config_page(c, dev_sid, e);
+    } else {
+        e->arg0 = dev_sid;
+    }
+    uint64_t base = 0, size = 0;
+    if (err == PC_OK && pci_port_bar(d->sid, 0, &base, &size) == PCI_OK) {
+        e = grant_entry_at(r, k, "_bar", TASK_CAP_DEVICE_REGION);
+        if (e == NULL) {
+            return PC_ERR_RANGE;
+        }
+        err = give_device(c, base, size, e);
+        e->arg0 = d->sid;
+    }
+    char nm[TASK_CAP_NAME_MAX];
+    snprintf(nm, sizeof(nm), "%s%u_irq", r->g->name, k);
+    e = task_start_add_cap(&g_si, nm, TASK_CAP_MSI);
+    pc_cptr_t h = slot_map_alloc(&g_slots, 1);
+    pc_cptr_t minted = slot_map_alloc(&g_slots, 1);
+    if (e == NULL || h == 0 || minted == 0) {
+        return grant_refuse(r, "start info or root CNode full", PC_OK);
+    }
+    pc_word_t res[3] = {0, 0, 0};
+    if (err == PC_OK) {
+        err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
+    }
+    if (err == PC_OK) {
+        err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE, 1ull << k);
+    }
+    if (err == PC_OK) {
+        err = pc_irq_handler_set_notification(h, minted);
+    }
+    uint32_t hslot = 0;
+    if (err == PC_OK) {
+        err = give_move(c, h, &hslot);
+    }
+    if (err == PC_OK) {
+        err = keep_move(&c->t->keep, minted, &c->t->acct);
+    }
+    e->type = PC_CAP_IRQ_HANDLER;
+    e->slot = hslot;
+    e->badge = 1ull << k;
+    e->arg0 = res[0];
+    e->arg1 = res[1];
+    e->arg2 = res[2];
+    if (err == PC_OK && iommu_link_server_expected()) {
+        /* remapped: the hotplug server asks the IOMMU server (port_irq) */
+        if (!iommu_link_port_vector(d->sid, (unsigned)res[0])) {
+            err = PC_ERR_RANGE;
+        }
+        e->arg0 = 0;
+        e->arg1 = 0;
+        e->arg2 = 0;
+    }
+    return err;
+}
+
+/* GRANT_HOTPLUG_SLOTS: every PCI-to-PCI bridge with a secondary bus (at most a of them). */
+static pc_word_t grant_hotplug_slots(grant_run_t *r)
+{
+    spawn_ctx_t *c = r->c;
+    /* One notification for every slot interrupt, bound to the task's thread, so a receive on its
+     * endpoint also returns slot interrupts: badge bit k = slot k. */
+    pc_cptr_t ntfn;
+    pc_word_t err = obj_new(PC_OBJ_NOTIFICATION, 0, 1, &c->t->acct, &ntfn);
+    if (err == PC_OK) {
+        err = pc_tcb_bind_notification(c->tcb, ntfn);
+    }
+    unsigned k = 0;
+    for (unsigned i = 0; i < pci_port_count() && k < r->g->a && k < 32 && err == PC_OK; i++) {
+        const init_pci_dev_t *d = pci_port_dev(i);
+        if ((d->class_rev >> 16) != 0x0604 || d->secondary == 0) {
+            continue;
+        }
+        err = hotplug_slot(r, d, k++, ntfn);
+        if (r->why != NULL) {
+            return err;
+        }
+    }
+    if (err == PC_OK) {
+        err = keep_move(&c->t->keep, ntfn, &c->t->acct);
+    }
+    return err;
+}
+
+#define GRANT_HANDLER_(kind, handler, name) [GRANT_##kind] = grant_##handler,
+static const grant_handler_t g_grant_handlers[GRANT_KIND_COUNT_] = {
+    INIT_GRANT_KINDS(GRANT_HANDLER_)};
+#undef GRANT_HANDLER_
 
 static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
 {
-    init_task_t *t = c->t;
-    init_acct_t *acct = &t->acct;
-    pc_word_t err = PC_OK;
-    uint32_t slot = 0;
-    uint64_t badge = g->badge | ((g->flags & GRANT_BADGE_TASK_ID) ? t->id : 0);
-    task_cap_t *e;
-
-    switch (g->kind) {
-    case GRANT_ENDPOINT:
-    case GRANT_NOTIFICATION: {
-        unsigned type = g->kind == GRANT_ENDPOINT ? PC_OBJ_ENDPOINT : PC_OBJ_NOTIFICATION;
-        e = task_start_add_cap(
-            &g_si, g->name, g->kind == GRANT_ENDPOINT ? TASK_CAP_ENDPOINT : TASK_CAP_NOTIFICATION);
-        if (e == NULL) {
-            return "start info full";
-        }
-        pc_cptr_t obj;
-        bool fresh = g->object == NULL;
-        err = fresh ? obj_new(type, 0, 1, acct, &obj) : shared_object(g->object, type, acct, &obj);
-        if (err == PC_OK) {
-            err = give_copy(c, obj, g->rights, badge, &slot);
-        }
-        if (err == PC_OK && fresh) {
-            err = keep_move(&t->keep, obj, acct);
-        }
-        e->type = type;
-        e->slot = slot;
-        e->rights = g->rights;
-        e->badge = badge;
-        if (err == PC_OK && !fresh && g->kind == GRANT_ENDPOINT &&
-            strcmp(g->object, "iommu") == 0 && (g->flags & GRANT_BADGE_TASK_ID)) {
-            err = iommu_client_grant(c, badge);
-        }
-        break;
-    }
-    case GRANT_INIT_ENDPOINT:
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_ENDPOINT);
-        if (e == NULL) {
-            return "start info full";
-        }
-        err = give_copy(c, g_init_ep, g->rights, t->id, &slot);
-        e->type = PC_OBJ_ENDPOINT;
-        e->slot = slot;
-        e->rights = g->rights;
-        e->badge = t->id;
-        break;
-    case GRANT_IRQ_ISA: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_IRQ);
-        pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-        if (e == NULL || h == 0) {
-            return "start info or root CNode full";
-        }
-        pc_word_t vector = 0;
-        err = pc_irq_control_get(PC_SLOT_IRQ_CONTROL, (unsigned)g->a, PC_IRQ_ISA, h, &vector);
-        if (err != PC_OK) {
-            slot_map_free(&g_slots, (uint32_t)h, 1);
-            return fail(c, "IRQControl_Get refused", err);
-        }
-        /* With an IOMMU server the line is moved to a remapping entry the server writes for
-         * the I/O APIC's source-id once it runs (iommu_link_send), before the task does: the
-         * root task keeps a copy of the handler for that. */
-        if (iommu_link_server_expected() && g_platform.ioapic_sid >= 0) {
-            pc_cptr_t keep = slot_map_alloc(&g_slots, 1);
-            if (keep == 0 ||
-                pc_cnode_copy(PC_SLOT_CNODE, keep, PC_SLOT_CNODE, h, PC_RIGHTS_ALL) != PC_OK ||
-                !iommu_link_ioapic_line(keep, (unsigned)vector, (unsigned)g->a)) {
-                if (keep != 0) {
-                    obj_delete(keep);
-                }
-                slot_map_free(&g_slots, (uint32_t)h, 1);
-                return "IRQ handler not kept for remapping";
-            }
-        }
-        err = give_irq(c, h, g->b, e);
-        e->arg0 = vector;
-        e->arg1 = g->a;
-        break;
-    }
-    case GRANT_IRQ_MSI: {
-        unsigned n = (g->flags & GRANT_MSI_PER_DMAR_UNIT) ? g_platform.dmar_units : 1u;
-        for (unsigned u = 0; u < n; u++) {
-            char nm[TASK_CAP_NAME_MAX];
-            snprintf(nm, sizeof(nm), u == 0 ? "%s" : "%s%u", g->name, u);
-            const char *why = grant_msi(c, g, nm);
-            if (why != NULL) {
-                return why;
-            }
-        }
-        return NULL;
-    }
-    case GRANT_IOPORT: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_IOPORT);
-        pc_cptr_t p = slot_map_alloc(&g_slots, 1);
-        if (e == NULL || p == 0) {
-            return "start info or root CNode full";
-        }
-        err = pc_ioport_issue(PC_SLOT_IOPORT, (uint16_t)g->a, (uint16_t)g->b, p);
-        if (err == PC_OK) {
-            err = give_move(c, p, &slot);
-        } else {
-            slot_map_free(&g_slots, (uint32_t)p, 1);
-        }
-        e->type = PC_CAP_IOPORT;
-        e->slot = slot;
-        e->arg0 = g->a;
-        e->arg1 = g->b;
-        break;
-    }
-    case GRANT_PCI_CONFIG:
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DEVICE_REGION);
-        if (e == NULL || c->pci == NULL) {
-            return "start info full or no PCI function";
-        }
-        err = give_device(c, g_ecam_base + ((uint64_t)c->pci->sid << 12), PAGE, e);
-        e->arg0 = c->pci->sid;
-        break;
-    case GRANT_PCI_BAR: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DEVICE_REGION);
-        if (e == NULL || c->pci == NULL) {
-            return "start info full or no PCI function";
-        }
-        uint64_t base = 0, size = 0;
-        int perr = pci_port_bar(c->pci->sid, (unsigned)g->a, &base, &size);
-        if (perr != PCI_OK) {
-            static char buf[64];
-            snprintf(buf, sizeof(buf), "BAR %llu unusable: %s", (unsigned long long)g->a,
-                     pci_err_str(perr));
-            return buf;
-        }
-        if (g->b != 0 && size > g->b) {
-            size = g->b;
-        }
-        err = give_device(c, base, size, e);
-        e->arg0 = c->pci->sid;
-        e->arg1 = g->a;
-        break;
-    }
-    case GRANT_DMA_POOL:
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_DMA_POOL);
-        if (e == NULL) {
-            return "start info full";
-        }
-        err = give_dma_pool(c, (unsigned)g->a, (unsigned)g->b, e);
-        break;
-    case GRANT_UNTYPED: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_UNTYPED);
-        if (e == NULL) {
-            return "start info full";
-        }
-        pc_cptr_t u;
-        err = obj_new(PC_OBJ_UNTYPED, (unsigned)g->a, 1, acct, &u);
-        if (err == PC_OK) {
-            t->ram_pa = obj_last_paddr();
-            t->ram_size = 1ull << g->a;
-            err = give_move(c, u, &slot);
-        }
-        e->type = PC_OBJ_UNTYPED;
-        e->slot = slot;
-        e->size = 1ull << g->a;
-        break;
-    }
-    case GRANT_OWN_TCB:
-    case GRANT_OWN_CNODE:
-    case GRANT_OWN_VSPACE: {
-        uint32_t kind = g->kind == GRANT_OWN_TCB     ? TASK_CAP_OWN_TCB
-                        : g->kind == GRANT_OWN_CNODE ? TASK_CAP_OWN_CNODE
-                                                     : TASK_CAP_OWN_VSPACE;
-        pc_cptr_t src = g->kind == GRANT_OWN_TCB     ? c->tcb
-                        : g->kind == GRANT_OWN_CNODE ? c->cnode
-                                                     : c->vspace;
-        e = task_start_add_cap(&g_si, g->name, kind);
-        if (e == NULL) {
-            return "start info full";
-        }
-        err = give_copy(c, src, g->rights, 0, &slot);
-        e->type = g->kind == GRANT_OWN_TCB     ? PC_OBJ_TCB
-                  : g->kind == GRANT_OWN_CNODE ? PC_OBJ_CNODE
-                                               : PC_OBJ_VSPACE;
-        e->slot = slot;
-        e->rights = g->rights;
-        if (g->kind == GRANT_OWN_CNODE) {
-            e->arg0 = t->policy->cnode_bits;
-        }
-        break;
-    }
-    case GRANT_SPARE_TCB: {
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_TCB);
-        if (e == NULL) {
-            return "start info full";
-        }
-        pc_cptr_t tcb;
-        err = obj_new(PC_OBJ_TCB, 0, 1, acct, &tcb);
-        if (err == PC_OK) {
-            err = give_move(c, tcb, &slot);
-        }
-        e->type = PC_OBJ_TCB;
-        e->slot = slot;
-        e->rights = PC_RIGHTS_ALL;
-        break;
-    }
-    case GRANT_DMAR_UNITS:
-        for (unsigned i = 0; i < g_platform.dmar_units && err == PC_OK; i++) {
-            char nm[TASK_CAP_NAME_MAX];
-            snprintf(nm, sizeof(nm), "%s%u", g->name, i);
-            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
-            if (e == NULL) {
-                return "start info full";
-            }
-            err = give_device(c, g_platform.dmar_base[i], (uint64_t)g_platform.dmar_pages[i] * PAGE,
-                              e);
-            e->arg0 = i;
-        }
-        if (g_platform.dmar_units == 0) {
-            return "no DMAR unit in ACPI";
-        }
-        break;
-    case GRANT_ACPI_DMAR:
-        e = task_start_add_cap(&g_si, g->name, TASK_CAP_MEMORY_REGION);
-        if (e == NULL) {
-            return "start info full";
-        }
-        if (g_platform.dmar_table == NULL) {
-            return "no DMAR table in ACPI";
-        }
-        err = give_copy_ro(c, g_platform.dmar_table, g_platform.dmar_table_len, e);
-        break;
-    case GRANT_PCI_CONFIG_CLASS: {
-        unsigned k = 0;
-        for (unsigned i = 0; i < pci_port_count() && k < g->b && err == PC_OK; i++) {
-            const init_pci_dev_t *d = pci_port_dev(i);
-            if ((d->class_rev >> 16) != g->a) {
-                continue;
-            }
-            char nm[TASK_CAP_NAME_MAX];
-            snprintf(nm, sizeof(nm), "%s%u", g->name, k++);
-            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
-            if (e == NULL) {
-                return "start info full";
-            }
-            err = give_device(c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
-            e->arg0 = d->sid;
-            e->arg1 = d->class_rev >> 8;
-        }
-        break;
-    }
-    case GRANT_HOTPLUG_SLOTS: {
-        /* One notification for every slot interrupt, bound to the task's thread, so a receive
-         * on its endpoint also returns slot interrupts: badge bit k = slot k. */
-        pc_cptr_t ntfn;
-        err = obj_new(PC_OBJ_NOTIFICATION, 0, 1, acct, &ntfn);
-        if (err == PC_OK) {
-            err = pc_tcb_bind_notification(c->tcb, ntfn);
-        }
-        unsigned k = 0;
-        for (unsigned i = 0; i < pci_port_count() && k < g->a && k < 32 && err == PC_OK; i++) {
-            const init_pci_dev_t *d = pci_port_dev(i);
-            if ((d->class_rev >> 16) != 0x0604 || d->secondary == 0) {
-                continue;
-            }
-            char nm[TASK_CAP_NAME_MAX];
-            snprintf(nm, sizeof(nm), "%s%u", g->name, k);
-            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
-            if (e == NULL) {
-                return "start info full";
-            }
-            err = give_device(c, g_ecam_base + ((uint64_t)d->sid << 12), PAGE, e);
-            e->arg0 = d->sid;
-            e->arg1 = d->secondary;
-            uint16_t dev_sid = (uint16_t)(d->secondary << 8);
-            snprintf(nm, sizeof(nm), "%s%u_dev", g->name, k);
-            e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
-            if (e == NULL) {
-                return "start info full";
-            }
-            if (err == PC_OK) {
-                err = give_device(c, g_ecam_base + ((uint64_t)dev_sid << 12), PAGE, e);
-            }
-            e->arg0 = dev_sid;
-            uint64_t base = 0, size = 0;
-            if (err == PC_OK && pci_port_bar(d->sid, 0, &base, &size) == PCI_OK) {
-                snprintf(nm, sizeof(nm), "%s%u_bar", g->name, k);
-                e = task_start_add_cap(&g_si, nm, TASK_CAP_DEVICE_REGION);
-                if (e == NULL) {
-                    return "start info full";
-                }
-                err = give_device(c, base, size, e);
-                e->arg0 = d->sid;
-            }
-            snprintf(nm, sizeof(nm), "%s%u_irq", g->name, k);
-            e = task_start_add_cap(&g_si, nm, TASK_CAP_MSI);
-            pc_cptr_t h = slot_map_alloc(&g_slots, 1);
-            pc_cptr_t minted = slot_map_alloc(&g_slots, 1);
-            if (e == NULL || h == 0 || minted == 0) {
-                return "start info or root CNode full";
-            }
-            pc_word_t res[3] = {0, 0, 0};
-            if (err == PC_OK) {
-                err = pc_irq_control_get_msi(PC_SLOT_IRQ_CONTROL, h, res);
-            }
-            if (err == PC_OK) {
-                err = pc_cnode_mint(PC_SLOT_CNODE, minted, PC_SLOT_CNODE, ntfn, PC_RIGHT_WRITE,
-                                    1ull << k);
-            }
-            if (err == PC_OK) {
-                err = pc_irq_handler_set_notification(h, minted);
-            }
-            uint32_t hslot = 0;
-            if (err == PC_OK) {
-                err = give_move(c, h, &hslot);
-            }
-            if (err == PC_OK) {
-                err = keep_move(&t->keep, minted, acct);
-            }
-            e->type = PC_CAP_IRQ_HANDLER;
-            e->slot = hslot;
-            e->badge = 1ull << k;
-            e->arg0 = res[0];
-            e->arg1 = res[1];
-            e->arg2 = res[2];
-            if (err == PC_OK && iommu_link_server_expected()) {
-                /* remapped: the hotplug server asks the IOMMU server (port_irq) */
-                if (!iommu_link_port_vector(d->sid, (unsigned)res[0])) {
-                    err = PC_ERR_RANGE;
-                }
-                e->arg0 = 0;
-                e->arg1 = 0;
-                e->arg2 = 0;
-            }
-            k++;
-        }
-        if (err == PC_OK) {
-            err = keep_move(&t->keep, ntfn, acct);
-        }
-        break;
-    }
-    default:
+    grant_handler_t handler = g->kind < GRANT_KIND_COUNT_ ? g_grant_handlers[g->kind] : NULL;
+    if (handler == NULL) {
         return "unknown grant kind";
+    }
+    grant_run_t r = {
+        .c = c,
+        .g = g,
+        .badge = g->badge | ((g->flags & GRANT_BADGE_TASK_ID) ? c->t->id : 0),
+        .why = NULL,
+        .caps = 1,
+    };
+    pc_word_t err = handler(&r);
+    if (r.why != NULL) {
+        return r.why;
     }
     if (err != PC_OK) {
         static char buf[80];
@@ -831,7 +920,7 @@ static const char *do_grant(spawn_ctx_t *c, const init_grant_t *g)
                  init_grant_kind_name(g->kind), (unsigned long long)err);
         return buf;
     }
-    t->caps_granted++;
+    c->t->caps_granted += r.caps;
     return NULL;
 }
 
@@ -1180,9 +1269,10 @@ void spawn_module_at(const pc_bootinfo_module_t *mod, unsigned module_index, uns
         snprintf(t->name, sizeof(t->name), "module%u", module_index);
     }
     const char *why = NULL;
-    if (!task_cmdline_get(cmdline, "role", t->role, sizeof(t->role)) || t->role[0] == '\0') {
+    t->policy = init_policy_of_cmdline(cmdline, t->role, sizeof(t->role));
+    if (t->role[0] == '\0') {
         why = "no role= on its command line";
-    } else if ((t->policy = init_policy_find(t->role)) == NULL) {
+    } else if (t->policy == NULL) {
         why = "unknown role";
     } else if (mod->size == 0 || mod->vaddr == 0 || mod->vaddr + mod->size < mod->vaddr) {
         why = "empty or unmapped module";

@@ -1,40 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Bookkeeping of untyped regions and free slots for the root task (see ut_pool.h). It mirrors
- * the kernel's placement rule (each object at the watermark rounded up to its own size), so its
- * arithmetic is checked against overflow: region sizes come from the boot information.
+ * Bookkeeping of untyped regions and free slots for the root task (see ut_pool.h). Placement is
+ * the kernel's own rule and code (<portcullis/object_size.h>: each object at the watermark
+ * rounded up to its own size, overflow-checked), so the mirror cannot drift from the kernel.
  */
 #include <string.h>
 
 #include <init/ut_pool.h>
+#include <portcullis/object_size.h>
 #include <portcullis/types.h>
-
-unsigned ut_object_bits(unsigned type, unsigned size_bits)
-{
-    switch (type) {
-    case PC_OBJ_UNTYPED:
-        return (size_bits >= PC_UNTYPED_MIN_BITS && size_bits <= PC_UNTYPED_MAX_BITS) ? size_bits
-                                                                                      : 0;
-    case PC_OBJ_TCB:
-        return PC_TCB_BITS;
-    case PC_OBJ_ENDPOINT:
-        return PC_ENDPOINT_BITS;
-    case PC_OBJ_NOTIFICATION:
-        return PC_NOTIFICATION_BITS;
-    case PC_OBJ_CNODE:
-        return (size_bits >= 1 && size_bits <= PC_CNODE_MAX_BITS) ? size_bits + PC_SLOT_BITS : 0;
-    case PC_OBJ_VSPACE:
-    case PC_OBJ_PDPT:
-    case PC_OBJ_PD:
-    case PC_OBJ_PT:
-    case PC_OBJ_FRAME_4K:
-        return PC_PAGE_BITS;
-    case PC_OBJ_FRAME_2M:
-        return PC_LARGE_PAGE_BITS;
-    default:
-        return 0;
-    }
-}
 
 void ut_pool_init(ut_pool_t *pool)
 {
@@ -60,23 +34,16 @@ bool ut_pool_add(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, bool devic
     return true;
 }
 
-/* Offset where `count` objects of 2^bits would go in r, or false if they do not fit. */
+/* Offset where `count` objects of 2^bits would go in r (the kernel's rule), or false if they do
+ * not fit. */
 static bool fit(const ut_region_t *r, unsigned bits, uint64_t count, uint64_t *offset)
 {
-    if (bits > r->size_bits || count == 0) {
+    uint64_t first, watermark;
+    if (pc_untyped_place(r->paddr, r->size_bits, r->watermark, bits, count, &first, &watermark) !=
+        PC_OK) {
         return false;
     }
-    uint64_t size = 1ull << r->size_bits;
-    uint64_t align = 1ull << bits;
-    uint64_t off = (r->watermark + align - 1) & ~(align - 1);
-    if (off < r->watermark || off > size) {
-        return false;
-    }
-    uint64_t room = (size - off) >> bits;
-    if (count > room) {
-        return false;
-    }
-    *offset = off;
+    *offset = first - r->paddr;
     return true;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <init/init.h>
+#include <portcullis/object_size.h>
 
 static int failures;
 
@@ -31,6 +32,14 @@ static void test_policy_table_is_consistent_and_has_test_roles(void)
         CHECK(init_policy_find(roles[i]) != NULL);
     }
     CHECK(init_policy_find("no_such_role") == NULL);
+    char role[32];
+    CHECK(init_policy_of_cmdline("ktest_ping.elf role=ping n=3", role, sizeof(role)) ==
+          init_policy_find("ping"));
+    CHECK(strcmp(role, "ping") == 0);
+    CHECK(init_policy_of_cmdline("x.elf role=nope", role, sizeof(role)) == NULL);
+    CHECK(strcmp(role, "nope") == 0); /* named, but not in the policy */
+    CHECK(init_policy_of_cmdline("x.elf n=3", role, sizeof(role)) == NULL && role[0] == '\0');
+    CHECK(init_policy_of_cmdline("x.elf role=ping", role, 3) == NULL && role[0] == '\0');
     CHECK(init_policy_find(NULL) == NULL);
     const init_role_t *f = init_policy_find("faulter");
     CHECK(f != NULL && (f->flags & ROLE_EXPECT_FAULT) && f->grant_count == 1);
@@ -38,6 +47,55 @@ static void test_policy_table_is_consistent_and_has_test_roles(void)
     CHECK(e != NULL && e->pci_vendor == 0x1234 && e->pci_device == 0x11e8);
     CHECK(strcmp(init_grant_kind_name(GRANT_IRQ_MSI), "irq-msi") == 0);
     CHECK(strcmp(init_grant_kind_name(0), "?") == 0);
+}
+
+/* The kinds come from one list (INIT_GRANT_KINDS): numbered as the table has them, each with its
+ * own name. */
+static void test_every_grant_kind_has_one_name_and_a_stable_number(void)
+{
+    CHECK(GRANT_ENDPOINT == 1 && GRANT_IRQ_MSI == 5 && GRANT_HOTPLUG_SLOTS == 17 &&
+          GRANT_DMA_POOL == 18 && GRANT_KIND_COUNT_ == 19);
+    for (unsigned k = 1; k < GRANT_KIND_COUNT_; k++) {
+        const char *n = init_grant_kind_name(k);
+        CHECK(n != NULL && strcmp(n, "?") != 0 && n[0] != '\0');
+        for (unsigned j = 1; j < k; j++) {
+            CHECK(strcmp(init_grant_kind_name(j), n) != 0);
+        }
+    }
+    CHECK(strcmp(init_grant_kind_name(GRANT_KIND_COUNT_), "?") == 0);
+}
+
+/* Behaviour the root task attaches to a role or a grant comes from declared flags, found through
+ * the policy's queries (no task matches role or object names). */
+static void test_policy_declares_the_iommu_server_its_clients_and_ready_signals(void)
+{
+    const init_role_t *srv = init_policy_iommu_server();
+    CHECK(srv != NULL && (srv->flags & ROLE_IOMMU_SERVER));
+    const init_grant_t *served = init_role_grant(srv, GRANT_SERVER_ENDPOINT);
+    CHECK(served != NULL && served->kind == GRANT_ENDPOINT && served->object != NULL);
+    CHECK(served != NULL && init_policy_iommu_endpoint() == served->object);
+    size_t count = 0, clients = 0, ready = 0, hotplug_servers = 0;
+    const init_role_t *roles = init_policy_roles(&count);
+    for (size_t i = 0; i < count; i++) {
+        const init_grant_t *c = init_role_grant(&roles[i], GRANT_IOMMU_CLIENT);
+        if (c != NULL) {
+            clients++;
+            CHECK(strcmp(c->object, init_policy_iommu_endpoint()) == 0);
+            CHECK(c->flags & GRANT_BADGE_TASK_ID);
+        }
+        const init_grant_t *r = init_role_grant(&roles[i], GRANT_READY_SIGNAL);
+        if (r != NULL) {
+            ready++;
+            CHECK(r->kind == GRANT_NOTIFICATION && r->object != NULL);
+        }
+        hotplug_servers += (roles[i].flags & ROLE_HOTPLUG_SERVER) != 0;
+        CHECK(i == (size_t)(srv - roles) || !(roles[i].flags & ROLE_IOMMU_SERVER));
+    }
+    CHECK(clients >= 2 && ready >= 1 && hotplug_servers == 1);
+    /* a driver is a client; the hotplug server's endpoint to the IOMMU server is not a client's */
+    CHECK(init_role_grant(init_policy_find("edu_driver"), GRANT_IOMMU_CLIENT) != NULL);
+    CHECK(init_role_grant(init_policy_find("hotplug"), GRANT_IOMMU_CLIENT) == NULL);
+    CHECK(init_role_grant(NULL, GRANT_IOMMU_CLIENT) == NULL);
 }
 
 static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
@@ -52,21 +110,21 @@ static void test_untyped_mirror_aligns_and_prefers_small_regions(void)
     CHECK(ut_pool_ram_total(&p) == (1u << 20) + (1u << 16) + (1u << 23));
 
     uint64_t off = 99;
-    int i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_ENDPOINT, 0), 1, &off);
+    int i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_ENDPOINT, 0), 1, &off);
     CHECK(i == 1 && off == 0); /* smallest region that fits */
     ut_pool_commit(&p, i, off, PC_ENDPOINT_BITS, 1);
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_TCB, 0), 2, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_TCB, 0), 2, &off);
     CHECK(i == 1 && off == 2048); /* TCB aligned to 2 KiB after the 32-byte endpoint */
     ut_pool_commit(&p, i, off, PC_TCB_BITS, 2);
     CHECK(p.r[1].watermark == 6144);
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 1, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_FRAME_2M, 0), 1, &off);
     CHECK(i == 2 && off == 0); /* only the 8 MiB region holds a 2 MiB frame */
-    i = ut_pool_plan(&p, ut_object_bits(PC_OBJ_FRAME_2M, 0), 5, &off);
+    i = ut_pool_plan(&p, (unsigned)pc_object_bits(PC_OBJ_FRAME_2M, 0), 5, &off);
     CHECK(i < 0); /* 10 MiB fits nowhere */
-    CHECK(ut_object_bits(PC_OBJ_CNODE, 8) == 14);
-    CHECK(ut_object_bits(PC_OBJ_CNODE, 0) == 0);
-    CHECK(ut_object_bits(PC_OBJ_UNTYPED, 48) == 0);
-    CHECK(ut_object_bits(99, 0) == 0);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 8) == 14);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 0) == -1);
+    CHECK(pc_object_bits(PC_OBJ_UNTYPED, 48) == -1);
+    CHECK(pc_object_bits(99, 0) == -1);
     p.r[1].exhausted = true;
     i = ut_pool_plan(&p, PC_ENDPOINT_BITS, 1, &off);
     CHECK(i == 0); /* exhausted regions are skipped */
@@ -213,6 +271,8 @@ int main(void)
     test_revoked_arena_returns_to_the_pool_and_is_reused();
     test_slot_owner_recorded_until_freed();
     test_policy_table_is_consistent_and_has_test_roles();
+    test_every_grant_kind_has_one_name_and_a_stable_number();
+    test_policy_declares_the_iommu_server_its_clients_and_ready_signals();
     test_untyped_mirror_aligns_and_prefers_small_regions();
     test_device_tree_splits_toward_any_address();
     test_slot_map_hands_out_runs_and_reuses_freed_slots();

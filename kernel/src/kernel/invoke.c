@@ -6,8 +6,8 @@
  */
 #include <arch/machine.h>
 #include <kernel/string.h>
-#include <kernel/untyped_calc.h>
 #include <portcullis/invocation.h>
+#include <portcullis/object_size.h>
 
 #define K_RETYPE_MAX_COUNT 256
 
@@ -80,7 +80,7 @@ int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t
     if (type == PC_OBJ_NULL || type >= PC_OBJ_TYPE_COUNT_RETYPABLE || user_bits > 63) {
         return PC_ERR_INVALID_ARGUMENT;
     }
-    int obj_bits = k_object_bits((unsigned)type, (unsigned)user_bits);
+    int obj_bits = pc_object_bits((unsigned)type, (unsigned)user_bits);
     if (obj_bits < 0) {
         return PC_ERR_RANGE;
     }
@@ -113,7 +113,7 @@ int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t
     }
     bool reset = !k_cdt_has_children(slot); /* no children: placement starts over */
     uint64_t first, new_free;
-    int err = k_untyped_place(ut->obj, ut->size_bits, reset ? 0 : ut->w2, (unsigned)obj_bits, count,
+    int err = pc_untyped_place(ut->obj, ut->size_bits, reset ? 0 : ut->w2, (unsigned)obj_bits, count,
                               &first, &new_free);
     if (err) {
         return err;

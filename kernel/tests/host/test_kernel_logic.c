@@ -5,10 +5,10 @@
  */
 #include <kernel/cdt.h>
 #include <kernel/memmap.h>
-#include <kernel/untyped_calc.h>
 #include <plat/acpi.h>
 #include <plat/ioapic.h>
 #include <portcullis/errors.h>
+#include <portcullis/object_size.h>
 #include <portcullis/types.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,34 +134,34 @@ static void test_untyped_watermark_aligns_and_bounds(void)
 {
     uint64_t first, nf;
     /* 64 KiB untyped at 1 MiB, watermark 16 bytes in, 4 KiB objects: first at +4 KiB */
-    CHECK(k_untyped_place(0x100000, 16, 16, 12, 1, &first, &nf) == PC_OK);
+    CHECK(pc_untyped_place(0x100000, 16, 16, 12, 1, &first, &nf) == PC_OK);
     CHECK(first == 0x101000 && nf == 0x2000);
     /* exactly fills the rest */
-    CHECK(k_untyped_place(0x100000, 16, 0x2000, 12, 14, &first, &nf) == PC_OK && nf == 0x10000);
-    CHECK(k_untyped_place(0x100000, 16, 0x2000, 12, 15, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0x100000, 16, 0x2000, 12, 14, &first, &nf) == PC_OK && nf == 0x10000);
+    CHECK(pc_untyped_place(0x100000, 16, 0x2000, 12, 15, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* object bigger than the untyped */
-    CHECK(k_untyped_place(0x100000, 12, 0, 21, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0x100000, 12, 0, 21, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* huge counts do not wrap */
-    CHECK(k_untyped_place(0x100000, 16, 0, 4, ~0ull, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
-    CHECK(k_untyped_place(0x100000, 16, 0, 4, 1ull << 60, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0x100000, 16, 0, 4, ~0ull, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0x100000, 16, 0, 4, 1ull << 60, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* watermark at the end of a maximal untyped */
-    CHECK(k_untyped_place(0, 47, 1ull << 47, 12, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0, 47, 1ull << 47, 12, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* corrupt inputs are rejected, not computed */
-    CHECK(k_untyped_place(0x100000, 16, 0x20000, 12, 1, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
-    CHECK(k_untyped_place(0x100800, 16, 0, 12, 1, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
-    CHECK(k_untyped_place(0x100000, 16, 0, 12, 0, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
+    CHECK(pc_untyped_place(0x100000, 16, 0x20000, 12, 1, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
+    CHECK(pc_untyped_place(0x100800, 16, 0, 12, 1, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
+    CHECK(pc_untyped_place(0x100000, 16, 0, 12, 0, &first, &nf) == PC_ERR_INVALID_ARGUMENT);
 }
 
 static void test_object_sizes(void)
 {
-    CHECK(k_object_bits(PC_OBJ_TCB, 0) == PC_TCB_BITS);
-    CHECK(k_object_bits(PC_OBJ_CNODE, 12) == 12 + PC_SLOT_BITS);
-    CHECK(k_object_bits(PC_OBJ_CNODE, 0) == -1);
-    CHECK(k_object_bits(PC_OBJ_CNODE, PC_CNODE_MAX_BITS + 1) == -1);
-    CHECK(k_object_bits(PC_OBJ_UNTYPED, 3) == -1);
-    CHECK(k_object_bits(PC_OBJ_UNTYPED, 48) == -1);
-    CHECK(k_object_bits(PC_OBJ_FRAME_2M, 0) == 21);
-    CHECK(k_object_bits(PC_CAP_IOPORT, 0) == -1);
+    CHECK(pc_object_bits(PC_OBJ_TCB, 0) == PC_TCB_BITS);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 12) == 12 + PC_SLOT_BITS);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, 0) == -1);
+    CHECK(pc_object_bits(PC_OBJ_CNODE, PC_CNODE_MAX_BITS + 1) == -1);
+    CHECK(pc_object_bits(PC_OBJ_UNTYPED, 3) == -1);
+    CHECK(pc_object_bits(PC_OBJ_UNTYPED, 48) == -1);
+    CHECK(pc_object_bits(PC_OBJ_FRAME_2M, 0) == 21);
+    CHECK(pc_object_bits(PC_CAP_IOPORT, 0) == -1);
 }
 
 static void test_memmap_merge_remove_complement(void)

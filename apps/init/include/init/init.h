@@ -3,6 +3,24 @@
  * The root task's internal interfaces: object creation from untyped memory with accounting,
  * mappings (creating the paging structures on demand), the per-task "keep" CNode that holds the
  * capabilities a task's memory depends on, PCI discovery, and task construction.
+ *
+ * Layering of apps/init/src (a file calls only files on its own level's right, never back):
+ *
+ *   main.c -> revoke.c, hotplug.c -> spawn.c -> iommu_link.c -> platform.c, pci_port.c
+ *          -> objects.c, tasks.c -> policy.c, ut_pool.c, elf_sym.c
+ *
+ *   policy.c, ut_pool.c, elf_sym.c  pure (host-tested): the policy table, untyped and slot
+ *                                   bookkeeping, ELF symbols; they call nothing of the root task
+ *   objects.c                       kernel objects, slots, mappings, keep CNodes, and the objects
+ *                                   shared between tasks by the name the policy gives them
+ *   tasks.c                         the task table (storage and look-ups; spawn.c fills it)
+ *   platform.c, pci_port.c          what ACPI and PCI say about the machine
+ *   iommu_link.c                    the root protocol of the IOMMU server (registers clients,
+ *                                   revokes grants); finds the server through policy and tasks.c
+ *   spawn.c                         builds and tears down tasks, carries out grants; tells the
+ *                                   IOMMU link what to register
+ *   hotplug.c, revoke.c             run-time policy: drivers for hot-added devices, revocation
+ *   main.c                          boot, the summary, the fault and report loop
  */
 #ifndef INIT_INIT_H
 #define INIT_INIT_H
@@ -149,7 +167,7 @@ void pci_port_unclaim(uint16_t sid);
 /* What ACPI says about the machine (zero where a table is absent or refused). */
 typedef struct init_platform {
     bool have_mcfg;
-    uint64_t ecam_base; /* config space of bus 0, segment 0 */
+    uint64_t ecam_base; /* config space of bus 0, segment 0: MCFG's, init.ecam=, or q35's */
     uint8_t ecam_bus_end;
     unsigned dmar_units;
     uint64_t dmar_base[INIT_MAX_DMAR_UNITS];  /* register base of each DRHD */
@@ -161,15 +179,30 @@ typedef struct init_platform {
 
 extern init_platform_t g_platform;
 
-/* Reads MCFG and DMAR through libacpi; device frames it maps are charged to acct. */
+/* Reads MCFG and DMAR through libacpi; device frames it maps are charged to acct. Without an
+ * MCFG the ECAM window is q35's (0xb0000000, buses 0-255). */
 void platform_discover(uint64_t rsdp_paddr, init_acct_t *acct);
+/* The ECAM window's base set by the operator (init.ecam=), over what ACPI said; false (nothing
+ * changed) unless it is 1 MiB aligned (one bus). */
+bool platform_ecam_override(uint64_t base);
+/* The physical address of the 4 KiB configuration page of function `sid` in the ECAM window;
+ * false if its bus lies beyond the window. The one place config-page addresses come from. */
+bool platform_config_page(uint16_t sid, uint64_t *paddr);
 
 /* ---- elf_sym.c ---- */
 
 /* Value of symbol `name` in an ELF64 image's .symtab; false if absent or the tables are bad. */
 bool elf_sym_lookup(const void *image, uint64_t size, const char *name, uint64_t *value);
 
-/* ---- spawn.c ---- */
+/* Objects shared between tasks, named by the policy (init_grant_t.object): created on first
+ * use, owned by the root task (never a task's arena). *slot = its root-CNode slot.
+ * PC_ERR_INVALID_CAPABILITY if `name` exists with another type, PC_ERR_RANGE if the table is
+ * full. */
+pc_word_t obj_shared(const char *name, unsigned type, init_acct_t *acct, pc_cptr_t *slot);
+/* The root-CNode slot of shared object `name`; 0 if it was never created or name is NULL. */
+pc_cptr_t obj_shared_slot(const char *name);
+
+/* ---- tasks.c ---- */
 
 #define INIT_MAX_TASKS 16
 
@@ -207,6 +240,18 @@ typedef struct init_task {
 
 extern init_task_t g_tasks[INIT_MAX_TASKS];
 extern unsigned g_task_count;
+
+/* The task with id `id` (its badge), or NULL. */
+init_task_t *task_by_id(uint64_t id);
+/* The first running task whose role has ROLE_* flag `role_flag`, or NULL. */
+init_task_t *task_running_with(uint32_t role_flag);
+/* Task t's reported results move to the retired totals (its entry is about to be reused; they
+ * still count in the SUMMARY). */
+void task_results_retire(init_task_t *t);
+void task_results_retired(uint32_t *passed, uint32_t *failed);
+
+/* ---- spawn.c ---- */
+
 extern pc_cptr_t g_init_ep; /* the root task's endpoint (faults, reports) */
 extern uint64_t g_tsc_hz;
 
@@ -230,8 +275,6 @@ bool task_teardown(init_task_t *t);
  */
 init_task_t *spawn_module_again(const pc_bootinfo_module_t *module, unsigned idx,
                                 const char *words);
-/* main.c: results of a task that goes before the summary (torn down after its report). */
-void init_results_add(uint32_t passed, uint32_t failed);
 /* Tasks torn down so far; skipped modules whose objects all came back (RAM free and free root
  * slots as before their build). */
 extern unsigned g_tasks_reclaimed;

@@ -75,7 +75,4 @@ bool iommu_link_revoke_memory(unsigned task, unsigned grant, uint64_t *pins_left
 bool iommu_link_revoke_frames(unsigned task, uint64_t pa, uint64_t size, uint64_t *pins_left);
 bool iommu_link_revoke_device(unsigned task, uint16_t sid);
 
-/* spawn.c: the root-CNode slot of the shared object `name`, 0 if it was never created. */
-pc_cptr_t spawn_shared_slot(const char *name);
-
 #endif /* INIT_IOMMU_LINK_H */

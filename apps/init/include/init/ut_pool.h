@@ -2,9 +2,10 @@
 /*
  * The root task's picture of its untyped memory and of its CNode's free slots. The kernel places
  * each retyped object at its untyped's watermark rounded up to the object's size; this module
- * mirrors that rule so the root task can choose an untyped that will fit before asking, place
- * device frames at exact physical addresses, and account every byte and slot it hands out.
- * Pure bookkeeping: the kernel calls live in objects.c, and the host tests drive this directly.
+ * mirrors that rule (with the kernel's code, <portcullis/object_size.h>) so the root task can
+ * choose an untyped that will fit before asking, place device frames at exact physical addresses,
+ * and account every byte and slot it hands out. Pure bookkeeping: the kernel calls live in
+ * objects.c, and the host tests drive this directly.
  */
 #ifndef INIT_UT_POOL_H
 #define INIT_UT_POOL_H
@@ -44,10 +45,6 @@ typedef struct ut_pool {
 bool ut_spare_put(ut_pool_t *pool, uint64_t paddr, unsigned size_bits, uint32_t slot);
 /* Takes the smallest spare of at least size_bits; false if none. */
 bool ut_spare_take(ut_pool_t *pool, unsigned size_bits, ut_spare_t *out);
-
-/* Log2 of the bytes an object of `type` (enum pc_object_type) and `size_bits` occupies; 0 for
- * an invalid combination. */
-unsigned ut_object_bits(unsigned type, unsigned size_bits);
 
 void ut_pool_init(ut_pool_t *pool);
 /* Adds a region; false if full, misaligned or of an impossible size. */

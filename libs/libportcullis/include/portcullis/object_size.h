@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Untyped placement arithmetic and object sizes (see kernel/untyped_calc.h). */
-#include <kernel/untyped_calc.h>
+/*
+ * Object sizes and untyped placement, the arithmetic of Untyped_Retype. The kernel decides with
+ * it where retyped objects go; the root task mirrors the same rule with the same code to choose
+ * an untyped that will fit before it asks and to place device frames at exact addresses. Pure
+ * and overflow-checked (sizes come from the boot information and from callers); host-tested by
+ * kernel/tests (kernel_host_tests) and apps/init/tests.
+ */
+#ifndef PORTCULLIS_OBJECT_SIZE_H
+#define PORTCULLIS_OBJECT_SIZE_H
+
+#include <stdint.h>
+
 #include <portcullis/errors.h>
 #include <portcullis/types.h>
 
-int k_object_bits(unsigned type, unsigned user_bits)
+/* Log2 of the bytes an object of `type` (enum pc_object_type) with the retype size argument
+ * `user_bits` occupies; -1 for a type that cannot be retyped or a size out of its range. */
+static inline int pc_object_bits(unsigned type, unsigned user_bits)
 {
     switch (type) {
     case PC_OBJ_UNTYPED:
@@ -33,8 +45,16 @@ int k_object_bits(unsigned type, unsigned user_bits)
     }
 }
 
-int k_untyped_place(uint64_t base, unsigned size_bits, uint64_t free_offset, unsigned obj_bits,
-                    uint64_t count, uint64_t *first, uint64_t *new_free_offset)
+/*
+ * Where `count` objects of 2^obj_bits bytes go in the untyped [base, base + 2^size_bits) whose
+ * watermark is `free_offset`: each object at the watermark rounded up to its own size. Returns
+ * PC_OK with the first object's address and the new watermark; PC_ERR_NOT_ENOUGH_MEMORY when
+ * they do not fit; PC_ERR_INVALID_ARGUMENT for impossible inputs (a misaligned base, a watermark
+ * beyond the end, count 0). Changes nothing on error.
+ */
+static inline int pc_untyped_place(uint64_t base, unsigned size_bits, uint64_t free_offset,
+                                   unsigned obj_bits, uint64_t count, uint64_t *first,
+                                   uint64_t *new_free_offset)
 {
     if (size_bits > 63 || obj_bits > 63 || count == 0) {
         return PC_ERR_INVALID_ARGUMENT;
@@ -61,3 +81,5 @@ int k_untyped_place(uint64_t base, unsigned size_bits, uint64_t free_offset, uns
     *new_free_offset = start + (count << obj_bits);
     return PC_OK;
 }
+
+#endif /* PORTCULLIS_OBJECT_SIZE_H */
