@@ -9,12 +9,12 @@ pc_fuzz_target(fuzz_hotplug
             ${PC_ROOT}/libs/libhotplug/src/slot.c
             ${PC_ROOT}/libs/libhotplug/src/server.c
             ${PC_ROOT}/libs/libhotplug/src/gone.c
-            ${PC_ROOT}/drivers/pcie-hotplug/src/protocol.c
+            ${PC_ROOT}/servers/pcie-hotplug/src/protocol.c
             ${PC_ROOT}/libs/libpci/src/ecam.c
             ${PC_ROOT}/libs/libpci/src/cap.c
             ${PC_ROOT}/libs/libpci/src/bdf.c
     INCLUDES ${PC_ROOT}/libs/libhotplug/include ${PC_ROOT}/libs/libpci/include
-             ${PC_ROOT}/drivers/pcie-hotplug/include ${PC_ROOT}/libs/libiommu/include
+             ${PC_ROOT}/servers/pcie-hotplug/include ${PC_ROOT}/libs/libiommu/include
              ${PC_ROOT}/tests/model/pcie/include ${PC_ROOT}/tests/host/hotplug
     DEFINES HH_TRACE_MAX=64
     RUNS 30000

@@ -14,7 +14,7 @@ IOMMU_PROTOCOL = top / "libs/libiommu/include/iommu/protocol.h"
 IOMMU_SERVER = top / "libs/libiommu/include/iommu/server.h"
 GONE = top / "libs/libhotplug/include/hotplug/gone.h"
 HOTPLUG = top / "libs/libhotplug/include/hotplug/hotplug.h"
-HPSRV = top / "drivers/pcie-hotplug/include/hpsrv/protocol.h"
+HPSRV = top / "servers/pcie-hotplug/include/hpsrv/protocol.h"
 VTD_DIR = top / "libs/libvtd"
 
 # Methods of the IOMMU server's protocols that the model leaves out, and why.

@@ -4,7 +4,7 @@
  * The fence / invalidate / ITE-recovery / PASID-drain protocol between the PCIe hotplug server,
  * the IOMMU server, a driver and its device, as a Promela model. Message labels, replies,
  * states and events carry the names of the C declarations (libs/libiommu/include/iommu/
- * protocol.h and server.h, libs/libhotplug/include/hotplug/*.h, drivers/pcie-hotplug/include/
+ * protocol.h and server.h, libs/libhotplug/include/hotplug/*.h, servers/pcie-hotplug/include/
  * hpsrv/protocol.h, libs/libvtd); check_messages.py holds the model to them.
  *
  * One hot-plug slot, one source-id, NGEN occupants (re-plug = a new generation), NPASID PASID

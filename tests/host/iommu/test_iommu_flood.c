@@ -3,7 +3,7 @@
  * Fault flood isolation against the VT-d model: device A fires faulting DMA (to IOVAs nothing
  * maps) and blocked interrupt requests (entries nobody allocated) without pause, while client B
  * maps and unmaps a page again and again. The server's event loop is modelled as
- * drivers/iommu/src/main.c runs it: with faults pending it only polls its endpoint, so a waiting
+ * servers/iommu/src/main.c runs it: with faults pending it only polls its endpoint, so a waiting
  * message is handled next and, when none waits, one service_faults() runs (FAULT_ROUNDS calls
  * of iommu_fault_service per unit, each reading at most IOMMU_FAULT_BUDGET records). Here every
  * B request is preceded by one such service turn (after the flood's next burst), and the flood's
@@ -45,7 +45,7 @@ static int g_collect_phase = -1; /* 0: quiet requests of B, 1: flooded ones */
 
 #define DEV_A 0x0100    /* 01:00.0, the faulting device, client A's */
 #define DEV_B 0x0200    /* 02:00.0, client B's */
-#define FAULT_ROUNDS 2u /* as drivers/iommu/src/main.c: service calls between endpoint looks */
+#define FAULT_ROUNDS 2u /* as servers/iommu/src/main.c: service calls between endpoint looks */
 #define BURST_DMA 24u   /* faulting DMAs of device A between two of B's requests */
 #define BURST_IRQ 8u    /* blocked interrupt requests of device A between two of B's requests */
 #define SAMPLES 400u    /* B map+unmap pairs: half quiet, half flooded */

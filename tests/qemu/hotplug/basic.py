@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-# QEMU's half of scenario "basic" (apps/hotplug_test/src/control.c): device_del of edu0 (the
+# QEMU's half of scenario "basic" (tests/tasks/hotplug_test/src/control.c): device_del of edu0 (the
 # attention button), device_add at the same slot, then the guest powers the slot off itself.
 import time
 

@@ -2,7 +2,7 @@
 /*
  * libhotplug: the PCIe native hotplug slot state machine of the hotplug server, one per slot
  * (as Linux's pciehp, but with every wait bounded). Everything that can be decided without the
- * kernel lives here; drivers/pcie-hotplug is the event loop around it.
+ * kernel lives here; servers/pcie-hotplug is the event loop around it.
  *
  * The library is driven by events - a slot interrupt (it reads and acknowledges Slot Status
  * itself through libpci's ECAM accessor), timer expiries, a driver's detached() and control

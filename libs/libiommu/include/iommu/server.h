@@ -3,7 +3,7 @@
  * The IOMMU server's state and logic, independent of the kernel: remapping units handed over by
  * init, the device index keyed by source-id with generation numbers, clients with their device
  * and memory grants, domains with their mapping tables, PASIDs, fault routing and quarantine.
- * The server task (drivers/iommu) is glue around this: it receives IPC, fills a struct
+ * The server task (servers/iommu) is glue around this: it receives IPC, fills a struct
  * iommu_msg, calls iommu_handle_client / iommu_handle_hotplug and sends the reply; it calls
  * iommu_fault_service / iommu_prq_service from the units' interrupts.
  *

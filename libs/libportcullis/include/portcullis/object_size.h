@@ -4,7 +4,7 @@
  * it where retyped objects go; the root task mirrors the same rule with the same code to choose
  * an untyped that will fit before it asks and to place device frames at exact addresses. Pure
  * and overflow-checked (sizes come from the boot information and from callers); host-tested by
- * kernel/tests (kernel_host_tests) and apps/init/tests.
+ * kernel/tests (kernel_host_tests) and init/tests.
  */
 #ifndef PORTCULLIS_OBJECT_SIZE_H
 #define PORTCULLIS_OBJECT_SIZE_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The root task's revocation scenario (apps/init/src/revoke.c): frames, device, kill and restart
+ * The root task's revocation scenario (init/src/revoke.c): frames, device, kill and restart
  * of a running driver, one step per "ready" signal of the driver, chosen with init.revoke= on the
  * kernel command line.
  */

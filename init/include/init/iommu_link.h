@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The root task registers the IOMMU server's clients (apps/init/src/iommu_link.c): the device a
+ * The root task registers the IOMMU server's clients (init/src/iommu_link.c): the device a
  * driver may attach and the notification its DMA faults are signalled on. See
  * <iommu/protocol.h> (IOMMU_ROOT_METHODS) for the protocol and docs/iommu-server.md for the design.
  */

@@ -2,7 +2,7 @@
 /*
  * The root task. It starts with every capability the kernel hands out at boot (see
  * <portcullis/bootinfo.h>), checks the boot information, prints what the machine has, starts one
- * task per boot module as the policy table says (apps/init/src/policy.c), prints what each task
+ * task per boot module as the policy table says (init/src/policy.c), prints what each task
  * received and cost, and then serves as the fault handler and report sink of every task it
  * started: faults are printed (`FAULT <task> <type> rip=... addr=...`) and the faulting task stays
  * stopped while the others run on; test results are collected into one SUMMARY line.
@@ -18,7 +18,7 @@
  *                           (N <= 3), so its build fails midway, is torn down and runs again
  *   init.ecam=ADDR          ECAM base for PCI config pages, 1 MiB aligned (default: from ACPI
  *                           MCFG, else 0xb0000000, q35's; platform.c owns the window)
- *   init.revoke=STEPS       a revocation scenario on a running driver (apps/init/src/revoke.c)
+ *   init.revoke=STEPS       a revocation scenario on a running driver (init/src/revoke.c)
  */
 #include <stdio.h>
 #include <string.h>

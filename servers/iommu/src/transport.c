@@ -166,7 +166,7 @@ static void resolve_cap(pc_cptr_t slot, struct iommu_cap_ref *ref)
         return;
     }
     /* A kernel that reports a frame's physical base in IDENTIFY's third word saves the second
-     * system call (apps/init/KERNEL_ISSUES.md); 0 there means "not reported". */
+     * system call (init/KERNEL_ISSUES.md); 0 there means "not reported". */
     uint64_t pa = id[2];
     if (pa == 0 && pc_frame_get_address(slot, &pa) != PC_OK) {
         return;

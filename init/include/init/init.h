@@ -4,7 +4,7 @@
  * mappings (creating the paging structures on demand), the per-task "keep" CNode that holds the
  * capabilities a task's memory depends on, PCI discovery, and task construction.
  *
- * Layering of apps/init/src (a file calls only files on its own level's right, never back):
+ * Layering of init/src (a file calls only files on its own level's right, never back):
  *
  *   main.c -> revoke.c, hotplug.c -> spawn.c -> iommu_link.c -> platform.c, pci_port.c
  *          -> objects.c, tasks.c -> policy.c, ut_pool.c, elf_sym.c
@@ -223,7 +223,7 @@ typedef struct init_task {
     uint64_t guard;          /* its stack guard page (unmapped), 0 if none */
     uint32_t passed, failed; /* from TASK_LABEL_DONE */
     uint64_t fault_vector;   /* last fault */
-    /* hot-plug (apps/init/src/hotplug.c): the module it was built from, the PCI function it
+    /* hot-plug (init/src/hotplug.c): the module it was built from, the PCI function it
      * drives, the handle of the occupant it was last given, and a WRITE copy of its interrupt
      * notification (badge HPS_NOTIFY_BIT) the hotplug server may signal; 0 when none */
     const pc_bootinfo_module_t *module;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Internal interfaces of the IOMMU server task (drivers/iommu). Who calls whom, one way only:
+ * Internal interfaces of the IOMMU server task (servers/iommu). Who calls whom, one way only:
  *
  *   main.c      start-up: capabilities, DMAR table, units, devices, interrupt events
  *     -> transport.c  the event loop: kernel message <-> struct iommu_msg, iommu_begin /

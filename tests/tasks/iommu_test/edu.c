@@ -6,7 +6,7 @@
  * (notification + fault_read with the device's source-id, the page and the reason); a client
  * cannot attach a device it was not granted, nor map memory it does not hold.
  *
- * Role `iommu_edu_test` (apps/init/src/policy.c): edu's config page and BAR0, a client endpoint
+ * Role `iommu_edu_test` (init/src/policy.c): edu's config page and BAR0, a client endpoint
  * to the IOMMU server, 1 MiB of untyped memory and its own CNode and VSpace for DMA buffers.
  */
 #include <stdio.h>
