@@ -22,6 +22,7 @@ void vtd_batch_init(struct vtd_batch *b, struct vtd_unit *u)
     b->n = 0;
     b->n_range = 0;
     b->n_broad = 0;
+    b->has_devtlb = false;
     b->iqe = b->ice = false;
     b->result = VTD_OK;
     b->n_failed = 0;
@@ -277,6 +278,45 @@ static bool redundant(const struct vtd_batch *b, const struct vtd_op *op)
 static enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op);
 
 /* add_op once the batch holds an operation: cover, merge, collapse when full. */
+/* Context, PASID, IOTLB and PASID-IOTLB caches: what a device-TLB refills from. */
+static bool is_translation_cache(unsigned kind)
+{
+    _Static_assert(VTD_OP_IOTLB_GLOBAL == 0, "IOTLB and context-cache kinds come first");
+    return kind <= VTD_OP_CC_DEVICE || (kind >= VTD_OP_PIOTLB_PASID && kind <= VTD_OP_PC_GLOBAL);
+}
+
+/*
+ * Where op goes in the queue order. Invariant: no translation-cache invalidation follows a
+ * device-TLB invalidation in a batch (VT-d 6.5.2.5: a device whose ATC was invalidated first
+ * could refill it from the stale IOTLB before the IOTLB's own descriptor). So such an op added
+ * after a device-TLB op (a caller's order, or a full batch's collapse re-adding a wider op) is
+ * placed before the first device-TLB op; everything else is appended.
+ */
+static unsigned queue_place(const struct vtd_batch *b, const struct vtd_op *op)
+{
+    if (!b->has_devtlb || !is_translation_cache(op->kind)) {
+        return b->n;
+    }
+    for (unsigned i = 0; i < b->n; i++) {
+        if (vtd_op_is_devtlb(b->ops[i].kind)) {
+            return i;
+        }
+    }
+    return b->n;
+}
+
+/* Open a hole at queue position i (indices at or after it move up by one). */
+static void open_hole(struct vtd_batch *b, unsigned i)
+{
+    memmove(&b->ops[i + 1], &b->ops[i], (b->n - i) * sizeof(b->ops[0]));
+    for (unsigned k = 0; k < b->n_range; k++) {
+        b->by_range[k] = (uint8_t)(b->by_range[k] + (b->by_range[k] >= i));
+    }
+    for (unsigned k = 0; k < b->n_broad; k++) {
+        b->broad[k] = (uint8_t)(b->broad[k] + (b->broad[k] >= i));
+    }
+}
+
 static enum vtd_err add_op_queued(struct vtd_batch *b, struct vtd_op op)
 {
     if (b->state != VTD_BATCH_OPEN) {
@@ -296,8 +336,13 @@ static enum vtd_err add_op_queued(struct vtd_batch *b, struct vtd_op op)
         /* The widened operation may itself be covered now, or merge: re-add. */
         return add_op(b, op);
     }
-    unsigned i = b->n++;
+    unsigned i = queue_place(b, &op);
+    if (i < b->n) {
+        open_hole(b, i);
+    }
+    b->n++;
     b->ops[i] = op;
+    b->has_devtlb = b->has_devtlb || vtd_op_is_devtlb(op.kind);
     if (is_range(op.kind)) {
         if (pos < b->n_range) {
             memmove(&b->by_range[pos + 1], &b->by_range[pos], b->n_range - pos);
@@ -322,6 +367,7 @@ static inline enum vtd_err add_op(struct vtd_batch *b, struct vtd_op op)
     }
     b->n = 1;
     b->ops[0] = op;
+    b->has_devtlb = vtd_op_is_devtlb(op.kind);
     if (is_range(op.kind)) {
         b->by_range[0] = 0;
         b->n_range = 1;

@@ -589,7 +589,9 @@ static void test_batch_range_bridging_a_gap_merges_both_neighbours(void)
     CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x9000, 0x1000, true), VTD_OK);
     CHECK_EQ(b.n, 3);
     CHECK_EQ(b.ops[0].end, 0x8000);
-    CHECK_EQ(b.ops[2].start, 0x9000);
+    /* a new IOTLB range goes before the device-TLB op (caches before device-TLBs) */
+    CHECK_EQ(b.ops[1].start, 0x9000);
+    CHECK_EQ(b.ops[2].kind, VTD_OP_DEVTLB);
     fake_free(f);
 }
 
@@ -659,6 +661,55 @@ static void test_batch_random_ranges_stay_covered_and_disjoint(void)
         }
     }
     CHECK(collapsed > 0); /* some rounds overflowed the batch and collapsed */
+    fake_free(f);
+}
+
+/* No context-cache or IOTLB invalidation may follow a device-TLB invalidation in a batch: one
+ * added later (by the caller, or re-added wider when the full batch collapses) goes before the
+ * first device-TLB operation. */
+static bool caches_before_devtlb(const struct vtd_batch *b)
+{
+    bool seen_devtlb = false;
+    for (unsigned i = 0; i < b->n; i++) {
+        unsigned k = b->ops[i].kind;
+        if (k == VTD_OP_DEVTLB || k == VTD_OP_PDEVTLB) {
+            seen_devtlb = true;
+        } else if (seen_devtlb && k != VTD_OP_IEC_GLOBAL && k != VTD_OP_IEC_INDEX &&
+                   k != VTD_OP_PGRP_RESP) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void test_batch_keeps_device_tlb_after_the_iotlb(void)
+{
+    static struct vtd_unit u;
+    struct vtd_hw hw;
+    struct fake *f = probe_fake(&u, &hw, QEMU_CAP, QEMU_ECAP);
+    static struct vtd_batch b;
+    vtd_batch_init(&b, &u);
+    CHECK_ERR(vtd_batch_add_devtlb(&b, 0x10, 4, 0x100000, 0x1000), VTD_OK);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x100000, 0x1000, true), VTD_OK);
+    CHECK_ERR(vtd_batch_add_cc_device(&b, 1, 0x10), VTD_OK);
+    CHECK_EQ(b.n, 3);
+    CHECK_EQ(b.ops[2].kind, VTD_OP_DEVTLB);
+    CHECK(caches_before_devtlb(&b));
+    /* the collapse of a full batch re-adds the domain-wide op before the device-TLB ones */
+    vtd_batch_init(&b, &u);
+    for (unsigned i = 0; i + 1 < VTD_BATCH_OPS; i++) {
+        CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, i * 0x10000ull, 0x1000, true), VTD_OK);
+    }
+    CHECK_ERR(vtd_batch_add_devtlb(&b, 0x10, 4, 0, 0x1000), VTD_OK);
+    CHECK_EQ(b.n, VTD_BATCH_OPS);
+    CHECK_ERR(vtd_batch_add_iotlb_range(&b, 1, 0x7000000, 0x1000, true), VTD_OK);
+    CHECK_EQ(b.n, 2);
+    CHECK_EQ(b.ops[0].kind, VTD_OP_IOTLB_DOMAIN);
+    CHECK_EQ(b.ops[1].kind, VTD_OP_DEVTLB);
+    CHECK(caches_before_devtlb(&b));
+    /* later ranges still merge with the moved operation's neighbours through the index */
+    CHECK_ERR(vtd_batch_add_devtlb(&b, 0x10, 4, 0x1000, 0x1000), VTD_OK);
+    CHECK_EQ(b.n, 2);
     fake_free(f);
 }
 
@@ -752,6 +803,7 @@ int main(void)
     RUN(test_batch_range_bridging_a_gap_merges_both_neighbours);
     RUN(test_batch_random_ranges_stay_covered_and_disjoint);
     RUN(test_batch_collapses_when_full);
+    RUN(test_batch_keeps_device_tlb_after_the_iotlb);
     RUN(test_batch_rejects_features_the_unit_lacks);
     RUN(test_reg_invalidation_refused_with_qi_on);
     VT_MAIN_END();

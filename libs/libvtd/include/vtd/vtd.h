@@ -396,6 +396,7 @@ struct vtd_batch {
     uint8_t by_range[VTD_BATCH_OPS];
     uint8_t broad[VTD_BATCH_OPS];
     uint8_t n_range, n_broad;
+    bool has_devtlb; /* a device-TLB operation was added (cache-ordering check, batch.c) */
     /* in flight */
     uint32_t seq;         /* unique number the wait writes (never reused while in flight) */
     uint32_t slot;        /* status word the wait writes */
