@@ -22,8 +22,8 @@
  *                                        its module again (`tag=rN restarted`)
  *   init.revoke_role=ROLE       the driver: the first running task of this role (default: the
  *                               first role of the policy with a ready signal)
- * Every step prints "init: revoke: ..." lines; the QEMU test correlates them with QEMU's trace
- * of the invalidations (tests/qemu/drivers/revoke_check.py).
+ * Every step prints "init: revoke: ..." lines; the QEMU tests correlate them with QEMU's trace
+ * of the invalidations (tests/qemu/drivers/revoke_check.py, tests/qemu/iommu/pool_revoke_check.py).
  */
 #include <stdio.h>
 #include <string.h>
