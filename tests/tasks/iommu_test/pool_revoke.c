@@ -18,8 +18,9 @@
 
 #include "iommu_test.h"
 
-#define IOVA_SRC 0x100000ull   /* a frame: the bytes edu copies into the pool */
-#define IOVA_PROBE 0x200000ull /* a frame mapped and unmapped once: names the domain in the trace  \
+#define IOVA_SRC 0x100000ull /* a frame: the bytes edu copies into the pool */
+#define IOVA_PROBE                                                                                 \
+    0x200000ull                /* a frame mapped and unmapped once: names the domain in the trace  \
                                 */
 #define IOVA_POOL 0x300000ull  /* the pool's first POOL_MAPPED bytes */
 #define IOVA_AFTER 0x400000ull /* a frame mapped after the revoke */
@@ -52,42 +53,15 @@ static uint64_t unmap(uint64_t iova, uint64_t size)
     return call(&m, 0, &r);
 }
 
-static void fill(volatile uint8_t *p, unsigned n, uint8_t seed)
-{
-    for (unsigned i = 0; i < n; i++) {
-        p[i] = (uint8_t)(seed + i * 13u);
-    }
-}
-
-static bool all_byte(volatile uint8_t *p, unsigned n, uint8_t v)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (p[i] != v) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool same(volatile uint8_t *a, volatile uint8_t *b, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (a[i] != b[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* src (at IOVA_SRC) -> edu's buffer -> RAM at `iova`; dst is the CPU's view of that RAM, set to
  * 0x5e first. *ran: both transfers completed. True if the bytes arrived. */
 static bool transfer(const struct it_frame *src, uint64_t iova, volatile uint8_t *dst, uint8_t seed,
                      bool *ran)
 {
-    fill(src->va, LEN, seed);
+    it_fill(src->va, LEN, seed);
     memset((void *)dst, 0x5e, LEN);
     *ran = it_edu_dma(IOVA_SRC, 0, LEN, false) && it_edu_dma(iova, 0, LEN, true);
-    return *ran && same(src->va, dst, LEN);
+    return *ran && it_same(src->va, dst, LEN);
 }
 
 /* Every fault record waiting at the server; *hit = the last one that is edu writing into
@@ -212,10 +186,10 @@ int main(void)
     (void)it_wait_fault(2000000);
     records = read_faults(IOVA_POOL, IOVA_POOL + 4096u, &hit);
     kt_result("revoked_pool_dma_lands_nowhere",
-              ran && !lands && all_byte(pool_va, LEN, 0x5e) && hit.addr == IOVA_POOL &&
+              ran && !lands && it_all_byte(pool_va, LEN, 0x5e) && hit.addr == IOVA_POOL &&
                   hit.reason == 5,
               "(transfer %s, pool %s, fault at %#llx reason %u, %u record(s))",
-              ran ? "ran" : "timed out", all_byte(pool_va, LEN, 0x5e) ? "untouched" : "WRITTEN",
+              ran ? "ran" : "timed out", it_all_byte(pool_va, LEN, 0x5e) ? "untouched" : "WRITTEN",
               (unsigned long long)hit.addr, hit.reason, records);
 
     /* The grant is refused from now on, by every path that names it. */
