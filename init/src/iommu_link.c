@@ -33,6 +33,8 @@ static struct {
     struct {
         uint64_t pa, size;
         unsigned rights;
+        bool granted; /* the server accepted grant_memory: its grant index is the pool's */
+        bool revoked; /* revoke_memory confirmed: no device reaches it, the root task's again */
     } pool[LINK_POOLS];
     unsigned nvec;
     uint8_t vec[LINK_VECTORS]; /* vector grant k = vec[k], for the task's device */
@@ -184,6 +186,8 @@ bool iommu_link_pool(unsigned task, uint64_t pa, uint64_t size, unsigned rights,
             g_link[i].pool[k].pa = pa;
             g_link[i].pool[k].size = size;
             g_link[i].pool[k].rights = rights;
+            g_link[i].pool[k].granted = false;
+            g_link[i].pool[k].revoked = false;
             *index = k;
             return true;
         }
@@ -205,6 +209,7 @@ static void send_pools(pc_cptr_t ep, unsigned i)
         pc_word_t err = pc_call(ep, &m);
         uint64_t res = err == PC_OK ? pc_msginfo_label(m.info) : ~0ull;
         bool ok = res == 0 && pc_msginfo_length(m.info) >= 1 && m.mr[0] == k;
+        g_link[i].pool[k].granted = ok;
         printf("init: iommu client %#llx: DMA pool %u (%#llx, %llu KiB): %s\n",
                (unsigned long long)g_link[i].badge, k, (unsigned long long)g_link[i].pool[k].pa,
                (unsigned long long)(g_link[i].pool[k].size >> 10),
@@ -284,7 +289,25 @@ bool iommu_link_revoke_memory(unsigned task, unsigned grant, uint64_t *pins_left
 {
     int i = link_of(task);
     uint64_t w[2] = {i >= 0 ? g_link[i].badge : 0, grant};
-    return revoke_memory_call(task, IOMMU_ROOT_REVOKE_MEMORY, w, 2, "memory grant", pins_left);
+    bool ok = revoke_memory_call(task, IOMMU_ROOT_REVOKE_MEMORY, w, 2, "memory grant", pins_left);
+    if (ok && grant < g_link[i].npools) {
+        g_link[i].pool[grant].revoked = true;
+    }
+    return ok;
+}
+
+bool iommu_link_pool_granted(unsigned task, unsigned *grant, uint64_t *pa, uint64_t *size)
+{
+    int i = link_of(task);
+    for (unsigned k = 0; i >= 0 && k < g_link[i].npools; k++) {
+        if (g_link[i].pool[k].granted && !g_link[i].pool[k].revoked) {
+            *grant = k;
+            *pa = g_link[i].pool[k].pa;
+            *size = g_link[i].pool[k].size;
+            return true;
+        }
+    }
+    return false;
 }
 
 bool iommu_link_revoke_frames(unsigned task, uint64_t pa, uint64_t size, uint64_t *pins_left)

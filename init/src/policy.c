@@ -321,6 +321,24 @@ static const init_grant_t g_iommu_bench[] = {
     INIT_EP,
 };
 
+/* The pool-revocation target (tests/tasks/iommu_test/pool_revoke.c): edu's config page and BAR0,
+ * a client endpoint, a 64 KiB DMA pool it maps with map_pool, its own memory for frame-capability
+ * buffers, and the ready notification the root task's revocation scenario (init.revoke=pool)
+ * waits on. */
+static const init_grant_t g_iommu_pool_revoke[] = {
+    {.name = "config", .kind = GRANT_PCI_CONFIG},
+    {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
+    IOMMU_CLIENT_EP,
+    {.name = "dma_pool", .kind = GRANT_DMA_POOL, .a = 16, .b = 3},
+    IOMMU_TEST_MEMORY(20),
+    INIT_EP,
+    {.name = "ready",
+     .kind = GRANT_NOTIFICATION,
+     .object = "pool_ready",
+     .rights = PC_RIGHT_WRITE,
+     .flags = GRANT_READY_SIGNAL},
+};
+
 /* reclaim_probe (tests/qemu/drivers): a module that fails midway on purpose - memory (4 MiB, so
  * its arena is large enough for the next driver to be built in it again), a notification and
  * its RAM made, then a DMA pool grant refused (no IOMMU client grant before it); everything made
@@ -387,6 +405,8 @@ static const init_role_t g_roles[] = {
      .pci_device = 0x1044,
      .grants = g_virtio_driver,
      .grant_count = N(g_virtio_driver)},
+    /* after edu_driver: init.revoke without init.revoke_role still names the edu driver */
+    PCI_ROLE("iommu_pool_revoke", 120, 8, ROLE_TEST, 0x1234, 0x11e8, g_iommu_pool_revoke),
 };
 
 const init_role_t *init_policy_roles(size_t *count)

@@ -12,14 +12,18 @@
  * reached a point where the next step may come):
  *   init.revoke=STEP[,STEP...]  frames   revoke_frames over the driver's RAM grant (its DMA
  *                                        buffers come from there)
+ *                               pool     revoke_memory of its first DMA pool grant
+ *                                        (GRANT_DMA_POOL: the grant index the server gave when
+ *                                        the root task granted it); confirmed with no pins left,
+ *                                        the pool is noted as the root task's again
  *                               device   revoke_device of the PCI function it drives
  *                               restart  kill it (task_teardown: suspended, client_remove, its
  *                                        capabilities revoked, its memory returned) and start
  *                                        its module again (`tag=rN restarted`)
  *   init.revoke_role=ROLE       the driver: the first running task of this role (default: the
  *                               first role of the policy with a ready signal)
- * Every step prints "init: revoke: ..." lines; the QEMU test correlates them with QEMU's trace
- * of the invalidations (tests/qemu/drivers/revoke_check.py).
+ * Every step prints "init: revoke: ..." lines; the QEMU tests correlate them with QEMU's trace
+ * of the invalidations (tests/qemu/drivers/revoke_check.py, tests/qemu/iommu/pool_revoke_check.py).
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +35,7 @@
 
 #define REVOKE_STEPS 8u
 
-enum step { STEP_FRAMES, STEP_DEVICE, STEP_RESTART };
+enum step { STEP_FRAMES, STEP_POOL, STEP_DEVICE, STEP_RESTART };
 
 static struct {
     uint8_t step[REVOKE_STEPS];
@@ -47,7 +51,10 @@ static bool parse_step(const char *w, size_t n, uint8_t *out)
     static const struct {
         const char *name;
         enum step step;
-    } names[] = {{"frames", STEP_FRAMES}, {"device", STEP_DEVICE}, {"restart", STEP_RESTART}};
+    } names[] = {{"frames", STEP_FRAMES},
+                 {"pool", STEP_POOL},
+                 {"device", STEP_DEVICE},
+                 {"restart", STEP_RESTART}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strlen(names[i].name) == n && memcmp(names[i].name, w, n) == 0) {
             *out = (uint8_t)names[i].step;
@@ -150,6 +157,29 @@ static void run_step(init_task_t *t, enum step s)
          * go with the task (restart); until the server confirmed, they must not. */
         printf("init: revoke: frames of task %u %s\n", t->id,
                ok ? "unreachable by its devices" : "NOT confirmed: kept out of use");
+        break;
+    }
+    case STEP_POOL: {
+        unsigned grant = 0;
+        uint64_t pa = 0, size = 0, left = 0;
+        if (!iommu_link_pool_granted(t->id, &grant, &pa, &size)) {
+            printf("init: revoke: task %u %s holds no granted DMA pool\n", t->id, t->name);
+            break;
+        }
+        printf("init: revoke: revoking pool %u of task %u %s ([%#llx, %#llx))\n", grant, t->id,
+               t->name, (unsigned long long)pa, (unsigned long long)(pa + size));
+        bool ok = iommu_link_revoke_memory(t->id, grant, &left);
+        /* Only a confirmed revoke (error OK, no pins left) makes the pool the root task's again;
+         * otherwise it stays out of use (the task's memory goes with the task, never earlier). */
+        if (ok) {
+            printf("init: revoke: pool %u of task %u unreachable by its devices: %llu KiB the root "
+                   "task's again\n",
+                   grant, t->id, (unsigned long long)(size >> 10));
+        } else {
+            printf("init: revoke: pool %u of task %u NOT confirmed (%llu pins left): kept out of "
+                   "use\n",
+                   grant, t->id, (unsigned long long)left);
+        }
         break;
     }
     case STEP_DEVICE:

@@ -92,6 +92,16 @@ static void test_policy_declares_the_iommu_server_its_clients_and_ready_signals(
         CHECK(i == (size_t)(srv - roles) || !(roles[i].flags & ROLE_IOMMU_SERVER));
     }
     CHECK(clients >= 2 && ready >= 1 && hotplug_servers == 1);
+    /* init.revoke without init.revoke_role names the first role with a ready signal: the edu
+     * driver, before the pool-revocation target */
+    const init_role_t *first_ready = NULL;
+    for (size_t i = 0; i < count && first_ready == NULL; i++) {
+        first_ready = init_role_grant(&roles[i], GRANT_READY_SIGNAL) != NULL ? &roles[i] : NULL;
+    }
+    CHECK(first_ready != NULL && strcmp(first_ready->role, "edu_driver") == 0);
+    const init_role_t *pr = init_policy_find("iommu_pool_revoke");
+    CHECK(pr != NULL && init_role_grant(pr, GRANT_READY_SIGNAL) != NULL &&
+          init_role_grant(pr, GRANT_IOMMU_CLIENT) != NULL);
     /* a driver is a client; the hotplug server's endpoint to the IOMMU server is not a client's */
     CHECK(init_role_grant(init_policy_find("edu_driver"), GRANT_IOMMU_CLIENT) != NULL);
     CHECK(init_role_grant(init_policy_find("hotplug"), GRANT_IOMMU_CLIENT) == NULL);

@@ -72,6 +72,10 @@ bool iommu_link_remove(unsigned task);
  * Every call prints one line "init: revoke: ...".
  */
 bool iommu_link_revoke_memory(unsigned task, unsigned grant, uint64_t *pins_left);
+/* The first DMA pool of task `task` the server accepted (grant_memory) and no confirmed
+ * revoke_memory took back: its grant index at the server and its physical range. False if none.
+ * A pool whose revocation was confirmed is noted as the root task's again. */
+bool iommu_link_pool_granted(unsigned task, unsigned *grant, uint64_t *pa, uint64_t *size);
 bool iommu_link_revoke_frames(unsigned task, uint64_t pa, uint64_t size, uint64_t *pins_left);
 bool iommu_link_revoke_device(unsigned task, uint16_t sid);
 

@@ -96,6 +96,35 @@ bool it_frame_new(unsigned bits, struct it_frame *f)
     return true;
 }
 
+/* ---- buffer contents ---- */
+
+void it_fill(volatile uint8_t *p, unsigned n, uint8_t seed)
+{
+    for (unsigned i = 0; i < n; i++) {
+        p[i] = (uint8_t)(seed + i * 7u);
+    }
+}
+
+bool it_same(volatile const uint8_t *a, volatile const uint8_t *b, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool it_all_byte(volatile const uint8_t *p, unsigned n, uint8_t v)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (p[i] != v) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- benchmark lines ---- */
 
 static int cmp_u64(const void *a, const void *b)

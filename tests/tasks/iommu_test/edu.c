@@ -25,33 +25,6 @@ static uint64_t call(const struct iommu_msg *m, pc_cptr_t cap, struct iommu_repl
     return it_call(g_ep, m, cap, r);
 }
 
-static void fill(volatile uint8_t *p, unsigned n, uint8_t seed)
-{
-    for (unsigned i = 0; i < n; i++) {
-        p[i] = (uint8_t)(seed + i * 7u);
-    }
-}
-
-static bool same(volatile uint8_t *a, volatile uint8_t *b, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (a[i] != b[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool all_zero(volatile uint8_t *p, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (p[i] != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 int main(void)
 {
     const task_start_info_t *si = kt_start();
@@ -70,12 +43,12 @@ int main(void)
     struct iommu_reply r;
 
     /* Fail-closed: before attach the device reaches nothing, not even at physical addresses. */
-    fill(a.va, LEN, 0x11);
+    it_fill(a.va, LEN, 0x11);
     memset((void *)b.va, 0, LEN);
     bool done = it_edu_dma(a.pa, 0, LEN, false) && it_edu_dma(b.pa, 0, LEN, true);
-    kt_result("unattached_device_cannot_dma", done && all_zero(b.va, LEN),
+    kt_result("unattached_device_cannot_dma", done && it_all_byte(b.va, LEN, 0),
               "(transfers %s, target %s)", done ? "ran" : "timed out",
-              all_zero(b.va, LEN) ? "untouched" : "WRITTEN");
+              it_all_byte(b.va, LEN, 0) ? "untouched" : "WRITTEN");
 
     /* Authority: only the granted device, only memory we hold. */
     iommu_encode_attach(&m, sid ^ 0x0100u);
@@ -115,10 +88,10 @@ int main(void)
               iommu_errname((unsigned)m2), iommu_errname((unsigned)m3));
 
     /* DMA through the IOMMU: RAM (IOVA_SRC) -> edu buffer -> RAM (IOVA_DST). */
-    fill(a.va, LEN, 0x5a);
+    it_fill(a.va, LEN, 0x5a);
     memset((void *)b.va, 0, LEN);
     done = it_edu_dma(IOVA_SRC, 0, LEN, false) && it_edu_dma(IOVA_DST, 0, LEN, true);
-    kt_result("dma_to_mapped_memory_moves_the_right_bytes", done && same(a.va, b.va, LEN),
+    kt_result("dma_to_mapped_memory_moves_the_right_bytes", done && it_same(a.va, b.va, LEN),
               "(%u bytes %s, first %02x/%02x)", LEN, done ? "moved" : "timed out", a.va[0],
               b.va[0]);
     /* A read-only mapping refuses the device's writes. */
@@ -155,8 +128,8 @@ int main(void)
             break;
         }
     }
-    kt_result("unmap_then_dma_faults", done && all_zero(b.va, LEN), "(target %s)",
-              all_zero(b.va, LEN) ? "untouched" : "WRITTEN after unmap");
+    kt_result("unmap_then_dma_faults", done && it_all_byte(b.va, LEN, 0), "(target %s)",
+              it_all_byte(b.va, LEN, 0) ? "untouched" : "WRITTEN after unmap");
     kt_result("fault_reaches_owning_driver_with_sid_address_reason",
               signalled && err == IOMMU_OK && found && rec.reason != 0,
               "(notified %s, %llu record(s), sid %04x addr %#llx reason %u write %u)",
@@ -174,7 +147,7 @@ int main(void)
     err = call(&m, b.cap, &r);
     done = err == IOMMU_OK && it_edu_dma(IOVA_SRC, 0, LEN, false) &&
            it_edu_dma(IOVA_DST, 0, LEN, true);
-    kt_result("remap_after_unmap_works_again", done && same(a.va, b.va, LEN), "(%s)",
+    kt_result("remap_after_unmap_works_again", done && it_same(a.va, b.va, LEN), "(%s)",
               iommu_errname((unsigned)err));
     iommu_encode_unmap(&m, 0, 0x400000);
     uint64_t u = call(&m, 0, &r);

@@ -32,6 +32,11 @@ struct it_frame {
 };
 bool it_frame_new(unsigned bits, struct it_frame *f);
 
+/* Buffer contents: a pattern from `seed`, two buffers equal, every byte `v`. */
+void it_fill(volatile uint8_t *p, unsigned n, uint8_t seed);
+bool it_same(volatile const uint8_t *a, volatile const uint8_t *b, unsigned n);
+bool it_all_byte(volatile const uint8_t *p, unsigned n, uint8_t v);
+
 /* QEMU's edu device through BAR0 ("bar0"). */
 bool it_edu_init(const task_start_info_t *si);
 /* One transfer of `len` (< 4096) bytes; to_ram: device buffer -> RAM. Waits with a deadline
