@@ -178,8 +178,8 @@ static const init_grant_t g_hotplug[] = {
         .rights = PC_RIGHT_WRITE, .badge = 0x50000000ull                                           \
     }
 
-/* Hotplug server tests (tests/tasks/hotplug_test): a stand-in serving the IOMMU server's endpoint (for
- * images without the real server) and the in-guest control client, which may also tell the
+/* Hotplug server tests (tests/tasks/hotplug_test): a stand-in serving the IOMMU server's endpoint
+ * (for images without the real server) and the in-guest control client, which may also tell the
  * stand-in that a scenario is over (badge 0x7e57). */
 static const init_grant_t g_hp_iommu_standin[] = {
     {.name = "iommu", .kind = GRANT_ENDPOINT, .object = "iommu", .rights = PC_RIGHT_READ},
@@ -232,8 +232,8 @@ static const init_grant_t g_drivers_surprise_ctl[] = {
     {.name = "ready", .kind = GRANT_NOTIFICATION, .object = "edu_ready", .rights = PC_RIGHT_READ},
     INIT_EP,
 };
-/* The hotplug tests' edu client that lives through many re-plugs (tests/tasks/hotplug_test, cycler):
- * what the edu driver holds. */
+/* The hotplug tests' edu client that lives through many re-plugs (tests/tasks/hotplug_test,
+ * cycler): what the edu driver holds. */
 static const init_grant_t g_hp_edu_cycler[] = {
     {.name = "config", .kind = GRANT_PCI_CONFIG},
     {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0},
@@ -255,8 +255,8 @@ static const init_grant_t g_virtio_driver[] = {
 };
 
 /*
- * The IOMMU server's QEMU test tasks (tests/tasks/iommu_test). Each is an ordinary client (one badge
- * per task, the device its role claims, memory it retypes itself); the hotplug-role test also
+ * The IOMMU server's QEMU test tasks (tests/tasks/iommu_test). Each is an ordinary client (one
+ * badge per task, the device its role claims, memory it retypes itself); the hotplug-role test also
  * holds the hotplug server's badge, so it can fence, remove and re-add the device it drives.
  */
 #define IOMMU_CLIENT_EP                                                                            \
@@ -294,8 +294,9 @@ static const init_grant_t g_iommu_hp_test[] = {
     IOMMU_TEST_MEMORY(20),
     INIT_EP,
 };
-/* A driver that turns hostile with its interrupts (tests/tasks/iommu_test/irq.c): edu's config page and
- * BAR0, a client endpoint, then its vector grant, and the hotplug badge to fence its own device. */
+/* A driver that turns hostile with its interrupts (tests/tasks/iommu_test/irq.c): edu's config page
+ * and BAR0, a client endpoint, then its vector grant, and the hotplug badge to fence its own
+ * device. */
 #define IRQ_TEST_GRANTS                                                                            \
     {.name = "config", .kind = GRANT_PCI_CONFIG}, {.name = "bar0", .kind = GRANT_PCI_BAR, .a = 0}, \
         IOMMU_CLIENT_EP, {.name = "msi", .kind = GRANT_IRQ_MSI, .b = 1},                           \

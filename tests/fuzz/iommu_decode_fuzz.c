@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned err = hp ? (unsigned)iommu_decode_hotplug(srv, &m, &req)
                           : (unsigned)iommu_decode_client(srv, &m, &req);
         const struct iommu_method_info *mi = iommu_method_find(m.label);
-        if (err != 0 && mi && mi->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) && err != IOMMU_ERR_BAD_LABEL &&
-            !(mi->errors & (1ull << err))) {
+        if (err != 0 && mi && mi->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) &&
+            err != IOMMU_ERR_BAD_LABEL && !(mi->errors & (1ull << err))) {
             fprintf(stderr, "undeclared error %u from %s\n", err, mi->name);
             abort();
         }

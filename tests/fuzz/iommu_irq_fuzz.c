@@ -110,7 +110,8 @@ static void note_irq(uint64_t h)
 static void check_declared(const struct iommu_msg *m, uint64_t err, bool hp)
 {
     const struct iommu_method_info *mi = iommu_method_find(m->label);
-    if (err != 0 && mi && mi->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) && !(mi->errors & (1ull << err))) {
+    if (err != 0 && mi && mi->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) &&
+        !(mi->errors & (1ull << err))) {
         fprintf(stderr, "undeclared error %llu from %s\n", (unsigned long long)err, mi->name);
         abort();
     }

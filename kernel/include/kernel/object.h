@@ -294,8 +294,8 @@ static inline void k_preempt_work(unsigned n)
 {
     k_preempt_units += n;
 }
-bool k_preemption_point(void);   /* true: stop now (an interrupt waits); counts k_preemptions */
-extern uint64_t k_preemptions;   /* preemption points taken since boot (KernelDebug reads it) */
+bool k_preemption_point(void); /* true: stop now (an interrupt waits); counts k_preemptions */
+extern uint64_t k_preemptions; /* preemption points taken since boot (KernelDebug reads it) */
 
 /* --- capability space (cspace.c) --- */
 k_slot_t *k_cnode_slot(const k_cap_t *cnode, uint64_t index);

@@ -113,8 +113,8 @@ int k_decode_untyped(k_tcb_t *t, k_slot_t *slot, uint64_t label, pc_ipc_buffer_t
     }
     bool reset = !k_cdt_has_children(slot); /* no children: placement starts over */
     uint64_t first, new_free;
-    int err = pc_untyped_place(ut->obj, ut->size_bits, reset ? 0 : ut->w2, (unsigned)obj_bits, count,
-                              &first, &new_free);
+    int err = pc_untyped_place(ut->obj, ut->size_bits, reset ? 0 : ut->w2, (unsigned)obj_bits,
+                               count, &first, &new_free);
     if (err) {
         return err;
     }

@@ -143,7 +143,8 @@ static void test_untyped_watermark_aligns_and_bounds(void)
     CHECK(pc_untyped_place(0x100000, 12, 0, 21, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* huge counts do not wrap */
     CHECK(pc_untyped_place(0x100000, 16, 0, 4, ~0ull, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
-    CHECK(pc_untyped_place(0x100000, 16, 0, 4, 1ull << 60, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
+    CHECK(pc_untyped_place(0x100000, 16, 0, 4, 1ull << 60, &first, &nf) ==
+          PC_ERR_NOT_ENOUGH_MEMORY);
     /* watermark at the end of a maximal untyped */
     CHECK(pc_untyped_place(0, 47, 1ull << 47, 12, 1, &first, &nf) == PC_ERR_NOT_ENOUGH_MEMORY);
     /* corrupt inputs are rejected, not computed */

@@ -520,8 +520,8 @@ static void unmap_complete(struct iommu_server *s, struct iommu_pending *p, enum
         }
     }
     /* Only iommu_quarantine changes what the status reads, and it counts every quarantine. */
-    r->w[0] = s->stats.quarantines == p->quarantines ? p->status
-                                                      : domain_status(s, p->client, p->domain);
+    r->w[0] =
+        s->stats.quarantines == p->quarantines ? p->status : domain_status(s, p->client, p->domain);
     r->w[1] = p->res.unmapped;
     set_rets(r, 2);
 }
@@ -580,8 +580,8 @@ static bool begin_invalidating(struct iommu_server *s, const struct iommu_reques
     } else {
         return false;
     }
-    bool async = (flags & IOMMU_BEGIN_ASYNC) &&
-                 (long_wait || (flags & IOMMU_BEGIN_FORCE)) && p->batch.n > 0;
+    bool async =
+        (flags & IOMMU_BEGIN_ASYNC) && (long_wait || (flags & IOMMU_BEGIN_FORCE)) && p->batch.n > 0;
     enum vtd_err e = pending_submit(s, p, async, timeout_ns);
     if (e == VTD_ERR_PENDING) {
         if (req->label == IOMMU_LABEL_UNMAP) {
@@ -912,8 +912,9 @@ static enum iommu_step client_message(struct iommu_server *s, const struct iommu
  * The one entry point: the badge picks the protocol, decode checks, perform carries out.
  * Everything but a client's unmap and ats_flush completes here, its waits bounded in perform.
  */
-enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r,
-                            struct iommu_pending *p, unsigned flags, uint64_t timeout_ns)
+enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m,
+                            struct iommu_reply *r, struct iommu_pending *p, unsigned flags,
+                            uint64_t timeout_ns)
 {
     if (s->hotplug_badge != 0 && m->badge == s->hotplug_badge) {
         iommu_handle_hotplug(s, m, r);

@@ -62,9 +62,8 @@ IOMMU_ROOT_METHODS(LISTS_)
 #define CLIENT_INFO_(...) INFO_(IOMMU_PROTO_CLIENT, IOMMU_EBIT_, __VA_ARGS__)
 #define HP_INFO_(...) INFO_(IOMMU_PROTO_HOTPLUG, IOMMU_HP_EBIT_, __VA_ARGS__)
 #define ROOT_INFO_(...) INFO_(IOMMU_PROTO_ROOT, IOMMU_EBIT_, __VA_ARGS__)
-static const struct iommu_method_info methods[] = {IOMMU_CLIENT_METHODS(CLIENT_INFO_)
-                                                       IOMMU_HOTPLUG_METHODS(HP_INFO_)
-                                                           IOMMU_ROOT_METHODS(ROOT_INFO_)};
+static const struct iommu_method_info methods[] = {IOMMU_CLIENT_METHODS(
+    CLIENT_INFO_) IOMMU_HOTPLUG_METHODS(HP_INFO_) IOMMU_ROOT_METHODS(ROOT_INFO_)};
 
 const struct iommu_method_info *iommu_methods(unsigned *n)
 {
@@ -81,8 +80,10 @@ IOMMU_HOTPLUG_METHODS(LABEL_RANGE_)
 IOMMU_ROOT_METHODS(LABEL_RANGE_)
 /* Labels are unique across the protocols: a duplicate would be two enumerators of one value. */
 #define LABEL_UNIQUE_(U, l, v, A, R, c, E, d) LABEL_UNIQUE_##v,
-enum { IOMMU_CLIENT_METHODS(LABEL_UNIQUE_) IOMMU_HOTPLUG_METHODS(LABEL_UNIQUE_)
-           IOMMU_ROOT_METHODS(LABEL_UNIQUE_) };
+enum {
+    IOMMU_CLIENT_METHODS(LABEL_UNIQUE_) IOMMU_HOTPLUG_METHODS(LABEL_UNIQUE_)
+        IOMMU_ROOT_METHODS(LABEL_UNIQUE_)
+};
 static uint8_t by_label[LABEL_SPAN];
 
 const struct iommu_method_info *iommu_method_find(uint64_t label)

@@ -150,7 +150,7 @@ void iommu_handle_root(struct iommu_server *s, const struct iommu_msg *m, struct
         }
         case IOMMU_ROOT_CLIENT_REMOVE:
             r->err = !iommu_srv_badge_is_client(w[0]) ? IOMMU_ERR_BAD_ARG
-                                                       : iommu_client_unregister(s, w[0]);
+                                                      : iommu_client_unregister(s, w[0]);
             break;
         case IOMMU_ROOT_IRQ_GRANT: {
             bool port = s->hotplug_badge != 0 && w[0] == s->hotplug_badge;
@@ -167,9 +167,9 @@ void iommu_handle_root(struct iommu_server *s, const struct iommu_msg *m, struct
             break;
         }
         case IOMMU_ROOT_IRQ_ROUTE:
-            r->err = !is_sid(w[0]) ? IOMMU_ERR_BAD_ARG
-                                   : iommu_irq_route(s, (uint16_t)w[0], w[1], &r->w[0], &r->w[1],
-                                                     &r->w[2]);
+            r->err = !is_sid(w[0])
+                         ? IOMMU_ERR_BAD_ARG
+                         : iommu_irq_route(s, (uint16_t)w[0], w[1], &r->w[0], &r->w[1], &r->w[2]);
             r->len = r->err == IOMMU_OK ? 3 : 0;
             break;
         case IOMMU_ROOT_REVOKE_MEMORY: {

@@ -70,12 +70,11 @@ void srv_transport_prepare(const task_start_info_t *si, struct srv_caps *caps)
         g_irq[u].qi = unit_msi(si, "qi_msi", u);
     }
     pc_cptr_t n = srv_slot_alloc(), nf = srv_slot_alloc(), nq = srv_slot_alloc();
-    bool ok = n != 0 && nf != 0 && nq != 0 && caps->untyped != 0 &&
-              pc_untyped_retype(caps->untyped, PC_OBJ_NOTIFICATION, 0, PC_NULL_CPTR, n, 1) ==
-                  PC_OK &&
-              pc_cnode_mint(caps->cnode, nf, caps->cnode, n, PC_RIGHT_WRITE, SRV_NTFN_FAULT) ==
-                  PC_OK &&
-              pc_cnode_mint(caps->cnode, nq, caps->cnode, n, PC_RIGHT_WRITE, SRV_NTFN_QI) == PC_OK;
+    bool ok =
+        n != 0 && nf != 0 && nq != 0 && caps->untyped != 0 &&
+        pc_untyped_retype(caps->untyped, PC_OBJ_NOTIFICATION, 0, PC_NULL_CPTR, n, 1) == PC_OK &&
+        pc_cnode_mint(caps->cnode, nf, caps->cnode, n, PC_RIGHT_WRITE, SRV_NTFN_FAULT) == PC_OK &&
+        pc_cnode_mint(caps->cnode, nq, caps->cnode, n, PC_RIGHT_WRITE, SRV_NTFN_QI) == PC_OK;
     for (unsigned u = 0; ok && u < IOMMU_MAX_UNITS; u++) {
         g_irq[u].fault_on = g_irq[u].fault != NULL &&
                             pc_irq_handler_set_notification(g_irq[u].fault->slot, nf) == PC_OK;
@@ -124,8 +123,8 @@ void srv_transport_start(const task_start_info_t *si, struct iommu_server *s)
                    RECV_TIMEOUT_US / 1000u);
         }
         if (g_irq[u].qi_on && bound == PC_OK) {
-            enum vtd_err e = vtd_unit_qi_event_setup(vu, g_irq[u].qi->arg1,
-                                                     (uint32_t)g_irq[u].qi->arg2);
+            enum vtd_err e =
+                vtd_unit_qi_event_setup(vu, g_irq[u].qi->arg1, (uint32_t)g_irq[u].qi->arg2);
             (void)pc_irq_handler_ack(g_irq[u].qi->slot);
             g_irq[u].qi_on = e == VTD_OK;
             printf("iommu: %scompletion event: vector %llu, %s\n", who,
@@ -137,8 +136,9 @@ void srv_transport_start(const task_start_info_t *si, struct iommu_server *s)
     }
     g_async = g_async && every_qi;
     g_flags = (g_async ? IOMMU_BEGIN_ASYNC : 0u) | (g_force ? IOMMU_BEGIN_FORCE : 0u);
-    printf("iommu: completion events on %s; parking %s\n", every_qi ? "every unit" : "not every unit",
-           !g_async ? "off"
+    printf("iommu: completion events on %s; parking %s\n",
+           every_qi ? "every unit" : "not every unit",
+           !g_async  ? "off"
            : g_force ? "forced"
                      : "for device-TLB waits");
 }
@@ -155,8 +155,8 @@ static void resolve_cap(pc_cptr_t slot, struct iommu_cap_ref *ref)
     if (pc_cap_identify(slot, id) != PC_OK) {
         return;
     }
-    unsigned rights = ((id[1] & PC_RIGHT_READ) ? IOMMU_READ : 0u) |
-                      ((id[1] & PC_RIGHT_WRITE) ? IOMMU_WRITE : 0u);
+    unsigned rights =
+        ((id[1] & PC_RIGHT_READ) ? IOMMU_READ : 0u) | ((id[1] & PC_RIGHT_WRITE) ? IOMMU_WRITE : 0u);
     if (id[0] == PC_OBJ_NOTIFICATION) {
         ref->kind = IOMMU_CAP_NOTIFICATION;
         ref->rights = rights;

@@ -54,7 +54,7 @@ static void setup(struct fx *f)
 }
 
 static struct iommu_pending *begin_unmap(struct fx *f, uint64_t badge, uint64_t iova, uint64_t size,
-                                        unsigned flags, struct iommu_reply *r)
+                                         unsigned flags, struct iommu_reply *r)
 {
     struct iommu_msg m;
     iommu_encode_unmap(&m, iova, size);

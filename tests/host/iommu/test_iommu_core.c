@@ -188,7 +188,7 @@ static void test_each_unit_has_its_own_fault_and_completion_events(void)
     CHECK(vtd_model_dma(m2, DEV_B, 0, 0x700000, buf, sizeof(buf), true) != 0);
     vtd_model_get_stats(f.m, &s0);
     vtd_model_get_stats(m2, &s1);
-    CHECK_EQ(s0.fault_interrupts, f0);   /* unit 0 saw nothing */
+    CHECK_EQ(s0.fault_interrupts, f0);     /* unit 0 saw nothing */
     CHECK_EQ(s1.fault_interrupts, f1 + 1); /* unit 1 raised its own event */
     (void)iommu_fault_service(f.s, 1);
     iommu_encode_fault_read(&m, 8);

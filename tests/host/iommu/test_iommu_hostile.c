@@ -204,7 +204,8 @@ static void test_random_message_storm_gets_declared_errors_and_rejections_change
             continue;
         }
         errors++;
-        if (known && known->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) && r.err != IOMMU_ERR_BAD_LABEL) {
+        if (known && known->proto == (hp ? IOMMU_PROTO_HOTPLUG : IOMMU_PROTO_CLIENT) &&
+            r.err != IOMMU_ERR_BAD_LABEL) {
             if (!(known->errors & (1ull << r.err))) {
                 fprintf(stderr, "undeclared error %s from %s\n",
                         hp ? iommu_hp_errname((unsigned)r.err) : iommu_errname((unsigned)r.err),

@@ -127,8 +127,9 @@ const char *iommu_hp_errname(unsigned err);
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
     E(BAD_ARG)                                                                                     \
-    E(NOT_GRANTED) E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY) E(UNIT) E(OVERLAP)        \
-        E(NO_SLOTS) E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
+    E(NOT_GRANTED)                                                                                 \
+    E(ABSENT) E(FENCED) E(QUARANTINED) E(BUSY) E(ALREADY) E(UNIT) E(OVERLAP) E(NO_SLOTS)           \
+        E(NO_MEMORY) E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_DETACH_ARGS(A) A(handle, "device handle from attach")
 #define IOMMU_DETACH_RETS(A) A(status, "IOMMU_STATUS_* bits")
@@ -194,7 +195,8 @@ const char *iommu_hp_errname(unsigned err);
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
     E(BAD_ARG)                                                                                     \
-    E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED) E(NO_PASID) E(NO_MEMORY)      \
+    E(STALE)                                                                                       \
+    E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(UNSUPPORTED) E(NO_PASID) E(NO_MEMORY)               \
         E(DEVICE_TIMEOUT) E(HW)
 
 #define IOMMU_PASID_UNBIND_ARGS(A)                                                                 \
@@ -272,8 +274,7 @@ const char *iommu_hp_errname(unsigned err);
 #define IOMMU_MAP_VEC_ERRS(E)                                                                      \
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
-    E(BAD_ARG) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(REVOKED)     \
-        E(HW)
+    E(BAD_ARG) E(RANGE) E(RIGHTS) E(BAD_MEMORY) E(OVERLAP) E(NO_SLOTS) E(NO_MEMORY) E(REVOKED) E(HW)
 
 /*
  * Remapped interrupts. The root task decides how many vectors a driver gets for which device
@@ -300,8 +301,9 @@ const char *iommu_hp_errname(unsigned err);
     E(BAD_MSG)                                                                                     \
     E(DENIED)                                                                                      \
     E(BAD_ARG)                                                                                     \
-    E(STALE) E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(NOT_GRANTED) E(BUSY) E(UNSUPPORTED)        \
-        E(NO_IRTE) E(HW)
+    E(STALE)                                                                                       \
+    E(NOT_ATTACHED) E(FENCED) E(QUARANTINED) E(NOT_GRANTED) E(BUSY) E(UNSUPPORTED) E(NO_IRTE)      \
+        E(HW)
 
 #define IOMMU_IRQ_FREE_ARGS(A) A(irq, "interrupt handle from irq_alloc")
 #define IOMMU_IRQ_FREE_RETS(A)
@@ -431,7 +433,8 @@ static inline bool iommu_srv_badge_is_client(uint64_t badge)
     A(irq, "interrupt handle")                                                                     \
     A(msi_addr, "MSI address (remappable format)")                                                 \
     A(msi_data, "MSI data")
-#define IOMMU_IRQ_ROUTE_ERRS(E) E(BAD_MSG) E(DENIED) E(BAD_ARG) E(UNIT) E(UNSUPPORTED) E(NO_IRTE) E(HW)
+#define IOMMU_IRQ_ROUTE_ERRS(E)                                                                    \
+    E(BAD_MSG) E(DENIED) E(BAD_ARG) E(UNIT) E(UNSUPPORTED) E(NO_IRTE) E(HW)
 
 #define IOMMU_REVOKE_MEMORY_ARGS(A) A(badge, "registered client") A(grant, "its memory grant index")
 #define IOMMU_REVOKE_MEMORY_RETS(A)                                                                \
@@ -468,7 +471,8 @@ static inline bool iommu_srv_badge_is_client(uint64_t badge)
       "mapping unmapped strictly, PASIDs unbound, grants and notification dropped, before the "    \
       "reply. The client is removed even on error (stuck pins stay with the server).")             \
     M(IRQ_GRANT, irq_grant, 100, IOMMU_IRQ_GRANT_ARGS, IOMMU_IRQ_GRANT_RETS, 0,                    \
-      IOMMU_IRQ_GRANT_ERRS, "The client (or hotplug port) may have remapped interrupts on vector.") \
+      IOMMU_IRQ_GRANT_ERRS,                                                                        \
+      "The client (or hotplug port) may have remapped interrupts on vector.")                      \
     M(IRQ_ROUTE, irq_route, 101, IOMMU_IRQ_ROUTE_ARGS, IOMMU_IRQ_ROUTE_RETS, 0,                    \
       IOMMU_IRQ_ROUTE_ERRS,                                                                        \
       "An interrupt-remapping entry written at once for a requester no driver asks for itself "    \

@@ -394,15 +394,17 @@ enum iommu_step {
 };
 /* iommu_begin flags */
 #define IOMMU_BEGIN_ASYNC (1u << 0) /* p may be left pending when device-TLB work is queued */
-#define IOMMU_BEGIN_FORCE (1u << 1) /* with ASYNC: leave every unmap/ats_flush with work pending */
+#define IOMMU_BEGIN_FORCE (1u << 1) /* with ASYNC: leave every unmap/ats_flush with work pending   \
+                                     */
 
 /*
  * Handle one message of any protocol. p (may be NULL without IOMMU_BEGIN_ASYNC) is a free record
  * the request may stay in; timeout_ns bounds its wait (0 = the unit's default). Never fails to
  * reply: a refused message gets its error in *r and changed nothing.
  */
-enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m, struct iommu_reply *r,
-                            struct iommu_pending *p, unsigned flags, uint64_t timeout_ns);
+enum iommu_step iommu_begin(struct iommu_server *s, const struct iommu_msg *m,
+                            struct iommu_reply *r, struct iommu_pending *p, unsigned flags,
+                            uint64_t timeout_ns);
 /*
  * Finish a pending request: false while its batch is in flight and its deadline has not passed;
  * true when *r holds the reply (then p->used is false again).

@@ -38,9 +38,11 @@
     X(PC_SYS_DEBUG_WRITE, 10, "console output: rdi = n (<= 40), bytes in rsi,rdx,r10,r8,r9")       \
     X(PC_SYS_DEBUG_HALT, 11, "KernelDebug only: write rdi to the isa-debug-exit port, halt")       \
     X(PC_SYS_THREAD_EXIT, 12, "suspend the calling thread (task exit), prints nothing")            \
-    X(PC_SYS_IDENTIFY, 13, "describe cap rdi: MR0 type (pc_object_type), MR1 rights, MR2 "       \
-      "badge (endpoint, notification) or physical base (frame), else 0")                         \
-    X(PC_SYS_DEBUG_PREEMPTIONS, 14, "KernelDebug only: MR0 = preemption points taken by revoke "  \
+    X(PC_SYS_IDENTIFY, 13,                                                                         \
+      "describe cap rdi: MR0 type (pc_object_type), MR1 rights, MR2 "                              \
+      "badge (endpoint, notification) or physical base (frame), else 0")                           \
+    X(PC_SYS_DEBUG_PREEMPTIONS, 14,                                                                \
+      "KernelDebug only: MR0 = preemption points taken by revoke "                                 \
       "and retype since boot")
 
 enum pc_syscall {
