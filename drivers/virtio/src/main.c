@@ -506,31 +506,16 @@ int main(void)
     if (g.si == NULL) {
         return 1;
     }
-    char mode[24], iommu[8];
-    if (!task_cmdline_get(g.si->cmdline, "mode", mode, sizeof(mode))) {
-        strcpy(mode, "selftest");
-    }
-    if (!task_cmdline_get(g.si->cmdline, "iommu", iommu, sizeof(iommu))) {
-        strcpy(iommu, "on");
-    }
-    g.bringup = strcmp(iommu, "off") == 0;
+    char mode[24];
+    g.bringup = drv_mode(g.si, mode, sizeof(mode));
     uint64_t serve_ms = 30000;
     (void)task_cmdline_get_u64(g.si->cmdline, "serve_ms", &serve_ms);
-    drv_log("mode=%s, DMA addresses: %s", mode,
-            g.bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
     if (strcmp(mode, "selftest") != 0 && strcmp(mode, "serve") != 0) {
         drv_check("known_mode", false, "(mode=%s: selftest or serve)", mode);
         drv_report();
         return 1;
     }
-    g.iommu.ep = task_cap_slot(g.si, "iommu", TASK_CAP_ENDPOINT);
-    const task_cap_t *irq = task_cap_find(g.si, "msi");
-    drv_events_init(&g.ev, g.si, irq != NULL ? irq->aux_slot : 0);
-    int drc =
-        drv_dma_init(&g.dma, g.si, g.bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU, &g.iommu);
-    bool ok = drv_check("dma_pool_ready", drc == DRV_DMA_OK && (g.bringup || g.iommu.ep != 0),
-                        "(%s, iommu endpoint %s)", drv_dma_errname(drc),
-                        g.iommu.ep ? "granted" : "missing");
+    bool ok = drv_dma_start(g.si, g.bringup, &g.iommu, &g.ev, &g.dma);
     /* attach before the device can be told any address: until then it cannot DMA at all */
     ok = ok && setup_device() && attach() && enable_msix() && negotiate() && setup_queue(false);
     if (ok) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <drv/dma.h>
+#include <drv/drv.h>
 #include <portcullis/portcullis.h>
 #include <task/layout.h>
 
@@ -283,4 +284,16 @@ int drv_dma_unmap_all(struct drv_dma *d, bool *gone_seen)
         i = j;
     }
     return first_err;
+}
+
+bool drv_dma_start(const task_start_info_t *si, bool bringup, struct drv_iommu *iommu,
+                   struct drv_events *ev, struct drv_dma *dma)
+{
+    iommu->ep = task_cap_slot(si, "iommu", TASK_CAP_ENDPOINT);
+    const task_cap_t *irq = task_cap_find(si, "msi");
+    drv_events_init(ev, si, irq != NULL ? irq->aux_slot : 0);
+    int e = drv_dma_init(dma, si, bringup ? DRV_DMA_BRINGUP_PHYS : DRV_DMA_IOMMU, iommu);
+    return drv_check("dma_pool_ready", e == DRV_DMA_OK && (bringup || iommu->ep != 0),
+                     "(%s, iommu endpoint %s)", drv_dma_errname(e),
+                     iommu->ep ? "granted" : "missing");
 }

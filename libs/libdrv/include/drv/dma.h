@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <drv/events.h>
 #include <drv/iommu.h>
 #include <task/start_info.h>
 
@@ -101,5 +102,13 @@ unsigned drv_dma_mapped_pages(const struct drv_dma *d);
 int drv_dma_unmap_all(struct drv_dma *d, bool *gone_seen);
 
 const char *drv_dma_errname(int err);
+
+/*
+ * The DMA side of a driver's start: the IOMMU client endpoint (grant "iommu"), the event
+ * notification (that of the "msi" grant, if any) and the pool (physical addresses in bring-up).
+ * Reports the `dma_pool_ready` check and returns its result.
+ */
+bool drv_dma_start(const task_start_info_t *si, bool bringup, struct drv_iommu *iommu,
+                   struct drv_events *ev, struct drv_dma *dma);
 
 #endif /* DRV_DMA_H */

@@ -10,6 +10,7 @@
 #define DRV_DRV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <pci/pci.h>
@@ -25,6 +26,13 @@
  * not started by the root task with a valid start page.
  */
 const task_start_info_t *drv_start(const char *name);
+
+/*
+ * The driver's mode from its command line: `mode=` into mode[n] ("selftest" by default) and
+ * `iommu=off` (bring-up: DMA to physical addresses, no IOMMU server). Prints the mode line.
+ * Returns bringup.
+ */
+bool drv_mode(const task_start_info_t *si, char *mode, size_t n);
 
 /* Prints "TEST <name>_<check>: PASS|FAIL <detail>" and counts it. Returns ok. */
 bool drv_check(const char *check, bool ok, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include <hotplug/gone.h>
+#include <portcullis/portcullis.h>
 #include <task/start_info.h>
 
 /* How long a driver waits for the hotplug server to assign it the device it already drives. */
