@@ -22,6 +22,8 @@
 #include <iommu/server.h>
 #include <vtd_model.h>
 
+#include "fuzz_take.h"
+
 #define DEV1 0x0100
 #define DEV2 0x0200
 #define A 0xa1
@@ -78,17 +80,6 @@ static void setup(void)
     if (mprotect(srv, srv_bytes, PROT_READ) != 0) {
         abort();
     }
-}
-
-static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i<bytes && * n> 0; i++) {
-        v |= (uint64_t) * *p << (8 * i);
-        (*p)++;
-        (*n)--;
-    }
-    return v;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

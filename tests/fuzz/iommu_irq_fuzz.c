@@ -19,6 +19,8 @@
 #include <iommu/server.h>
 #include <vtd_model.h>
 
+#include "fuzz_take.h"
+
 #define DEV1 0x0100
 #define DEV2 0x0200
 #define PORT 0x0008
@@ -69,17 +71,6 @@ static void setup(void)
         die("set-up");
     }
     clients();
-}
-
-static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i<bytes && * n> 0; i++) {
-        v |= (uint64_t) * *p << (8 * i);
-        (*p)++;
-        (*n)--;
-    }
-    return v;
 }
 
 /* A fuzzed argument: a live or stale handle, a small number, or raw bits. */

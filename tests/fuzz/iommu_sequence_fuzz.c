@@ -15,23 +15,14 @@
 #include <iommu/server.h>
 #include <vtd_model.h>
 
+#include "fuzz_take.h"
+
 #define NDEV 3
 #define A 0xa1
 #define B 0xb2
 #define HP 0x4850
 
 static const uint16_t sids[NDEV] = {0x0100, 0x0200, 0x0300};
-
-static uint64_t take(const uint8_t **p, size_t *n, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i<bytes && * n> 0; i++) {
-        v |= (uint64_t) * *p << (8 * i);
-        (*p)++;
-        (*n)--;
-    }
-    return v;
-}
 
 static unsigned devtlb_sid(const struct vtd_model_desc_log *d, bool *is)
 {
