@@ -10,7 +10,8 @@
  *     -> ats.c        the ATS policy from the DMAR's ATSR/SATC
  *   all -> slots.c    free slots of our CNode
  *
- * Every decision about a message is libiommu's; nothing here looks inside a request.
+ * Every decision about a message is libiommu's; the transport reads a request only to print the
+ * root task's registrations and removals (console lines the tests follow).
  */
 #ifndef IOMMU_SRV_INTERNAL_H
 #define IOMMU_SRV_INTERNAL_H

@@ -374,9 +374,8 @@ enum iommu_err iommu_client_unregister(struct iommu_server *s, uint64_t badge);
  * domain-wide invalidation, and completion releases exactly the records still carrying its id.
  */
 struct iommu_pending {
-    bool used;       /* the transport's: the record is in flight */
-    uint64_t cookie; /* the transport's: e.g. the slot holding the saved reply capability */
-    uint64_t label;  /* IOMMU_LABEL_UNMAP or IOMMU_LABEL_ATS_FLUSH */
+    bool used;      /* in flight: set by iommu_begin (pending), cleared by iommu_complete */
+    uint64_t label; /* IOMMU_LABEL_UNMAP or IOMMU_LABEL_ATS_FLUSH */
     int client, domain, device;
     unsigned unit;
     uint32_t id;             /* unmap left pending: the records it took out carry it in pend */
