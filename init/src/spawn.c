@@ -587,7 +587,9 @@ static pc_word_t grant_irq_msi(grant_run_t *r)
     unsigned n = (r->g->flags & GRANT_MSI_PER_DMAR_UNIT) ? g_platform.dmar_units : 1u;
     for (unsigned u = 0; u < n; u++) {
         char nm[TASK_CAP_NAME_MAX];
-        snprintf(nm, sizeof(nm), u == 0 ? "%s" : "%s%u", r->g->name, u);
+        if (!task_cap_name_nth(nm, sizeof(nm), r->g->name, u)) {
+            return PC_ERR_RANGE;
+        }
         pc_word_t err = grant_msi(r, nm);
         if (err != PC_OK) {
             return err;

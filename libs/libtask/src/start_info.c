@@ -4,6 +4,7 @@
  * builds the structure; the task reads it. Both sides run this same code, and so do the host
  * tests, so it touches nothing but the bytes it is given.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <task/start_info.h>
@@ -115,6 +116,18 @@ const task_cap_t *task_cap_find(const task_start_info_t *info, const char *name)
         }
     }
     return NULL;
+}
+
+bool task_cap_name_nth(char *out, size_t n, const char *base, unsigned index)
+{
+    int len = index == 0 ? snprintf(out, n, "%s", base) : snprintf(out, n, "%s%u", base, index);
+    if (len < 0 || (size_t)len >= n) {
+        if (n > 0) {
+            out[0] = 0;
+        }
+        return false;
+    }
+    return true;
 }
 
 uint32_t task_cap_slot(const task_start_info_t *info, const char *name, uint32_t kind)

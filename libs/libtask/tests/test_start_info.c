@@ -128,8 +128,20 @@ static void test_cmdline_keys_flags_and_numbers(void)
     CHECK(strcmp(out, "a.") == 0);
 }
 
+static void test_cap_family_names(void)
+{
+    char out[TASK_CAP_NAME_MAX];
+    CHECK(task_cap_name_nth(out, sizeof(out), "fault_msi", 0) && strcmp(out, "fault_msi") == 0);
+    CHECK(task_cap_name_nth(out, sizeof(out), "fault_msi", 1) && strcmp(out, "fault_msi1") == 0);
+    CHECK(task_cap_name_nth(out, sizeof(out), "qi_msi", 12) && strcmp(out, "qi_msi12") == 0);
+    char small[6];
+    CHECK(!task_cap_name_nth(small, sizeof(small), "qi_msi", 0) && small[0] == 0);
+    CHECK(!task_cap_name_nth(small, sizeof(small), "qi_m", 10) && small[0] == 0);
+}
+
 int main(void)
 {
+    test_cap_family_names();
     test_built_info_validates_and_finds_caps_by_name();
     test_add_cap_refuses_duplicates_long_names_and_overflow();
     test_corrupted_info_is_refused_with_its_reason();

@@ -132,6 +132,10 @@ task_cap_t *task_start_add_cap(task_start_info_t *info, const char *name, uint32
 /* The entry named `name`, or NULL. */
 const task_cap_t *task_cap_find(const task_start_info_t *info, const char *name);
 
+/* The name of the index-th cap of a family: `base` for index 0, then `base`1, `base`2, ...
+ * (one per DMAR unit: "fault_msi", "fault_msi1"). False, with out[0] = 0, if it does not fit. */
+bool task_cap_name_nth(char *out, size_t n, const char *base, unsigned index);
+
 /* The slot of the cap named `name` if it has the given kind, else 0 (the null cptr). */
 uint32_t task_cap_slot(const task_start_info_t *info, const char *name, uint32_t kind);
 
