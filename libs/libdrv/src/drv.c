@@ -212,8 +212,8 @@ bool drv_mode(const task_start_info_t *si, char *mode, size_t n)
     if (!task_cmdline_get(si->cmdline, "mode", mode, n)) {
         snprintf(mode, n, "selftest");
     }
-    bool bringup = task_cmdline_get(si->cmdline, "iommu", iommu, sizeof(iommu)) &&
-                   strcmp(iommu, "off") == 0;
+    bool bringup =
+        task_cmdline_get(si->cmdline, "iommu", iommu, sizeof(iommu)) && strcmp(iommu, "off") == 0;
     drv_log("mode=%s, DMA addresses: %s", mode,
             bringup ? "PHYSICAL (bring-up mode, iommu=off)" : "IOVAs mapped by the IOMMU server");
     return bringup;

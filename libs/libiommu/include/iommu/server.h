@@ -393,8 +393,9 @@ enum iommu_step {
 };
 /* iommu_begin flags */
 #define IOMMU_BEGIN_ASYNC (1u << 0) /* p may be left pending when device-TLB work is queued */
-#define IOMMU_BEGIN_FORCE (1u << 1) /* with ASYNC: leave every unmap/ats_flush with work pending   \
-                                     */
+#define IOMMU_BEGIN_FORCE                                                                          \
+    (1u << 1) /* with ASYNC: leave every unmap/ats_flush with work pending                         \
+               */
 
 /*
  * Handle one message of any protocol. p (may be NULL without IOMMU_BEGIN_ASYNC) is a free record
